@@ -1,0 +1,4 @@
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE signing_keys;
+DROP TABLE users;

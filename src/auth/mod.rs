@@ -1,0 +1,92 @@
+//! Authentication: accounts and passwords, the login state machine with lock-out, login sessions with
+//! rotating refresh tokens, and resolving a bearer token into the principal behind it.
+
+pub mod identity;
+mod login;
+pub mod password;
+mod session;
+mod signup;
+
+use std::sync::Arc;
+
+pub use password::{PasswordError, Passwords};
+pub use session::{Principal, TokenPair};
+pub use signup::{NewAccount, SignupOutcome};
+
+use crate::config::{Config, LoginConfig, UserCreateScope};
+use crate::store::{Database, StoreError};
+use crate::tokens::{AccessTokens, TokenError};
+
+/// One invalid input field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Everything authentication can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid login or password")]
+    InvalidCredentials,
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("the e-mail address is taken")]
+    EmailTaken,
+    #[error("the refresh token is not valid")]
+    RefreshInvalid,
+    #[error("the refresh token has expired")]
+    RefreshExpired,
+    #[error("the refresh token was already used; its whole family is now revoked")]
+    RefreshReused,
+    #[error("the refresh token was revoked")]
+    RefreshRevoked,
+    #[error("the caller lacks the `{0}` scope")]
+    InsufficientScope(&'static str),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+/// The scope that marks administrators.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// Authentication with its dependencies and policies.
+pub struct AuthService {
+    db: Database,
+    tokens: AccessTokens,
+    passwords: Arc<Passwords>,
+    login_policy: LoginConfig,
+    password_len: std::ops::RangeInclusive<usize>,
+    refresh_ttl: i64,
+    user_create_scope: UserCreateScope,
+}
+
+impl AuthService {
+    pub fn new(
+        config: &Config,
+        db: Database,
+        tokens: AccessTokens,
+        passwords: Arc<Passwords>,
+    ) -> Self {
+        Self {
+            db,
+            tokens,
+            passwords,
+            login_policy: config.login.clone(),
+            password_len: config.password.min_length..=config.password.max_length,
+            refresh_ttl: config.tokens.refresh_token_ttl_secs,
+            user_create_scope: config.user_create_scope,
+        }
+    }
+
+    /// The access-token issuer this service signs with.
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+}

@@ -1,0 +1,154 @@
+//! Login sessions: the first token pair, refresh with rotation and reuse detection (a replayed refresh
+//! token revokes its whole family, RFC 9700 §4.14.2), logout, and bearer-token resolution.
+
+use super::{ADMIN_SCOPE, AuthError, AuthService};
+use crate::clock::UnixTime;
+use crate::store::refresh_tokens::{self, NewRefreshToken};
+use crate::store::sessions::{self, NewSession};
+use crate::store::users::User;
+use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+use crate::tokens::{AccessClaims, IssuedAccessToken, TokenError};
+
+/// What a login or refresh hands back.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access: IssuedAccessToken,
+    pub refresh_token: String,
+    pub user: User,
+}
+
+/// The caller behind a valid, unrevoked access token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub claims: AccessClaims,
+    pub user: User,
+}
+
+impl Principal {
+    /// Whether both the token and the account (as it is now) hold `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.claims.has_scope(scope) && self.user.scopes.split(' ').any(|s| s == scope)
+    }
+
+    /// Whether the caller is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.has_scope(ADMIN_SCOPE)
+    }
+}
+
+impl AuthService {
+    /// Opens a session for `user` and issues its first token pair.
+    pub(super) async fn start_session(
+        &self,
+        user: User,
+        now: UnixTime,
+    ) -> Result<TokenPair, AuthError> {
+        let session_id = opaque::random_id();
+        let access = self
+            .tokens
+            .issue(&user.id, &session_id, &user.scopes, now)?;
+        let refresh = opaque::mint(REFRESH_TOKEN_PREFIX);
+        let expires_at = now + self.refresh_ttl;
+        let session = NewSession {
+            id: session_id.clone(),
+            user_id: user.id.clone(),
+            auth_time: now,
+            created_at: now,
+            expires_at,
+        };
+        let token = NewRefreshToken {
+            id: opaque::random_id(),
+            session_id,
+            token_hash: refresh.hash,
+            parent_id: None,
+            created_at: now,
+            expires_at,
+        };
+        sessions::insert_with_refresh_token(&self.db, session, token).await?;
+        Ok(TokenPair {
+            access,
+            refresh_token: refresh.value,
+            user,
+        })
+    }
+
+    /// Spends a refresh token for a new pair. A spent token presented again revokes the family.
+    pub async fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenPair, AuthError> {
+        if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
+            return Err(AuthError::RefreshInvalid);
+        }
+        let family = refresh_tokens::find_by_hash(&self.db, opaque::hash(presented))
+            .await?
+            .ok_or(AuthError::RefreshInvalid)?;
+        let (token, session, user) = (family.token, family.session, family.user);
+        if session.revoked_at.is_some() || !user.is_active {
+            return Err(AuthError::RefreshRevoked);
+        }
+        if token.used_at.is_some() {
+            return Err(self.revoke_for_reuse(&session.id, now).await);
+        }
+        if now >= token.expires_at {
+            return Err(AuthError::RefreshExpired);
+        }
+        let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
+        let row = NewRefreshToken {
+            id: opaque::random_id(),
+            session_id: session.id.clone(),
+            token_hash: successor.hash,
+            parent_id: Some(token.id.clone()),
+            created_at: now,
+            expires_at: token.expires_at,
+        };
+        if !refresh_tokens::rotate(&self.db, token.id, row, now).await? {
+            // Another request spent it between our read and our write: treat it as a replay.
+            return Err(self.revoke_for_reuse(&session.id, now).await);
+        }
+        let access = self
+            .tokens
+            .issue(&user.id, &session.id, &user.scopes, now)?;
+        Ok(TokenPair {
+            access,
+            refresh_token: successor.value,
+            user,
+        })
+    }
+
+    async fn revoke_for_reuse(&self, session_id: &str, now: UnixTime) -> AuthError {
+        tracing::warn!(%session_id, "refresh token reused; revoking its family");
+        match sessions::revoke(&self.db, session_id.to_owned(), "refresh_token_reused", now).await {
+            Ok(_) => AuthError::RefreshReused,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Ends the caller's session: its refresh and access tokens stop working at once.
+    pub async fn logout(&self, principal: &Principal, now: UnixTime) -> Result<(), AuthError> {
+        sessions::revoke(&self.db, principal.claims.sid.clone(), "logout", now).await?;
+        tracing::info!(user_id = %principal.user.id, "logged out");
+        Ok(())
+    }
+
+    /// Resolves a bearer token: valid signature and lifetime, a live session, an active account.
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Principal, AuthError> {
+        let claims = self.tokens.verify(token, now)?;
+        let (session, user) = sessions::find_with_user(&self.db, claims.sid.clone())
+            .await?
+            .ok_or(TokenError::Revoked(
+                "The session of this token no longer exists.",
+            ))?;
+        if session.revoked_at.is_some() {
+            return Err(TokenError::Revoked("The session of this token was revoked.").into());
+        }
+        if user.id != claims.sub {
+            return Err(TokenError::Invalid("The token does not belong to its session.").into());
+        }
+        if !user.is_active {
+            return Err(TokenError::Revoked("The account is disabled.").into());
+        }
+        Ok(Principal { claims, user })
+    }
+}

@@ -1,0 +1,181 @@
+//! Creating accounts: self-service signup (open, or restricted to administrators) and the bootstrap
+//! administrator of a fresh install.
+
+use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
+use super::password::is_common;
+use super::{ADMIN_SCOPE, AuthError, AuthService, FieldError, Principal, TokenPair};
+use crate::clock::UnixTime;
+use crate::config::UserCreateScope;
+use crate::store::StoreError;
+use crate::store::users::{self, NewUser, User};
+
+/// The fields of a new account as they arrived (any may be missing).
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+/// What a signup produced.
+#[derive(Debug)]
+pub enum SignupOutcome {
+    /// Someone signed themselves up and is now signed in.
+    SignedUp(TokenPair),
+    /// An administrator created an account for someone else; no tokens are handed out.
+    CreatedByAdmin(User),
+}
+
+struct ValidAccount {
+    username: String,
+    email: String,
+    password: String,
+}
+
+impl AuthService {
+    /// `POST /api/v1/users`: creates an account, honouring the configured signup scope.
+    pub async fn signup(
+        &self,
+        caller: Option<&Principal>,
+        account: NewAccount,
+        now: UnixTime,
+    ) -> Result<SignupOutcome, AuthError> {
+        let by_admin = caller.is_some_and(Principal::is_admin);
+        if self.user_create_scope == UserCreateScope::Admin && !by_admin {
+            return Err(match caller {
+                None => crate::tokens::TokenError::Missing.into(),
+                Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
+            });
+        }
+        let user = self.create_user(account, &[], now).await?;
+        if by_admin {
+            Ok(SignupOutcome::CreatedByAdmin(user))
+        } else {
+            self.start_session(user, now)
+                .await
+                .map(SignupOutcome::SignedUp)
+        }
+    }
+
+    /// Validates and stores a new account with `scopes`.
+    pub async fn create_user(
+        &self,
+        account: NewAccount,
+        scopes: &[&str],
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        let valid = self.validate(account)?;
+        let password_hash = self.passwords.hash(&valid.password).await?;
+        let user = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: valid.username,
+            email: valid.email,
+            email_verified: false,
+            password_hash,
+            scopes: scopes.join(" "),
+            is_active: true,
+            failed_logins: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let id = user.id.clone();
+        match users::insert(&self.db, user).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate(what)) if what.contains("email") => {
+                return Err(AuthError::EmailTaken);
+            }
+            Err(StoreError::Duplicate(_)) => return Err(AuthError::UsernameTaken),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(user_id = %id, "account created");
+        users::find_by_id(&self.db, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a new account vanished".into()).into())
+    }
+
+    /// Creates the first administrator when no active one exists. Returns it when it was created.
+    pub async fn bootstrap_admin(
+        &self,
+        email: &str,
+        password: &str,
+        now: UnixTime,
+    ) -> Result<Option<User>, AuthError> {
+        if users::has_active_admin(&self.db).await? {
+            return Ok(None);
+        }
+        let account = NewAccount {
+            username: Some("admin".into()),
+            email: Some(email.into()),
+            password: Some(password.into()),
+        };
+        match self.create_user(account, &[ADMIN_SCOPE], now).await {
+            Ok(user) => Ok(Some(user)),
+            // Another instance starting at the same moment created it first.
+            Err(AuthError::UsernameTaken | AuthError::EmailTaken)
+                if users::has_active_admin(&self.db).await? =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn validate(&self, account: NewAccount) -> Result<ValidAccount, AuthError> {
+        let mut problems = Vec::new();
+        let mut problem =
+            |field: &'static str, message: String| problems.push(FieldError { field, message });
+        let username = account
+            .username
+            .as_deref()
+            .map(normalize_username)
+            .unwrap_or_default();
+        let email = account
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .unwrap_or_default();
+        let password = account.password.unwrap_or_default();
+        match account.username {
+            None => problem("username", "is required".into()),
+            Some(_) => username_problem(&username)
+                .into_iter()
+                .for_each(|m| problem("username", m)),
+        }
+        match account.email {
+            None => problem("email", "is required".into()),
+            Some(_) => email_problem(&email)
+                .into_iter()
+                .for_each(|m| problem("email", m)),
+        }
+        if let Some(message) = self.password_problem(&password, &username, &email) {
+            problem("password", message);
+        }
+        if problems.is_empty() {
+            Ok(ValidAccount {
+                username,
+                email,
+                password,
+            })
+        } else {
+            Err(AuthError::Validation(problems))
+        }
+    }
+
+    fn password_problem(&self, password: &str, username: &str, email: &str) -> Option<String> {
+        let len = password.chars().count();
+        let (min, max) = (*self.password_len.start(), *self.password_len.end());
+        if password.is_empty() {
+            Some("is required".into())
+        } else if len < min {
+            Some(format!("must be at least {min} characters"))
+        } else if len > max {
+            Some(format!("must be at most {max} characters"))
+        } else if is_common(password) {
+            Some("is one of the most common passwords; choose another".into())
+        } else if password.eq_ignore_ascii_case(username) || password.eq_ignore_ascii_case(email) {
+            Some("must not be the username or e-mail address".into())
+        } else {
+            None
+        }
+    }
+}

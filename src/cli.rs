@@ -1,0 +1,171 @@
+//! Command-line administration: migrations, signing keys, accounts.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::auth::{ADMIN_SCOPE, NewAccount};
+use crate::clock::{Clock, rfc3339};
+use crate::config::Config;
+use crate::startup::Application;
+use crate::state::{AppState, publish_window};
+use crate::store::Database;
+use crate::store::signing_keys;
+use crate::tokens::keyring;
+
+/// Tessera, an OpenID Connect identity provider.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version)]
+pub struct Cli {
+    /// Configuration file (default: $TESSERA_CONFIG, else ./tessera.toml if present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Administer accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new signing key and make it active; the old one stays published until its tokens expire.
+    Rotate,
+    /// List signing keys and whether they are active, published or expired.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account. The password is read from standard input, or generated and printed.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Grant the `admin` scope.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    crate::telemetry::init(&config.log);
+    let clock = Clock::system();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config, clock).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = open(&config)?;
+            let applied = db.migrate().await?;
+            println!("{} migration(s) applied", applied.len());
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let db = open(&config)?;
+            db.migrate().await?;
+            let kid = keyring::rotate(
+                &db,
+                config.secret_key.as_ref(),
+                config.keys.rsa_bits,
+                clock.now(),
+            )
+            .await?;
+            println!("new active signing key: {kid}");
+            println!(
+                "running servers start signing with it within {} s; the previous key stays published for {} s",
+                config.keys.reload_interval_secs,
+                publish_window(&config)
+            );
+        }
+        Command::Keys(KeysCommand::List) => {
+            let db = open(&config)?;
+            db.migrate().await?;
+            list_keys(&db, &config, clock.now()).await?;
+        }
+        Command::Admin(AdminCommand::CreateUser {
+            username,
+            email,
+            admin,
+            password_stdin,
+        }) => {
+            let (password, generated) = if password_stdin {
+                (read_password()?, false)
+            } else {
+                (crate::tokens::opaque::random_id(), true)
+            };
+            let state = AppState::build(config, clock).await?;
+            let account = NewAccount {
+                username: Some(username),
+                email: Some(email),
+                password: Some(password.clone()),
+            };
+            let scopes: &[&str] = if admin { &[ADMIN_SCOPE] } else { &[] };
+            let user = state
+                .auth
+                .create_user(account, scopes, state.clock.now())
+                .await?;
+            println!("created {} <{}> id {}", user.username, user.email, user.id);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open(config: &Config) -> anyhow::Result<Database> {
+    Ok(Database::connect(
+        &config.database.url,
+        1,
+        std::time::Duration::from_secs(config.database.acquire_timeout_secs),
+    )?)
+}
+
+async fn list_keys(db: &Database, config: &Config, now: i64) -> anyhow::Result<()> {
+    let window = publish_window(config);
+    println!("{:<45} {:<22} STATUS", "KID", "CREATED");
+    for row in signing_keys::list(db).await? {
+        let status = match row.retired_at {
+            None => "active".to_owned(),
+            Some(retired) if retired + window > now => {
+                format!("retired, published until {}", rfc3339(retired + window))
+            }
+            Some(retired) => format!("retired {}, no longer published", rfc3339(retired)),
+        };
+        println!("{:<45} {:<22} {status}", row.kid, rfc3339(row.created_at));
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}

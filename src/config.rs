@@ -1,0 +1,507 @@
+//! Typed configuration, loaded once: built-in defaults, then `tessera.toml`, then `TESSERA_*` variables.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The whole configuration. Every key is documented in `tessera.example.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub tokens: TokenConfig,
+    pub keys: KeyConfig,
+    pub password: PasswordConfig,
+    pub login: LoginConfig,
+    pub log: LogConfig,
+    /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
+    pub secret_key: Option<Secret>,
+    /// E-mail of the administrator created at first start (`TESSERA_BOOTSTRAP_ADMIN_EMAIL`).
+    pub bootstrap_admin_email: Option<String>,
+    /// Password of that administrator; a random one is printed when unset.
+    pub bootstrap_admin_password: Option<Secret>,
+    /// Who may call `POST /api/v1/users` (`TESSERA_USER_CREATE_SCOPE`).
+    pub user_create_scope: UserCreateScope,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: String,
+    /// Public issuer URL; empty means `http://` + `bind`.
+    pub issuer: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            issuer: String::new(),
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    /// Largest number of pooled connections.
+    pub max_connections: usize,
+    /// How long a request waits for a free connection before failing with 503.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/tessera.db".into(),
+            max_connections: 16,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Lifetime of access tokens.
+    pub access_token_ttl_secs: i64,
+    /// Absolute lifetime of a refresh-token family, counted from the login.
+    pub refresh_token_ttl_secs: i64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Size of newly generated RSA signing keys.
+    pub rsa_bits: u32,
+    /// How often a running server re-reads the signing keys (to see `tessera keys rotate`).
+    pub reload_interval_secs: u64,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            rsa_bits: 2048,
+            reload_interval_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Fewest characters a new password may have.
+    pub min_length: usize,
+    /// Most characters a password may have (longer ones are refused before hashing).
+    pub max_length: usize,
+    /// argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core. Bounds memory under a login flood.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 256,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginConfig {
+    /// Consecutive failures after which an account is locked for a while.
+    pub max_failed_attempts: i32,
+    /// First lock-out period; each further failure doubles it.
+    pub lockout_secs: i64,
+    /// Longest lock-out period.
+    pub max_lockout_secs: i64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_attempts: 5,
+            lockout_secs: 60,
+            max_lockout_secs: 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `tessera=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Who may create accounts through the REST API.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserCreateScope {
+    /// Anyone may sign up.
+    #[default]
+    Public,
+    /// Only callers whose token holds the `admin` scope.
+    Admin,
+}
+
+/// A configuration value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Environment values that look like numbers or booleans arrive typed; a secret is text either way.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+            Float(f64),
+            Bool(bool),
+        }
+        Ok(Self(match Raw::deserialize(deserializer)? {
+            Raw::Text(s) => s,
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(n) => n.to_string(),
+            Raw::Bool(b) => b.to_string(),
+        }))
+    }
+}
+
+/// A configuration problem, naming the key and its environment spelling.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    #[error("invalid configuration: {key} ({env}): {message}")]
+    Invalid {
+        key: &'static str,
+        env: &'static str,
+        message: String,
+    },
+}
+
+/// The shortest accepted `TESSERA_SECRET_KEY`.
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+impl Config {
+    /// Loads defaults → the TOML file (`path`, else `TESSERA_CONFIG`, else `./tessera.toml` if present) →
+    /// `TESSERA_*` environment variables, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = path
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("tessera.toml"));
+        let mut config: Config = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("TESSERA_").split("__").ignore(&["config"]))
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value and fills in derived ones (the issuer).
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        let bind: SocketAddr = self.server.bind.parse().map_err(|_| {
+            invalid(
+                "server.bind",
+                "TESSERA_SERVER__BIND",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8080",
+                    self.server.bind
+                ),
+            )
+        })?;
+        if self.server.issuer.is_empty() {
+            self.server.issuer = format!("http://{bind}");
+        }
+        validate_issuer(&self.server.issuer)?;
+        if !is_supported_database_url(&self.database.url) {
+            return Err(invalid(
+                "database.url",
+                "TESSERA_DATABASE__URL",
+                "must start with sqlite:// or postgres:// (or postgresql://)".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid(
+                "database.max_connections",
+                "TESSERA_DATABASE__MAX_CONNECTIONS",
+                "must be at least 1".into(),
+            ));
+        }
+        self.validate_tokens()?;
+        self.validate_password()?;
+        if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
+            return Err(invalid(
+                "login.max_failed_attempts",
+                "TESSERA_LOGIN__MAX_FAILED_ATTEMPTS",
+                "attempts and lock-out seconds must be at least 1".into(),
+            ));
+        }
+        if let Some(secret) = &self.secret_key
+            && secret.expose().len() < MIN_SECRET_KEY_LEN
+        {
+            return Err(invalid(
+                "secret_key",
+                "TESSERA_SECRET_KEY",
+                format!(
+                    "must be at least {MIN_SECRET_KEY_LEN} characters (try `openssl rand -base64 32`)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_tokens(&self) -> Result<(), ConfigError> {
+        if self.tokens.access_token_ttl_secs < 1 {
+            return Err(invalid(
+                "tokens.access_token_ttl_secs",
+                "TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.tokens.refresh_token_ttl_secs < 1 {
+            return Err(invalid(
+                "tokens.refresh_token_ttl_secs",
+                "TESSERA_TOKENS__REFRESH_TOKEN_TTL_SECS",
+                "must be at least 1".into(),
+            ));
+        }
+        if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {
+            return Err(invalid(
+                "keys.rsa_bits",
+                "TESSERA_KEYS__RSA_BITS",
+                "must be 2048, 3072 or 4096".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_password(&self) -> Result<(), ConfigError> {
+        let p = &self.password;
+        if p.min_length < 1 || p.max_length < p.min_length || p.max_length > 4096 {
+            return Err(invalid(
+                "password.max_length",
+                "TESSERA_PASSWORD__MAX_LENGTH",
+                "need 1 <= min_length <= max_length <= 4096".into(),
+            ));
+        }
+        if argon2::Params::new(
+            p.argon2_memory_kib,
+            p.argon2_iterations,
+            p.argon2_parallelism,
+            None,
+        )
+        .is_err()
+        {
+            return Err(invalid(
+                "password.argon2_memory_kib",
+                "TESSERA_PASSWORD__ARGON2_MEMORY_KIB",
+                "these argon2 parameters are not valid (memory >= 8 x parallelism KiB, iterations >= 1)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The issuer exactly as published and signed.
+    pub fn issuer(&self) -> &str {
+        &self.server.issuer
+    }
+
+    /// Whether the issuer is plain http (cookies lose `Secure`, HSTS is not sent).
+    pub fn is_plain_http(&self) -> bool {
+        self.server.issuer.starts_with("http://")
+    }
+}
+
+fn invalid(key: &'static str, env: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { key, env, message }
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let problem = match url::Url::parse(issuer) {
+        Err(e) => Some(format!("`{issuer}` is not a URL: {e}")),
+        Ok(url) if !matches!(url.scheme(), "https" | "http") => {
+            Some("must be an https:// URL".into())
+        }
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+            Some("must not have a query or fragment".into())
+        }
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => Some("must name a host".into()),
+        Ok(_) if issuer.ends_with('/') => Some("must not end with '/'".into()),
+        Ok(_) => None,
+    };
+    match problem {
+        Some(message) => Err(invalid("server.issuer", "TESSERA_SERVER__ISSUER", message)),
+        None => Ok(()),
+    }
+}
+
+fn is_supported_database_url(url: &str) -> bool {
+    ["sqlite://", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        let mut config = Config::default();
+        config.validate().unwrap();
+        config
+    }
+
+    #[test]
+    fn defaults_are_valid_and_derive_the_issuer() {
+        assert_eq!(valid().issuer(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_key() {
+        let mut config = Config::default();
+        config.server.bind = "localhost".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("server.bind") && err.contains("TESSERA_SERVER__BIND"),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.database.url = "mysql://x".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database.url")
+        );
+
+        for issuer in [
+            "https://id.example.com/",
+            "https://id.example.com?x=1",
+            "ftp://x",
+            "nonsense",
+        ] {
+            let mut config = Config::default();
+            config.server.issuer = issuer.into();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("server.issuer"), "{issuer}: {err}");
+        }
+
+        let mut config = Config {
+            secret_key: Some(Secret::new("short")),
+            ..Config::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("TESSERA_SECRET_KEY")
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new("hunter2-hunter2");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn environment_overrides_file_and_names_bad_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tessera.toml", "[server]\nbind = \"127.0.0.1:9000\"\n")?;
+            jail.set_env("TESSERA_DATABASE__URL", "postgres://db/tessera");
+            jail.set_env("TESSERA_USER_CREATE_SCOPE", "admin");
+            jail.set_env("TESSERA_SECRET_KEY", "12345678901234567890123456789012");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.issuer(), "http://127.0.0.1:9000");
+            assert_eq!(config.database.url, "postgres://db/tessera");
+            assert_eq!(config.user_create_scope, UserCreateScope::Admin);
+            assert_eq!(
+                config.secret_key.unwrap().expose(),
+                "12345678901234567890123456789012"
+            );
+
+            jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "soon");
+            let err = Config::load(None).unwrap_err().to_string().to_lowercase();
+            assert!(err.contains("tokens.access_token_ttl_secs"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,66 @@
+//! Response bodies of the REST API.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use serde::Serialize;
+
+use crate::auth::TokenPair;
+use crate::clock::rfc3339;
+use crate::store::users::User;
+
+/// An account as the API shows it.
+#[derive(Serialize)]
+pub struct UserBody {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub scopes: Vec<String>,
+    pub is_active: bool,
+    pub created_at: String,
+}
+
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
+        Self {
+            scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            email_verified: user.email_verified,
+            is_active: user.is_active,
+            created_at: rfc3339(user.created_at),
+        }
+    }
+}
+
+/// A login's or refresh's answer.
+#[derive(Serialize)]
+pub struct TokenPairBody {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: UserBody,
+}
+
+impl From<TokenPair> for TokenPairBody {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access.token,
+            token_type: "Bearer",
+            expires_in: pair.access.expires_in,
+            refresh_token: pair.refresh_token,
+            user: pair.user.into(),
+        }
+    }
+}
+
+/// A response carrying tokens: never cached (RFC 6749 §5.1).
+pub fn token_response(status: StatusCode, body: impl Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}

@@ -1,0 +1,272 @@
+//! The one place errors become HTTP responses. REST errors are `{"code", "detail"}` with a stable
+//! snake_case code; 5xx bodies are constant and the cause is logged once, here.
+
+use std::collections::BTreeMap;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+/// A REST API error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    fields: Option<BTreeMap<&'static str, String>>,
+    www_authenticate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<&'static str, String>>,
+}
+
+const INTERNAL_DETAIL: &str =
+    "An internal error occurred. It has been logged; please try again later.";
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            fields: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// A 5xx whose cause is logged and never shown.
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            INTERNAL_DETAIL,
+        )
+    }
+
+    /// 422 naming each invalid field.
+    pub fn validation(fields: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+        let fields: BTreeMap<_, _> = fields.into_iter().collect();
+        let detail = fields
+            .iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            fields: Some(fields),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                detail,
+            )
+        }
+    }
+
+    /// 401 for a bearer-token problem, with the RFC 6750 §3 challenge.
+    fn token(code: &'static str, detail: &str) -> Self {
+        // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+        let challenge = if code == "token_missing" {
+            r#"Bearer realm="tessera""#.to_owned()
+        } else {
+            format!(
+                r#"Bearer realm="tessera", error="invalid_token", error_description="{detail}""#
+            )
+        };
+        Self {
+            www_authenticate: Some(challenge),
+            ..Self::new(StatusCode::UNAUTHORIZED, code, detail)
+        }
+    }
+
+    /// The error for a request body that could not be read as JSON.
+    pub fn from_json(error: &JsonPayloadError) -> Self {
+        match error {
+            JsonPayloadError::ContentType => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "The request body must be JSON, sent with Content-Type: application/json.",
+            ),
+            JsonPayloadError::Overflow { .. }
+            | JsonPayloadError::OverflowKnownLength { .. }
+            | JsonPayloadError::Payload(PayloadError::Overflow) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is too large.",
+            ),
+            JsonPayloadError::Deserialize(e) if e.is_data() => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("The request body does not have the expected fields: {e}."),
+            ),
+            _ => Self::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "The request body is not valid JSON.",
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(challenge) = &self.www_authenticate
+            && let Ok(value) = HeaderValue::from_str(challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        response.json(ErrorBody {
+            code: self.code,
+            detail: &self.detail,
+            fields: self.fields.as_ref(),
+        })
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        use StatusCode as S;
+        match error {
+            AuthError::InvalidCredentials => Self::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "The login or password is incorrect.",
+            ),
+            AuthError::Validation(problems) => {
+                Self::validation(problems.into_iter().map(|p| (p.field, p.message)))
+            }
+            AuthError::UsernameTaken => Self::new(
+                S::CONFLICT,
+                "username_taken",
+                "This username is already taken.",
+            ),
+            AuthError::EmailTaken => Self::new(
+                S::CONFLICT,
+                "email_taken",
+                "An account with this e-mail address already exists.",
+            ),
+            AuthError::RefreshInvalid => Self::new(
+                S::UNAUTHORIZED,
+                "refresh_token_invalid",
+                "The refresh token is not valid.",
+            ),
+            AuthError::RefreshExpired => Self::new(
+                S::UNAUTHORIZED,
+                "refresh_token_expired",
+                "The refresh token has expired; sign in again.",
+            ),
+            AuthError::RefreshReused => Self::new(
+                S::UNAUTHORIZED,
+                "refresh_token_reused",
+                "This refresh token was already used. Every token of its session has been revoked; sign in again.",
+            ),
+            AuthError::RefreshRevoked => Self::new(
+                S::UNAUTHORIZED,
+                "refresh_token_revoked",
+                "The session of this refresh token was revoked; sign in again.",
+            ),
+            AuthError::InsufficientScope(scope) => Self {
+                www_authenticate: Some(format!(
+                    r#"Bearer realm="tessera", error="insufficient_scope", scope="{scope}""#
+                )),
+                ..Self::new(
+                    S::FORBIDDEN,
+                    "insufficient_scope",
+                    format!("This requires the `{scope}` scope."),
+                )
+            },
+            AuthError::Token(e) => e.into(),
+            AuthError::Store(e) => e.into(),
+            AuthError::Password(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Missing => Self::token(
+                "token_missing",
+                "This endpoint needs an access token: Authorization: Bearer <token>.",
+            ),
+            TokenError::Invalid(why) => Self::token("token_invalid", why),
+            TokenError::Expired => Self::token("token_expired", "The access token has expired."),
+            TokenError::Revoked(why) => Self::token("token_revoked", why),
+            TokenError::Key(_) => Self::internal(&error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %error, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "The service is temporarily unavailable; please try again.",
+                )
+            }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Gives error responses that actix produced with an empty body (unknown path, wrong method, …) the
+/// documented JSON shape.
+pub fn render_empty_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let status = res.status();
+    let has_body = !matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
+    );
+    if has_body {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "There is nothing at this address."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "This method is not allowed here.")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "This content type is not accepted here.",
+        ),
+        s if s.is_server_error() => ("internal_error", INTERNAL_DETAIL),
+        _ => ("bad_request", "The request could not be understood."),
+    };
+    let (req, _) = res.into_parts();
+    let response: HttpResponse<BoxBody> = ApiError::new(status, code, detail).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}

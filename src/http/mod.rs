@@ -1,0 +1,32 @@
+//! HTTP: the only module that speaks actix-web. Routes, extractors, middleware and the error mapping.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+mod health;
+pub mod middleware;
+pub mod oidc;
+
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::web;
+
+/// Registers every route; `App::configure` calls this.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(extract::json_config())
+        .service(
+            web::scope("/health")
+                .route("/live", web::get().to(health::live))
+                .route("/ready", web::get().to(health::ready)),
+        )
+        .service(web::resource("/oauth2/jwks").route(web::get().to(oidc::jwks::get_jwks)))
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(middleware::refuse_credentials_in_query))
+                .configure(api::routes),
+        );
+}
+
+/// Turns empty error responses from the router into the documented JSON shape.
+pub fn error_bodies<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(error::render_empty_error)
+}

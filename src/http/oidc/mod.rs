@@ -1,0 +1,3 @@
+//! OpenID Connect and OAuth endpoints.
+
+pub mod jwks;

@@ -1,0 +1,13 @@
+//! Tessera: an OpenID Connect identity provider. `main.rs` is a thin CLI over this library; tests start the
+//! same server through [`startup::Application`].
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

@@ -1,0 +1,159 @@
+//! Starting the server: build the services, create the first administrator, keep the keys fresh, and
+//! serve HTTP. Tests call [`Application::build_with_listener`] the same way `main` calls
+//! [`Application::build`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use base64::Engine;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http;
+use crate::state::{AppState, StartError};
+use crate::tokens::opaque::random_bytes;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `server.bind` and builds everything.
+    pub async fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(&config.server.bind).map_err(|e| {
+            StartError::Other(format!("cannot listen on {}: {e}", config.server.bind))
+        })?;
+        Self::build_with_listener(config, clock, listener).await
+    }
+
+    /// Builds everything and serves on an already bound listener.
+    pub async fn build_with_listener(
+        config: Config,
+        clock: Clock,
+        listener: TcpListener,
+    ) -> Result<Self, StartError> {
+        warn_about_insecure_settings(&config);
+        let state = web::Data::new(AppState::build(config, clock).await?);
+        bootstrap_admin(&state).await?;
+        spawn_key_reloader(state.clone().into_inner());
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Other(e.to_string()))?
+            .port();
+        let server = serve(state.clone(), listener)?;
+        tracing::info!(issuer = %state.config.issuer(), port, "Tessera is listening");
+        Ok(Self {
+            server,
+            port,
+            state,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use it to reach the database and keys).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is told to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, StartError> {
+    let https = !state.config.is_plain_http();
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(http::error_bodies())
+            .wrap(http::middleware::security_headers(https))
+            .wrap(from_fn(http::middleware::request_context))
+            .configure(http::routes)
+    })
+    .workers(workers)
+    .listen(listener)
+    .map_err(|e| StartError::Other(e.to_string()))?
+    .run();
+    Ok(server)
+}
+
+fn warn_about_insecure_settings(config: &Config) {
+    if config.secret_key.is_none() {
+        tracing::warn!(
+            "TESSERA_SECRET_KEY is not set: signing keys are stored unencrypted in the database. \
+             Set it (32+ random characters) before running in production."
+        );
+    }
+    if config.is_plain_http() {
+        tracing::warn!(
+            issuer = %config.issuer(),
+            "the issuer is plain http: fine on this machine, but production needs an https issuer"
+        );
+    }
+}
+
+/// Creates the first administrator when none exists and prints its credentials once.
+async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
+    let config = &state.config;
+    let email = config
+        .bootstrap_admin_email
+        .clone()
+        .unwrap_or_else(|| "admin@localhost".into());
+    let (password, generated) = match &config.bootstrap_admin_password {
+        Some(password) => (password.expose().to_owned(), false),
+        None => (
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<18>()),
+            true,
+        ),
+    };
+    let Some(admin) = state
+        .auth
+        .bootstrap_admin(&email, &password, state.clock.now())
+        .await?
+    else {
+        return Ok(());
+    };
+    let shown = if generated {
+        password.as_str()
+    } else {
+        "(the value of TESSERA_BOOTSTRAP_ADMIN_PASSWORD)"
+    };
+    // Printed, not logged: this is the one time the password is shown, and it must not reach log storage.
+    println!(
+        "\n  Tessera created the first administrator.\n  login:    {} (or {})\n  password: {shown}\n  \
+         This is shown only once.\n",
+        admin.username, admin.email
+    );
+    Ok(())
+}
+
+/// Re-reads the signing keys periodically so a rotation made elsewhere (CLI, another instance) is seen.
+fn spawn_key_reloader(state: Arc<AppState>) {
+    let every = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
+                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+            }
+        }
+    });
+}

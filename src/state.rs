@@ -1,0 +1,90 @@
+//! The services a running Tessera shares between requests, built once at start.
+
+use std::sync::Arc;
+
+use crate::auth::{AuthService, Passwords};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Database;
+use crate::tokens::AccessTokens;
+use crate::tokens::keyring::{self, KeyRing, KeyRingError};
+
+/// Shared state behind every request.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub db: Database,
+    pub keys: Arc<KeyRing>,
+    pub auth: AuthService,
+}
+
+/// Why the services could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyRingError),
+    #[error(transparent)]
+    Password(#[from] crate::auth::PasswordError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AppState {
+    /// Opens the database, applies migrations, makes sure a signing key exists, and loads the keys.
+    pub async fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let db = Database::connect(
+            &config.database.url,
+            config.database.max_connections,
+            std::time::Duration::from_secs(config.database.acquire_timeout_secs),
+        )?;
+        for name in db.migrate().await? {
+            tracing::info!(migration = %name, "applied migration");
+        }
+        if let Some(kid) = keyring::ensure_active_key(
+            &db,
+            config.secret_key.as_ref(),
+            config.keys.rsa_bits,
+            clock.now(),
+        )
+        .await?
+        {
+            tracing::info!(%kid, "generated the first signing key");
+        }
+        let keys = Arc::new(
+            KeyRing::load(
+                &db,
+                config.secret_key.clone(),
+                publish_window(&config),
+                clock.now(),
+            )
+            .await?,
+        );
+        let tokens = AccessTokens::new(
+            keys.clone(),
+            config.issuer().to_owned(),
+            config.tokens.access_token_ttl_secs,
+        );
+        let password_config = config.password.clone();
+        let passwords = tokio::task::spawn_blocking(move || Passwords::new(&password_config))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))??;
+        let auth = AuthService::new(&config, db.clone(), tokens, Arc::new(passwords));
+        Ok(Self {
+            config: Arc::new(config),
+            clock,
+            db,
+            keys,
+            auth,
+        })
+    }
+}
+
+/// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed, plus a
+/// margin for clock skew.
+pub fn publish_window(config: &Config) -> i64 {
+    config.tokens.access_token_ttl_secs + 300
+}

@@ -1,0 +1,99 @@
+//! Persistence: the only module that speaks diesel. One connection type covers SQLite and PostgreSQL; every
+//! query runs on a pooled connection inside a blocking task, one store function per query or transaction.
+
+mod migrate;
+mod pool;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod sessions;
+pub mod signing_keys;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+pub use pool::Database;
+
+/// A connection to either backend; the variant is chosen from the URL scheme, never guessed.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database the URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (relative to the working directory, or absolute with `sqlite:///…`).
+    Sqlite(String),
+    /// A libpq connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://path` or `postgres://…` / `postgresql://…`; any other scheme is refused.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains('?') {
+                return Err(StoreError::Connect(
+                    "a SQLite URL names a file: sqlite://data/tessera.db or sqlite:///var/lib/tessera.db".into(),
+                ));
+            }
+            Ok(Self::Sqlite(path.to_owned()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err(StoreError::Connect(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection could be had (pool exhausted, server down, connection lost).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused the write; the text names the constraint or column.
+    #[error("duplicate value: {0}")]
+    Duplicate(String),
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Stored data could not be understood.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Query(DieselError),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::Duplicate(format!(
+                    "{} {}",
+                    info.constraint_name().unwrap_or_default(),
+                    info.message()
+                ))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How long a pooled PostgreSQL connection may sit idle before it is checked with a query on checkout.
+pub(crate) const IDLE_CHECK_AFTER: Duration = Duration::from_secs(30);

@@ -1,0 +1,190 @@
+//! The connection pool: deadpool over blocking diesel connections, one explicit variant per URL scheme.
+
+use std::time::Duration;
+
+use deadpool::Runtime;
+use deadpool::managed::{self, Metrics, Pool, RecycleError, RecycleResult};
+use deadpool_sync::SyncWrapper;
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+
+use super::{DatabaseUrl, DbConnection, IDLE_CHECK_AFTER, StoreError, StoreResult};
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("status", &self.pool.status())
+            .finish()
+    }
+}
+
+impl Database {
+    /// Opens a pool (lazily: connections are made on first use) to the database `url` names.
+    pub fn connect(
+        url: &str,
+        max_connections: usize,
+        acquire_timeout: Duration,
+    ) -> StoreResult<Self> {
+        let url = DatabaseUrl::parse(url)?;
+        if let DatabaseUrl::Sqlite(path) = &url {
+            prepare_sqlite_file(path)?;
+        }
+        let pool = Pool::builder(ConnectionManager { url })
+            .max_size(max_connections)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(acquire_timeout))
+            .create_timeout(Some(acquire_timeout))
+            .build()
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// Runs `f` on a pooled connection in a blocking task.
+    pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.pool.get().await.map_err(|e| match e {
+            managed::PoolError::Backend(inner) => inner,
+            other => StoreError::Unavailable(other.to_string()),
+        })?;
+        conn.interact(f)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.run(ping).await
+    }
+}
+
+fn ping(conn: &mut DbConnection) -> StoreResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
+/// Creates the SQLite file's directory, and the file itself readable by its owner only: it holds keys.
+fn prepare_sqlite_file(path: &str) -> StoreResult<()> {
+    let path = std::path::Path::new(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Connect(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::Connect(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes connections for the pool and checks them on the way back out.
+pub(super) struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl managed::Manager for ConnectionManager {
+    type Type = SyncWrapper<DbConnection>;
+    type Error = StoreError;
+
+    async fn create(&self) -> Result<Self::Type, Self::Error> {
+        let url = self.url.clone();
+        SyncWrapper::new(Runtime::Tokio1, move || establish(&url)).await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut Self::Type,
+        metrics: &Metrics,
+    ) -> RecycleResult<Self::Error> {
+        if conn.is_mutex_poisoned() {
+            return Err(RecycleError::message("a query panicked on this connection"));
+        }
+        let broken = match conn.try_lock() {
+            Ok(mut guard) => {
+                let c: &mut DbConnection = &mut guard;
+                <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(c)
+            }
+            Err(_) => true,
+        };
+        if broken {
+            return Err(RecycleError::message(
+                "connection left inside a transaction",
+            ));
+        }
+        // A server-side connection may have died while idle; an embedded SQLite file cannot.
+        if matches!(self.url, DatabaseUrl::Postgres(_)) && metrics.last_used() > IDLE_CHECK_AFTER {
+            conn.interact(ping)
+                .await
+                .map_err(|e| RecycleError::message(e.to_string()))?
+                .map_err(RecycleError::Backend)?;
+        }
+        Ok(())
+    }
+}
+
+fn establish(url: &DatabaseUrl) -> StoreResult<DbConnection> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let mut conn = SqliteConnection::establish(path)
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            // WAL lets readers run beside the one writer; a writer waits up to 5 s for the lock.
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+        DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+            .map(DbConnection::Postgres)
+            .map_err(|e| StoreError::Connect(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_decides_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/t.db").unwrap(),
+            DatabaseUrl::Sqlite("data/t.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/t.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/t.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/d").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        for bad in [
+            "data/t.db",
+            "mysql://x",
+            "sqlite://",
+            "sqlite://x.db?mode=memory",
+        ] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The `users` table: accounts, their password hash, scopes and login-failure counters.
+
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{Database, StoreResult};
+use crate::clock::UnixTime;
+
+/// One account as stored.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub password_hash: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    pub is_active: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A new account.
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub password_hash: String,
+    pub scopes: String,
+    pub is_active: bool,
+    pub failed_logins: i32,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// Inserts an account; a taken username or e-mail gives [`super::StoreError::Duplicate`] naming the column.
+pub async fn insert(db: &Database, user: NewUser) -> StoreResult<()> {
+    db.run(move |conn| {
+        diesel::insert_into(users::table)
+            .values(&user)
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The account with this id.
+pub async fn find_by_id(db: &Database, id: String) -> StoreResult<Option<User>> {
+    db.run(move |conn| {
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// The account with this (normalised) username.
+pub async fn find_by_username(db: &Database, username: String) -> StoreResult<Option<User>> {
+    db.run(move |conn| {
+        Ok(users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// The account with this (normalised) e-mail address.
+pub async fn find_by_email(db: &Database, email: String) -> StoreResult<Option<User>> {
+    db.run(move |conn| {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// Whether any active account holds the `admin` scope.
+pub async fn has_active_admin(db: &Database) -> StoreResult<bool> {
+    db.run(|conn| {
+        let admins: i64 = users::table
+            .filter(users::is_active.eq(true))
+            .filter(
+                users::scopes
+                    .eq("admin")
+                    .or(users::scopes.like("admin %"))
+                    .or(users::scopes.like("% admin"))
+                    .or(users::scopes.like("% admin %")),
+            )
+            .count()
+            .get_result(conn)?;
+        Ok(admins > 0)
+    })
+    .await
+}
+
+/// Counts a login attempt before the password is checked, so parallel guesses cannot outrun the lock-out.
+///
+/// Succeeds only if the counter still reads `seen_failures` and the account is not locked at `now`; sets
+/// the counter to `seen_failures + 1` and the lock to `lock_until`. Returns whether the attempt may proceed.
+pub async fn reserve_login_attempt(
+    db: &Database,
+    id: String,
+    seen_failures: i32,
+    lock_until: Option<UnixTime>,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    db.run(move |conn| {
+        let updated = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::failed_logins.eq(seen_failures))
+                .filter(
+                    users::locked_until
+                        .is_null()
+                        .or(users::locked_until.le(now)),
+                ),
+        )
+        .set((
+            users::failed_logins.eq(seen_failures + 1),
+            users::locked_until.eq(lock_until),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Clears the failure counter and any lock after a successful login.
+pub async fn clear_login_failures(db: &Database, id: String) -> StoreResult<()> {
+    db.run(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<UnixTime>),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Replaces the stored password hash (after a parameter upgrade).
+pub async fn update_password_hash(
+    db: &Database,
+    id: String,
+    hash: String,
+    now: UnixTime,
+) -> StoreResult<()> {
+    db.run(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,111 @@
+//! Access tokens: RS256 JWTs of RFC 9068 shape (`typ: at+jwt`), issued for a session and checked on every
+//! bearer request.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::keyring::KeyRing;
+use super::opaque::random_id;
+use super::{TokenError, jwt};
+use crate::clock::UnixTime;
+
+/// The `typ` header of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Accepted clock skew for `iat` in the future.
+const MAX_CLOCK_SKEW: i64 = 60;
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub jti: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// The session (refresh-token family) the token belongs to.
+    pub sid: String,
+}
+
+impl AccessClaims {
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+}
+
+/// A signed access token and its lifetime in seconds.
+#[derive(Clone, Debug)]
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// Issues and checks access tokens for one issuer.
+#[derive(Clone)]
+pub struct AccessTokens {
+    keys: Arc<KeyRing>,
+    issuer: String,
+    ttl: i64,
+}
+
+impl AccessTokens {
+    pub fn new(keys: Arc<KeyRing>, issuer: String, ttl: i64) -> Self {
+        Self { keys, issuer, ttl }
+    }
+
+    /// The key ring behind these tokens.
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    /// Signs an access token for `subject` in session `sid`.
+    pub fn issue(
+        &self,
+        subject: &str,
+        sid: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: self.issuer.clone(),
+            exp: now + self.ttl,
+            iat: now,
+            jti: random_id(),
+            scope: scope.to_owned(),
+            sid: sid.to_owned(),
+        };
+        let keys = self.keys.current();
+        let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;
+        Ok(IssuedAccessToken {
+            token,
+            expires_in: self.ttl,
+        })
+    }
+
+    /// Checks signature, type, issuer, audience and lifetime. Revocation is the caller's check.
+    pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = jwt::verify(&self.keys.current(), token, &[ACCESS_TOKEN_TYPE])?;
+        if claims.iss != self.issuer {
+            return Err(TokenError::Invalid("The token was issued by someone else."));
+        }
+        if claims.aud != self.issuer {
+            return Err(TokenError::Invalid(
+                "The token is meant for another audience.",
+            ));
+        }
+        if claims.iat > now + MAX_CLOCK_SKEW {
+            return Err(TokenError::Invalid("The token is issued in the future."));
+        }
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}

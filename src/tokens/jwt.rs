@@ -1,0 +1,109 @@
+//! Compact JWS: signing with the parsed in-memory key, verification through `jsonwebtoken` pinned to RS256.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::TokenError;
+use super::keyring::{KeySet, Signer};
+use super::keys::ALGORITHM;
+
+/// Longest token accepted for verification; anything larger is refused before parsing.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+#[derive(Serialize)]
+struct SigningHeader<'a> {
+    alg: &'static str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+/// The only header members Tessera's tokens carry. Anything else (`jku`, `jwk`, `x5u`, `crit`, …) and any
+/// duplicated member make the token invalid (RFC 7515 §4.1.11, RFC 8725 §3.1).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+}
+
+/// Signs `claims` as a compact JWS with header `typ`.
+pub fn sign<C: Serialize>(signer: &Signer, typ: &str, claims: &C) -> Result<String, TokenError> {
+    let header = SigningHeader {
+        alg: ALGORITHM,
+        typ,
+        kid: &signer.kid,
+    };
+    let mut token = encode_json(&header)?;
+    token.push('.');
+    token.push_str(&encode_json(claims)?);
+    let signature = signer.sign(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
+}
+
+fn encode_json<T: Serialize>(value: &T) -> Result<String, TokenError> {
+    let json = serde_json::to_vec(value).map_err(|e| TokenError::Key(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Verifies the signature of `token` with a published key and returns its claims. The header must name
+/// RS256, a known `kid`, and one of the `accepted_types` (compared case-insensitively, with or without the
+/// `application/` prefix, RFC 7515 §4.1.9). Time and audience checks are the caller's.
+pub fn verify<C: DeserializeOwned>(
+    keys: &KeySet,
+    token: &str,
+    accepted_types: &[&str],
+) -> Result<C, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Invalid("The token is too long."));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Invalid("The token is not a signed JWT."));
+    };
+    let header: Header = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenError::Invalid("The token header is malformed."))?;
+    if header.alg != ALGORITHM {
+        return Err(TokenError::Invalid("The token is not signed with RS256."));
+    }
+    let typ = header.typ.unwrap_or_default().to_ascii_lowercase();
+    let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+    if !accepted_types
+        .iter()
+        .any(|accepted| accepted.eq_ignore_ascii_case(typ))
+    {
+        return Err(TokenError::Invalid(
+            "The token is not of the expected type.",
+        ));
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.verifier(kid))
+        .ok_or(TokenError::Invalid(
+            "The token is signed with an unknown key.",
+        ))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<C>(token, key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                TokenError::Invalid("The token signature is invalid.")
+            }
+            _ => TokenError::Invalid("The token is malformed."),
+        })
+}

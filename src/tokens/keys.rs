@@ -1,0 +1,214 @@
+//! RSA signing keys: generation, the RFC 7638 `kid`, and sealing the private part at rest under a key
+//! derived from `TESSERA_SECRET_KEY`.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::{digest, hkdf};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::TokenError;
+use super::opaque::random_bytes;
+use crate::clock::UnixTime;
+use crate::config::Secret;
+use crate::store::signing_keys::SigningKeyRow;
+
+/// The only signing algorithm Tessera uses.
+pub const ALGORITHM: &str = "RS256";
+
+const SEALED_PREFIX: &str = "v1:";
+const PLAIN_PREFIX: &str = "plain:";
+const HKDF_SALT: &[u8] = b"tessera signing-key sealing v1";
+
+/// A generated or unsealed RSA key: its PKCS#8 form and public components.
+pub struct KeyMaterial {
+    pub kid: String,
+    pkcs8: Vec<u8>,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Public exponent, base64url.
+    pub e: String,
+}
+
+impl std::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyMaterial")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyMaterial {
+    /// Generates a new RSA key of `bits` (2048, 3072 or 4096).
+    pub fn generate(bits: u32) -> Result<Self, TokenError> {
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            _ => return Err(TokenError::Key(format!("unsupported RSA key size {bits}"))),
+        };
+        let pair = KeyPair::generate(size)
+            .map_err(|_| TokenError::Key("RSA key generation failed".into()))?;
+        let pkcs8: Pkcs8V1Der<'static> = AsDer::as_der(&pair)
+            .map_err(|_| TokenError::Key("cannot serialise the new key".into()))?;
+        Self::from_pkcs8(pkcs8.as_ref().to_vec())
+    }
+
+    /// Reads a PKCS#8 DER RSA private key.
+    pub fn from_pkcs8(pkcs8: Vec<u8>) -> Result<Self, TokenError> {
+        let pair = self::parse(&pkcs8)?;
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        Ok(Self {
+            kid: thumbprint(&n, &e),
+            pkcs8,
+            n,
+            e,
+        })
+    }
+
+    /// The parsed key pair, ready to sign.
+    pub fn key_pair(&self) -> Result<KeyPair, TokenError> {
+        parse(&self.pkcs8)
+    }
+
+    /// The row to store: the private key sealed when `secret` is set.
+    pub fn to_row(
+        &self,
+        secret: Option<&Secret>,
+        now: UnixTime,
+    ) -> Result<SigningKeyRow, TokenError> {
+        Ok(SigningKeyRow {
+            kid: self.kid.clone(),
+            algorithm: ALGORITHM.into(),
+            private_key: seal(&self.pkcs8, secret)?,
+            public_n: self.n.clone(),
+            public_e: self.e.clone(),
+            created_at: now,
+            retired_at: None,
+        })
+    }
+
+    /// Reads the private key back from a stored row.
+    pub fn from_row(row: &SigningKeyRow, secret: Option<&Secret>) -> Result<Self, TokenError> {
+        let material = Self::from_pkcs8(unseal(&row.kid, &row.private_key, secret)?)?;
+        if material.kid != row.kid {
+            return Err(TokenError::Key(format!(
+                "signing key {} does not match its kid",
+                row.kid
+            )));
+        }
+        Ok(material)
+    }
+}
+
+fn parse(pkcs8: &[u8]) -> Result<KeyPair, TokenError> {
+    KeyPair::from_pkcs8(pkcs8).map_err(|e| TokenError::Key(format!("not an RSA PKCS#8 key: {e}")))
+}
+
+/// RFC 7638 §3: SHA-256 over the required members in lexicographic order, base64url.
+pub fn thumbprint(n: &str, e: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
+}
+
+/// Whether a stored private key is sealed.
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED_PREFIX)
+}
+
+fn sealing_key(secret: &Secret) -> Result<LessSafeKey, TokenError> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(secret.expose().as_bytes());
+    let okm = prk
+        .expand(&[b"signing-key"], &AES_256_GCM)
+        .map_err(|_| TokenError::Key("key derivation failed".into()))?;
+    Ok(LessSafeKey::new(UnboundKey::from(okm)))
+}
+
+fn seal(pkcs8: &[u8], secret: Option<&Secret>) -> Result<String, TokenError> {
+    let Some(secret) = secret else {
+        return Ok(format!("{PLAIN_PREFIX}{}", URL_SAFE_NO_PAD.encode(pkcs8)));
+    };
+    let nonce_bytes = random_bytes::<NONCE_LEN>();
+    let mut sealed = pkcs8.to_vec();
+    sealing_key(secret)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::empty(),
+            &mut sealed,
+        )
+        .map_err(|_| TokenError::Key("sealing the signing key failed".into()))?;
+    let mut out = nonce_bytes.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+}
+
+fn unseal(kid: &str, stored: &str, secret: Option<&Secret>) -> Result<Vec<u8>, TokenError> {
+    let undecodable = || TokenError::Key(format!("signing key {kid} is stored in an unknown form"));
+    if let Some(plain) = stored.strip_prefix(PLAIN_PREFIX) {
+        return URL_SAFE_NO_PAD.decode(plain).map_err(|_| undecodable());
+    }
+    let sealed = stored.strip_prefix(SEALED_PREFIX).ok_or_else(undecodable)?;
+    let Some(secret) = secret else {
+        return Err(TokenError::Key(format!(
+            "signing key {kid} is encrypted: set TESSERA_SECRET_KEY to the value it was created with"
+        )));
+    };
+    let mut bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| undecodable())?;
+    if bytes.len() <= NONCE_LEN {
+        return Err(undecodable());
+    }
+    let mut ciphertext = bytes.split_off(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(&bytes).map_err(|_| undecodable())?;
+    let plain = sealing_key(secret)?
+        .open_in_place(nonce, Aad::empty(), &mut ciphertext)
+        .map_err(|_| {
+            TokenError::Key(format!(
+                "TESSERA_SECRET_KEY does not decrypt signing key {kid}: it was sealed with another secret"
+            ))
+        })?;
+    Ok(plain.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7638_thumbprint_example() {
+        // The example key of RFC 7638 §3.1.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        assert_eq!(
+            thumbprint(n, "AQAB"),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn sealed_keys_open_only_with_their_secret() {
+        let material = KeyMaterial::generate(2048).unwrap();
+        let secret = Secret::new("a secret of at least thirty-two characters");
+        let row = material.to_row(Some(&secret), 0).unwrap();
+        assert!(is_sealed(&row.private_key));
+        assert_eq!(
+            KeyMaterial::from_row(&row, Some(&secret)).unwrap().kid,
+            material.kid
+        );
+        let other = Secret::new("another secret of thirty-two characters!");
+        let err = KeyMaterial::from_row(&row, Some(&other))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TESSERA_SECRET_KEY"), "{err}");
+        assert!(KeyMaterial::from_row(&row, None).is_err());
+
+        let plain = material.to_row(None, 0).unwrap();
+        assert!(!is_sealed(&plain.private_key));
+        assert_eq!(
+            KeyMaterial::from_row(&plain, Some(&secret)).unwrap().kid,
+            material.kid
+        );
+    }
+}
