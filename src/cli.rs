@@ -63,6 +63,10 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable an account (by username or e-mail): it cannot sign in and its tokens stop working.
+    DisableUser { login: String },
+    /// Enable a disabled account again.
+    EnableUser { login: String },
 }
 
 /// Runs the parsed command.
@@ -129,7 +133,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
+        Command::Admin(AdminCommand::DisableUser { login }) => {
+            set_active(config, clock, &login, false).await?
+        }
+        Command::Admin(AdminCommand::EnableUser { login }) => {
+            set_active(config, clock, &login, true).await?
+        }
     }
+    Ok(())
+}
+
+async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> anyhow::Result<()> {
+    let state = AppState::build(config, clock).await?;
+    let user = state
+        .auth
+        .set_active(login, active, state.clock.now())
+        .await?;
+    let status = if active { "enabled" } else { "disabled" };
+    println!("{status} {} <{}>", user.username, user.email);
     Ok(())
 }
 

@@ -31,11 +31,7 @@ impl AuthService {
         if password.chars().count() > *self.password_len.end() {
             return Err(AuthError::InvalidCredentials);
         }
-        let found = if login.contains('@') {
-            users::find_by_email(&self.db, normalize_email(login)).await?
-        } else {
-            users::find_by_username(&self.db, normalize_username(login)).await?
-        };
+        let found = self.find_by_login(login).await?;
         let Some(user) = found.filter(|u| u.is_active) else {
             tracing::info!(reason = "unknown or disabled account", "login failed");
             return self.refuse(password).await;
@@ -60,6 +56,15 @@ impl AuthService {
         }
         tracing::info!(user_id = %user.id, "login succeeded");
         Ok(user)
+    }
+
+    /// The account with this username, or this e-mail when `login` contains `@`.
+    pub(super) async fn find_by_login(&self, login: &str) -> Result<Option<User>, AuthError> {
+        Ok(if login.contains('@') {
+            users::find_by_email(&self.db, normalize_email(login)).await?
+        } else {
+            users::find_by_username(&self.db, normalize_username(login)).await?
+        })
     }
 
     /// Counts the attempt before the password is checked, locking the account when this attempt reaches

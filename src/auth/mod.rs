@@ -31,6 +31,8 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("invalid fields")]
     Validation(Vec<FieldError>),
+    #[error("no such account")]
+    UnknownAccount,
     #[error("the username is taken")]
     UsernameTaken,
     #[error("the e-mail address is taken")]

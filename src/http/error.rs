@@ -160,6 +160,9 @@ impl From<AuthError> for ApiError {
             AuthError::Validation(problems) => {
                 Self::validation(problems.into_iter().map(|p| (p.field, p.message)))
             }
+            AuthError::UnknownAccount => {
+                Self::new(S::NOT_FOUND, "not_found", "There is no such account.")
+            }
             AuthError::UsernameTaken => Self::new(
                 S::CONFLICT,
                 "username_taken",

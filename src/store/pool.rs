@@ -149,8 +149,8 @@ fn establish(url: &DatabaseUrl) -> StoreResult<DbConnection> {
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
             // WAL lets readers run beside the one writer; a writer waits up to 5 s for the lock.
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )?;
             Ok(DbConnection::Sqlite(conn))
         }

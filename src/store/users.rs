@@ -167,3 +167,19 @@ pub async fn update_password_hash(
     })
     .await
 }
+
+/// Enables or disables an account. Returns whether it exists.
+pub async fn set_active(
+    db: &Database,
+    id: String,
+    active: bool,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    db.run(move |conn| {
+        let updated = diesel::update(users::table.find(id))
+            .set((users::is_active.eq(active), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}

@@ -27,6 +27,15 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// A signer for `material` (the ring builds its own; tests and tools may build others).
+    pub fn from_material(material: &KeyMaterial) -> Result<Self, TokenError> {
+        Ok(Self {
+            kid: material.kid.clone(),
+            pair: material.key_pair()?,
+            rng: SystemRandom::new(),
+        })
+    }
+
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
         let mut signature = vec![0u8; self.pair.public_modulus_len()];
@@ -140,14 +149,9 @@ fn build(
     // Rows come newest first, so the first unretired row is the active key.
     let signer = match rows.iter().find(|row| row.retired_at.is_none()) {
         Some(row) if previous.is_some_and(|p| p.kid == row.kid) => previous.cloned(),
-        Some(row) => {
-            let material = KeyMaterial::from_row(row, secret)?;
-            Some(Arc::new(Signer {
-                kid: row.kid.clone(),
-                pair: material.key_pair()?,
-                rng: SystemRandom::new(),
-            }))
-        }
+        Some(row) => Some(Arc::new(Signer::from_material(&KeyMaterial::from_row(
+            row, secret,
+        )?)?)),
         None => None,
     };
     let published: Vec<&SigningKeyRow> = rows

@@ -70,6 +70,11 @@ impl KeyMaterial {
         })
     }
 
+    /// The private key, PKCS#8 DER.
+    pub fn pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
     /// The parsed key pair, ready to sign.
     pub fn key_pair(&self) -> Result<KeyPair, TokenError> {
         parse(&self.pkcs8)

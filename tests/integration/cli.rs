@@ -1,0 +1,302 @@
+//! The `tessera` binary: start-up, configuration errors, the bootstrap administrator, and the
+//! administration commands, run as a user would run them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{ADMIN_PASSWORD, PASSWORD, TestApp, assert_error};
+
+/// The binary with a clean environment: its own working directory, the test database, cheap hashing.
+fn tessera(dir: &std::path::Path, database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TESSERA_DATABASE__URL", database_url)
+        .env("TESSERA_PASSWORD__ARGON2_MEMORY_KIB", "64")
+        .env("TESSERA_PASSWORD__ARGON2_ITERATIONS", "1")
+        .env("TESSERA_LOG__LEVEL", "warn");
+    command
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn keys_rotate_and_list() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let before: Value = app
+        .client
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let old_kid = before["keys"][0]["kid"].as_str().unwrap().to_owned();
+
+    let rotated = stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap(),
+    );
+    let new_kid = rotated
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_kid, old_kid);
+
+    let listed = stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["keys", "list"])
+            .output()
+            .unwrap(),
+    );
+    let line_of = |kid: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(kid))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line_of(&new_kid).contains("active"), "{listed}");
+    assert!(line_of(&old_kid).contains("published until"), "{listed}");
+
+    app.reload_keys().await;
+    let after: Value = app
+        .client
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = after["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+}
+
+#[tokio::test]
+async fn admin_commands_create_disable_and_enable_accounts() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tessera(dir.path(), &app.database.url)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "carol",
+            "--email",
+            "carol@example.org",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let created = stdout(&child.wait_with_output().unwrap());
+    assert!(created.contains("created carol"), "{created}");
+    let tokens = app.login("carol", PASSWORD).await;
+
+    let generated = stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args([
+                "admin",
+                "create-user",
+                "--username",
+                "root2",
+                "--email",
+                "root2@example.org",
+                "--admin",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let password = generated
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once): "))
+        .unwrap();
+    let root = app.login("root2", password).await;
+    let me: Value = app
+        .get_authorized("/api/v1/user", &root.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["scopes"], serde_json::json!(["admin"]));
+
+    stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["admin", "disable-user", "carol"])
+            .output()
+            .unwrap(),
+    );
+    let response = app.get_authorized("/api/v1/user", &tokens.access).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    assert_error(
+        app.login_raw("carol", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+
+    stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["admin", "enable-user", "carol@example.org"])
+            .output()
+            .unwrap(),
+    );
+    app.login("carol", PASSWORD).await;
+}
+
+#[test]
+fn malformed_configuration_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    for (key, value, named) in [
+        ("TESSERA_SERVER__BIND", "nonsense", "server.bind"),
+        (
+            "TESSERA_DATABASE__URL",
+            "mysql://localhost/x",
+            "database.url",
+        ),
+        (
+            "TESSERA_SERVER__ISSUER",
+            "https://id.example.test/",
+            "server.issuer",
+        ),
+        (
+            "TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS",
+            "an hour",
+            "tokens.access_token_ttl_secs",
+        ),
+        ("TESSERA_SECRET_KEY", "too-short", "TESSERA_SECRET_KEY"),
+    ] {
+        let output = tessera(dir.path(), &url)
+            .env(key, value)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{key}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+        assert!(stderr.contains(&named.to_lowercase()), "{key}: {stderr}");
+    }
+}
+
+#[test]
+fn migrate_prepares_a_fresh_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/data/fresh.db", dir.path().display());
+    let first = stdout(&tessera(dir.path(), &url).arg("migrate").output().unwrap());
+    assert!(first.starts_with("1 migration(s) applied"), "{first}");
+    let again = stdout(&tessera(dir.path(), &url).arg("migrate").output().unwrap());
+    assert!(again.starts_with("0 migration(s) applied"), "{again}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/fresh.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the database file holds keys and must be private"
+        );
+    }
+}
+
+/// Starts `tessera` on an ephemeral port and returns its output up to the "listening" line.
+fn start_and_capture(command: &mut Command) -> String {
+    let mut child = command
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG__LEVEL", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("Tessera is listening") || Instant::now() > deadline {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    seen
+}
+
+#[test]
+fn first_start_creates_and_prints_the_administrator_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let first = start_and_capture(&mut tessera(dir.path(), &url));
+    assert!(
+        first.contains("Tessera created the first administrator"),
+        "{first}"
+    );
+    let password = first
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap()
+        .to_owned();
+    assert!(password.len() >= 20, "a random password: {password}");
+    assert!(
+        first.contains("TESSERA_SECRET_KEY is not set"),
+        "warns about unencrypted keys"
+    );
+
+    let second = start_and_capture(&mut tessera(dir.path(), &url));
+    assert!(!second.contains("first administrator"), "{second}");
+    assert!(!second.contains(&password));
+}
+
+#[test]
+fn the_bootstrap_administrator_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let output = start_and_capture(
+        tessera(dir.path(), &url)
+            .env("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "ops@example.org")
+            .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("TESSERA_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+    );
+    assert!(output.contains("ops@example.org"), "{output}");
+    assert!(
+        !output.contains(ADMIN_PASSWORD),
+        "a configured password is not echoed"
+    );
+    assert!(!output.contains("TESSERA_SECRET_KEY is not set"));
+}
