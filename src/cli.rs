@@ -38,6 +38,8 @@ pub enum Command {
     /// Administer accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Time one password hash with the configured argon2 parameters (to size them for this machine).
+    PasswordCost,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
+        Command::PasswordCost => password_cost(&config).await?,
         Command::Admin(AdminCommand::DisableUser { login }) => {
             set_active(config, clock, &login, false).await?
         }
@@ -151,6 +154,25 @@ async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> 
         .await?;
     let status = if active { "enabled" } else { "disabled" };
     println!("{status} {} <{}>", user.username, user.email);
+    Ok(())
+}
+
+async fn password_cost(config: &Config) -> anyhow::Result<()> {
+    let passwords = crate::auth::Passwords::new(&config.password)?;
+    let runs = 10u32;
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        passwords.hash("a password of ordinary length").await?;
+    }
+    let each = started.elapsed() / runs;
+    let p = &config.password;
+    println!(
+        "argon2id m={} KiB, t={}, p={}: {:.1} ms a hash",
+        p.argon2_memory_kib,
+        p.argon2_iterations,
+        p.argon2_parallelism,
+        each.as_secs_f64() * 1000.0
+    );
     Ok(())
 }
 

@@ -281,6 +281,15 @@ impl Config {
             )
         })?;
         if self.server.issuer.is_empty() {
+            if bind.ip().is_unspecified() {
+                return Err(invalid(
+                    "server.issuer",
+                    "TESSERA_SERVER__ISSUER",
+                    format!(
+                        "must be set when listening on all interfaces ({bind}): the public URL clients use"
+                    ),
+                ));
+            }
             self.server.issuer = format!("http://{bind}");
         }
         validate_issuer(&self.server.issuer)?;
@@ -307,6 +316,10 @@ impl Config {
                 "attempts and lock-out seconds must be at least 1".into(),
             ));
         }
+        // An empty value (a blank variable in a compose file) means "not set".
+        self.secret_key.take_if(|secret| secret.expose().is_empty());
+        self.bootstrap_admin_password
+            .take_if(|secret| secret.expose().is_empty());
         if let Some(secret) = &self.secret_key
             && secret.expose().len() < MIN_SECRET_KEY_LEN
         {
@@ -470,6 +483,23 @@ mod tests {
                 .to_string()
                 .contains("TESSERA_SECRET_KEY")
         );
+    }
+
+    #[test]
+    fn all_interfaces_need_an_explicit_issuer_and_blank_secrets_are_unset() {
+        let mut config = Config::default();
+        config.server.bind = "0.0.0.0:8080".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.issuer")
+        );
+        config.server.issuer = "https://id.example.test".into();
+        config.secret_key = Some(Secret::new(""));
+        config.validate().unwrap();
+        assert!(config.secret_key.is_none());
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Application {
         warn_about_insecure_settings(&config);
         let state = web::Data::new(AppState::build(config, clock).await?);
         bootstrap_admin(&state).await?;
-        spawn_key_reloader(state.clone().into_inner());
+        spawn_maintenance(state.clone().into_inner());
         let port = listener
             .local_addr()
             .map_err(|e| StartError::Other(e.to_string()))?
@@ -143,17 +143,36 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Re-reads the signing keys periodically so a rotation made elsewhere (CLI, another instance) is seen.
-fn spawn_key_reloader(state: Arc<AppState>) {
-    let every = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
+/// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —
+/// is seen) and give idle password-hashing memory back to the system.
+fn spawn_maintenance(state: Arc<AppState>) {
+    let key_interval = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
+    let keys = state.clone();
+    spawn_every(key_interval, move || {
+        let state = keys.clone();
+        async move {
+            if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
+                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+            }
+        }
+    });
+    spawn_every(Duration::from_secs(5), move || {
+        state.auth.release_idle_memory(Duration::from_secs(10));
+        std::future::ready(())
+    });
+}
+
+fn spawn_every<F, Fut>(every: Duration, mut task: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
-                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
-            }
+            task().await;
         }
     });
 }

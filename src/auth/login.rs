@@ -1,13 +1,13 @@
-//! Password login: find the account by username or e-mail, count the attempt, check the password, and
-//! lock the account for a growing period after repeated failures — always answering the same way.
+//! Password login: find the account by username or e-mail, check the password (one check at a time per
+//! account), count failures and lock the account for a growing period after repeated ones — answering every
+//! refusal the same way.
+
+use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
 use super::{AuthError, AuthService, TokenPair};
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
-
-/// Attempts to win the optimistic attempt counter before giving up on a contended account.
-const RESERVE_RETRIES: usize = 3;
 
 impl AuthService {
     /// Signs in with a username or e-mail and a password, starting a session.
@@ -31,25 +31,39 @@ impl AuthService {
         if password.chars().count() > *self.password_len.end() {
             return Err(AuthError::InvalidCredentials);
         }
-        let found = self.find_by_login(login).await?;
-        let Some(user) = found.filter(|u| u.is_active) else {
-            tracing::info!(reason = "unknown or disabled account", "login failed");
+        let Some(found) = self.find_by_login(login).await? else {
+            tracing::info!(reason = "unknown account", "login failed");
             return self.refuse(password).await;
         };
-        let user_id = user.id.clone();
-        let Some(user) = self.reserve_attempt(user, now).await? else {
-            tracing::warn!(%user_id, reason = "account locked", "login failed");
+        // One check at a time per account, reading the failure count afresh: parallel guesses cannot
+        // outrun the lock-out.
+        let _turn = self.account_turns.wait_for(&found.id).await;
+        let user = users::find_by_id(&self.db, found.id)
+            .await?
+            .filter(|u| u.is_active);
+        let Some(user) = user else {
+            tracing::info!(reason = "disabled account", "login failed");
             return self.refuse(password).await;
         };
+        if user.locked_until.is_some_and(|until| until > now) {
+            tracing::warn!(user_id = %user.id, reason = "account locked", "login failed");
+            return self.refuse(password).await;
+        }
         let check = self
             .passwords
             .verify(password, Some(&user.password_hash))
             .await?;
         if !check.matches {
-            tracing::warn!(user_id = %user.id, failures = user.failed_logins + 1, "login failed");
+            let failures = user.failed_logins.saturating_add(1);
+            let lock_until = now + self.lockout(failures);
+            let threshold = self.login_policy.max_failed_attempts;
+            users::record_login_failure(&self.db, user.id.clone(), threshold, lock_until).await?;
+            tracing::warn!(user_id = %user.id, failures, "login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        users::clear_login_failures(&self.db, user.id.clone()).await?;
+        if user.failed_logins > 0 || user.locked_until.is_some() {
+            users::clear_login_failures(&self.db, user.id.clone()).await?;
+        }
         if check.needs_rehash {
             let hash = self.passwords.hash(password).await?;
             users::update_password_hash(&self.db, user.id.clone(), hash, now).await?;
@@ -67,39 +81,6 @@ impl AuthService {
         })
     }
 
-    /// Counts the attempt before the password is checked, locking the account when this attempt reaches
-    /// the threshold. `None` means the account is locked (or too contended) and the attempt is refused.
-    async fn reserve_attempt(
-        &self,
-        mut user: User,
-        now: UnixTime,
-    ) -> Result<Option<User>, AuthError> {
-        for _ in 0..RESERVE_RETRIES {
-            if user.locked_until.is_some_and(|until| until > now) {
-                return Ok(None);
-            }
-            let failures = user.failed_logins.saturating_add(1);
-            let lock = (failures >= self.login_policy.max_failed_attempts)
-                .then(|| now + self.lockout(failures));
-            if users::reserve_login_attempt(
-                &self.db,
-                user.id.clone(),
-                user.failed_logins,
-                lock,
-                now,
-            )
-            .await?
-            {
-                return Ok(Some(user));
-            }
-            match users::find_by_id(&self.db, user.id.clone()).await? {
-                Some(fresh) => user = fresh,
-                None => return Ok(None),
-            }
-        }
-        Ok(None)
-    }
-
     /// The lock-out after `failures` failures: the base period, doubled for each failure past the threshold.
     fn lockout(&self, failures: i32) -> i64 {
         let policy = &self.login_policy;
@@ -114,5 +95,28 @@ impl AuthService {
     async fn refuse<T>(&self, password: &str) -> Result<T, AuthError> {
         self.passwords.verify(password, None).await?;
         Err(AuthError::InvalidCredentials)
+    }
+}
+
+/// Serialises password checks per account within this process (accounts share one of a fixed set of
+/// stripes, chosen by a keyed hash so nobody can aim at another account's stripe).
+pub(super) struct AccountTurns {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    hasher: std::hash::RandomState,
+}
+
+impl AccountTurns {
+    pub(super) fn new(stripes: usize) -> Self {
+        Self {
+            stripes: (0..stripes.max(1))
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    async fn wait_for(&self, account_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = self.hasher.hash_one(account_id) as usize % self.stripes.len();
+        self.stripes[stripe].lock().await
     }
 }

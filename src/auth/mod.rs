@@ -63,6 +63,7 @@ pub struct AuthService {
     db: Database,
     tokens: AccessTokens,
     passwords: Arc<Passwords>,
+    account_turns: login::AccountTurns,
     login_policy: LoginConfig,
     password_len: std::ops::RangeInclusive<usize>,
     refresh_ttl: i64,
@@ -80,11 +81,17 @@ impl AuthService {
             db,
             tokens,
             passwords,
+            account_turns: login::AccountTurns::new(1024),
             login_policy: config.login.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             refresh_ttl: config.tokens.refresh_token_ttl_secs,
             user_create_scope: config.user_create_scope,
         }
+    }
+
+    /// Gives back password-hashing memory that has been idle for `idle`.
+    pub fn release_idle_memory(&self, idle: std::time::Duration) {
+        self.passwords.release_idle_memory(idle);
     }
 
     /// The access-token issuer this service signs with.

@@ -14,7 +14,7 @@ const MIGRATION_LOCK_ID: i64 = 0x7e55_e7a0;
 impl Database {
     /// Applies every pending migration and returns the names of those applied.
     pub async fn migrate(&self) -> StoreResult<Vec<String>> {
-        self.run(|conn| match conn {
+        self.write(|conn| match conn {
             DbConnection::Sqlite(c) => apply(c, SQLITE_MIGRATIONS),
             DbConnection::Postgres(c) => {
                 diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))

@@ -1,5 +1,6 @@
 //! The connection pool: deadpool over blocking diesel connections, one explicit variant per URL scheme.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::Runtime;
@@ -14,6 +15,9 @@ use super::{DatabaseUrl, DbConnection, IDLE_CHECK_AFTER, StoreError, StoreResult
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<ConnectionManager>,
+    /// SQLite admits one writer at a time and makes the others sleep and retry; queueing this process's
+    /// writers here instead keeps write latency even. `None` for PostgreSQL.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -32,9 +36,13 @@ impl Database {
         acquire_timeout: Duration,
     ) -> StoreResult<Self> {
         let url = DatabaseUrl::parse(url)?;
-        if let DatabaseUrl::Sqlite(path) = &url {
-            prepare_sqlite_file(path)?;
-        }
+        let writer = match &url {
+            DatabaseUrl::Sqlite(path) => {
+                prepare_sqlite_file(path)?;
+                Some(Arc::new(tokio::sync::Mutex::new(())))
+            }
+            DatabaseUrl::Postgres(_) => None,
+        };
         let pool = Pool::builder(ConnectionManager { url })
             .max_size(max_connections)
             .runtime(Runtime::Tokio1)
@@ -42,7 +50,7 @@ impl Database {
             .create_timeout(Some(acquire_timeout))
             .build()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// Runs `f` on a pooled connection in a blocking task.
@@ -58,6 +66,19 @@ impl Database {
         conn.interact(f)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// Runs `f`, which writes, on a pooled connection: like [`Database::run`], one writer at a time on SQLite.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _turn = match &self.writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
+        };
+        self.run(f).await
     }
 
     /// Checks that the database answers.

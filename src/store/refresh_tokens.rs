@@ -74,7 +74,7 @@ pub async fn rotate(
     successor: NewRefreshToken,
     now: UnixTime,
 ) -> StoreResult<bool> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             // The conditional write comes first: it takes the write lock, and only one caller can win it.
             let spent = diesel::update(

@@ -38,7 +38,7 @@ pub async fn insert_with_refresh_token(
     session: NewSession,
     token: NewRefreshToken,
 ) -> StoreResult<()> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             diesel::insert_into(sessions::table)
                 .values(&session)
@@ -72,7 +72,7 @@ pub async fn revoke(
     reason: &'static str,
     now: UnixTime,
 ) -> StoreResult<bool> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         let updated = diesel::update(
             sessions::table
                 .find(id)

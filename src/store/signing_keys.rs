@@ -36,7 +36,7 @@ pub async fn list(db: &Database) -> StoreResult<Vec<SigningKeyRow>> {
 
 /// Stores `key` as the active key and retires every other active key at `now`.
 pub async fn insert_active(db: &Database, key: SigningKeyRow, now: UnixTime) -> StoreResult<()> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             diesel::insert_into(signing_keys::table)
                 .values(&key)

@@ -1,6 +1,8 @@
 //! The `users` table: accounts, their password hash, scopes and login-failure counters.
 
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 
 use super::schema::users;
 use super::{Database, StoreResult};
@@ -42,7 +44,7 @@ pub struct NewUser {
 
 /// Inserts an account; a taken username or e-mail gives [`super::StoreError::Duplicate`] naming the column.
 pub async fn insert(db: &Database, user: NewUser) -> StoreResult<()> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         diesel::insert_into(users::table)
             .values(&user)
             .execute(conn)?;
@@ -106,41 +108,35 @@ pub async fn has_active_admin(db: &Database) -> StoreResult<bool> {
     .await
 }
 
-/// Counts a login attempt before the password is checked, so parallel guesses cannot outrun the lock-out.
-///
-/// Succeeds only if the counter still reads `seen_failures` and the account is not locked at `now`; sets
-/// the counter to `seen_failures + 1` and the lock to `lock_until`. Returns whether the attempt may proceed.
-pub async fn reserve_login_attempt(
+/// Records a failed login: adds one to the failure counter and, when that reaches `threshold`, locks the
+/// account until `lock_until`. One atomic statement, so concurrent failures each count.
+pub async fn record_login_failure(
     db: &Database,
     id: String,
-    seen_failures: i32,
-    lock_until: Option<UnixTime>,
-    now: UnixTime,
-) -> StoreResult<bool> {
-    db.run(move |conn| {
-        let updated = diesel::update(
-            users::table
-                .find(id)
-                .filter(users::failed_logins.eq(seen_failures))
-                .filter(
-                    users::locked_until
-                        .is_null()
-                        .or(users::locked_until.le(now)),
-                ),
+    threshold: i32,
+    lock_until: UnixTime,
+) -> StoreResult<()> {
+    db.write(move |conn| {
+        // SET expressions read the row as it was before the update, on both backends.
+        let lock = case_when(
+            users::failed_logins.ge(threshold - 1),
+            lock_until.into_sql::<Nullable<BigInt>>(),
         )
-        .set((
-            users::failed_logins.eq(seen_failures + 1),
-            users::locked_until.eq(lock_until),
-        ))
-        .execute(conn)?;
-        Ok(updated == 1)
+        .otherwise(users::locked_until);
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(users::failed_logins + 1),
+                users::locked_until.eq(lock),
+            ))
+            .execute(conn)?;
+        Ok(())
     })
     .await
 }
 
 /// Clears the failure counter and any lock after a successful login.
 pub async fn clear_login_failures(db: &Database, id: String) -> StoreResult<()> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         diesel::update(users::table.find(id))
             .set((
                 users::failed_logins.eq(0),
@@ -159,7 +155,7 @@ pub async fn update_password_hash(
     hash: String,
     now: UnixTime,
 ) -> StoreResult<()> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         diesel::update(users::table.find(id))
             .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
             .execute(conn)?;
@@ -175,7 +171,7 @@ pub async fn set_active(
     active: bool,
     now: UnixTime,
 ) -> StoreResult<bool> {
-    db.run(move |conn| {
+    db.write(move |conn| {
         let updated = diesel::update(users::table.find(id))
             .set((users::is_active.eq(active), users::updated_at.eq(now)))
             .execute(conn)?;
