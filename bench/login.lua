@@ -1,0 +1,11 @@
+-- Password sign-in, cycling through the accounts BENCH_LOGIN0 … BENCH_LOGIN7 (a login flood is many people;
+-- one account's checks run one at a time). A BENCH_LOGIN that names no account measures refusals instead.
+local prefix, password = os.getenv("BENCH_LOGIN"), os.getenv("BENCH_PASSWORD")
+local headers = { ["Content-Type"] = "application/json" }
+local n = math.random(0, 7)
+
+request = function()
+  n = (n + 1) % 8
+  local body = string.format('{"login":"%s%d","password":"%s"}', prefix, n, password)
+  return wrk.format("POST", "/api/v1/auth/login", headers, body)
+end
