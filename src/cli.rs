@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::{ADMIN_SCOPE, NewAccount};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
+use crate::oidc::clients::{ClientError, ClientSpec, RegisteredClient};
 use crate::startup::Application;
 use crate::state::{AppState, publish_window};
 use crate::store::Database;
@@ -65,6 +66,32 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Register an OAuth client. Prints its client_id and, for a confidential client, its secret (once).
+    CreateClient {
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (repeatable): https, or http://127.0.0.1 / http://[::1] for native apps.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (SPA, native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// A grant type (repeatable; default: authorization_code and refresh_token).
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// A scope the client may be granted (repeatable; default: the OpenID Connect scopes).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A trusted first-party application: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Print one JSON object with client_id and client_secret.
+        #[arg(long)]
+        json: bool,
+    },
     /// Disable an account (by username or e-mail): it cannot sign in and its tokens stop working.
     DisableUser { login: String },
     /// Enable a disabled account again.
@@ -89,13 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate) => {
             let db = open(&config)?;
             db.migrate().await?;
-            let kid = keyring::rotate(
-                &db,
-                config.secret_key.as_ref(),
-                config.keys.rsa_bits,
-                clock.now(),
-            )
-            .await?;
+            let kid = keyring::rotate(&db, config.secret_key.as_ref(), config.keys.rsa_bits, clock.now()).await?;
             println!("new active signing key: {kid}");
             println!(
                 "running servers start signing with it within {} s; the previous key stays published for {} s",
@@ -126,21 +147,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 password: Some(password.clone()),
             };
             let scopes: &[&str] = if admin { &[ADMIN_SCOPE] } else { &[] };
-            let user = state
-                .auth
-                .create_user(account, scopes, state.clock.now())
-                .await?;
+            let user = state.auth.create_user(account, scopes, state.clock.now()).await?;
             println!("created {} <{}> id {}", user.username, user.email, user.id);
             if generated {
                 println!("password (shown once): {password}");
             }
         }
         Command::PasswordCost => password_cost(&config).await?,
-        Command::Admin(AdminCommand::DisableUser { login }) => {
-            set_active(config, clock, &login, false).await?
+        Command::Admin(AdminCommand::CreateClient {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            grant_types,
+            scopes,
+            first_party,
+            json,
+        }) => {
+            let spec = ClientSpec {
+                name: Some(name),
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                grant_types: (!grant_types.is_empty()).then_some(grant_types),
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                token_endpoint_auth_method: None,
+                first_party,
+                is_active: None,
+            };
+            let state = AppState::build(config, clock).await?;
+            let registered = match state.oidc.clients.create(spec, state.clock.now()).await {
+                Err(ClientError::Validation(problems)) => {
+                    let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+                    bail!("invalid client: {}", text.join("; "));
+                }
+                other => other?,
+            };
+            print_client(&registered, json)?;
         }
-        Command::Admin(AdminCommand::EnableUser { login }) => {
-            set_active(config, clock, &login, true).await?
+        Command::Admin(AdminCommand::DisableUser { login }) => set_active(config, clock, &login, false).await?,
+        Command::Admin(AdminCommand::EnableUser { login }) => set_active(config, clock, &login, true).await?,
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct CreatedClient<'a> {
+    client_id: &'a str,
+    client_secret: Option<&'a str>,
+}
+
+fn print_client(registered: &RegisteredClient, json: bool) -> anyhow::Result<()> {
+    let created = CreatedClient {
+        client_id: &registered.client.id,
+        client_secret: registered.secret.as_deref(),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&created)?);
+    } else {
+        println!("client_id:     {}", created.client_id);
+        match created.client_secret {
+            Some(secret) => println!("client_secret: {secret}\n(the secret is shown only this once)"),
+            None => println!("public client: no secret; it must use PKCE (S256)"),
         }
     }
     Ok(())
@@ -148,10 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> anyhow::Result<()> {
     let state = AppState::build(config, clock).await?;
-    let user = state
-        .auth
-        .set_active(login, active, state.clock.now())
-        .await?;
+    let user = state.auth.set_active(login, active, state.clock.now()).await?;
     let status = if active { "enabled" } else { "disabled" };
     println!("{status} {} <{}>", user.username, user.email);
     Ok(())

@@ -25,9 +25,7 @@ impl Clock {
 
     /// A clock that stands still at the current wall time until [`Clock::advance`] moves it.
     pub fn manual() -> Self {
-        Self(Source::Manual(Arc::new(
-            AtomicI64::new(system_now_millis()),
-        )))
+        Self(Source::Manual(Arc::new(AtomicI64::new(system_now_millis()))))
     }
 
     /// Milliseconds since the Unix epoch.
@@ -57,9 +55,7 @@ impl Clock {
     reason = "this is the one place that reads the wall clock"
 )]
 fn system_now_millis() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -67,10 +63,7 @@ fn system_now_millis() -> i64 {
 pub fn rfc3339(at: UnixTime) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 

@@ -15,6 +15,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub tokens: TokenConfig,
+    pub session: SessionConfig,
     pub keys: KeyConfig,
     pub password: PasswordConfig,
     pub login: LoginConfig,
@@ -78,6 +79,10 @@ pub struct TokenConfig {
     pub access_token_ttl_secs: i64,
     /// Absolute lifetime of a refresh-token family, counted from the login.
     pub refresh_token_ttl_secs: i64,
+    /// Lifetime of ID tokens.
+    pub id_token_ttl_secs: i64,
+    /// Lifetime of authorization codes (RFC 6749 §4.1.2 recommends at most ten minutes).
+    pub authorization_code_ttl_secs: i64,
 }
 
 impl Default for TokenConfig {
@@ -85,6 +90,26 @@ impl Default for TokenConfig {
         Self {
             access_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            id_token_ttl_secs: 3600,
+            authorization_code_ttl_secs: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A browser session unused this long must sign in again.
+    pub idle_timeout_secs: i64,
+    /// A browser session this old must sign in again, however active.
+    pub absolute_timeout_secs: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 12 * 3600,
+            absolute_timeout_secs: 14 * 24 * 3600,
         }
     }
 }
@@ -274,10 +299,7 @@ impl Config {
             invalid(
                 "server.bind",
                 "TESSERA_SERVER__BIND",
-                format!(
-                    "`{}` is not an address like 127.0.0.1:8080",
-                    self.server.bind
-                ),
+                format!("`{}` is not an address like 127.0.0.1:8080", self.server.bind),
             )
         })?;
         if self.server.issuer.is_empty() {
@@ -285,9 +307,7 @@ impl Config {
                 return Err(invalid(
                     "server.issuer",
                     "TESSERA_SERVER__ISSUER",
-                    format!(
-                        "must be set when listening on all interfaces ({bind}): the public URL clients use"
-                    ),
+                    format!("must be set when listening on all interfaces ({bind}): the public URL clients use"),
                 ));
             }
             self.server.issuer = format!("http://{bind}");
@@ -326,9 +346,7 @@ impl Config {
             return Err(invalid(
                 "secret_key",
                 "TESSERA_SECRET_KEY",
-                format!(
-                    "must be at least {MIN_SECRET_KEY_LEN} characters (try `openssl rand -base64 32`)"
-                ),
+                format!("must be at least {MIN_SECRET_KEY_LEN} characters (try `openssl rand -base64 32`)"),
             ));
         }
         Ok(())
@@ -342,11 +360,37 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
-        if self.tokens.refresh_token_ttl_secs < 1 {
-            return Err(invalid(
+        for (value, key, env) in [
+            (
+                self.tokens.refresh_token_ttl_secs,
                 "tokens.refresh_token_ttl_secs",
                 "TESSERA_TOKENS__REFRESH_TOKEN_TTL_SECS",
-                "must be at least 1".into(),
+            ),
+            (
+                self.tokens.id_token_ttl_secs,
+                "tokens.id_token_ttl_secs",
+                "TESSERA_TOKENS__ID_TOKEN_TTL_SECS",
+            ),
+            (
+                self.session.idle_timeout_secs,
+                "session.idle_timeout_secs",
+                "TESSERA_SESSION__IDLE_TIMEOUT_SECS",
+            ),
+            (
+                self.session.absolute_timeout_secs,
+                "session.absolute_timeout_secs",
+                "TESSERA_SESSION__ABSOLUTE_TIMEOUT_SECS",
+            ),
+        ] {
+            if value < 1 {
+                return Err(invalid(key, env, "must be at least 1".into()));
+            }
+        }
+        if !(1..=600).contains(&self.tokens.authorization_code_ttl_secs) {
+            return Err(invalid(
+                "tokens.authorization_code_ttl_secs",
+                "TESSERA_TOKENS__AUTHORIZATION_CODE_TTL_SECS",
+                "must be between 1 and 600 (RFC 6749 §4.1.2)".into(),
             ));
         }
         if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {
@@ -368,14 +412,7 @@ impl Config {
                 "need 1 <= min_length <= max_length <= 4096".into(),
             ));
         }
-        if argon2::Params::new(
-            p.argon2_memory_kib,
-            p.argon2_iterations,
-            p.argon2_parallelism,
-            None,
-        )
-        .is_err()
-        {
+        if argon2::Params::new(p.argon2_memory_kib, p.argon2_iterations, p.argon2_parallelism, None).is_err() {
             return Err(invalid(
                 "password.argon2_memory_kib",
                 "TESSERA_PASSWORD__ARGON2_MEMORY_KIB",
@@ -403,9 +440,7 @@ fn invalid(key: &'static str, env: &'static str, message: String) -> ConfigError
 fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     let problem = match url::Url::parse(issuer) {
         Err(e) => Some(format!("`{issuer}` is not a URL: {e}")),
-        Ok(url) if !matches!(url.scheme(), "https" | "http") => {
-            Some("must be an https:// URL".into())
-        }
+        Ok(url) if !matches!(url.scheme(), "https" | "http") => Some("must be an https:// URL".into()),
         Ok(url) if url.query().is_some() || url.fragment().is_some() => {
             Some("must not have a query or fragment".into())
         }
@@ -452,13 +487,7 @@ mod tests {
 
         let mut config = Config::default();
         config.database.url = "mysql://x".into();
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("database.url")
-        );
+        assert!(config.validate().unwrap_err().to_string().contains("database.url"));
 
         for issuer in [
             "https://id.example.com/",
@@ -489,13 +518,7 @@ mod tests {
     fn all_interfaces_need_an_explicit_issuer_and_blank_secrets_are_unset() {
         let mut config = Config::default();
         config.server.bind = "0.0.0.0:8080".into();
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("server.issuer")
-        );
+        assert!(config.validate().unwrap_err().to_string().contains("server.issuer"));
         config.server.issuer = "https://id.example.test".into();
         config.secret_key = Some(Secret::new(""));
         config.validate().unwrap();
@@ -509,10 +532,7 @@ mod tests {
     }
 
     #[test]
-    #[expect(
-        clippy::result_large_err,
-        reason = "figment's Jail fixes the closure's error type"
-    )]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
     fn environment_overrides_file_and_names_bad_keys() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("tessera.toml", "[server]\nbind = \"127.0.0.1:9000\"\n")?;
@@ -523,10 +543,7 @@ mod tests {
             assert_eq!(config.issuer(), "http://127.0.0.1:9000");
             assert_eq!(config.database.url, "postgres://db/tessera");
             assert_eq!(config.user_create_scope, UserCreateScope::Admin);
-            assert_eq!(
-                config.secret_key.unwrap().expose(),
-                "12345678901234567890123456789012"
-            );
+            assert_eq!(config.secret_key.unwrap().expose(), "12345678901234567890123456789012");
 
             jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "soon");
             let err = Config::load(None).unwrap_err().to_string().to_lowercase();

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod oidc;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -27,18 +27,13 @@ pub struct Application {
 impl Application {
     /// Binds `server.bind` and builds everything.
     pub async fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
-        let listener = TcpListener::bind(&config.server.bind).map_err(|e| {
-            StartError::Other(format!("cannot listen on {}: {e}", config.server.bind))
-        })?;
+        let listener = TcpListener::bind(&config.server.bind)
+            .map_err(|e| StartError::Other(format!("cannot listen on {}: {e}", config.server.bind)))?;
         Self::build_with_listener(config, clock, listener).await
     }
 
     /// Builds everything and serves on an already bound listener.
-    pub async fn build_with_listener(
-        config: Config,
-        clock: Clock,
-        listener: TcpListener,
-    ) -> Result<Self, StartError> {
+    pub async fn build_with_listener(config: Config, clock: Clock, listener: TcpListener) -> Result<Self, StartError> {
         warn_about_insecure_settings(&config);
         let state = web::Data::new(AppState::build(config, clock).await?);
         bootstrap_admin(&state).await?;
@@ -49,11 +44,7 @@ impl Application {
             .port();
         let server = serve(state.clone(), listener)?;
         tracing::info!(issuer = %state.config.issuer(), port, "Tessera is listening");
-        Ok(Self {
-            server,
-            port,
-            state,
-        })
+        Ok(Self { server, port, state })
     }
 
     /// The port actually bound (useful with port 0).
@@ -122,11 +113,7 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
             true,
         ),
     };
-    let Some(admin) = state
-        .auth
-        .bootstrap_admin(&email, &password, state.clock.now())
-        .await?
-    else {
+    let Some(admin) = state.auth.bootstrap_admin(&email, &password, state.clock.now()).await? else {
         return Ok(());
     };
     let shown = if generated {

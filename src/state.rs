@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::auth::{AuthService, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
-use crate::tokens::AccessTokens;
 use crate::tokens::keyring::{self, KeyRing, KeyRingError};
+use crate::tokens::{AccessTokens, IdTokens};
 
 /// Shared state behind every request.
 pub struct AppState {
@@ -15,7 +18,10 @@ pub struct AppState {
     pub clock: Clock,
     pub db: Database,
     pub keys: Arc<KeyRing>,
-    pub auth: AuthService,
+    pub auth: Arc<AuthService>,
+    pub oidc: OidcService,
+    /// The discovery document, serialised once.
+    pub discovery: Bytes,
 }
 
 /// Why the services could not be built.
@@ -44,25 +50,12 @@ impl AppState {
         for name in db.migrate().await? {
             tracing::info!(migration = %name, "applied migration");
         }
-        if let Some(kid) = keyring::ensure_active_key(
-            &db,
-            config.secret_key.as_ref(),
-            config.keys.rsa_bits,
-            clock.now(),
-        )
-        .await?
+        if let Some(kid) =
+            keyring::ensure_active_key(&db, config.secret_key.as_ref(), config.keys.rsa_bits, clock.now()).await?
         {
             tracing::info!(%kid, "generated the first signing key");
         }
-        let keys = Arc::new(
-            KeyRing::load(
-                &db,
-                config.secret_key.clone(),
-                publish_window(&config),
-                clock.now(),
-            )
-            .await?,
-        );
+        let keys = Arc::new(KeyRing::load(&db, config.secret_key.clone(), publish_window(&config), clock.now()).await?);
         let tokens = AccessTokens::new(
             keys.clone(),
             config.issuer().to_owned(),
@@ -72,13 +65,26 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(&password_config))
             .await
             .map_err(|e| StartError::Other(e.to_string()))??;
-        let auth = AuthService::new(&config, db.clone(), tokens, Arc::new(passwords));
+        let id_tokens = IdTokens::new(
+            keys.clone(),
+            config.issuer().to_owned(),
+            config.tokens.id_token_ttl_secs,
+        );
+        let auth = Arc::new(AuthService::new(
+            &config,
+            db.clone(),
+            tokens.clone(),
+            Arc::new(passwords),
+        ));
+        let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
         Ok(Self {
+            discovery: Bytes::from(discovery::document(config.issuer())),
             config: Arc::new(config),
             clock,
             db,
             keys,
             auth,
+            oidc,
         })
     }
 }
@@ -86,5 +92,5 @@ impl AppState {
 /// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed, plus a
 /// margin for clock skew.
 pub fn publish_window(config: &Config) -> i64 {
-    config.tokens.access_token_ttl_secs + 300
+    config.tokens.access_token_ttl_secs.max(config.tokens.id_token_ttl_secs) + 300
 }

@@ -1,4 +1,5 @@
-//! Logging: `tracing` to stdout, as text or JSON lines, filtered by `log.level` or `RUST_LOG`.
+//! Logging: `tracing` to standard error (standard output is for what commands print), as text or JSON
+//! lines, filtered by `log.level` or `RUST_LOG`.
 
 use tracing_subscriber::EnvFilter;
 
@@ -11,7 +12,8 @@ pub fn init(config: &LogConfig) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     let _ = match config.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

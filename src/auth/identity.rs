@@ -94,11 +94,7 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(normalize_email(" Alice@Example.ORG "), "alice@example.org");
-        for ok in [
-            "alice@example.org",
-            "a.b+tag@sub.example.co",
-            "admin@localhost",
-        ] {
+        for ok in ["alice@example.org", "a.b+tag@sub.example.co", "admin@localhost"] {
             assert_eq!(email_problem(ok), None, "{ok}");
         }
         for bad in [

@@ -11,23 +11,13 @@ use crate::store::users::{self, User};
 
 impl AuthService {
     /// Signs in with a username or e-mail and a password, starting a session.
-    pub async fn login(
-        &self,
-        login: &str,
-        password: &str,
-        now: UnixTime,
-    ) -> Result<TokenPair, AuthError> {
+    pub async fn login(&self, login: &str, password: &str, now: UnixTime) -> Result<TokenPair, AuthError> {
         let user = self.check_password(login, password, now).await?;
         self.start_session(user, now).await
     }
 
     /// Checks credentials; unknown, disabled, locked and wrong all fail identically and cost one hash.
-    pub async fn check_password(
-        &self,
-        login: &str,
-        password: &str,
-        now: UnixTime,
-    ) -> Result<User, AuthError> {
+    pub async fn check_password(&self, login: &str, password: &str, now: UnixTime) -> Result<User, AuthError> {
         if password.chars().count() > *self.password_len.end() {
             return Err(AuthError::InvalidCredentials);
         }
@@ -38,9 +28,7 @@ impl AuthService {
         // One check at a time per account, reading the failure count afresh: parallel guesses cannot
         // outrun the lock-out.
         let _turn = self.account_turns.wait_for(&found.id).await;
-        let user = users::find_by_id(&self.db, found.id)
-            .await?
-            .filter(|u| u.is_active);
+        let user = users::find_by_id(&self.db, found.id).await?.filter(|u| u.is_active);
         let Some(user) = user else {
             tracing::info!(reason = "disabled account", "login failed");
             return self.refuse(password).await;
@@ -49,10 +37,7 @@ impl AuthService {
             tracing::warn!(user_id = %user.id, reason = "account locked", "login failed");
             return self.refuse(password).await;
         }
-        let check = self
-            .passwords
-            .verify(password, Some(&user.password_hash))
-            .await?;
+        let check = self.passwords.verify(password, Some(&user.password_hash)).await?;
         if !check.matches {
             let failures = user.failed_logins.saturating_add(1);
             let lock_until = now + self.lockout(failures);
@@ -108,9 +93,7 @@ pub(super) struct AccountTurns {
 impl AccountTurns {
     pub(super) fn new(stripes: usize) -> Self {
         Self {
-            stripes: (0..stripes.max(1))
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
+            stripes: (0..stripes.max(1)).map(|_| tokio::sync::Mutex::new(())).collect(),
             hasher: std::hash::RandomState::new(),
         }
     }

@@ -1,6 +1,7 @@
 //! Authentication: accounts and passwords, the login state machine with lock-out, login sessions with
 //! rotating refresh tokens, and resolving a bearer token into the principal behind it.
 
+mod browser;
 pub mod identity;
 mod login;
 pub mod password;
@@ -9,11 +10,12 @@ mod signup;
 
 use std::sync::Arc;
 
+pub use browser::{BrowserSession, SignedIn};
 pub use password::{PasswordError, Passwords};
-pub use session::{Principal, TokenPair};
+pub use session::{PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
 pub use signup::{NewAccount, SignupOutcome};
 
-use crate::config::{Config, LoginConfig, UserCreateScope};
+use crate::config::{Config, LoginConfig, SessionConfig, UserCreateScope};
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
 
@@ -65,24 +67,21 @@ pub struct AuthService {
     passwords: Arc<Passwords>,
     account_turns: login::AccountTurns,
     login_policy: LoginConfig,
+    session_policy: SessionConfig,
     password_len: std::ops::RangeInclusive<usize>,
     refresh_ttl: i64,
     user_create_scope: UserCreateScope,
 }
 
 impl AuthService {
-    pub fn new(
-        config: &Config,
-        db: Database,
-        tokens: AccessTokens,
-        passwords: Arc<Passwords>,
-    ) -> Self {
+    pub fn new(config: &Config, db: Database, tokens: AccessTokens, passwords: Arc<Passwords>) -> Self {
         Self {
             db,
             tokens,
             passwords,
             account_turns: login::AccountTurns::new(1024),
             login_policy: config.login.clone(),
+            session_policy: config.session.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             refresh_ttl: config.tokens.refresh_token_ttl_secs,
             user_create_scope: config.user_create_scope,
@@ -97,5 +96,10 @@ impl AuthService {
     /// The access-token issuer this service signs with.
     pub fn tokens(&self) -> &AccessTokens {
         &self.tokens
+    }
+
+    /// The database this service works on.
+    pub fn db(&self) -> &Database {
+        &self.db
     }
 }

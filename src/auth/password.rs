@@ -61,17 +61,12 @@ impl Passwords {
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let (params, memory) = (self.params.clone(), self.memory.clone());
         let password = password.as_bytes().to_vec();
-        self.run(move || hash_blocking(&params, &memory, &password))
-            .await?
+        self.run(move || hash_blocking(&params, &memory, &password)).await?
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there is no account, so that
     /// both cost the same.
-    pub async fn verify(
-        &self,
-        password: &str,
-        stored: Option<&str>,
-    ) -> Result<PasswordCheck, PasswordError> {
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<PasswordCheck, PasswordError> {
         let is_real = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let (params, memory) = (self.params.clone(), self.memory.clone());
@@ -96,10 +91,7 @@ impl Passwords {
         self.memory.release_idle(idle);
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PasswordError> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
         let permit = self
             .permits
             .clone()
@@ -169,11 +161,7 @@ fn argon2id_into(
     result
 }
 
-fn hash_blocking(
-    params: &Params,
-    pool: &BlockPool,
-    password: &[u8],
-) -> Result<String, PasswordError> {
+fn hash_blocking(params: &Params, pool: &BlockPool, password: &[u8]) -> Result<String, PasswordError> {
     let salt = random_bytes::<16>();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     argon2id_into(params, pool, password, &salt, &mut out)?;
@@ -188,12 +176,7 @@ fn hash_blocking(
 }
 
 /// Checks `password` against a stored PHC string; `None` if the string is not an argon2id hash.
-fn verify_blocking(
-    configured: &Params,
-    pool: &BlockPool,
-    password: &[u8],
-    stored: &str,
-) -> Option<PasswordCheck> {
+fn verify_blocking(configured: &Params, pool: &BlockPool, password: &[u8], stored: &str) -> Option<PasswordCheck> {
     let parsed = PasswordHash::new(stored).ok()?;
     if parsed.algorithm != ARGON2ID_IDENT || parsed.version != Some(Version::V0x13.into()) {
         return None;
@@ -204,11 +187,7 @@ fn verify_blocking(
     let mut actual = vec![0u8; expected.len()];
     argon2id_into(&params, pool, password, salt.as_ref(), &mut actual).ok()?;
     let same_cost = (params.m_cost(), params.t_cost(), params.p_cost())
-        == (
-            configured.m_cost(),
-            configured.t_cost(),
-            configured.p_cost(),
-        );
+        == (configured.m_cost(), configured.t_cost(), configured.p_cost());
     Some(PasswordCheck {
         matches: bool::from(actual.ct_eq(expected.as_bytes())),
         needs_rehash: !same_cost,
@@ -302,10 +281,7 @@ mod tests {
         let passwords = cheap();
         let hash = passwords.hash("correct horse battery").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        let ok = passwords
-            .verify("correct horse battery", Some(&hash))
-            .await
-            .unwrap();
+        let ok = passwords.verify("correct horse battery", Some(&hash)).await.unwrap();
         assert_eq!(
             ok,
             PasswordCheck {
@@ -313,10 +289,7 @@ mod tests {
                 needs_rehash: false
             }
         );
-        let wrong = passwords
-            .verify("correct horse batterY", Some(&hash))
-            .await
-            .unwrap();
+        let wrong = passwords.verify("correct horse batterY", Some(&hash)).await.unwrap();
         assert!(!wrong.matches);
 
         let stronger = Passwords::new(&PasswordConfig {
@@ -325,10 +298,7 @@ mod tests {
             ..PasswordConfig::default()
         })
         .unwrap();
-        let check = stronger
-            .verify("correct horse battery", Some(&hash))
-            .await
-            .unwrap();
+        let check = stronger.verify("correct horse battery", Some(&hash)).await.unwrap();
         assert!(check.matches && check.needs_rehash);
     }
 
@@ -337,10 +307,7 @@ mod tests {
         let passwords = cheap();
         let check = passwords.verify("anything at all", None).await.unwrap();
         assert!(!check.matches);
-        let garbage = passwords
-            .verify("anything at all", Some("not a hash"))
-            .await
-            .unwrap();
+        let garbage = passwords.verify("anything at all", Some("not a hash")).await.unwrap();
         assert!(!garbage.matches);
     }
 
@@ -351,9 +318,7 @@ mod tests {
         let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let pool = BlockPool::default();
         let ours = hash_blocking(&params, &pool, b"a passphrase").unwrap();
-        reference
-            .verify_password(b"a passphrase", ours.as_str())
-            .unwrap();
+        reference.verify_password(b"a passphrase", ours.as_str()).unwrap();
         let theirs = reference
             .hash_password_with_salt(b"a passphrase", &[7; 16])
             .unwrap()

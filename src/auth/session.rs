@@ -4,10 +4,16 @@
 use super::{ADMIN_SCOPE, AuthError, AuthService};
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
+use crate::store::sessions::Session;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::User;
 use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
-use crate::tokens::{AccessClaims, IssuedAccessToken, TokenError};
+use crate::tokens::{AccessClaims, AccessGrant, IssuedAccessToken, TokenError};
+
+/// Authentication methods of a password login (RFC 8176).
+pub const PASSWORD_AMR: &str = "pwd";
+/// The `acr` of a single-factor login.
+pub const SINGLE_FACTOR_ACR: &str = "1";
 
 /// What a login or refresh hands back.
 #[derive(Clone, Debug)]
@@ -15,6 +21,15 @@ pub struct TokenPair {
     pub access: IssuedAccessToken,
     pub refresh_token: String,
     pub user: User,
+}
+
+/// A refresh token spent for its successor.
+#[derive(Clone, Debug)]
+pub struct RotatedFamily {
+    pub family: Session,
+    pub user: User,
+    /// The successor refresh token.
+    pub refresh_token: String,
 }
 
 /// The caller behind a valid, unrevoked access token.
@@ -38,15 +53,17 @@ impl Principal {
 
 impl AuthService {
     /// Opens a session for `user` and issues its first token pair.
-    pub(super) async fn start_session(
-        &self,
-        user: User,
-        now: UnixTime,
-    ) -> Result<TokenPair, AuthError> {
+    pub(super) async fn start_session(&self, user: User, now: UnixTime) -> Result<TokenPair, AuthError> {
         let session_id = opaque::random_id();
-        let access = self
-            .tokens
-            .issue(&user.id, &session_id, &user.scopes, now)?;
+        let access = self.tokens.issue(
+            AccessGrant {
+                subject: &user.id,
+                family: Some(&session_id),
+                scope: &user.scopes,
+                client_id: None,
+            },
+            now,
+        )?;
         let refresh = opaque::mint(REFRESH_TOKEN_PREFIX);
         let expires_at = now + self.refresh_ttl;
         let session = NewSession {
@@ -55,6 +72,12 @@ impl AuthService {
             auth_time: now,
             created_at: now,
             expires_at,
+            client_id: None,
+            scope: user.scopes.clone(),
+            amr: PASSWORD_AMR.into(),
+            acr: SINGLE_FACTOR_ACR.into(),
+            browser_session_id: None,
+            offline: false,
         };
         let token = NewRefreshToken {
             id: opaque::random_id(),
@@ -74,18 +97,47 @@ impl AuthService {
 
     /// Spends a refresh token for a new pair. A spent token presented again revokes the family.
     pub async fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenPair, AuthError> {
+        let rotated = self.rotate_refresh_token(presented, None, now).await?;
+        let access = self.tokens.issue(
+            AccessGrant {
+                subject: &rotated.user.id,
+                family: Some(&rotated.family.id),
+                scope: &rotated.user.scopes,
+                client_id: None,
+            },
+            now,
+        )?;
+        Ok(TokenPair {
+            access,
+            refresh_token: rotated.refresh_token,
+            user: rotated.user,
+        })
+    }
+
+    /// Spends a refresh token of `client_id`'s families (`None`: the REST API's own) and stores its
+    /// successor. A token of another client is refused without being spent; a spent one presented again
+    /// revokes its whole family (RFC 9700 §4.14.2).
+    pub async fn rotate_refresh_token(
+        &self,
+        presented: &str,
+        client_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<RotatedFamily, AuthError> {
         if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
             return Err(AuthError::RefreshInvalid);
         }
-        let family = refresh_tokens::find_by_hash(&self.db, opaque::hash(presented))
+        let found = refresh_tokens::find_by_hash(&self.db, opaque::hash(presented))
             .await?
             .ok_or(AuthError::RefreshInvalid)?;
-        let (token, session, user) = (family.token, family.session, family.user);
-        if session.revoked_at.is_some() || !user.is_active {
+        let (token, family, user) = (found.token, found.session, found.user);
+        if family.client_id.as_deref() != client_id {
+            return Err(AuthError::RefreshInvalid);
+        }
+        if family.revoked_at.is_some() || !user.is_active {
             return Err(AuthError::RefreshRevoked);
         }
         if token.used_at.is_some() {
-            return Err(self.revoke_for_reuse(&session.id, now).await);
+            return Err(self.revoke_for_reuse(&family.id, now).await);
         }
         if now >= token.expires_at {
             return Err(AuthError::RefreshExpired);
@@ -93,7 +145,7 @@ impl AuthService {
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
         let row = NewRefreshToken {
             id: opaque::random_id(),
-            session_id: session.id.clone(),
+            session_id: family.id.clone(),
             token_hash: successor.hash,
             parent_id: Some(token.id.clone()),
             created_at: now,
@@ -101,15 +153,12 @@ impl AuthService {
         };
         if !refresh_tokens::rotate(&self.db, token.id, row, now).await? {
             // Another request spent it between our read and our write: treat it as a replay.
-            return Err(self.revoke_for_reuse(&session.id, now).await);
+            return Err(self.revoke_for_reuse(&family.id, now).await);
         }
-        let access = self
-            .tokens
-            .issue(&user.id, &session.id, &user.scopes, now)?;
-        Ok(TokenPair {
-            access,
-            refresh_token: successor.value,
+        Ok(RotatedFamily {
+            family,
             user,
+            refresh_token: successor.value,
         })
     }
 
@@ -123,23 +172,23 @@ impl AuthService {
 
     /// Ends the caller's session: its refresh and access tokens stop working at once.
     pub async fn logout(&self, principal: &Principal, now: UnixTime) -> Result<(), AuthError> {
-        sessions::revoke(&self.db, principal.claims.sid.clone(), "logout", now).await?;
+        if let Some(family) = &principal.claims.sid {
+            sessions::revoke(&self.db, family.clone(), "logout", now).await?;
+        }
         tracing::info!(user_id = %principal.user.id, "logged out");
         Ok(())
     }
 
     /// Resolves a bearer token: valid signature and lifetime, a live session, an active account.
-    pub async fn authenticate_bearer(
-        &self,
-        token: &str,
-        now: UnixTime,
-    ) -> Result<Principal, AuthError> {
+    pub async fn authenticate_bearer(&self, token: &str, now: UnixTime) -> Result<Principal, AuthError> {
         let claims = self.tokens.verify(token, now)?;
-        let (session, user) = sessions::find_with_user(&self.db, claims.sid.clone())
+        let family = claims
+            .sid
+            .clone()
+            .ok_or(TokenError::Invalid("The token does not belong to a user."))?;
+        let (session, user) = sessions::find_with_user(&self.db, family)
             .await?
-            .ok_or(TokenError::Revoked(
-                "The session of this token no longer exists.",
-            ))?;
+            .ok_or(TokenError::Revoked("The session of this token no longer exists."))?;
         if session.revoked_at.is_some() {
             return Err(TokenError::Revoked("The session of this token was revoked.").into());
         }

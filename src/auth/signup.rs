@@ -51,19 +51,12 @@ impl AuthService {
         if by_admin {
             Ok(SignupOutcome::CreatedByAdmin(user))
         } else {
-            self.start_session(user, now)
-                .await
-                .map(SignupOutcome::SignedUp)
+            self.start_session(user, now).await.map(SignupOutcome::SignedUp)
         }
     }
 
     /// Validates and stores a new account with `scopes`.
-    pub async fn create_user(
-        &self,
-        account: NewAccount,
-        scopes: &[&str],
-        now: UnixTime,
-    ) -> Result<User, AuthError> {
+    pub async fn create_user(&self, account: NewAccount, scopes: &[&str], now: UnixTime) -> Result<User, AuthError> {
         let valid = self.validate(account)?;
         let password_hash = self.passwords.hash(&valid.password).await?;
         let user = NewUser {
@@ -94,12 +87,7 @@ impl AuthService {
     }
 
     /// Creates the first administrator when no active one exists. Returns it when it was created.
-    pub async fn bootstrap_admin(
-        &self,
-        email: &str,
-        password: &str,
-        now: UnixTime,
-    ) -> Result<Option<User>, AuthError> {
+    pub async fn bootstrap_admin(&self, email: &str, password: &str, now: UnixTime) -> Result<Option<User>, AuthError> {
         if users::has_active_admin(&self.db).await? {
             return Ok(None);
         }
@@ -111,9 +99,7 @@ impl AuthService {
         match self.create_user(account, &[ADMIN_SCOPE], now).await {
             Ok(user) => Ok(Some(user)),
             // Another instance starting at the same moment created it first.
-            Err(AuthError::UsernameTaken | AuthError::EmailTaken)
-                if users::has_active_admin(&self.db).await? =>
-            {
+            Err(AuthError::UsernameTaken | AuthError::EmailTaken) if users::has_active_admin(&self.db).await? => {
                 Ok(None)
             }
             Err(e) => Err(e),
@@ -122,16 +108,8 @@ impl AuthService {
 
     /// Enables or disables the account with this username or e-mail. A disabled account cannot sign in,
     /// and its tokens stop working on the next request.
-    pub async fn set_active(
-        &self,
-        login: &str,
-        active: bool,
-        now: UnixTime,
-    ) -> Result<User, AuthError> {
-        let user = self
-            .find_by_login(login)
-            .await?
-            .ok_or(AuthError::UnknownAccount)?;
+    pub async fn set_active(&self, login: &str, active: bool, now: UnixTime) -> Result<User, AuthError> {
+        let user = self.find_by_login(login).await?.ok_or(AuthError::UnknownAccount)?;
         users::set_active(&self.db, user.id.clone(), active, now).await?;
         tracing::info!(user_id = %user.id, active, "account status changed");
         Ok(User {
@@ -142,18 +120,9 @@ impl AuthService {
 
     fn validate(&self, account: NewAccount) -> Result<ValidAccount, AuthError> {
         let mut problems = Vec::new();
-        let mut problem =
-            |field: &'static str, message: String| problems.push(FieldError { field, message });
-        let username = account
-            .username
-            .as_deref()
-            .map(normalize_username)
-            .unwrap_or_default();
-        let email = account
-            .email
-            .as_deref()
-            .map(normalize_email)
-            .unwrap_or_default();
+        let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
+        let username = account.username.as_deref().map(normalize_username).unwrap_or_default();
+        let email = account.email.as_deref().map(normalize_email).unwrap_or_default();
         let password = account.password.unwrap_or_default();
         match account.username {
             None => problem("username", "is required".into()),
@@ -163,9 +132,7 @@ impl AuthService {
         }
         match account.email {
             None => problem("email", "is required".into()),
-            Some(_) => email_problem(&email)
-                .into_iter()
-                .for_each(|m| problem("email", m)),
+            Some(_) => email_problem(&email).into_iter().for_each(|m| problem("email", m)),
         }
         if let Some(message) = self.password_problem(&password, &username, &email) {
             problem("password", message);

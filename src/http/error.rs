@@ -34,8 +34,7 @@ struct ErrorBody<'a> {
     fields: Option<&'a BTreeMap<&'static str, String>>,
 }
 
-const INTERNAL_DETAIL: &str =
-    "An internal error occurred. It has been logged; please try again later.";
+const INTERNAL_DETAIL: &str = "An internal error occurred. It has been logged; please try again later.";
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
@@ -51,11 +50,7 @@ impl ApiError {
     /// A 5xx whose cause is logged and never shown.
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            INTERNAL_DETAIL,
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", INTERNAL_DETAIL)
     }
 
     /// 422 naming each invalid field.
@@ -68,11 +63,7 @@ impl ApiError {
             .join("; ");
         Self {
             fields: Some(fields),
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            )
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail)
         }
     }
 
@@ -82,9 +73,7 @@ impl ApiError {
         let challenge = if code == "token_missing" {
             r#"Bearer realm="tessera""#.to_owned()
         } else {
-            format!(
-                r#"Bearer realm="tessera", error="invalid_token", error_description="{detail}""#
-            )
+            format!(r#"Bearer realm="tessera", error="invalid_token", error_description="{detail}""#)
         };
         Self {
             www_authenticate: Some(challenge),
@@ -157,17 +146,9 @@ impl From<AuthError> for ApiError {
                 "invalid_credentials",
                 "The login or password is incorrect.",
             ),
-            AuthError::Validation(problems) => {
-                Self::validation(problems.into_iter().map(|p| (p.field, p.message)))
-            }
-            AuthError::UnknownAccount => {
-                Self::new(S::NOT_FOUND, "not_found", "There is no such account.")
-            }
-            AuthError::UsernameTaken => Self::new(
-                S::CONFLICT,
-                "username_taken",
-                "This username is already taken.",
-            ),
+            AuthError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            AuthError::UnknownAccount => Self::new(S::NOT_FOUND, "not_found", "There is no such account."),
+            AuthError::UsernameTaken => Self::new(S::CONFLICT, "username_taken", "This username is already taken."),
             AuthError::EmailTaken => Self::new(
                 S::CONFLICT,
                 "email_taken",
@@ -256,14 +237,9 @@ pub fn render_empty_error<B: MessageBody + 'static>(
     }
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => ("not_found", "There is nothing at this address."),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "This method is not allowed here.")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This method is not allowed here."),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "This content type is not accepted here.",
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "This content type is not accepted here."),
         s if s.is_server_error() => ("internal_error", INTERNAL_DETAIL),
         _ => ("bad_request", "The request could not be understood."),
     };
@@ -272,4 +248,54 @@ pub fn render_empty_error<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))
+}
+
+#[derive(Serialize)]
+struct OAuthErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+/// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
+impl ResponseError for crate::oidc::OAuthError {
+    fn status_code(&self) -> StatusCode {
+        use crate::oidc::ErrorCode as E;
+        match self.code {
+            E::InvalidClient | E::InvalidToken => StatusCode::UNAUTHORIZED,
+            E::InsufficientScope => StatusCode::FORBIDDEN,
+            E::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            E::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        use crate::oidc::ErrorCode as E;
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, code = self.code.as_str(), "OAuth request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        let challenge = match self.code {
+            // RFC 6749 §5.2: invalid_client answers with the scheme the client should use.
+            E::InvalidClient => Some(r#"Basic realm="tessera""#.to_owned()),
+            E::InvalidToken | E::InsufficientScope => Some(format!(
+                r#"Bearer realm="tessera", error="{}", error_description="{}""#,
+                self.code.as_str(),
+                self.description
+            )),
+            _ => None,
+        };
+        if let Some(challenge) = challenge
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        response.json(OAuthErrorBody {
+            error: self.code.as_str(),
+            error_description: &self.description,
+        })
+    }
 }

@@ -57,10 +57,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::from(TokenError::Key("application state is missing".into())))?;
-    let principal = state
-        .auth
-        .authenticate_bearer(token, state.clock.now())
-        .await?;
+    let principal = state.auth.authenticate_bearer(token, state.clock.now()).await?;
     Ok(Some(principal))
 }
 
@@ -86,5 +83,25 @@ impl FromRequest for MaybeAuthenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { resolve(req).await.map(MaybeAuthenticated) })
+    }
+}
+
+/// An administrator: a valid bearer token whose token and account both hold the `admin` scope.
+pub struct Admin(pub Principal);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = PrincipalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let principal = resolve(req).await?.ok_or(TokenError::Missing)?;
+            if principal.is_admin() {
+                Ok(Admin(principal))
+            } else {
+                Err(crate::auth::AuthError::InsufficientScope(crate::auth::ADMIN_SCOPE).into())
+            }
+        })
     }
 }

@@ -21,9 +21,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(Health { status: "ok" }),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(Health {
-                status: "unavailable",
-            })
+            HttpResponse::ServiceUnavailable().json(Health { status: "unavailable" })
         }
     }
 }

@@ -29,10 +29,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
         .add(("Cache-Control", "no-store"));
     if https {
-        headers.add((
-            "Strict-Transport-Security",
-            "max-age=31536000; includeSubDomains",
-        ))
+        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     } else {
         headers
     }
@@ -64,23 +61,21 @@ pub async fn request_context(
 }
 
 /// Names of query parameters that carry secrets.
-const SECRET_PARAMETERS: &[&str] = &[
-    "password",
-    "refresh_token",
-    "access_token",
-    "client_secret",
-    "api_key",
-];
+const SECRET_PARAMETERS: &[&str] = &["password", "refresh_token", "access_token", "client_secret", "api_key"];
 
-/// Refuses requests that put a secret in the URL: URLs end up in logs, proxies and browser history.
+/// The first secret-carrying parameter in the request's URL, if any.
+fn secret_in_query(req: &ServiceRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| SECRET_PARAMETERS.contains(&name.as_ref()))
+        .map(|(name, _)| name.into_owned())
+}
+
+/// Refuses REST requests that put a secret in the URL: URLs end up in logs, proxies and browser history.
 pub async fn refuse_credentials_in_query(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
-    let offending = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(name, _)| SECRET_PARAMETERS.contains(&name.as_ref()))
-        .map(|(name, _)| name.into_owned());
-    if let Some(name) = offending {
+    if let Some(name) = secret_in_query(&req) {
         let error = ApiError::new(
             StatusCode::BAD_REQUEST,
             "credentials_in_query",
@@ -92,4 +87,41 @@ pub async fn refuse_credentials_in_query(
         return Ok(req.into_response(error.error_response()));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The same for OAuth endpoints, in their error shape (RFC 6749 §2.3.1, RFC 6750 §2.3).
+pub async fn refuse_oauth_credentials_in_query(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    if let Some(name) = secret_in_query(&req) {
+        let error = crate::oidc::OAuthError::invalid_request(format!(
+            "{name} must not be sent in the URL; send it in the request body or the Authorization header"
+        ));
+        return Ok(req.into_response(error.error_response()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// `Access-Control-Allow-Origin: *` for endpoints that browsers' public clients call cross-origin. Never
+/// with credentials, and never on the authorization endpoint or the pages.
+pub async fn allow_any_origin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    if req.method() == actix_web::http::Method::OPTIONS {
+        let response = actix_web::HttpResponse::NoContent()
+            .insert_header(("Access-Control-Allow-Origin", "*"))
+            .insert_header(("Access-Control-Allow-Methods", "GET, POST"))
+            .insert_header(("Access-Control-Allow-Headers", "Authorization, Content-Type"))
+            .insert_header(("Access-Control-Max-Age", "600"))
+            .finish();
+        return Ok(req.into_response(response));
+    }
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    res.headers_mut().insert(
+        actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(res)
 }

@@ -6,6 +6,7 @@ pub mod extract;
 mod health;
 pub mod middleware;
 pub mod oidc;
+pub mod pages;
 
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web;
@@ -13,12 +14,14 @@ use actix_web::web;
 /// Registers every route; `App::configure` calls this.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::json_config())
+        .app_data(pages::form_config())
         .service(
             web::scope("/health")
                 .route("/live", web::get().to(health::live))
                 .route("/ready", web::get().to(health::ready)),
         )
-        .service(web::resource("/oauth2/jwks").route(web::get().to(oidc::jwks::get_jwks)))
+        .configure(oidc::routes)
+        .configure(pages::routes)
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(middleware::refuse_credentials_in_query))

@@ -17,11 +17,9 @@ impl Database {
         self.write(|conn| match conn {
             DbConnection::Sqlite(c) => apply(c, SQLITE_MIGRATIONS),
             DbConnection::Postgres(c) => {
-                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
-                    .execute(c)?;
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")).execute(c)?;
                 let applied = apply(c, POSTGRES_MIGRATIONS);
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))
-                    .execute(c)?;
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")).execute(c)?;
                 applied
             }
         })
@@ -44,9 +42,7 @@ mod tests {
     use std::path::Path;
 
     fn folder_names(backend: &str) -> BTreeSet<String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(backend);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
         std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

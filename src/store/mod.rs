@@ -1,9 +1,15 @@
 //! Persistence: the only module that speaks diesel. One connection type covers SQLite and PostgreSQL; every
 //! query runs on a pooled connection inside a blocking task, one store function per query or transaction.
 
+pub mod authorization_codes;
+pub mod authorization_requests;
+pub mod browser_sessions;
+pub mod clients;
+pub mod consents;
 mod migrate;
 mod pool;
 pub mod refresh_tokens;
+pub mod revoked_tokens;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
@@ -77,13 +83,11 @@ pub enum StoreError {
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
         match error {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Self::Duplicate(format!(
-                    "{} {}",
-                    info.constraint_name().unwrap_or_default(),
-                    info.message()
-                ))
-            }
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Self::Duplicate(format!(
+                "{} {}",
+                info.constraint_name().unwrap_or_default(),
+                info.message()
+            )),
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(info.message().to_owned())
             }

@@ -22,19 +22,13 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database")
-            .field("status", &self.pool.status())
-            .finish()
+        f.debug_struct("Database").field("status", &self.pool.status()).finish()
     }
 }
 
 impl Database {
     /// Opens a pool (lazily: connections are made on first use) to the database `url` names.
-    pub fn connect(
-        url: &str,
-        max_connections: usize,
-        acquire_timeout: Duration,
-    ) -> StoreResult<Self> {
+    pub fn connect(url: &str, max_connections: usize, acquire_timeout: Duration) -> StoreResult<Self> {
         let url = DatabaseUrl::parse(url)?;
         let writer = match &url {
             DatabaseUrl::Sqlite(path) => {
@@ -108,10 +102,7 @@ fn prepare_sqlite_file(path: &str) -> StoreResult<()> {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(StoreError::Connect(format!(
-                    "cannot create {}: {e}",
-                    path.display()
-                )));
+                return Err(StoreError::Connect(format!("cannot create {}: {e}", path.display())));
             }
         }
     }
@@ -132,11 +123,7 @@ impl managed::Manager for ConnectionManager {
         SyncWrapper::new(Runtime::Tokio1, move || establish(&url)).await
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut Self::Type,
-        metrics: &Metrics,
-    ) -> RecycleResult<Self::Error> {
+    async fn recycle(&self, conn: &mut Self::Type, metrics: &Metrics) -> RecycleResult<Self::Error> {
         if conn.is_mutex_poisoned() {
             return Err(RecycleError::message("a query panicked on this connection"));
         }
@@ -148,9 +135,7 @@ impl managed::Manager for ConnectionManager {
             Err(_) => true,
         };
         if broken {
-            return Err(RecycleError::message(
-                "connection left inside a transaction",
-            ));
+            return Err(RecycleError::message("connection left inside a transaction"));
         }
         // A server-side connection may have died while idle; an embedded SQLite file cannot.
         if matches!(self.url, DatabaseUrl::Postgres(_)) && metrics.last_used() > IDLE_CHECK_AFTER {
@@ -166,8 +151,7 @@ impl managed::Manager for ConnectionManager {
 fn establish(url: &DatabaseUrl) -> StoreResult<DbConnection> {
     match url {
         DatabaseUrl::Sqlite(path) => {
-            let mut conn = SqliteConnection::establish(path)
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            let mut conn = SqliteConnection::establish(path).map_err(|e| StoreError::Connect(e.to_string()))?;
             // WAL lets readers run beside the one writer; a writer waits up to 5 s for the lock.
             conn.batch_execute(
                 "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
@@ -199,12 +183,7 @@ mod tests {
             DatabaseUrl::parse("postgresql://u@h/d").unwrap(),
             DatabaseUrl::Postgres(_)
         ));
-        for bad in [
-            "data/t.db",
-            "mysql://x",
-            "sqlite://",
-            "sqlite://x.db?mode=memory",
-        ] {
+        for bad in ["data/t.db", "mysql://x", "sqlite://", "sqlite://x.db?mode=memory"] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -42,38 +42,22 @@ pub struct RefreshTokenFamily {
 }
 
 /// Looks a presented token up by its hash.
-pub async fn find_by_hash(
-    db: &Database,
-    token_hash: String,
-) -> StoreResult<Option<RefreshTokenFamily>> {
+pub async fn find_by_hash(db: &Database, token_hash: String) -> StoreResult<Option<RefreshTokenFamily>> {
     db.run(move |conn| {
         let row = refresh_tokens::table
             .inner_join(sessions::table.inner_join(users::table))
             .filter(refresh_tokens::token_hash.eq(token_hash))
-            .select((
-                RefreshToken::as_select(),
-                Session::as_select(),
-                User::as_select(),
-            ))
+            .select((RefreshToken::as_select(), Session::as_select(), User::as_select()))
             .first(conn)
             .optional()?;
-        Ok(row.map(|(token, session, user)| RefreshTokenFamily {
-            token,
-            session,
-            user,
-        }))
+        Ok(row.map(|(token, session, user)| RefreshTokenFamily { token, session, user }))
     })
     .await
 }
 
 /// Spends `spent_id` and stores its successor, atomically. Returns `false`, storing nothing, when the
 /// token was already spent (a concurrent or replayed use).
-pub async fn rotate(
-    db: &Database,
-    spent_id: String,
-    successor: NewRefreshToken,
-    now: UnixTime,
-) -> StoreResult<bool> {
+pub async fn rotate(db: &Database, spent_id: String, successor: NewRefreshToken, now: UnixTime) -> StoreResult<bool> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             // The conditional write comes first: it takes the write lock, and only one caller can win it.

@@ -37,6 +37,12 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        scope -> Text,
+        amr -> Text,
+        acr -> Text,
+        browser_session_id -> Nullable<Text>,
+        offline -> Bool,
     }
 }
 
@@ -52,6 +58,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        token_endpoint_auth_method -> Text,
+        first_party -> Bool,
+        is_active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    browser_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        client_id -> Text,
+        browser_binding -> Text,
+        parameters -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        browser_session_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> BigInt,
+        amr -> Text,
+        acr -> Text,
+        offline -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, signing_keys, sessions, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    signing_keys,
+    sessions,
+    refresh_tokens,
+    oauth_clients,
+    browser_sessions,
+    authorization_requests,
+    authorization_codes,
+    consents,
+    revoked_tokens,
+);

@@ -1,4 +1,5 @@
-//! The `sessions` table: one row per login, the family every refresh and access token of it belongs to.
+//! The `sessions` table: token families. One row per REST login or per redeemed authorization code; every
+//! refresh and access token of the family carries its id, and revoking the row stops them all.
 
 use diesel::prelude::*;
 
@@ -19,9 +20,20 @@ pub struct Session {
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
     pub revoked_reason: Option<String>,
+    /// The OAuth client the family was issued to; `None` for the REST API.
+    pub client_id: Option<String>,
+    /// Space-separated scopes granted to the family.
+    pub scope: String,
+    /// Space-separated authentication methods of the login (`pwd`, …).
+    pub amr: String,
+    pub acr: String,
+    /// The browser session the grant was made in, if any.
+    pub browser_session_id: Option<String>,
+    /// Granted `offline_access`: survives the end of the browser session.
+    pub offline: bool,
 }
 
-/// A new login session.
+/// A new token family.
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct NewSession {
@@ -30,19 +42,19 @@ pub struct NewSession {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    pub client_id: Option<String>,
+    pub scope: String,
+    pub amr: String,
+    pub acr: String,
+    pub browser_session_id: Option<String>,
+    pub offline: bool,
 }
 
 /// Stores a session together with its first refresh token.
-pub async fn insert_with_refresh_token(
-    db: &Database,
-    session: NewSession,
-    token: NewRefreshToken,
-) -> StoreResult<()> {
+pub async fn insert_with_refresh_token(db: &Database, session: NewSession, token: NewRefreshToken) -> StoreResult<()> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
-            diesel::insert_into(sessions::table)
-                .values(&session)
-                .execute(conn)?;
+            diesel::insert_into(sessions::table).values(&session).execute(conn)?;
             diesel::insert_into(refresh_tokens::table)
                 .values(&token)
                 .execute(conn)?;
@@ -65,24 +77,55 @@ pub async fn find_with_user(db: &Database, id: String) -> StoreResult<Option<(Se
     .await
 }
 
-/// Revokes a session, and with it every token of its family. Returns whether it was still live.
-pub async fn revoke(
+/// The family with this id.
+pub async fn find(db: &Database, id: String) -> StoreResult<Option<Session>> {
+    db.run(move |conn| {
+        Ok(sessions::table
+            .find(id)
+            .select(Session::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// Moves the families granted in browser session `from` to `to` (the same user signed in again).
+pub async fn move_to_browser_session(db: &Database, from: String, to: String) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(sessions::table.filter(sessions::browser_session_id.eq(from)))
+            .set(sessions::browser_session_id.eq(to))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Revokes the families granted in a browser session that ended, except offline ones. Returns how many.
+pub async fn revoke_for_browser_session(
     db: &Database,
-    id: String,
+    browser_session_id: String,
     reason: &'static str,
     now: UnixTime,
-) -> StoreResult<bool> {
+) -> StoreResult<usize> {
     db.write(move |conn| {
-        let updated = diesel::update(
+        Ok(diesel::update(
             sessions::table
-                .find(id)
+                .filter(sessions::browser_session_id.eq(browser_session_id))
+                .filter(sessions::offline.eq(false))
                 .filter(sessions::revoked_at.is_null()),
         )
-        .set((
-            sessions::revoked_at.eq(now),
-            sessions::revoked_reason.eq(reason),
-        ))
-        .execute(conn)?;
+        .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+        .execute(conn)?)
+    })
+    .await
+}
+
+/// Revokes a session, and with it every token of its family. Returns whether it was still live.
+pub async fn revoke(db: &Database, id: String, reason: &'static str, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+            .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+            .execute(conn)?;
         Ok(updated == 1)
     })
     .await

@@ -38,9 +38,7 @@ pub async fn list(db: &Database) -> StoreResult<Vec<SigningKeyRow>> {
 pub async fn insert_active(db: &Database, key: SigningKeyRow, now: UnixTime) -> StoreResult<()> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
-            diesel::insert_into(signing_keys::table)
-                .values(&key)
-                .execute(conn)?;
+            diesel::insert_into(signing_keys::table).values(&key).execute(conn)?;
             diesel::update(
                 signing_keys::table
                     .filter(signing_keys::retired_at.is_null())

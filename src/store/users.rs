@@ -45,9 +45,7 @@ pub struct NewUser {
 /// Inserts an account; a taken username or e-mail gives [`super::StoreError::Duplicate`] naming the column.
 pub async fn insert(db: &Database, user: NewUser) -> StoreResult<()> {
     db.write(move |conn| {
-        diesel::insert_into(users::table)
-            .values(&user)
-            .execute(conn)?;
+        diesel::insert_into(users::table).values(&user).execute(conn)?;
         Ok(())
     })
     .await
@@ -55,14 +53,8 @@ pub async fn insert(db: &Database, user: NewUser) -> StoreResult<()> {
 
 /// The account with this id.
 pub async fn find_by_id(db: &Database, id: String) -> StoreResult<Option<User>> {
-    db.run(move |conn| {
-        Ok(users::table
-            .find(id)
-            .select(User::as_select())
-            .first(conn)
-            .optional()?)
-    })
-    .await
+    db.run(move |conn| Ok(users::table.find(id).select(User::as_select()).first(conn).optional()?))
+        .await
 }
 
 /// The account with this (normalised) username.
@@ -110,12 +102,7 @@ pub async fn has_active_admin(db: &Database) -> StoreResult<bool> {
 
 /// Records a failed login: adds one to the failure counter and, when that reaches `threshold`, locks the
 /// account until `lock_until`. One atomic statement, so concurrent failures each count.
-pub async fn record_login_failure(
-    db: &Database,
-    id: String,
-    threshold: i32,
-    lock_until: UnixTime,
-) -> StoreResult<()> {
+pub async fn record_login_failure(db: &Database, id: String, threshold: i32, lock_until: UnixTime) -> StoreResult<()> {
     db.write(move |conn| {
         // SET expressions read the row as it was before the update, on both backends.
         let lock = case_when(
@@ -138,10 +125,7 @@ pub async fn record_login_failure(
 pub async fn clear_login_failures(db: &Database, id: String) -> StoreResult<()> {
     db.write(move |conn| {
         diesel::update(users::table.find(id))
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<UnixTime>),
-            ))
+            .set((users::failed_logins.eq(0), users::locked_until.eq(None::<UnixTime>)))
             .execute(conn)?;
         Ok(())
     })
@@ -149,12 +133,7 @@ pub async fn clear_login_failures(db: &Database, id: String) -> StoreResult<()> 
 }
 
 /// Replaces the stored password hash (after a parameter upgrade).
-pub async fn update_password_hash(
-    db: &Database,
-    id: String,
-    hash: String,
-    now: UnixTime,
-) -> StoreResult<()> {
+pub async fn update_password_hash(db: &Database, id: String, hash: String, now: UnixTime) -> StoreResult<()> {
     db.write(move |conn| {
         diesel::update(users::table.find(id))
             .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
@@ -165,12 +144,7 @@ pub async fn update_password_hash(
 }
 
 /// Enables or disables an account. Returns whether it exists.
-pub async fn set_active(
-    db: &Database,
-    id: String,
-    active: bool,
-    now: UnixTime,
-) -> StoreResult<bool> {
+pub async fn set_active(db: &Database, id: String, active: bool, now: UnixTime) -> StoreResult<bool> {
     db.write(move |conn| {
         let updated = diesel::update(users::table.find(id))
             .set((users::is_active.eq(active), users::updated_at.eq(now)))

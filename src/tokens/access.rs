@@ -27,8 +27,23 @@ pub struct AccessClaims {
     pub jti: String,
     /// Space-separated scopes.
     pub scope: String,
-    /// The session (refresh-token family) the token belongs to.
-    pub sid: String,
+    /// The token family (login session or grant) the token belongs to; absent for client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The OAuth client the token was issued to; absent for the REST API's own logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Who and what an access token is for.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessGrant<'a> {
+    /// The user id, or the client id for client credentials.
+    pub subject: &'a str,
+    /// The token family, if the token belongs to one.
+    pub family: Option<&'a str>,
+    pub scope: &'a str,
+    pub client_id: Option<&'a str>,
 }
 
 impl AccessClaims {
@@ -63,23 +78,28 @@ impl AccessTokens {
         &self.keys
     }
 
-    /// Signs an access token for `subject` in session `sid`.
-    pub fn issue(
-        &self,
-        subject: &str,
-        sid: &str,
-        scope: &str,
-        now: UnixTime,
-    ) -> Result<IssuedAccessToken, TokenError> {
+    /// The issuer these tokens name.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Access-token lifetime in seconds.
+    pub fn ttl(&self) -> i64 {
+        self.ttl
+    }
+
+    /// Signs an access token for `grant`.
+    pub fn issue(&self, grant: AccessGrant<'_>, now: UnixTime) -> Result<IssuedAccessToken, TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: subject.to_owned(),
+            sub: grant.subject.to_owned(),
             aud: self.issuer.clone(),
             exp: now + self.ttl,
             iat: now,
             jti: random_id(),
-            scope: scope.to_owned(),
-            sid: sid.to_owned(),
+            scope: grant.scope.to_owned(),
+            sid: grant.family.map(str::to_owned),
+            client_id: grant.client_id.map(str::to_owned),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;
@@ -96,9 +116,7 @@ impl AccessTokens {
             return Err(TokenError::Invalid("The token was issued by someone else."));
         }
         if claims.aud != self.issuer {
-            return Err(TokenError::Invalid(
-                "The token is meant for another audience.",
-            ));
+            return Err(TokenError::Invalid("The token is meant for another audience."));
         }
         if claims.iat > now + MAX_CLOCK_SKEW {
             return Err(TokenError::Invalid("The token is issued in the future."));

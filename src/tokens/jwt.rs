@@ -54,18 +54,12 @@ fn encode_json<T: Serialize>(value: &T) -> Result<String, TokenError> {
 /// Verifies the signature of `token` with a published key and returns its claims. The header must name
 /// RS256, a known `kid`, and one of the `accepted_types` (compared case-insensitively, with or without the
 /// `application/` prefix, RFC 7515 §4.1.9). Time and audience checks are the caller's.
-pub fn verify<C: DeserializeOwned>(
-    keys: &KeySet,
-    token: &str,
-    accepted_types: &[&str],
-) -> Result<C, TokenError> {
+pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &[&str]) -> Result<C, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Invalid("The token is too long."));
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(TokenError::Invalid("The token is not a signed JWT."));
     };
     let header: Header = URL_SAFE_NO_PAD
@@ -78,21 +72,14 @@ pub fn verify<C: DeserializeOwned>(
     }
     let typ = header.typ.unwrap_or_default().to_ascii_lowercase();
     let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-    if !accepted_types
-        .iter()
-        .any(|accepted| accepted.eq_ignore_ascii_case(typ))
-    {
-        return Err(TokenError::Invalid(
-            "The token is not of the expected type.",
-        ));
+    if !accepted_types.iter().any(|accepted| accepted.eq_ignore_ascii_case(typ)) {
+        return Err(TokenError::Invalid("The token is not of the expected type."));
     }
     let key = header
         .kid
         .as_deref()
         .and_then(|kid| keys.verifier(kid))
-        .ok_or(TokenError::Invalid(
-            "The token is signed with an unknown key.",
-        ))?;
+        .ok_or(TokenError::Invalid("The token is signed with an unknown key."))?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_nbf = false;
@@ -101,9 +88,7 @@ pub fn verify<C: DeserializeOwned>(
     jsonwebtoken::decode::<C>(token, key, &validation)
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                TokenError::Invalid("The token signature is invalid.")
-            }
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::Invalid("The token signature is invalid."),
             _ => TokenError::Invalid("The token is malformed."),
         })
 }

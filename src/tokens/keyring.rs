@@ -135,8 +135,7 @@ impl KeyRing {
 }
 
 fn is_published(row: &SigningKeyRow, publish_window: i64, now: UnixTime) -> bool {
-    row.retired_at
-        .is_none_or(|retired| retired + publish_window > now)
+    row.retired_at.is_none_or(|retired| retired + publish_window > now)
 }
 
 fn build(
@@ -149,9 +148,7 @@ fn build(
     // Rows come newest first, so the first unretired row is the active key.
     let signer = match rows.iter().find(|row| row.retired_at.is_none()) {
         Some(row) if previous.is_some_and(|p| p.kid == row.kid) => previous.cloned(),
-        Some(row) => Some(Arc::new(Signer::from_material(&KeyMaterial::from_row(
-            row, secret,
-        )?)?)),
+        Some(row) => Some(Arc::new(Signer::from_material(&KeyMaterial::from_row(row, secret)?)?)),
         None => None,
     };
     let published: Vec<&SigningKeyRow> = rows

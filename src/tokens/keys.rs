@@ -49,10 +49,9 @@ impl KeyMaterial {
             4096 => KeySize::Rsa4096,
             _ => return Err(TokenError::Key(format!("unsupported RSA key size {bits}"))),
         };
-        let pair = KeyPair::generate(size)
-            .map_err(|_| TokenError::Key("RSA key generation failed".into()))?;
-        let pkcs8: Pkcs8V1Der<'static> = AsDer::as_der(&pair)
-            .map_err(|_| TokenError::Key("cannot serialise the new key".into()))?;
+        let pair = KeyPair::generate(size).map_err(|_| TokenError::Key("RSA key generation failed".into()))?;
+        let pkcs8: Pkcs8V1Der<'static> =
+            AsDer::as_der(&pair).map_err(|_| TokenError::Key("cannot serialise the new key".into()))?;
         Self::from_pkcs8(pkcs8.as_ref().to_vec())
     }
 
@@ -81,11 +80,7 @@ impl KeyMaterial {
     }
 
     /// The row to store: the private key sealed when `secret` is set.
-    pub fn to_row(
-        &self,
-        secret: Option<&Secret>,
-        now: UnixTime,
-    ) -> Result<SigningKeyRow, TokenError> {
+    pub fn to_row(&self, secret: Option<&Secret>, now: UnixTime) -> Result<SigningKeyRow, TokenError> {
         Ok(SigningKeyRow {
             kid: self.kid.clone(),
             algorithm: ALGORITHM.into(),
@@ -140,11 +135,7 @@ fn seal(pkcs8: &[u8], secret: Option<&Secret>) -> Result<String, TokenError> {
     let nonce_bytes = random_bytes::<NONCE_LEN>();
     let mut sealed = pkcs8.to_vec();
     sealing_key(secret)?
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce_bytes),
-            Aad::empty(),
-            &mut sealed,
-        )
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::empty(), &mut sealed)
         .map_err(|_| TokenError::Key("sealing the signing key failed".into()))?;
     let mut out = nonce_bytes.to_vec();
     out.extend_from_slice(&sealed);
@@ -186,10 +177,7 @@ mod tests {
     fn rfc7638_thumbprint_example() {
         // The example key of RFC 7638 §3.1.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(
-            thumbprint(n, "AQAB"),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(thumbprint(n, "AQAB"), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
     #[test]
@@ -198,22 +186,14 @@ mod tests {
         let secret = Secret::new("a secret of at least thirty-two characters");
         let row = material.to_row(Some(&secret), 0).unwrap();
         assert!(is_sealed(&row.private_key));
-        assert_eq!(
-            KeyMaterial::from_row(&row, Some(&secret)).unwrap().kid,
-            material.kid
-        );
+        assert_eq!(KeyMaterial::from_row(&row, Some(&secret)).unwrap().kid, material.kid);
         let other = Secret::new("another secret of thirty-two characters!");
-        let err = KeyMaterial::from_row(&row, Some(&other))
-            .unwrap_err()
-            .to_string();
+        let err = KeyMaterial::from_row(&row, Some(&other)).unwrap_err().to_string();
         assert!(err.contains("TESSERA_SECRET_KEY"), "{err}");
         assert!(KeyMaterial::from_row(&row, None).is_err());
 
         let plain = material.to_row(None, 0).unwrap();
         assert!(!is_sealed(&plain.private_key));
-        assert_eq!(
-            KeyMaterial::from_row(&plain, Some(&secret)).unwrap().kid,
-            material.kid
-        );
+        assert_eq!(KeyMaterial::from_row(&plain, Some(&secret)).unwrap().kid, material.kid);
     }
 }

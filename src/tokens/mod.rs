@@ -1,12 +1,14 @@
 //! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens.
 
 pub mod access;
+pub mod id_token;
 pub mod jwt;
 pub mod keyring;
 pub mod keys;
 pub mod opaque;
 
-pub use access::{AccessClaims, AccessTokens, IssuedAccessToken};
+pub use access::{AccessClaims, AccessGrant, AccessTokens, IssuedAccessToken};
+pub use id_token::{IdClaims, IdTokens};
 pub use keyring::KeyRing;
 
 /// What can be wrong with a token or a key.

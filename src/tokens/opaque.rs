@@ -33,8 +33,7 @@ impl std::fmt::Debug for MintedToken {
 /// Makes a new token with `prefix`.
 pub fn mint(prefix: &str) -> MintedToken {
     let body = URL_SAFE_NO_PAD.encode(random_bytes::<RANDOM_BYTES>());
-    let checksum =
-        URL_SAFE_NO_PAD.encode(crc32(format!("{prefix}{body}").as_bytes()).to_be_bytes());
+    let checksum = URL_SAFE_NO_PAD.encode(crc32(format!("{prefix}{body}").as_bytes()).to_be_bytes());
     let value = format!("{prefix}{body}{checksum}");
     let hash = hash(&value);
     MintedToken { value, hash }
@@ -49,8 +48,7 @@ pub fn is_well_formed(token: &str, prefix: &str) -> bool {
         return false;
     }
     let (body, checksum) = rest.split_at(BODY_LEN);
-    let expected =
-        URL_SAFE_NO_PAD.encode(crc32(format!("{prefix}{body}").as_bytes()).to_be_bytes());
+    let expected = URL_SAFE_NO_PAD.encode(crc32(format!("{prefix}{body}").as_bytes()).to_be_bytes());
     checksum == expected
 }
 
@@ -63,10 +61,7 @@ pub fn hash(token: &str) -> String {
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The system generator only fails if the OS cannot supply entropy; there is nothing safe to fall back to.
-    #[expect(
-        clippy::expect_used,
-        reason = "no secure fallback exists when the OS has no entropy"
-    )]
+    #[expect(clippy::expect_used, reason = "no secure fallback exists when the OS has no entropy")]
     SystemRandom::new()
         .fill(&mut bytes)
         .expect("the OS random source failed");
@@ -80,12 +75,10 @@ pub fn random_id() -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// CRC-32 (IEEE), bitwise: a checksum for typo and scanner detection, not a security measure.

@@ -17,16 +17,10 @@ use crate::support::{PASSWORD, TestApp, assert_error, test_key};
 
 async fn assert_rejected(app: &TestApp, token: &str, code: &str) {
     let response = app.get_authorized("/api/v1/user", token).await;
-    let challenge = response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert_error(response, StatusCode::UNAUTHORIZED, code).await;
     assert!(challenge.starts_with("Bearer "), "{challenge}");
-    assert!(
-        challenge.contains(r#"error="invalid_token""#),
-        "{code}: {challenge}"
-    );
+    assert!(challenge.contains(r#"error="invalid_token""#), "{code}: {challenge}");
 }
 
 fn unsigned(header: &Value, claims: &Value) -> String {
@@ -59,10 +53,7 @@ async fn a_missing_token_gets_a_challenge_without_an_error() {
             .basic_auth("alice", Some(PASSWORD)),
     ] {
         let response = request.send().await.unwrap();
-        let challenge = response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
         assert_error(response, StatusCode::UNAUTHORIZED, "token_missing").await;
         // RFC 6750 §3.1: no error code when no credentials were presented.
         assert!(
@@ -77,14 +68,7 @@ async fn malformed_tokens_are_invalid() {
     let app = TestApp::spawn().await;
     let (access, _) = valid_claims(&app).await;
     let truncated = &access[..access.len() - 10];
-    for token in [
-        "abc",
-        "a.b.c",
-        "a.b.c.d",
-        "....",
-        truncated,
-        &"x".repeat(20_000),
-    ] {
+    for token in ["abc", "a.b.c", "a.b.c.d", "....", truncated, &"x".repeat(20_000)] {
         assert_rejected(&app, token, "token_invalid").await;
     }
     let response = app
@@ -143,15 +127,12 @@ async fn algorithm_confusion_is_refused() {
         .await
         .unwrap();
     let jwk = jwks["keys"][0].to_string();
-    let modulus = URL_SAFE_NO_PAD
-        .decode(jwks["keys"][0]["n"].as_str().unwrap())
-        .unwrap();
+    let modulus = URL_SAFE_NO_PAD.decode(jwks["keys"][0]["n"].as_str().unwrap()).unwrap();
     for secret in [jwk.as_bytes(), &modulus, b""] {
         let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
         header.typ = Some("at+jwt".into());
         header.kid = Some(kid.clone());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
+        let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
         assert_rejected(&app, &token, "token_invalid").await;
     }
 }
@@ -164,12 +145,9 @@ async fn wrong_types_headers_and_claims_are_invalid() {
     // An ID-token-shaped JWT is not an access token (RFC 9068 §4).
     assert_rejected(&app, &sign_with_real_key("JWT", &claims), "token_invalid").await;
     assert_eq!(
-        app.get_authorized(
-            "/api/v1/user",
-            &sign_with_real_key("application/at+jwt", &claims)
-        )
-        .await
-        .status(),
+        app.get_authorized("/api/v1/user", &sign_with_real_key("application/at+jwt", &claims))
+            .await
+            .status(),
         StatusCode::OK,
         "the media-type spelling of at+jwt is the same type"
     );
@@ -190,20 +168,12 @@ async fn wrong_types_headers_and_claims_are_invalid() {
     no_exp.as_object_mut().unwrap().remove("exp");
     wrong.push(no_exp);
     for changed in wrong {
-        assert_rejected(
-            &app,
-            &sign_with_real_key("at+jwt", &changed),
-            "token_invalid",
-        )
-        .await;
+        assert_rejected(&app, &sign_with_real_key("at+jwt", &changed), "token_invalid").await;
     }
 
     // Header members that point at other keys are refused outright.
     let kid = test_key().kid;
-    for extra in [
-        json!({ "jku": "https://evil.test/jwks" }),
-        json!({ "crit": ["exp"] }),
-    ] {
+    for extra in [json!({ "jku": "https://evil.test/jwks" }), json!({ "crit": ["exp"] })] {
         let mut header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": kid });
         header
             .as_object_mut()
@@ -216,12 +186,7 @@ async fn wrong_types_headers_and_claims_are_invalid() {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature = URL_SAFE_NO_PAD.encode(signer.sign(signing_input.as_bytes()).unwrap());
-        assert_rejected(
-            &app,
-            &format!("{signing_input}.{signature}"),
-            "token_invalid",
-        )
-        .await;
+        assert_rejected(&app, &format!("{signing_input}.{signature}"), "token_invalid").await;
     }
 }
 
@@ -271,11 +236,6 @@ async fn a_huge_authorization_header_is_refused_and_the_server_lives_on() {
     if let Ok(response) = response {
         assert!(response.status().is_client_error(), "{}", response.status());
     }
-    let response = app
-        .client
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/health/live")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }

@@ -19,12 +19,7 @@ async fn liveness_and_readiness_answer() {
 #[tokio::test]
 async fn every_response_carries_security_headers() {
     let app = TestApp::spawn().await;
-    for path in [
-        "/health/live",
-        "/oauth2/jwks",
-        "/api/v1/user",
-        "/no/such/page",
-    ] {
+    for path in ["/health/live", "/oauth2/jwks", "/api/v1/user", "/no/such/page"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
@@ -43,16 +38,8 @@ async fn every_response_carries_security_headers() {
 
 #[tokio::test]
 async fn an_https_issuer_adds_hsts() {
-    let app =
-        TestApp::spawn_with(|config| config.server.issuer = "https://id.example.test".into()).await;
-    let response = app
-        .client
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
-    let hsts = response.headers()["strict-transport-security"]
-        .to_str()
-        .unwrap();
+    let app = TestApp::spawn_with(|config| config.server.issuer = "https://id.example.test".into()).await;
+    let response = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let hsts = response.headers()["strict-transport-security"].to_str().unwrap();
     assert!(hsts.contains("max-age=31536000") && hsts.contains("includeSubDomains"));
 }

@@ -14,12 +14,7 @@ use tessera::tokens::keyring;
 use crate::support::{TestApp, test_key};
 
 async fn jwks(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/oauth2/jwks")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -41,12 +36,7 @@ pub fn decode_segment(token: &str, index: usize) -> Value {
 #[tokio::test]
 async fn jwks_publishes_public_rsa_signing_keys_only() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/oauth2/jwks")).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/json");
     assert!(
         response.headers()["cache-control"]
@@ -63,10 +53,7 @@ async fn jwks_publishes_public_rsa_signing_keys_only() {
     assert_eq!(key["use"], "sig");
     assert_eq!(key["alg"], "RS256");
     for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-        assert!(
-            !key.contains_key(private),
-            "private member {private} published"
-        );
+        assert!(!key.contains_key(private), "private member {private} published");
     }
     let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
     assert!(n.len() * 8 >= 2048, "modulus of {} bits", n.len() * 8);
@@ -126,10 +113,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
     let app = TestApp::spawn().await;
     let user = app.signup("alice").await;
     let old = app.login(&user.username, &user.password).await;
-    let old_kid = decode_segment(&old.access, 0)["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_kid = decode_segment(&old.access, 0)["kid"].as_str().unwrap().to_owned();
 
     let new_kid = keyring::rotate(&app.state.db, None, 2048, app.clock.now())
         .await
@@ -142,11 +126,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         "{published:?}"
     );
     let response = app.get_authorized("/api/v1/user", &old.access).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "a token of the old key still works"
-    );
+    assert_eq!(response.status(), StatusCode::OK, "a token of the old key still works");
     assert!(verify_with_jwks(&jwks(&app).await, &old.access));
 
     let new = app.login(&user.username, &user.password).await;

@@ -48,18 +48,12 @@ async fn the_access_token_is_an_rfc9068_jwt() {
     assert_eq!(claims["exp"], app.clock.now() + 3600);
     assert_eq!(claims["scope"], "");
     for claim in ["jti", "sid"] {
-        assert!(
-            claims[claim].as_str().is_some_and(|v| v.len() >= 20),
-            "{claim}"
-        );
+        assert!(claims[claim].as_str().is_some_and(|v| v.len() >= 20), "{claim}");
     }
     let other = app.login("alice", PASSWORD).await;
     let other_claims = decode_segment(&other.access, 1);
     assert_ne!(other_claims["jti"], claims["jti"]);
-    assert_ne!(
-        other_claims["sid"], claims["sid"],
-        "each login is its own session"
-    );
+    assert_ne!(other_claims["sid"], claims["sid"], "each login is its own session");
 }
 
 #[tokio::test]
@@ -67,11 +61,7 @@ async fn wrong_password_unknown_and_disabled_accounts_fail_alike() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
     app.signup("dave").await;
-    app.state
-        .auth
-        .set_active("dave", false, app.clock.now())
-        .await
-        .unwrap();
+    app.state.auth.set_active("dave", false, app.clock.now()).await.unwrap();
 
     let mut bodies = Vec::new();
     for (login, password) in [
@@ -82,10 +72,7 @@ async fn wrong_password_unknown_and_disabled_accounts_fail_alike() {
         let response = app.login_raw(login, password).await;
         bodies.push(assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await);
     }
-    assert!(
-        bodies.windows(2).all(|pair| pair[0] == pair[1]),
-        "{bodies:?}"
-    );
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "{bodies:?}");
 }
 
 #[tokio::test]
@@ -142,9 +129,7 @@ async fn credentials_in_the_url_are_refused() {
     app.signup("alice").await;
     let response = app
         .client
-        .post(app.url(&format!(
-            "/api/v1/auth/login?login=alice&password={PASSWORD}"
-        )))
+        .post(app.url(&format!("/api/v1/auth/login?login=alice&password={PASSWORD}")))
         .json(&json!({ "login": "alice", "password": PASSWORD }))
         .send()
         .await
@@ -156,15 +141,8 @@ async fn credentials_in_the_url_are_refused() {
 #[tokio::test]
 async fn missing_fields_are_named() {
     let app = TestApp::spawn().await;
-    let response = app
-        .post_json("/api/v1/auth/login", &json!({ "login": "alice" }))
-        .await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let response = app.post_json("/api/v1/auth/login", &json!({ "login": "alice" })).await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["fields"]["password"], "is required");
     assert!(body["fields"].get("login").is_none());
 }

@@ -31,10 +31,7 @@ async fn refresh_rotates_the_pair() {
     assert_ne!(second.refresh, first.refresh);
     assert_ne!(second.access, first.access);
     for token in [&first.access, &second.access] {
-        assert_eq!(
-            app.get_authorized("/api/v1/user", token).await.status(),
-            StatusCode::OK
-        );
+        assert_eq!(app.get_authorized("/api/v1/user", token).await.status(), StatusCode::OK);
     }
     let third = tokens_of(&app.refresh_raw(&second.refresh).await.json().await.unwrap());
     assert_ne!(third.refresh, second.refresh);
@@ -59,10 +56,7 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
 
     // Another session of the same account is untouched.
     let other = app.login("alice", PASSWORD).await;
-    assert_eq!(
-        app.refresh_raw(&other.refresh).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.refresh_raw(&other.refresh).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -126,12 +120,7 @@ async fn anything_but_a_refresh_token_is_refused() {
         assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_invalid").await;
     }
     let response = app.post_json("/api/v1/auth/refresh", &json!({})).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["fields"]["refresh_token"], "is required");
 }
 
@@ -153,12 +142,7 @@ async fn logout_revokes_the_session_at_once() {
     let response = app.refresh_raw(&tokens.refresh).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_revoked").await;
 
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
     assert_error(response, StatusCode::UNAUTHORIZED, "token_missing").await;
 }
 
@@ -177,15 +161,9 @@ async fn disabling_an_account_stops_its_tokens() {
     let response = app.refresh_raw(&tokens.refresh).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_revoked").await;
 
-    app.state
-        .auth
-        .set_active("alice", true, app.clock.now())
-        .await
-        .unwrap();
+    app.state.auth.set_active("alice", true, app.clock.now()).await.unwrap();
     assert_eq!(
-        app.get_authorized("/api/v1/user", &tokens.access)
-            .await
-            .status(),
+        app.get_authorized("/api/v1/user", &tokens.access).await.status(),
         StatusCode::OK
     );
 }

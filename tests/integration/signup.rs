@@ -26,11 +26,7 @@ async fn signup_creates_an_account_and_signs_it_in() {
     assert_eq!(user["is_active"], true);
     assert_eq!(user["scopes"], json!([]));
     assert!(user["id"].as_str().is_some_and(|id| !id.is_empty()));
-    assert!(
-        user["created_at"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z'))
-    );
+    assert!(user["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert!(body["refresh_token"].as_str().unwrap().starts_with("tsr_"));
@@ -47,26 +43,13 @@ async fn signup_creates_an_account_and_signs_it_in() {
 async fn invalid_fields_are_each_named() {
     let app = TestApp::spawn().await;
     let response = app.signup_raw("a", "not-an-address", "short").await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     for field in ["username", "email", "password"] {
-        assert!(
-            body["fields"][field].is_string(),
-            "{field} not named: {body}"
-        );
+        assert!(body["fields"][field].is_string(), "{field} not named: {body}");
     }
 
     let response = app.post_json("/api/v1/users", &json!({})).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     for field in ["username", "email", "password"] {
         assert_eq!(body["fields"][field], "is required", "{body}");
     }
@@ -77,12 +60,7 @@ async fn weak_passwords_are_refused() {
     let app = TestApp::spawn().await;
     for password in ["password123", "12345678", "seven77", "carol@example.org"] {
         let response = app.signup_raw("carol", "carol@example.org", password).await;
-        let body = assert_error(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
+        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert!(body["fields"]["password"].is_string(), "{password}: {body}");
     }
     // Long passphrases with spaces and any characters are welcome (ASVS 6.2.9).
@@ -101,12 +79,7 @@ async fn unknown_fields_are_refused_so_nobody_grants_themselves_scopes() {
         "username": "mallory", "email": "mallory@example.org", "password": PASSWORD, "scopes": ["admin"]
     });
     let response = app.post_json("/api/v1/users", &body).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(body["detail"].as_str().unwrap().contains("scopes"));
 }
 
@@ -115,44 +88,24 @@ async fn taken_usernames_and_addresses_conflict_including_look_alikes() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
     for username in ["alice", "ALICE", "ａｌｉｃｅ"] {
-        let response = app
-            .signup_raw(username, "other@example.org", PASSWORD)
-            .await;
+        let response = app.signup_raw(username, "other@example.org", PASSWORD).await;
         assert_error(response, StatusCode::CONFLICT, "username_taken").await;
     }
-    let response = app
-        .signup_raw("alice2", "ALICE@example.org", PASSWORD)
-        .await;
+    let response = app.signup_raw("alice2", "ALICE@example.org", PASSWORD).await;
     assert_error(response, StatusCode::CONFLICT, "email_taken").await;
     // A Cyrillic look-alike is not a valid username at all.
-    let response = app
-        .signup_raw("аlice", "cyrillic@example.org", PASSWORD)
-        .await;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let response = app.signup_raw("аlice", "cyrillic@example.org", PASSWORD).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
 
 #[tokio::test]
 async fn parallel_signups_of_one_name_create_one_account() {
     let app = TestApp::spawn().await;
     let emails: Vec<String> = (0..8).map(|i| format!("racer{i}@example.org")).collect();
-    let attempts = emails
-        .iter()
-        .map(|email| app.signup_raw("racer", email, PASSWORD));
-    let statuses: Vec<StatusCode> = join_all(attempts)
-        .await
-        .iter()
-        .map(|r| r.status())
-        .collect();
+    let attempts = emails.iter().map(|email| app.signup_raw("racer", email, PASSWORD));
+    let statuses: Vec<StatusCode> = join_all(attempts).await.iter().map(|r| r.status()).collect();
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
         1,
         "{statuses:?}"
     );

@@ -94,21 +94,11 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
     }
 
     pub async fn get_authorized(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     /// `POST /api/v1/users` without a token.
@@ -124,11 +114,7 @@ impl TestApp {
     pub async fn signup(&self, username: &str) -> TestUser {
         let email = format!("{username}@example.org");
         let response = self.signup_raw(username, &email, PASSWORD).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "signup of {username}"
-        );
+        assert_eq!(response.status(), StatusCode::CREATED, "signup of {username}");
         let body: Value = response.json().await.unwrap();
         TestUser {
             id: body["user"]["id"].as_str().unwrap().to_owned(),
@@ -139,11 +125,8 @@ impl TestApp {
     }
 
     pub async fn login_raw(&self, login: &str, password: &str) -> Response {
-        self.post_json(
-            "/api/v1/auth/login",
-            &json!({ "login": login, "password": password }),
-        )
-        .await
+        self.post_json("/api/v1/auth/login", &json!({ "login": login, "password": password }))
+            .await
     }
 
     /// Logs in and returns the token pair, asserting success.
@@ -159,34 +142,21 @@ impl TestApp {
     }
 
     pub async fn refresh_raw(&self, refresh_token: &str) -> Response {
-        self.post_json(
-            "/api/v1/auth/refresh",
-            &json!({ "refresh_token": refresh_token }),
-        )
-        .await
+        self.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh_token }))
+            .await
     }
 
     /// Makes the server re-read its signing keys now instead of at the next interval.
     pub async fn reload_keys(&self) {
-        self.state
-            .keys
-            .reload(&self.state.db, self.clock.now())
-            .await
-            .unwrap();
+        self.state.keys.reload(&self.state.db, self.clock.now()).await.unwrap();
     }
 }
 
 /// The token pair in a login or refresh body.
 pub fn tokens_of(body: &Value) -> Tokens {
     Tokens {
-        access: body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned(),
-        refresh: body["refresh_token"]
-            .as_str()
-            .expect("refresh_token")
-            .to_owned(),
+        access: body["access_token"].as_str().expect("access_token").to_owned(),
+        refresh: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
     }
 }
 
@@ -195,10 +165,7 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(response.status(), status, "status for {code}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
     body
 }
 
@@ -253,8 +220,7 @@ impl TestDatabase {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin =
-                    PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
                     .execute(&mut admin)
                     .unwrap();
@@ -283,8 +249,7 @@ impl Drop for TestDatabase {
         if let Some((admin_url, name)) = &self.postgres
             && let Ok(mut admin) = PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
 }

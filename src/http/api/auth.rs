@@ -23,10 +23,7 @@ pub struct RefreshRequest {
 }
 
 /// Signs in with a username or e-mail and a password.
-pub async fn login(
-    state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let LoginRequest { login, password } = body.into_inner();
     let (Some(login), Some(password)) = (&login, &password) else {
         return Err(missing_fields(&[
@@ -39,25 +36,16 @@ pub async fn login(
 }
 
 /// Exchanges a refresh token for a new pair; the presented token is spent.
-pub async fn refresh(
-    state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.into_inner().refresh_token else {
         return Err(missing_fields(&[("refresh_token", true)]));
     };
-    let pair = state
-        .auth
-        .refresh(&refresh_token, state.clock.now())
-        .await?;
+    let pair = state.auth.refresh(&refresh_token, state.clock.now()).await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }
 
 /// Ends the caller's session and revokes every token of it.
-pub async fn logout(
-    state: web::Data<AppState>,
-    caller: Authenticated,
-) -> Result<HttpResponse, ApiError> {
+pub async fn logout(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     state.auth.logout(&caller.0, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -39,17 +39,10 @@ pub async fn create_user(
         email,
         password,
     };
-    let outcome = state
-        .auth
-        .signup(caller.0.as_ref(), account, state.clock.now())
-        .await?;
+    let outcome = state.auth.signup(caller.0.as_ref(), account, state.clock.now()).await?;
     Ok(match outcome {
-        SignupOutcome::SignedUp(pair) => {
-            token_response(StatusCode::CREATED, TokenPairBody::from(pair))
-        }
-        SignupOutcome::CreatedByAdmin(user) => {
-            HttpResponse::Created().json(CreatedUser { user: user.into() })
-        }
+        SignupOutcome::SignedUp(pair) => token_response(StatusCode::CREATED, TokenPairBody::from(pair)),
+        SignupOutcome::CreatedByAdmin(user) => HttpResponse::Created().json(CreatedUser { user: user.into() }),
     })
 }
 

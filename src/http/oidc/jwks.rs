@@ -10,6 +10,5 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(state.keys.jwks())
 }

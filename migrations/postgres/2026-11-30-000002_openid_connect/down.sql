@@ -1,0 +1,14 @@
+DROP TABLE revoked_tokens;
+DROP TABLE consents;
+DROP TABLE authorization_codes;
+DROP TABLE authorization_requests;
+DROP TABLE browser_sessions;
+DROP INDEX sessions_browser_session_id;
+DELETE FROM sessions WHERE client_id IS NOT NULL;
+ALTER TABLE sessions DROP COLUMN offline;
+ALTER TABLE sessions DROP COLUMN browser_session_id;
+ALTER TABLE sessions DROP COLUMN acr;
+ALTER TABLE sessions DROP COLUMN amr;
+ALTER TABLE sessions DROP COLUMN scope;
+ALTER TABLE sessions DROP COLUMN client_id;
+DROP TABLE oauth_clients;

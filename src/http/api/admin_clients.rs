@@ -1,0 +1,164 @@
+//! `/api/v1/admin/clients`: registering and managing OAuth clients (administrators only). A client secret
+//! is shown when it is created or rotated, and never again.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::rfc3339;
+use crate::http::error::ApiError;
+use crate::http::extract::Admin;
+use crate::oidc::clients::{Client, ClientError, ClientSpec, RegisteredClient};
+use crate::state::AppState;
+
+/// A client registration as the API takes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRequest {
+    name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    public: bool,
+    grant_types: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    first_party: bool,
+    is_active: Option<bool>,
+}
+
+impl From<ClientRequest> for ClientSpec {
+    fn from(request: ClientRequest) -> Self {
+        Self {
+            name: request.name,
+            redirect_uris: request.redirect_uris,
+            post_logout_redirect_uris: request.post_logout_redirect_uris,
+            public: request.public,
+            grant_types: request.grant_types,
+            scopes: request.scopes,
+            token_endpoint_auth_method: request.token_endpoint_auth_method,
+            first_party: request.first_party,
+            is_active: request.is_active,
+        }
+    }
+}
+
+/// A client as the API shows it.
+#[derive(Serialize)]
+pub struct ClientBody {
+    client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+    name: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<&'static str>,
+    scopes: Vec<String>,
+    token_endpoint_auth_method: &'static str,
+    public: bool,
+    first_party: bool,
+    is_active: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl ClientBody {
+    fn new(client: Client, secret: Option<String>) -> Self {
+        Self {
+            public: client.is_public(),
+            grant_types: client.grant_types.iter().map(|g| g.as_str()).collect(),
+            scopes: client.scopes.iter().map(str::to_owned).collect(),
+            token_endpoint_auth_method: client.auth_method.as_str(),
+            created_at: rfc3339(client.created_at),
+            updated_at: rfc3339(client.updated_at),
+            client_id: client.id,
+            client_secret: secret,
+            name: client.name,
+            redirect_uris: client.redirect_uris,
+            post_logout_redirect_uris: client.post_logout_redirect_uris,
+            first_party: client.first_party,
+            is_active: client.is_active,
+        }
+    }
+}
+
+impl From<RegisteredClient> for ClientBody {
+    fn from(registered: RegisteredClient) -> Self {
+        Self::new(registered.client, registered.secret)
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            ClientError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such client."),
+            ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+fn secret_response(status: StatusCode, body: ClientBody) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+pub async fn create_client(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<ClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let registered = state
+        .oidc
+        .clients
+        .create(body.into_inner().into(), state.clock.now())
+        .await?;
+    Ok(secret_response(StatusCode::CREATED, registered.into()))
+}
+
+pub async fn list_clients(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let clients = state.oidc.clients.list().await?;
+    let bodies: Vec<ClientBody> = clients.into_iter().map(|c| ClientBody::new(c, None)).collect();
+    Ok(HttpResponse::Ok().json(bodies))
+}
+
+pub async fn get_client(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let client = state.oidc.clients.get(&id).await?;
+    Ok(HttpResponse::Ok().json(ClientBody::new(client, None)))
+}
+
+pub async fn update_client(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<ClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let registered = state
+        .oidc
+        .clients
+        .update(&id, body.into_inner().into(), state.clock.now())
+        .await?;
+    Ok(secret_response(StatusCode::OK, registered.into()))
+}
+
+pub async fn delete_client(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.oidc.clients.delete(&id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn rotate_client_secret(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let registered = state.oidc.clients.rotate_secret(&id, state.clock.now()).await?;
+    Ok(secret_response(StatusCode::OK, registered.into()))
+}

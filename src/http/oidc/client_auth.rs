@@ -1,0 +1,64 @@
+//! Reading client credentials from a request (RFC 6749 §2.3.1): HTTP Basic with form-encoded id and secret,
+//! or `client_id`/`client_secret` in the body, or a bare `client_id` for public clients — never two methods
+//! at once.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::oidc::OAuthError;
+use crate::oidc::clients::ClientCredentials;
+use crate::oidc::params::Params;
+
+/// The credentials a request presents.
+pub fn client_credentials(req: &HttpRequest, params: &Params) -> Result<ClientCredentials, OAuthError> {
+    let field = |name: &'static str| {
+        params
+            .get(name)
+            .map_err(|_| OAuthError::invalid_request(format!("{name} must not be repeated")))
+    };
+    let body_id = field("client_id")?;
+    let body_secret = field("client_secret")?;
+    let basic = basic_credentials(req)?;
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "use one client authentication method, not both Basic and client_secret",
+        )),
+        (Some((id, _)), Some(body_id), None) if id != body_id => Err(OAuthError::invalid_request(
+            "client_id differs from the Basic credentials",
+        )),
+        (Some((id, secret)), _, None) => Ok(ClientCredentials::Basic { id, secret }),
+        (None, Some(id), Some(secret)) => Ok(ClientCredentials::Post {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }),
+        (None, Some(id), None) => Ok(ClientCredentials::Public { id: id.to_owned() }),
+        (None, None, _) => Err(OAuthError::invalid_client()),
+    }
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, if present.
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = OAuthError::invalid_client;
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let decode = |part: &str| -> String {
+        url::form_urlencoded::parse(format!("v={part}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((decode(id), decode(secret))))
+}

@@ -1,0 +1,44 @@
+//! `POST /oauth2/token` (RFC 6749 §3.2): a form body, an authenticated client, one grant.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::client_auth::client_credentials;
+use crate::oidc::OAuthError;
+use crate::oidc::params::Params;
+use crate::state::AppState;
+
+pub async fn post_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let credentials = client_credentials(&req, &params)?;
+    let client = state.oidc.clients.authenticate(&credentials).await?;
+    let response = state.oidc.token(&client, &params, state.clock.now()).await?;
+    Ok(no_store_json(&response))
+}
+
+/// The form body of an OAuth endpoint; any other content type is `invalid_request`.
+pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(Params::parse(body))
+}
+
+/// A JSON response that must never be cached (RFC 6749 §5.1).
+pub fn no_store_json(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}

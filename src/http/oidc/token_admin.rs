@@ -1,0 +1,54 @@
+//! `POST /oauth2/revoke` (RFC 7009) and `POST /oauth2/introspect` (RFC 7662): both for authenticated clients.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::client_auth::client_credentials;
+use super::token::{form_params, no_store_json};
+use crate::oidc::OAuthError;
+use crate::state::AppState;
+
+pub async fn post_revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&client_credentials(&req, &params)?)
+        .await?;
+    let field = |name: &'static str| {
+        params
+            .get(name)
+            .map_err(|_| OAuthError::invalid_request(format!("{name} must not be repeated")))
+    };
+    let token = field("token")?.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    state
+        .oidc
+        .revoke(&client, token, field("token_type_hint")?, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+pub async fn post_introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let credentials = client_credentials(&req, &params)?;
+    // RFC 7662 §2.1: introspection requires authorization; public clients cannot authenticate.
+    if matches!(credentials, crate::oidc::clients::ClientCredentials::Public { .. }) {
+        return Err(OAuthError::invalid_client());
+    }
+    let client = state.oidc.clients.authenticate(&credentials).await?;
+    let token = params
+        .get("token")
+        .map_err(|_| OAuthError::invalid_request("token must not be repeated"))?
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let answer = state.oidc.introspect(&client, token, state.clock.now()).await?;
+    Ok(no_store_json(&answer))
+}

@@ -1,0 +1,67 @@
+//! `GET`/`POST /oauth2/userinfo` (OIDC Core §5.3; RFC 6750 §2.1–2.2): the token in the Authorization header,
+//! or in a form body on POST — exactly one of them.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::http::extract::bearer_token;
+use crate::oidc::params::Params;
+use crate::oidc::{OAuthError, OidcService};
+use crate::state::AppState;
+
+pub async fn get_userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    respond(&state.oidc, header_token(&req), &state).await
+}
+
+pub async fn post_userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let from_header = header_token(&req);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let params = if is_form {
+        Params::parse(&body)
+    } else {
+        Params::default()
+    };
+    let from_body = match params.get("access_token") {
+        Ok(token) => token.map(str::to_owned),
+        Err(_) => return OAuthError::invalid_request("access_token must not be repeated").error_response(),
+    };
+    let token = match (from_header, from_body) {
+        (Ok(Some(_)), Some(_)) => {
+            return OAuthError::invalid_request("send the access token in the header or the body, not both")
+                .error_response();
+        }
+        (Ok(None), Some(token)) => Ok(Some(token)),
+        (other, None) => other,
+        (Err(e), Some(_)) => Err(e),
+    };
+    respond(&state.oidc, token, &state).await
+}
+
+fn header_token(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    bearer_token(req)
+        .map(|t| t.map(str::to_owned))
+        .map_err(OAuthError::from)
+}
+
+async fn respond(oidc: &OidcService, token: Result<Option<String>, OAuthError>, state: &AppState) -> HttpResponse {
+    let token = match token {
+        Err(error) => return error.error_response(),
+        // RFC 6750 §3.1: no credentials, no error code.
+        Ok(None) => {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tessera""#))
+                .finish();
+        }
+        Ok(Some(token)) => token,
+    };
+    match oidc.userinfo(&token, state.clock.now()).await {
+        Ok(claims) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(claims),
+        Err(error) => error.error_response(),
+    }
+}

@@ -1,0 +1,136 @@
+//! `/login`: username or e-mail and password. Failures all read the same. Success starts a new browser
+//! session and resumes the authorization request that sent the user here, if any.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
+use crate::auth::{AuthError, PASSWORD_AMR, SINGLE_FACTOR_ACR};
+use crate::config::UserCreateScope;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    request: Option<&'a str>,
+    client_name: Option<&'a str>,
+    login: &'a str,
+    error: Option<&'a str>,
+    signup_open: bool,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    request: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    request: Option<String>,
+}
+
+/// The sign-in form (pre-filled with `login_hint`, naming the client).
+pub async fn get_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let pending = match query.request.as_deref() {
+        Some(id) => Some(
+            state
+                .oidc
+                .pending(id, &browser.binding(), state.clock.now())
+                .await
+                .map_err(rejected)?,
+        ),
+        None if browser.session.is_some() => return Ok(see_other("/account")),
+        None => None,
+    };
+    let mut response = page(StatusCode::OK);
+    if let Some(cookie) = &browser.new_csrf_cookie {
+        response.cookie(cookie.clone());
+    }
+    render(
+        response,
+        &LoginPage {
+            csrf: &browser.csrf,
+            request: pending.as_ref().map(|p| p.id.as_str()),
+            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+            login: pending
+                .as_ref()
+                .and_then(|p| p.request.login_hint.as_deref())
+                .unwrap_or_default(),
+            error: None,
+            signup_open: state.config.user_create_scope == UserCreateScope::Public,
+        },
+    )
+}
+
+/// Checks the credentials; on success signs the browser in and continues where the user came from.
+pub async fn post_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let pending = match form.request.as_deref() {
+        Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
+        None => None,
+    };
+    let user = match state.auth.check_password(&form.login, &form.password, now).await {
+        Ok(user) => user,
+        Err(AuthError::InvalidCredentials) => {
+            return render(
+                page(StatusCode::UNAUTHORIZED),
+                &LoginPage {
+                    csrf: &browser.csrf,
+                    request: form.request.as_deref(),
+                    client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+                    login: &form.login,
+                    error: Some("The username, e-mail or password is incorrect."),
+                    signup_open: state.config.user_create_scope == UserCreateScope::Public,
+                },
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let signed_in = state
+        .auth
+        .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
+        .await?;
+    let mut response = match &pending {
+        Some(pending) => {
+            let browser = crate::oidc::interaction::Browser {
+                session: Some(&signed_in.session),
+                binding: &binding,
+            };
+            outcome_response(state.oidc.resume(&pending.id, browser, now).await, state.oidc.issuer())?
+        }
+        None => see_other("/account"),
+    };
+    response
+        .add_cookie(&session_cookie(&state, signed_in.cookie))
+        .map_err(PageError::internal)?;
+    Ok(response)
+}
+
+/// A pending request that cannot continue becomes an error page.
+pub fn rejected(rejection: crate::oidc::authorize::Rejection) -> PageError {
+    match rejection {
+        crate::oidc::authorize::Rejection::Page(message) => PageError::bad_request(message),
+        crate::oidc::authorize::Rejection::Redirect(error) => PageError::bad_request(error.error.description),
+    }
+}

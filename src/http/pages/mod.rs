@@ -1,0 +1,188 @@
+//! Server-rendered pages (askama): sign-in, sign-up, consent, sign-out and the account page. They work
+//! without JavaScript; every form carries a CSRF token; every page forbids framing.
+
+mod account;
+mod browser;
+mod consent;
+mod login;
+mod signup;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError, web};
+use askama::Template;
+
+pub use browser::{BrowserState, browser_state, check_csrf, clear_session_cookie, session_cookie};
+
+/// The pages' CSP: own stylesheet only, no scripts, no framing (RFC 9700 §4.16).
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &[u8] = include_bytes!("../../../static/tessera.css");
+
+/// Registers the page routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/login").get(login::get_login).post(login::post_login))
+        .service(
+            web::resource("/signup")
+                .get(signup::get_signup)
+                .post(signup::post_signup),
+        )
+        .service(
+            web::resource("/consent")
+                .get(consent::get_consent)
+                .post(consent::post_consent),
+        )
+        .service(web::resource("/account").get(account::get_account))
+        .service(web::resource("/static/tessera.css").get(get_stylesheet));
+}
+
+/// Form bodies of the pages: bounded, errors as an HTML page.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default().limit(16 * 1024).error_handler(|_, _| {
+        PageError::bad_request("The form could not be read. Please go back and try again.").into()
+    })
+}
+
+async fn get_stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(STYLESHEET)
+}
+
+/// A page response with the page headers.
+pub fn page(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header(ContentType::html())
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP));
+    builder
+}
+
+/// Renders a template as the body of `response`.
+pub fn render(mut response: HttpResponseBuilder, template: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(response.body(template.render()?))
+}
+
+/// `303 See Other` to `location` (never 307: a POST body must not follow, RFC 9700 §4.12).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A failure shown as an HTML page; never a redirect.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+impl PageError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "This request cannot be completed",
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            title: "This request was refused",
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "page failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong",
+            message: "An internal error occurred. It has been logged; please try again later.".into(),
+        }
+    }
+
+    pub fn unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Temporarily unavailable",
+            message: "The service is temporarily unavailable; please try again in a moment.".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        }
+        .render()
+        .unwrap_or_else(|_| self.message.clone());
+        page(self.status).body(body)
+    }
+}
+
+impl From<crate::auth::AuthError> for PageError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        match error {
+            crate::auth::AuthError::Store(crate::store::StoreError::Unavailable(_)) => Self::unavailable(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Unavailable(_) => Self::unavailable(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(error: askama::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+/// Where an authorization step sends the browser, or the error page it shows.
+pub fn outcome_response(
+    outcome: Result<crate::oidc::interaction::Outcome, crate::oidc::authorize::Rejection>,
+    issuer: &str,
+) -> Result<HttpResponse, PageError> {
+    use crate::oidc::authorize::Rejection;
+    use crate::oidc::interaction::Outcome;
+    match outcome {
+        Ok(Outcome::Redirect(location)) => Ok(see_other(&location)),
+        Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
+        Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
+        Err(Rejection::Redirect(error)) => Ok(see_other(&error.location(issuer))),
+        Err(Rejection::Page(message)) => Err(PageError::bad_request(message)),
+    }
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

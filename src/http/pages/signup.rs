@@ -1,0 +1,146 @@
+//! `/signup`: the same account rules as `POST /api/v1/users`; closed when sign-up is restricted to
+//! administrators. A new account is signed in and continues the authorization request, if any.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::login::rejected;
+use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
+use crate::auth::{AuthError, NewAccount, PASSWORD_AMR, SINGLE_FACTOR_ACR};
+use crate::config::UserCreateScope;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage<'a> {
+    csrf: &'a str,
+    request: Option<&'a str>,
+    client_name: Option<&'a str>,
+    username: &'a str,
+    email: &'a str,
+    errors: Vec<(&'a str, String)>,
+    min_password: usize,
+}
+
+#[derive(Deserialize)]
+pub struct SignupQuery {
+    request: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    request: Option<String>,
+}
+
+fn closed(state: &AppState) -> Result<(), PageError> {
+    match state.config.user_create_scope {
+        UserCreateScope::Public => Ok(()),
+        UserCreateScope::Admin => Err(PageError::forbidden(
+            "Accounts are created by an administrator here; sign-up is closed.",
+        )),
+    }
+}
+
+pub async fn get_signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<SignupQuery>,
+) -> Result<HttpResponse, PageError> {
+    closed(&state)?;
+    let browser = browser_state(&req, &state).await?;
+    let pending = match query.request.as_deref() {
+        Some(id) => Some(
+            state
+                .oidc
+                .pending(id, &browser.binding(), state.clock.now())
+                .await
+                .map_err(rejected)?,
+        ),
+        None => None,
+    };
+    let mut response = page(StatusCode::OK);
+    if let Some(cookie) = &browser.new_csrf_cookie {
+        response.cookie(cookie.clone());
+    }
+    render(
+        response,
+        &SignupPage {
+            csrf: &browser.csrf,
+            request: pending.as_ref().map(|p| p.id.as_str()),
+            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+            username: "",
+            email: "",
+            errors: Vec::new(),
+            min_password: state.config.password.min_length,
+        },
+    )
+}
+
+pub async fn post_signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SignupForm>,
+) -> Result<HttpResponse, PageError> {
+    closed(&state)?;
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let pending = match form.request.as_deref() {
+        Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
+        None => None,
+    };
+    let account = NewAccount {
+        username: Some(form.username.clone()),
+        email: Some(form.email.clone()),
+        password: Some(form.password.clone()),
+    };
+    let errors = match state.auth.create_user(account, &[], now).await {
+        Ok(user) => {
+            let signed_in = state
+                .auth
+                .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
+                .await?;
+            let mut response = match &pending {
+                Some(pending) => {
+                    let browser = crate::oidc::interaction::Browser {
+                        session: Some(&signed_in.session),
+                        binding: &binding,
+                    };
+                    outcome_response(state.oidc.resume(&pending.id, browser, now).await, state.oidc.issuer())?
+                }
+                None => see_other("/account"),
+            };
+            response
+                .add_cookie(&session_cookie(&state, signed_in.cookie))
+                .map_err(PageError::internal)?;
+            return Ok(response);
+        }
+        Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
+        Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
+        Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
+        Err(other) => return Err(other.into()),
+    };
+    render(
+        page(StatusCode::UNPROCESSABLE_ENTITY),
+        &SignupPage {
+            csrf: &browser.csrf,
+            request: form.request.as_deref(),
+            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+            username: &form.username,
+            email: &form.email,
+            errors,
+            min_password: state.config.password.min_length,
+        },
+    )
+}

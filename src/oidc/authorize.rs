@@ -1,0 +1,287 @@
+//! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), validated by an ordered list of checks.
+//! Until the client and its redirect URI are known to be valid, errors go to an error page; after that they
+//! go back to the client with `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
+
+use serde::{Deserialize, Serialize};
+
+use super::clients::{Client, ClientService, GrantType};
+use super::params::{Duplicated, Params};
+use super::scope::{OFFLINE_ACCESS, Scope};
+use super::{ErrorCode, OAuthError, pkce, redirect_uri, with_query};
+use crate::clock::UnixTime;
+use crate::tokens::IdTokens;
+
+/// A validated authorization request, kept while the user signs in and consents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The scopes to grant (requested, limited to what the client may have).
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    /// The subject of a valid `id_token_hint`.
+    pub hint_subject: Option<String>,
+    pub login_hint: Option<String>,
+    pub created_at: UnixTime,
+}
+
+impl AuthorizationRequest {
+    pub fn prompts(&self, value: &str) -> bool {
+        self.prompt.iter().any(|p| p == value)
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::stored(&self.scope)
+    }
+}
+
+/// A refused request.
+#[derive(Debug)]
+pub enum Rejection {
+    /// The client or redirect URI cannot be trusted: show an error page, redirect nowhere.
+    Page(String),
+    /// Send the error back to the client's redirect URI.
+    Redirect(ErrorRedirect),
+}
+
+/// An error on its way back to the client.
+#[derive(Debug)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub error: OAuthError,
+}
+
+impl ErrorRedirect {
+    /// The `Location`: the error, `state` and `iss` on the registered redirect URI.
+    pub fn location(&self, issuer: &str) -> String {
+        let mut params = vec![
+            ("error", self.error.code.as_str()),
+            ("error_description", self.error.description.as_str()),
+        ];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", issuer));
+        with_query(&self.redirect_uri, &params)
+    }
+}
+
+impl From<crate::store::StoreError> for Rejection {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "authorization request failed");
+        Rejection::Page("The service is temporarily unavailable; please try again.".into())
+    }
+}
+
+const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
+
+/// Runs every check, in order. `now` stamps the request (for `prompt=login` and `max_age`).
+pub async fn validate(
+    clients: &ClientService,
+    id_tokens: &IdTokens,
+    params: &Params,
+    now: UnixTime,
+) -> Result<(AuthorizationRequest, Client), Rejection> {
+    let client = check_client(clients, params).await?;
+    let redirect_uri = check_redirect_uri(&client, params)?;
+    // A duplicated state cannot be echoed faithfully, so it is not echoed at all.
+    let state = params.get("state").ok().flatten().map(str::to_owned);
+    let back = |error: OAuthError| {
+        Rejection::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            error,
+        })
+    };
+    check_duplicates(params).map_err(back)?;
+    check_request_objects(params).map_err(back)?;
+    check_response_type(params, &client).map_err(back)?;
+    let scope = check_scope(params, &client).map_err(back)?;
+    let code_challenge = check_pkce(params, &client).map_err(back)?;
+    let prompt = check_prompt(params).map_err(back)?;
+    let max_age = check_max_age(params).map_err(back)?;
+    let hint_subject = check_id_token_hint(params, id_tokens).map_err(back)?;
+    let text = |name: &'static str| params.get(name).ok().flatten().map(str::to_owned);
+    let request = AuthorizationRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        scope: scope.to_string(),
+        state: state.clone(),
+        nonce: text("nonce"),
+        code_challenge,
+        prompt,
+        max_age,
+        hint_subject,
+        login_hint: text("login_hint"),
+        created_at: now,
+    };
+    Ok((request, client))
+}
+
+fn single<'a>(params: &'a Params, name: &'static str) -> Result<Option<&'a str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|Duplicated(name)| OAuthError::invalid_request(format!("{name} must not be repeated")))
+}
+
+/// RFC 6749 §4.1.2.1: an unknown, missing or repeated `client_id` is never redirected to.
+async fn check_client(clients: &ClientService, params: &Params) -> Result<Client, Rejection> {
+    let id = match params.get("client_id") {
+        Err(_) => return Err(Rejection::Page("The client_id parameter is repeated.".into())),
+        Ok(None) => {
+            return Err(Rejection::Page(
+                "The request names no client (client_id is missing).".into(),
+            ));
+        }
+        Ok(Some(id)) => id,
+    };
+    clients
+        .find_active(id)
+        .await?
+        .ok_or_else(|| Rejection::Page("The application making this request is not registered here.".into()))
+}
+
+/// OIDC Core §3.1.2.1 (`redirect_uri` REQUIRED); RFC 9700 §4.1.3: exact string match.
+fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Rejection> {
+    let presented = match params.get("redirect_uri") {
+        Err(_) => return Err(Rejection::Page("The redirect_uri parameter is repeated.".into())),
+        Ok(None) => return Err(Rejection::Page("The request names no redirect_uri.".into())),
+        Ok(Some(uri)) => uri,
+    };
+    if redirect_uri::is_registered(&client.redirect_uris, presented) {
+        Ok(presented.to_owned())
+    } else {
+        Err(Rejection::Page(
+            "The redirect_uri is not registered for this application.".into(),
+        ))
+    }
+}
+
+/// RFC 6749 §3.1: parameters MUST NOT be included more than once.
+fn check_duplicates(params: &Params) -> Result<(), OAuthError> {
+    match params.first_duplicate() {
+        Some(name) => Err(OAuthError::invalid_request(format!("{name} must not be repeated"))),
+        None => Ok(()),
+    }
+}
+
+/// OIDC Core §6: request objects are not supported, and nothing is ever fetched from `request_uri`.
+fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
+    if params.has("request") {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.has("request_uri") {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// Only the authorization code flow (RFC 9700 §2.1.2: no implicit or hybrid flows).
+fn check_response_type(params: &Params, client: &Client) -> Result<(), OAuthError> {
+    match single(params, "response_type")? {
+        None => Err(OAuthError::invalid_request("response_type is required")),
+        Some("code") if client.allows(GrantType::AuthorizationCode) => Ok(()),
+        Some("code") => Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        )),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
+    }
+}
+
+/// RFC 6749 §3.3: the scopes must be well formed and allowed for the client. `offline_access` is dropped
+/// for clients that cannot hold refresh tokens (OIDC Core §11).
+fn check_scope(params: &Params, client: &Client) -> Result<Scope, OAuthError> {
+    let requested = single(params, "scope")?.unwrap_or_default();
+    let scope = Scope::parse(requested).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?;
+    if let Some(extra) = scope.missing_from(&client.scopes).next() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope {extra} is not available to this client"),
+        ));
+    }
+    if client.allows(GrantType::RefreshToken) {
+        Ok(scope)
+    } else {
+        Ok(scope.without(OFFLINE_ACCESS))
+    }
+}
+
+/// RFC 7636 with RFC 9700 §2.1.1: S256 only; public clients must use it.
+fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+    let challenge = single(params, "code_challenge")?;
+    let method = single(params, "code_challenge_method")?;
+    match (challenge, method) {
+        (None, None) if client.is_public() => Err(OAuthError::invalid_request(
+            "code challenge required: public clients must use PKCE with S256",
+        )),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
+        (Some(challenge), Some(pkce::S256)) if pkce::is_valid_challenge(challenge) => Ok(Some(challenge.to_owned())),
+        (Some(_), Some(pkce::S256)) => Err(OAuthError::invalid_request(
+            "code_challenge must be the base64url SHA-256 of the verifier",
+        )),
+        // RFC 7636 §4.3: an omitted method means `plain`, which is refused, never silently taken as S256.
+        (Some(_), _) => Err(OAuthError::invalid_request(
+            "transform algorithm not supported: use code_challenge_method=S256",
+        )),
+    }
+}
+
+/// OIDC Core §3.1.2.1: known values only; `none` stands alone.
+fn check_prompt(params: &Params) -> Result<Vec<String>, OAuthError> {
+    let prompt: Vec<String> = single(params, "prompt")?
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(unknown) = prompt.iter().find(|p| !PROMPTS.contains(&p.as_str())) {
+        return Err(OAuthError::invalid_request(format!("unknown prompt value {unknown}")));
+    }
+    if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
+}
+
+fn check_max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    single(params, "max_age")?
+        .map(|text| {
+            text.parse::<i64>()
+                .ok()
+                .filter(|age| *age >= 0)
+                .ok_or_else(|| OAuthError::invalid_request("max_age must be a non-negative integer"))
+        })
+        .transpose()
+}
+
+/// OIDC Core §3.1.2.1: the hint must be an ID token Tessera signed (expired is fine); its subject is kept
+/// to compare with the signed-in user. A forged or foreign hint is refused, never trusted.
+fn check_id_token_hint(params: &Params, id_tokens: &IdTokens) -> Result<Option<String>, OAuthError> {
+    let Some(hint) = single(params, "id_token_hint")? else {
+        return Ok(None);
+    };
+    id_tokens
+        .verify_hint(hint)
+        .map(|claims| Some(claims.sub))
+        .map_err(|_| OAuthError::invalid_request("id_token_hint is not an ID token issued here"))
+}

@@ -1,0 +1,443 @@
+//! OAuth clients: the registration rules, the stored form, and client authentication at the token,
+//! revocation and introspection endpoints (RFC 6749 §2.3).
+
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use super::redirect_uri;
+use super::scope::{self, Scope};
+use super::{ErrorCode, OAuthError};
+use crate::auth::FieldError;
+use crate::clock::UnixTime;
+use crate::store::clients::{self, ClientRow};
+use crate::store::{Database, StoreError};
+use crate::tokens::opaque;
+
+/// Prefix of client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "tss_";
+
+/// Scopes a client may be granted when its registration names none.
+const DEFAULT_SCOPES: &[&str] = &[
+    scope::OPENID,
+    scope::PROFILE,
+    scope::EMAIL,
+    scope::PHONE,
+    scope::ADDRESS,
+    scope::OFFLINE_ACCESS,
+];
+
+/// A grant type a client may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials]
+            .into_iter()
+            .find(|g| g.as_str() == text)
+    }
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// Public clients: no secret, PKCE instead.
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
+/// A registered client.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub auth_method: AuthMethod,
+    /// Trusted first-party applications skip the consent page.
+    pub first_party: bool,
+    pub is_active: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Client {
+    /// Whether the client has no secret (and must use PKCE).
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    fn from_row(row: ClientRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("client {}: {what}", row.id));
+        let uris = |json: &str| serde_json::from_str::<Vec<String>>(json).map_err(|_| corrupt("redirect URIs"));
+        Ok(Self {
+            redirect_uris: uris(&row.redirect_uris)?,
+            post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
+            grant_types: row
+                .grant_types
+                .split_whitespace()
+                .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type")))
+                .collect::<Result<_, _>>()?,
+            scopes: Scope::stored(&row.scopes),
+            auth_method: AuthMethod::parse(&row.token_endpoint_auth_method).ok_or_else(|| corrupt("auth method"))?,
+            id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            first_party: row.first_party,
+            is_active: row.is_active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    fn to_row(&self) -> ClientRow {
+        ClientRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            secret_hash: self.secret_hash.clone(),
+            redirect_uris: serde_json::to_string(&self.redirect_uris).unwrap_or_else(|_| "[]".into()),
+            post_logout_redirect_uris: serde_json::to_string(&self.post_logout_redirect_uris)
+                .unwrap_or_else(|_| "[]".into()),
+            grant_types: self
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            scopes: self.scopes.to_string(),
+            token_endpoint_auth_method: self.auth_method.as_str().into(),
+            first_party: self.first_party,
+            is_active: self.is_active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// What an administrator asks for when registering or updating a client.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSpec {
+    pub name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (SPA, native app) has no secret and must use PKCE.
+    pub public: bool,
+    /// Defaults to `authorization_code` and `refresh_token`.
+    pub grant_types: Option<Vec<String>>,
+    /// Defaults to the OpenID Connect scopes.
+    pub scopes: Option<Vec<String>>,
+    /// `client_secret_basic` (default) or `client_secret_post`; public clients always use `none`.
+    pub token_endpoint_auth_method: Option<String>,
+    pub first_party: bool,
+    pub is_active: Option<bool>,
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid client registration")]
+    Validation(Vec<FieldError>),
+    #[error("no such client")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A client and, when one was just made, its secret (shown this once).
+#[derive(Debug)]
+pub struct RegisteredClient {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+/// How a request identified its client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientCredentials {
+    /// `Authorization: Basic` (RFC 6749 §2.3.1), id and secret already form-decoded.
+    Basic { id: String, secret: String },
+    /// `client_id` and `client_secret` in the form body.
+    Post { id: String, secret: String },
+    /// `client_id` alone: a public client.
+    Public { id: String },
+}
+
+impl ClientCredentials {
+    fn method(&self) -> AuthMethod {
+        match self {
+            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
+            Self::Post { .. } => AuthMethod::ClientSecretPost,
+            Self::Public { .. } => AuthMethod::None,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
+        }
+    }
+}
+
+/// Client registration and authentication.
+#[derive(Clone)]
+pub struct ClientService {
+    db: Database,
+}
+
+impl ClientService {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Registers a client; confidential clients get a secret, returned once.
+    pub async fn create(&self, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
+        let mut client = validate(spec, None, now)?;
+        let secret = (!client.is_public()).then(|| opaque::mint(CLIENT_SECRET_PREFIX));
+        client.secret_hash = secret.as_ref().map(|s| s.hash.clone());
+        clients::insert(&self.db, client.to_row()).await?;
+        tracing::info!(client_id = %client.id, "client registered");
+        Ok(RegisteredClient {
+            client,
+            secret: secret.map(|s| s.value),
+        })
+    }
+
+    pub async fn list(&self) -> Result<Vec<Client>, ClientError> {
+        let rows = clients::list(&self.db).await?;
+        Ok(rows.into_iter().map(Client::from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Client, ClientError> {
+        let row = clients::find(&self.db, id.to_owned())
+            .await?
+            .ok_or(ClientError::NotFound)?;
+        Ok(Client::from_row(row)?)
+    }
+
+    /// The client, if it exists and is active.
+    pub async fn find_active(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        match clients::find(&self.db, id.to_owned()).await? {
+            Some(row) if row.is_active => Client::from_row(row).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Replaces a client's registration. Turning a public client confidential issues a secret.
+    pub async fn update(&self, id: &str, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
+        let current = self.get(id).await?;
+        let mut client = validate(spec, Some(&current), now)?;
+        let secret = match (client.is_public(), &current.secret_hash) {
+            (true, _) => None,
+            (false, Some(hash)) => {
+                client.secret_hash = Some(hash.clone());
+                None
+            }
+            (false, None) => {
+                let secret = opaque::mint(CLIENT_SECRET_PREFIX);
+                client.secret_hash = Some(secret.hash.clone());
+                Some(secret.value)
+            }
+        };
+        if !clients::update(&self.db, client.to_row()).await? {
+            return Err(ClientError::NotFound);
+        }
+        Ok(RegisteredClient { client, secret })
+    }
+
+    /// Replaces a confidential client's secret; the old one stops working at once.
+    pub async fn rotate_secret(&self, id: &str, now: UnixTime) -> Result<RegisteredClient, ClientError> {
+        let mut client = self.get(id).await?;
+        if client.is_public() {
+            return Err(ClientError::Validation(vec![FieldError {
+                field: "client_secret",
+                message: "a public client has no secret".into(),
+            }]));
+        }
+        let secret = opaque::mint(CLIENT_SECRET_PREFIX);
+        client.secret_hash = Some(secret.hash.clone());
+        client.updated_at = now;
+        if !clients::update(&self.db, client.to_row()).await? {
+            return Err(ClientError::NotFound);
+        }
+        tracing::info!(client_id = %client.id, "client secret rotated");
+        Ok(RegisteredClient {
+            client,
+            secret: Some(secret.value),
+        })
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), ClientError> {
+        if clients::delete(&self.db, id.to_owned()).await? {
+            tracing::info!(client_id = %id, "client deleted");
+            Ok(())
+        } else {
+            Err(ClientError::NotFound)
+        }
+    }
+
+    /// RFC 6749 §2.3: identifies and authenticates the client. Unknown clients, wrong secrets, disabled
+    /// clients and a method other than the registered one all fail alike with `invalid_client`.
+    pub async fn authenticate(&self, credentials: &ClientCredentials) -> Result<Client, OAuthError> {
+        let client = self.find_active(credentials.id()).await?;
+        let presented = match credentials {
+            ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => Some(secret),
+            ClientCredentials::Public { .. } => None,
+        };
+        // Hash whatever was presented even when the client is unknown, so both cost the same.
+        let presented_hash = presented.map(|s| opaque::hash(s));
+        let Some(client) = client else {
+            return Err(OAuthError::invalid_client());
+        };
+        if client.auth_method != credentials.method() {
+            return Err(OAuthError::invalid_client());
+        }
+        let secret_ok = match (&client.secret_hash, &presented_hash) {
+            (None, None) => true,
+            (Some(stored), Some(presented)) => bool::from(stored.as_bytes().ct_eq(presented.as_bytes())),
+            _ => false,
+        };
+        if secret_ok {
+            Ok(client)
+        } else {
+            tracing::warn!(client_id = %client.id, "client authentication failed");
+            Err(OAuthError::invalid_client())
+        }
+    }
+}
+
+/// Checks a registration; `current` is the client being updated, if any.
+fn validate(spec: ClientSpec, current: Option<&Client>, now: UnixTime) -> Result<Client, ClientError> {
+    let mut problems = Vec::new();
+    let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
+    let name = spec.name.unwrap_or_default().trim().to_owned();
+    if !(1..=100).contains(&name.chars().count()) {
+        problem("name", "must be 1 to 100 characters".into());
+    }
+    for (field, uris) in [
+        ("redirect_uris", &spec.redirect_uris),
+        ("post_logout_redirect_uris", &spec.post_logout_redirect_uris),
+    ] {
+        for uri in uris {
+            if let Some(why) = redirect_uri::registration_problem(uri) {
+                problem(field, format!("{uri:?} {why}"));
+            }
+        }
+    }
+    let grant_names = spec
+        .grant_types
+        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
+    let mut grant_types = Vec::new();
+    for name in &grant_names {
+        match GrantType::parse(name) {
+            Some(grant) if !grant_types.contains(&grant) => grant_types.push(grant),
+            Some(_) => {}
+            None => problem("grant_types", format!("{name:?} is not supported")),
+        }
+    }
+    if grant_types.is_empty() {
+        problem("grant_types", "at least one grant type is required".into());
+    }
+    if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
+        problem(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI".into(),
+        );
+    }
+    if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
+        problem("grant_types", "a public client cannot use client_credentials".into());
+    }
+    let requested_scopes = spec
+        .scopes
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    let scopes = Scope::parse(&requested_scopes.join(" ")).unwrap_or_else(|| {
+        problem(
+            "scopes",
+            "a scope may contain only printable ASCII other than space, '\"' and '\\'".into(),
+        );
+        Scope::default()
+    });
+    let auth_method = match (spec.public, spec.token_endpoint_auth_method.as_deref()) {
+        (true, None | Some("none")) => AuthMethod::None,
+        (true, Some(_)) => {
+            problem(
+                "token_endpoint_auth_method",
+                "a public client authenticates with none".into(),
+            );
+            AuthMethod::None
+        }
+        (false, None) => AuthMethod::ClientSecretBasic,
+        (false, Some(text)) => match AuthMethod::parse(text) {
+            Some(AuthMethod::None) | None => {
+                problem(
+                    "token_endpoint_auth_method",
+                    "must be client_secret_basic or client_secret_post".into(),
+                );
+                AuthMethod::ClientSecretBasic
+            }
+            Some(method) => method,
+        },
+    };
+    if !problems.is_empty() {
+        return Err(ClientError::Validation(problems));
+    }
+    Ok(Client {
+        id: current.map_or_else(opaque::random_id, |c| c.id.clone()),
+        name,
+        secret_hash: None,
+        redirect_uris: spec.redirect_uris,
+        post_logout_redirect_uris: spec.post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        auth_method,
+        first_party: spec.first_party,
+        is_active: spec.is_active.unwrap_or(true),
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: now,
+    })
+}
+
+impl From<ClientError> for OAuthError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Store(e) => e.into(),
+            other => OAuthError::new(ErrorCode::InvalidRequest, other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2), built once at start.
+
+use serde::Serialize;
+
+use super::pkce::S256;
+use super::scope::OIDC_SCOPES;
+
+/// Paths of the endpoints, relative to the issuer.
+pub const AUTHORIZATION_PATH: &str = "/oauth2/authorize";
+pub const TOKEN_PATH: &str = "/oauth2/token";
+pub const USERINFO_PATH: &str = "/oauth2/userinfo";
+pub const JWKS_PATH: &str = "/oauth2/jwks";
+pub const REVOCATION_PATH: &str = "/oauth2/revoke";
+pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+pub const END_SESSION_PATH: &str = "/oauth2/logout";
+
+const CLIENT_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    end_session_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    scopes_supported: &'static [&'static str],
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    grant_types_supported: [&'static str; 3],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: &'static [&'static str],
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    code_challenge_methods_supported: [&'static str; 1],
+    claims_supported: &'static [&'static str],
+    claim_types_supported: [&'static str; 1],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    require_request_uri_registration: bool,
+    authorization_response_iss_parameter_supported: bool,
+    prompt_values_supported: [&'static str; 4],
+    display_values_supported: [&'static str; 2],
+    ui_locales_supported: [&'static str; 1],
+    acr_values_supported: [&'static str; 1],
+    frontchannel_logout_supported: bool,
+    backchannel_logout_supported: bool,
+}
+
+/// The claims Tessera can state, in ID tokens or at the userinfo endpoint.
+pub const CLAIMS_SUPPORTED: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "at_hash",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
+/// The discovery document for `issuer`, serialised.
+pub fn document(issuer: &str) -> Vec<u8> {
+    let endpoint = |path: &str| format!("{issuer}{path}");
+    let metadata = Metadata {
+        issuer,
+        authorization_endpoint: endpoint(AUTHORIZATION_PATH),
+        token_endpoint: endpoint(TOKEN_PATH),
+        userinfo_endpoint: endpoint(USERINFO_PATH),
+        jwks_uri: endpoint(JWKS_PATH),
+        end_session_endpoint: endpoint(END_SESSION_PATH),
+        revocation_endpoint: endpoint(REVOCATION_PATH),
+        introspection_endpoint: endpoint(INTROSPECTION_PATH),
+        scopes_supported: OIDC_SCOPES,
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256"],
+        token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported: &["client_secret_basic", "client_secret_post"],
+        code_challenge_methods_supported: [S256],
+        claims_supported: CLAIMS_SUPPORTED,
+        claim_types_supported: ["normal"],
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        require_request_uri_registration: false,
+        authorization_response_iss_parameter_supported: true,
+        prompt_values_supported: ["none", "login", "consent", "select_account"],
+        display_values_supported: ["page", "popup"],
+        ui_locales_supported: ["en"],
+        acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR],
+        frontchannel_logout_supported: false,
+        backchannel_logout_supported: false,
+    };
+    serde_json::to_vec(&metadata).unwrap_or_default()
+}

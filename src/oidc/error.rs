@@ -1,0 +1,163 @@
+//! OAuth 2.0 / OpenID Connect errors: the registered `error` codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
+//! RFC 7009 §2.2.1; OIDC Core §3.1.2.6) with a description in the allowed character set.
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+/// A registered OAuth error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    AccessDenied,
+    UnsupportedResponseType,
+    ServerError,
+    TemporarilyUnavailable,
+    LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    InvalidToken,
+    InsufficientScope,
+    UnsupportedTokenType,
+}
+
+impl ErrorCode {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+        }
+    }
+}
+
+/// An OAuth error with a human-readable description.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    /// Restricted to the characters RFC 6749 §5.2 allows in `error_description`.
+    pub description: String,
+    /// For server errors: the cause, logged and never sent.
+    pub cause: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl AsRef<str>) -> Self {
+        Self {
+            code,
+            description: sanitize(description.as_ref()),
+            cause: None,
+        }
+    }
+
+    pub fn invalid_request(description: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "Client authentication failed.")
+    }
+
+    pub fn invalid_token(description: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::InvalidToken, description)
+    }
+
+    /// A fault on our side; `cause` is logged, never shown.
+    pub fn server(cause: impl std::fmt::Display) -> Self {
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(ErrorCode::ServerError, "The server could not complete the request.")
+        }
+    }
+}
+
+/// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`; anything else becomes a space.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => ' ',
+        })
+        .collect()
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self {
+                cause: Some(error.to_string()),
+                ..Self::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The service is temporarily unavailable.",
+                )
+            },
+            other => Self::server(other),
+        }
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Key(_) => Self::server(error),
+            TokenError::Missing => Self::invalid_token("No access token was presented."),
+            TokenError::Expired => Self::invalid_token("The access token has expired."),
+            TokenError::Invalid(why) | TokenError::Revoked(why) => Self::invalid_token(why),
+        }
+    }
+}
+
+impl From<AuthError> for OAuthError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::RefreshInvalid => Self::invalid_grant("The refresh token is not valid for this client."),
+            AuthError::RefreshExpired => Self::invalid_grant("The refresh token has expired."),
+            AuthError::RefreshReused => {
+                Self::invalid_grant("The refresh token was already used; its whole grant is now revoked.")
+            }
+            AuthError::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
+            AuthError::Store(e) => e.into(),
+            AuthError::Token(e) => e.into(),
+            other => Self::server(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_only_allowed_characters() {
+        let error = OAuthError::invalid_request("bad \"quote\" \\ and\r\nnew\tline é");
+        assert_eq!(error.description, "bad  quote    and  new line  ");
+    }
+}

@@ -1,0 +1,146 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, OIDC Core §3.1.3). The code is
+//! spent before anything else is checked, so a failed attempt (wrong client, redirect URI or verifier)
+//! also burns it; a replay revokes everything the code produced (RFC 6749 §4.1.2).
+
+use super::{TokenResponse, param, required};
+use crate::clock::UnixTime;
+use crate::oidc::clients::{Client, GrantType};
+use crate::oidc::params::Params;
+use crate::oidc::scope::{OPENID, Scope};
+use crate::oidc::{OAuthError, OidcService, pkce};
+use crate::store::authorization_codes::{self, AuthorizationCodeRow, Spend};
+use crate::store::refresh_tokens::NewRefreshToken;
+use crate::store::sessions::{self, NewSession};
+use crate::store::users;
+use crate::tokens::AccessGrant;
+use crate::tokens::id_token::IdTokenFacts;
+use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+
+impl OidcService {
+    pub(super) async fn exchange_code(
+        &self,
+        client: &Client,
+        params: &Params,
+        now: UnixTime,
+    ) -> Result<TokenResponse, OAuthError> {
+        let code = required(params, "code")?;
+        let redirect_uri = param(params, "redirect_uri")?;
+        let verifier = param(params, "code_verifier")?;
+        let code_hash = opaque::hash(code);
+        let row = match authorization_codes::spend(&self.db, code_hash.clone(), now).await? {
+            Spend::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+            Spend::Replayed(family) => {
+                if let Some(family) = family {
+                    sessions::revoke(&self.db, family.clone(), "authorization_code_reused", now).await?;
+                    tracing::warn!(%family, client_id = %client.id, "authorization code replayed; its tokens revoked");
+                }
+                return Err(OAuthError::invalid_grant("the authorization code was already used"));
+            }
+            Spend::Spent(row) => row,
+        };
+        check_binding(&row, client, redirect_uri, verifier, now)?;
+        let user = users::find_by_id(&self.db, row.user_id.clone())
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
+
+        let family_id = opaque::random_id();
+        let expires_at = now + self.refresh_ttl;
+        let refresh = client
+            .allows(GrantType::RefreshToken)
+            .then(|| opaque::mint(REFRESH_TOKEN_PREFIX));
+        let family = NewSession {
+            id: family_id.clone(),
+            user_id: user.id.clone(),
+            auth_time: row.auth_time,
+            created_at: now,
+            expires_at,
+            client_id: Some(client.id.clone()),
+            scope: row.scope.clone(),
+            amr: row.amr.clone(),
+            acr: row.acr.clone(),
+            browser_session_id: Some(row.browser_session_id.clone()),
+            offline: row.offline,
+        };
+        let refresh_row = refresh.as_ref().map(|token| NewRefreshToken {
+            id: opaque::random_id(),
+            session_id: family_id.clone(),
+            token_hash: token.hash.clone(),
+            parent_id: None,
+            created_at: now,
+            expires_at,
+        });
+        if !authorization_codes::create_family(&self.db, code_hash, family, refresh_row).await? {
+            return Err(OAuthError::invalid_grant("the authorization code was already used"));
+        }
+
+        let access = self.access.issue(
+            AccessGrant {
+                subject: &user.id,
+                family: Some(&family_id),
+                scope: &row.scope,
+                client_id: Some(&client.id),
+            },
+            now,
+        )?;
+        let id_token = Scope::stored(&row.scope)
+            .contains(OPENID)
+            .then(|| {
+                self.id_tokens.issue(
+                    &IdTokenFacts {
+                        subject: &user.id,
+                        client_id: &client.id,
+                        auth_time: row.auth_time,
+                        nonce: row.nonce.as_deref(),
+                        acr: &row.acr,
+                        amr: &row.amr,
+                        browser_session_id: Some(&row.browser_session_id),
+                        access_token: Some(&access.token),
+                    },
+                    now,
+                )
+            })
+            .transpose()?;
+        tracing::info!(user_id = %user.id, client_id = %client.id, "authorization code exchanged");
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token: refresh.map(|r| r.value),
+            id_token,
+            scope: row.scope,
+        })
+    }
+}
+
+/// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code belongs to this client, the redirect URI is identical, it has
+/// not expired, and the verifier matches the challenge — and there is no verifier without a challenge
+/// (RFC 9700 §4.8.2, PKCE downgrade).
+fn check_binding(
+    row: &AuthorizationCodeRow,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
+    if row.client_id != client.id {
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+    }
+    if now >= row.expires_at {
+        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+    }
+    if redirect_uri != Some(row.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    match (&row.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant("the code_verifier does not match")),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "a code_verifier was sent but the authorization request had no code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}

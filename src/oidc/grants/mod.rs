@@ -1,0 +1,67 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file each, and the response they share.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use serde::Serialize;
+
+use super::clients::{Client, GrantType};
+use super::params::{Duplicated, Params};
+use super::{ErrorCode, OAuthError, OidcService};
+use crate::clock::UnixTime;
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+impl OidcService {
+    /// `POST /oauth2/token` for an authenticated `client`.
+    pub async fn token(&self, client: &Client, params: &Params, now: UnixTime) -> Result<TokenResponse, OAuthError> {
+        if let Some(name) = params.first_duplicate() {
+            return Err(OAuthError::invalid_request(format!("{name} must not be repeated")));
+        }
+        let grant = match param(params, "grant_type")? {
+            None => return Err(OAuthError::invalid_request("grant_type is required")),
+            Some(name) => GrantType::parse(name).ok_or_else(|| {
+                // RFC 9700 §2.4: the password grant MUST NOT be used, so it is as unknown as any other.
+                OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type {name} is not supported"),
+                )
+            })?,
+        };
+        if !client.allows(grant) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("this client may not use the {} grant", grant.as_str()),
+            ));
+        }
+        match grant {
+            GrantType::AuthorizationCode => self.exchange_code(client, params, now).await,
+            GrantType::RefreshToken => self.exchange_refresh_token(client, params, now).await,
+            GrantType::ClientCredentials => self.issue_client_credentials(client, params, now),
+        }
+    }
+}
+
+/// A single-valued parameter; a repeated one is `invalid_request`.
+fn param<'a>(params: &'a Params, name: &'static str) -> Result<Option<&'a str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|Duplicated(name)| OAuthError::invalid_request(format!("{name} must not be repeated")))
+}
+
+/// A required parameter.
+fn required<'a>(params: &'a Params, name: &'static str) -> Result<&'a str, OAuthError> {
+    param(params, name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}

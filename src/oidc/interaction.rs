@@ -1,0 +1,285 @@
+//! What happens after a valid authorization request: sign-in when needed (`prompt`, `max_age`,
+//! `id_token_hint`), consent for third-party clients, then a single-use code back to the client. A request
+//! that needs the user is kept server-side, bound to the browser that started it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::authorize::{self, AuthorizationRequest, ErrorRedirect, Rejection};
+use super::clients::Client;
+use super::params::Params;
+use super::scope::Scope;
+use super::{ErrorCode, OAuthError, OidcService, with_query};
+use crate::auth::BrowserSession;
+use crate::clock::UnixTime;
+use crate::store::authorization_codes::{self, AuthorizationCodeRow};
+use crate::store::authorization_requests::{self, AuthorizationRequestRow};
+use crate::store::consents;
+use crate::tokens::opaque::{self, random_bytes};
+
+/// How long a pending request waits for the user.
+const REQUEST_TTL: i64 = 600;
+
+/// The browser behind a request: its live session, and the binding (hash of its CSRF cookie).
+#[derive(Clone, Copy, Debug)]
+pub struct Browser<'a> {
+    pub session: Option<&'a BrowserSession>,
+    pub binding: &'a str,
+}
+
+/// Where the browser goes next.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Back to the client, with a code or an error.
+    Redirect(String),
+    /// To the sign-in page, then back to the request.
+    Login { request_id: String },
+    /// To the consent page.
+    Consent { request_id: String },
+}
+
+/// A pending request, for the pages that show it.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub id: String,
+    pub request: AuthorizationRequest,
+    pub client: Client,
+}
+
+enum Step {
+    Login,
+    Consent,
+    Issue,
+}
+
+impl OidcService {
+    /// `GET`/`POST /oauth2/authorize`.
+    pub async fn authorize(&self, params: &Params, browser: Browser<'_>, now: UnixTime) -> Result<Outcome, Rejection> {
+        let (request, client) = authorize::validate(&self.clients, &self.id_tokens, params, now).await?;
+        self.proceed(request, client, None, browser, false, now).await
+    }
+
+    /// Continues a pending request after the user signed in.
+    pub async fn resume(&self, request_id: &str, browser: Browser<'_>, now: UnixTime) -> Result<Outcome, Rejection> {
+        let pending = self.pending(request_id, browser.binding, now).await?;
+        self.proceed(pending.request, pending.client, Some(pending.id), browser, false, now)
+            .await
+    }
+
+    /// The user's answer on the consent page.
+    pub async fn answer_consent(
+        &self,
+        request_id: &str,
+        approved: bool,
+        browser: Browser<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        let pending = self.pending(request_id, browser.binding, now).await?;
+        if !approved {
+            if !authorization_requests::consume(&self.db, pending.id, now).await? {
+                return Err(spent());
+            }
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user declined");
+            return Ok(Outcome::Redirect(back(&pending.request, error).location(&self.issuer)));
+        }
+        let Some(session) = browser.session else {
+            return Ok(Outcome::Login { request_id: pending.id });
+        };
+        let granted = pending.request.scope();
+        let previous = consents::find(&self.db, session.user.id.clone(), pending.client.id.clone()).await?;
+        let all = Scope::stored(&previous.unwrap_or_default()).union(&granted);
+        consents::save(
+            &self.db,
+            session.user.id.clone(),
+            pending.client.id.clone(),
+            all.to_string(),
+            now,
+        )
+        .await?;
+        tracing::info!(user_id = %session.user.id, client_id = %pending.client.id, "consent given");
+        self.proceed(pending.request, pending.client, Some(pending.id), browser, true, now)
+            .await
+    }
+
+    /// A pending request, if it exists, is unanswered, unexpired, and belongs to this browser.
+    pub async fn pending(&self, request_id: &str, binding: &str, now: UnixTime) -> Result<Pending, Rejection> {
+        let gone = || {
+            Rejection::Page(
+                "This sign-in request has expired or was already completed. Please start again from the application."
+                    .into(),
+            )
+        };
+        let row = authorization_requests::find(&self.db, request_id.to_owned())
+            .await?
+            .ok_or_else(gone)?;
+        if row.consumed_at.is_some() || row.expires_at <= now {
+            return Err(gone());
+        }
+        // Dex CVE-2022-39222 class: a request started in one browser cannot be finished in another.
+        if row.browser_binding != binding {
+            return Err(Rejection::Page(
+                "This sign-in request belongs to another browser. Please start again from the application.".into(),
+            ));
+        }
+        let request: AuthorizationRequest = serde_json::from_str(&row.parameters)
+            .map_err(|_| Rejection::Page("This sign-in request cannot be read. Please start again.".into()))?;
+        let client = self
+            .clients
+            .find_active(&row.client_id)
+            .await?
+            .ok_or_else(|| Rejection::Page("The application is no longer registered here.".into()))?;
+        Ok(Pending {
+            id: row.id,
+            request,
+            client,
+        })
+    }
+
+    async fn proceed(
+        &self,
+        request: AuthorizationRequest,
+        client: Client,
+        pending_id: Option<String>,
+        browser: Browser<'_>,
+        consented_now: bool,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        let step = self
+            .next_step(&request, &client, browser.session, consented_now, now)
+            .await?;
+        let needs_user = matches!(step, Step::Login | Step::Consent);
+        if needs_user && request.prompts("none") {
+            let code = match step {
+                Step::Login => ErrorCode::LoginRequired,
+                _ => ErrorCode::ConsentRequired,
+            };
+            let error = OAuthError::new(code, "the user must interact, but prompt=none");
+            return Ok(Outcome::Redirect(back(&request, error).location(&self.issuer)));
+        }
+        match (step, browser.session) {
+            (Step::Issue, Some(session)) => self.issue_code(&request, session, pending_id, now).await,
+            (Step::Login | Step::Issue, _) => Ok(Outcome::Login {
+                request_id: self.keep(&request, pending_id, browser.binding, now).await?,
+            }),
+            (Step::Consent, _) => Ok(Outcome::Consent {
+                request_id: self.keep(&request, pending_id, browser.binding, now).await?,
+            }),
+        }
+    }
+
+    async fn next_step(
+        &self,
+        request: &AuthorizationRequest,
+        client: &Client,
+        session: Option<&BrowserSession>,
+        consented_now: bool,
+        now: UnixTime,
+    ) -> Result<Step, Rejection> {
+        let Some(session) = session else {
+            return Ok(Step::Login);
+        };
+        // A sign-in after the request was made satisfies prompt=login and max_age.
+        let signed_in_for_this = session.auth_time >= request.created_at;
+        let wants_fresh_login = request.prompts("login") || request.prompts("select_account");
+        let too_old = request.max_age.is_some_and(|max| now - session.auth_time > max);
+        let other_user = request.hint_subject.as_ref().is_some_and(|sub| *sub != session.user.id);
+        if other_user || (!signed_in_for_this && (wants_fresh_login || too_old)) {
+            return Ok(Step::Login);
+        }
+        if client.first_party && !request.prompts("consent") {
+            return Ok(Step::Issue);
+        }
+        if consented_now {
+            return Ok(Step::Issue);
+        }
+        let stored = consents::find(&self.db, session.user.id.clone(), client.id.clone()).await?;
+        let covered = stored.is_some_and(|s| request.scope().is_subset_of(&Scope::stored(&s)));
+        Ok(if covered && !request.prompts("consent") {
+            Step::Issue
+        } else {
+            Step::Consent
+        })
+    }
+
+    /// Stores the request (once) and returns its id.
+    async fn keep(
+        &self,
+        request: &AuthorizationRequest,
+        pending_id: Option<String>,
+        binding: &str,
+        now: UnixTime,
+    ) -> Result<String, Rejection> {
+        if let Some(id) = pending_id {
+            return Ok(id);
+        }
+        let parameters =
+            serde_json::to_string(request).map_err(|_| Rejection::Page("The request could not be kept.".into()))?;
+        let row = AuthorizationRequestRow {
+            id: opaque::random_id(),
+            client_id: request.client_id.clone(),
+            browser_binding: binding.to_owned(),
+            parameters,
+            created_at: now,
+            expires_at: now + REQUEST_TTL,
+            consumed_at: None,
+        };
+        let id = row.id.clone();
+        authorization_requests::insert(&self.db, row).await?;
+        Ok(id)
+    }
+
+    /// RFC 6749 §4.1.2: a single-use code of 256 random bits, bound to the client, redirect URI, PKCE
+    /// challenge, nonce and browser session; the redirect carries `iss` (RFC 9207).
+    async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        session: &BrowserSession,
+        pending_id: Option<String>,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        if let Some(id) = pending_id
+            && !authorization_requests::consume(&self.db, id, now).await?
+        {
+            return Err(spent());
+        }
+        let code = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let scope = request.scope();
+        let row = AuthorizationCodeRow {
+            code_hash: opaque::hash(&code),
+            client_id: request.client_id.clone(),
+            user_id: session.user.id.clone(),
+            browser_session_id: session.id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: scope.to_string(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+            acr: session.acr.clone(),
+            offline: scope.contains(super::scope::OFFLINE_ACCESS),
+            created_at: now,
+            expires_at: now + self.code_ttl,
+            used_at: None,
+            session_id: None,
+        };
+        authorization_codes::insert(&self.db, row).await?;
+        let mut params = vec![("code", code.as_str())];
+        if let Some(state) = &request.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", &self.issuer));
+        Ok(Outcome::Redirect(with_query(&request.redirect_uri, &params)))
+    }
+}
+
+fn back(request: &AuthorizationRequest, error: OAuthError) -> ErrorRedirect {
+    ErrorRedirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        error,
+    }
+}
+
+fn spent() -> Rejection {
+    Rejection::Page("This sign-in request was already completed. Please start again from the application.".into())
+}

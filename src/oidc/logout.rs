@@ -1,0 +1,89 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). With a valid `id_token_hint` the session
+//! ends at once and the browser returns to an exactly registered `post_logout_redirect_uri`; without one,
+//! the user confirms on a CSRF-protected page first, so no other site can sign anyone out.
+
+use super::params::Params;
+use super::{OidcService, with_query};
+use crate::auth::BrowserSession;
+
+/// What to do with a logout request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogoutPlan {
+    /// End the session now, then go to `redirect` (or the signed-out page).
+    Now { redirect: Option<String> },
+    /// Ask the user first; `redirect` is where to go after they confirm.
+    Confirm {
+        redirect: Option<String>,
+        client_name: Option<String>,
+    },
+    /// The request names a client or redirect it may not: show an error page, go nowhere.
+    Refuse(String),
+}
+
+impl OidcService {
+    /// Decides how to handle `GET`/`POST /oauth2/logout` for the browser's `session`.
+    pub async fn plan_logout(&self, params: &Params, session: Option<&BrowserSession>) -> LogoutPlan {
+        let get = |name: &'static str| params.get(name).ok().flatten();
+        let (hint, client_id, uri, state) = (
+            get("id_token_hint"),
+            get("client_id"),
+            get("post_logout_redirect_uri"),
+            get("state"),
+        );
+        let hint_claims = hint.and_then(|hint| self.id_tokens.verify_hint(hint).ok());
+        if hint.is_some() && hint_claims.is_none() {
+            // RP-Initiated Logout §2: the OP must check it issued the hint; a forged one earns no redirect.
+            return LogoutPlan::Confirm {
+                redirect: None,
+                client_name: None,
+            };
+        }
+        let client_id = match (&hint_claims, client_id) {
+            (Some(claims), Some(id)) if claims.aud != id => {
+                return LogoutPlan::Refuse("The client_id does not match the id_token_hint.".into());
+            }
+            (Some(claims), _) => Some(claims.aud.clone()),
+            (None, id) => id.map(str::to_owned),
+        };
+        let client = match &client_id {
+            Some(id) => match self.clients.find_active(id).await {
+                Ok(Some(client)) => Some(client),
+                Ok(None) => return LogoutPlan::Refuse("The application is not registered here.".into()),
+                Err(e) => return LogoutPlan::Refuse(format!("The service is unavailable: {e}")),
+            },
+            None => None,
+        };
+        let redirect = match (uri, &client) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return LogoutPlan::Refuse("A post_logout_redirect_uri needs an id_token_hint or a client_id.".into());
+            }
+            (Some(uri), Some(client)) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
+                let params: Vec<(&str, &str)> = state.map(|s| ("state", s)).into_iter().collect();
+                Some(if params.is_empty() {
+                    uri.to_owned()
+                } else {
+                    with_query(uri, &params)
+                })
+            }
+            (Some(_), Some(_)) => {
+                return LogoutPlan::Refuse(
+                    "The post_logout_redirect_uri is not registered for this application.".into(),
+                );
+            }
+        };
+        let same_user = match (&hint_claims, session) {
+            (Some(claims), Some(session)) => claims.sub == session.user.id,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if same_user {
+            LogoutPlan::Now { redirect }
+        } else {
+            LogoutPlan::Confirm {
+                redirect,
+                client_name: client.map(|c| c.name),
+            }
+        }
+    }
+}

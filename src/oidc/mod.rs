@@ -1,0 +1,82 @@
+//! OpenID Connect and OAuth 2.0 protocol logic, free of HTTP types: discovery, client registration and
+//! authentication, the authorization request and its interaction (login, consent), the grants of the token
+//! endpoint, userinfo, revocation, introspection and RP-initiated logout.
+
+pub mod authorize;
+pub mod clients;
+pub mod discovery;
+mod error;
+pub mod grants;
+pub mod interaction;
+pub mod introspection;
+pub mod logout;
+pub mod params;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod revocation;
+pub mod scope;
+pub mod userinfo;
+
+use std::sync::Arc;
+
+pub use error::{ErrorCode, OAuthError};
+
+use crate::auth::AuthService;
+use crate::config::Config;
+use crate::store::Database;
+use crate::tokens::{AccessTokens, IdTokens};
+use clients::ClientService;
+
+/// The OpenID provider with its dependencies.
+pub struct OidcService {
+    db: Database,
+    pub clients: ClientService,
+    auth: Arc<AuthService>,
+    access: AccessTokens,
+    id_tokens: IdTokens,
+    issuer: String,
+    code_ttl: i64,
+    refresh_ttl: i64,
+}
+
+impl OidcService {
+    pub fn new(
+        config: &Config,
+        db: Database,
+        auth: Arc<AuthService>,
+        access: AccessTokens,
+        id_tokens: IdTokens,
+    ) -> Self {
+        Self {
+            clients: ClientService::new(db.clone()),
+            db,
+            auth,
+            access,
+            id_tokens,
+            issuer: config.issuer().to_owned(),
+            code_ttl: config.tokens.authorization_code_ttl_secs,
+            refresh_ttl: config.tokens.refresh_token_ttl_secs,
+        }
+    }
+
+    /// The issuer identifier, exactly as published.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The ID-token issuer (to check `id_token_hint`s).
+    pub fn id_tokens(&self) -> &IdTokens {
+        &self.id_tokens
+    }
+}
+
+/// Appends `params` to `uri`'s query, keeping what is already there (RFC 6749 §3.1.2: the redirect URI's
+/// query MUST be retained).
+pub fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        serializer.append_pair(name, value);
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", serializer.finish())
+}

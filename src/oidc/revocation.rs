@@ -1,0 +1,72 @@
+//! Token revocation (RFC 7009). Revoking a refresh token or an access token ends the whole grant it
+//! belongs to; a stand-alone (client credentials) access token is remembered as revoked until it expires.
+//! Unknown tokens answer success, tokens of other clients are left alone, and a storage failure is
+//! reported rather than pretending success.
+
+use super::clients::Client;
+use super::{ErrorCode, OAuthError, OidcService};
+use crate::clock::UnixTime;
+use crate::store::{refresh_tokens, revoked_tokens, sessions};
+use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+
+impl OidcService {
+    /// `POST /oauth2/revoke` for an authenticated `client`.
+    pub async fn revoke(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(), OAuthError> {
+        // RFC 7009 §2.1: the hint is advisory; a hint for a type Tessera does not revoke is refused (§2.2.1).
+        if let Some(hint) = hint
+            && !matches!(hint, "access_token" | "refresh_token")
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                format!("tokens of type {hint} cannot be revoked here"),
+            ));
+        }
+        if token.starts_with(REFRESH_TOKEN_PREFIX) {
+            return self.revoke_refresh_token(client, token, now).await;
+        }
+        if self.id_tokens.verify_hint(token).is_ok() {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "ID tokens cannot be revoked; revoke the access or refresh token",
+            ));
+        }
+        let Ok(claims) = self.access.verify(token, now) else {
+            // Unknown, malformed or already expired: nothing to do (§2.2).
+            return Ok(());
+        };
+        if claims.client_id.as_deref() != Some(client.id.as_str()) {
+            tracing::warn!(client_id = %client.id, "client tried to revoke another client's access token");
+            return Ok(());
+        }
+        match claims.sid {
+            Some(family) => {
+                sessions::revoke(&self.db, family, "revoked", now).await?;
+            }
+            None => revoked_tokens::insert(&self.db, claims.jti, claims.exp).await?,
+        }
+        tracing::info!(client_id = %client.id, "access token revoked");
+        Ok(())
+    }
+
+    async fn revoke_refresh_token(&self, client: &Client, token: &str, now: UnixTime) -> Result<(), OAuthError> {
+        if !opaque::is_well_formed(token, REFRESH_TOKEN_PREFIX) {
+            return Ok(());
+        }
+        let Some(found) = refresh_tokens::find_by_hash(&self.db, opaque::hash(token)).await? else {
+            return Ok(());
+        };
+        if found.session.client_id.as_deref() != Some(client.id.as_str()) {
+            tracing::warn!(client_id = %client.id, "client tried to revoke another client's refresh token");
+            return Ok(());
+        }
+        sessions::revoke(&self.db, found.session.id, "revoked", now).await?;
+        tracing::info!(client_id = %client.id, "refresh token revoked with its grant");
+        Ok(())
+    }
+}

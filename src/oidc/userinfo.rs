@@ -1,0 +1,69 @@
+//! The UserInfo endpoint (OIDC Core §5.3): claims about the signed-in user, by granted scope.
+
+use serde::Serialize;
+
+use super::scope::{EMAIL, OPENID, PROFILE, Scope};
+use super::{ErrorCode, OAuthError, OidcService};
+use crate::clock::UnixTime;
+use crate::store::sessions;
+use crate::store::users::User;
+
+/// The claims released for one access token.
+#[derive(Debug, Serialize)]
+pub struct UserInfo {
+    pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+impl UserInfo {
+    fn for_scope(user: User, scope: &Scope) -> Self {
+        let profile = scope.contains(PROFILE);
+        let email = scope.contains(EMAIL);
+        Self {
+            preferred_username: profile.then(|| user.username.clone()),
+            name: profile.then(|| user.username.clone()),
+            updated_at: profile.then_some(user.updated_at),
+            email_verified: email.then_some(user.email_verified),
+            email: email.then_some(user.email),
+            sub: user.id,
+        }
+    }
+}
+
+impl OidcService {
+    /// Checks the access token (signature, lifetime, live grant, active account, `openid` scope) and
+    /// returns the claims its scope releases.
+    pub async fn userinfo(&self, token: &str, now: UnixTime) -> Result<UserInfo, OAuthError> {
+        let claims = self.access.verify(token, now)?;
+        let family = claims
+            .sid
+            .clone()
+            .ok_or_else(|| OAuthError::invalid_token("this token was issued to a client, not for a user"))?;
+        let (grant, user) = sessions::find_with_user(&self.db, family)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_token("the grant of this token no longer exists"))?;
+        if grant.revoked_at.is_some() {
+            return Err(OAuthError::invalid_token("the access token was revoked"));
+        }
+        if !user.is_active || user.id != claims.sub {
+            return Err(OAuthError::invalid_token("the access token is no longer valid"));
+        }
+        let scope = Scope::stored(&claims.scope);
+        if !scope.contains(OPENID) {
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the access token was not granted the openid scope",
+            ));
+        }
+        Ok(UserInfo::for_scope(user, &scope))
+    }
+}

@@ -1,0 +1,92 @@
+//! The `oauth_clients` table: registered relying parties. Lists are stored as JSON arrays (redirect URIs)
+//! or space-separated (grant types, scopes); the secret only as its SHA-256.
+
+use diesel::prelude::*;
+
+use super::schema::oauth_clients;
+use super::{Database, StoreResult};
+use crate::clock::UnixTime;
+
+/// One client as stored.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_clients)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    /// JSON array of exact redirect URIs.
+    pub redirect_uris: String,
+    /// JSON array of exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: String,
+    /// Space-separated grant types.
+    pub grant_types: String,
+    /// Space-separated scopes the client may be granted.
+    pub scopes: String,
+    pub token_endpoint_auth_method: String,
+    pub first_party: bool,
+    pub is_active: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// Stores a new client.
+pub async fn insert(db: &Database, client: ClientRow) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::insert_into(oauth_clients::table)
+            .values(&client)
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The client with this id.
+pub async fn find(db: &Database, id: String) -> StoreResult<Option<ClientRow>> {
+    db.run(move |conn| {
+        Ok(oauth_clients::table
+            .find(id)
+            .select(ClientRow::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// Every client, oldest first.
+pub async fn list(db: &Database) -> StoreResult<Vec<ClientRow>> {
+    db.run(|conn| {
+        Ok(oauth_clients::table
+            .order((oauth_clients::created_at.asc(), oauth_clients::id.asc()))
+            .select(ClientRow::as_select())
+            .load(conn)?)
+    })
+    .await
+}
+
+/// Replaces a client's row (everything but its id and creation time). Returns whether it exists.
+pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(oauth_clients::table.find(client.id.clone()))
+            .set((
+                oauth_clients::name.eq(&client.name),
+                oauth_clients::secret_hash.eq(&client.secret_hash),
+                oauth_clients::redirect_uris.eq(&client.redirect_uris),
+                oauth_clients::post_logout_redirect_uris.eq(&client.post_logout_redirect_uris),
+                oauth_clients::grant_types.eq(&client.grant_types),
+                oauth_clients::scopes.eq(&client.scopes),
+                oauth_clients::token_endpoint_auth_method.eq(&client.token_endpoint_auth_method),
+                oauth_clients::first_party.eq(client.first_party),
+                oauth_clients::is_active.eq(client.is_active),
+                oauth_clients::updated_at.eq(client.updated_at),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Deletes a client and, through the foreign keys, its codes, consents and token families.
+pub async fn delete(db: &Database, id: String) -> StoreResult<bool> {
+    db.write(move |conn| Ok(diesel::delete(oauth_clients::table.find(id)).execute(conn)? == 1))
+        .await
+}

@@ -1,0 +1,115 @@
+//! ID tokens (OpenID Connect Core §2): RS256 JWTs for the client, and checking them again when a client
+//! sends one back as `id_token_hint`.
+
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use super::keyring::KeyRing;
+use super::{TokenError, jwt};
+use crate::clock::UnixTime;
+
+/// The `typ` header of ID tokens.
+pub const ID_TOKEN_TYPE: &str = "JWT";
+
+/// The claims of an ID token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub auth_time: UnixTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub azp: String,
+    /// The browser session the user signed in with (for logout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+}
+
+/// What an ID token states about an authentication.
+#[derive(Clone, Debug)]
+pub struct IdTokenFacts<'a> {
+    pub subject: &'a str,
+    pub client_id: &'a str,
+    pub auth_time: UnixTime,
+    pub nonce: Option<&'a str>,
+    pub acr: &'a str,
+    /// Space-separated methods.
+    pub amr: &'a str,
+    pub browser_session_id: Option<&'a str>,
+    /// The access token issued beside it, for `at_hash`.
+    pub access_token: Option<&'a str>,
+}
+
+/// Issues and re-reads ID tokens for one issuer.
+#[derive(Clone)]
+pub struct IdTokens {
+    keys: Arc<KeyRing>,
+    issuer: String,
+    ttl: i64,
+}
+
+impl IdTokens {
+    pub fn new(keys: Arc<KeyRing>, issuer: String, ttl: i64) -> Self {
+        Self { keys, issuer, ttl }
+    }
+
+    /// Signs an ID token.
+    pub fn issue(&self, facts: &IdTokenFacts<'_>, now: UnixTime) -> Result<String, TokenError> {
+        let claims = IdClaims {
+            iss: self.issuer.clone(),
+            sub: facts.subject.to_owned(),
+            aud: facts.client_id.to_owned(),
+            exp: now + self.ttl,
+            iat: now,
+            auth_time: facts.auth_time,
+            nonce: facts.nonce.map(str::to_owned),
+            acr: facts.acr.to_owned(),
+            amr: facts.amr.split_whitespace().map(str::to_owned).collect(),
+            azp: facts.client_id.to_owned(),
+            sid: facts.browser_session_id.map(str::to_owned),
+            at_hash: facts.access_token.map(at_hash),
+        };
+        jwt::sign(self.keys.current().signer()?, ID_TOKEN_TYPE, &claims)
+    }
+
+    /// Checks an ID token this issuer signed, whether or not it has expired (OIDC Core §3.1.2.1
+    /// `id_token_hint`; RP-Initiated Logout §2). Returns its claims.
+    pub fn verify_hint(&self, token: &str) -> Result<IdClaims, TokenError> {
+        let claims: IdClaims = jwt::verify(&self.keys.current(), token, &[ID_TOKEN_TYPE])?;
+        if claims.iss != self.issuer {
+            return Err(TokenError::Invalid("The ID token was issued by someone else."));
+        }
+        Ok(claims)
+    }
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token's ASCII.
+pub fn at_hash(access_token: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half_of_sha256() {
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223…
+        let expected = URL_SAFE_NO_PAD.encode([
+            0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+        ]);
+        assert_eq!(at_hash("abc"), expected);
+    }
+}
