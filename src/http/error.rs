@@ -243,8 +243,14 @@ pub fn render_empty_error<B: MessageBody + 'static>(
         s if s.is_server_error() => ("internal_error", INTERNAL_DETAIL),
         _ => ("bad_request", "The request could not be understood."),
     };
-    let (req, _) = res.into_parts();
-    let response: HttpResponse<BoxBody> = ApiError::new(status, code, detail).error_response();
+    let (req, original) = res.into_parts();
+    let mut response: HttpResponse<BoxBody> = ApiError::new(status, code, detail).error_response();
+    // Keep what the original response said (a challenge, `Allow`, …), but not its body's framing.
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))

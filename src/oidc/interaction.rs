@@ -144,8 +144,9 @@ impl OidcService {
         consented_now: bool,
         now: UnixTime,
     ) -> Result<Outcome, Rejection> {
+        let resumed = pending_id.is_some();
         let step = self
-            .next_step(&request, &client, browser.session, consented_now, now)
+            .next_step(&request, &client, browser.session, resumed, consented_now, now)
             .await?;
         let needs_user = matches!(step, Step::Login | Step::Consent);
         if needs_user && request.prompts("none") {
@@ -172,14 +173,15 @@ impl OidcService {
         request: &AuthorizationRequest,
         client: &Client,
         session: Option<&BrowserSession>,
+        resumed: bool,
         consented_now: bool,
         now: UnixTime,
     ) -> Result<Step, Rejection> {
         let Some(session) = session else {
             return Ok(Step::Login);
         };
-        // A sign-in after the request was made satisfies prompt=login and max_age.
-        let signed_in_for_this = session.auth_time >= request.created_at;
+        // Only a sign-in made while this request waited satisfies prompt=login and max_age.
+        let signed_in_for_this = resumed && session.auth_time >= request.created_at;
         let wants_fresh_login = request.prompts("login") || request.prompts("select_account");
         let too_old = request.max_age.is_some_and(|max| now - session.auth_time > max);
         let other_user = request.hint_subject.as_ref().is_some_and(|sub| *sub != session.user.id);

@@ -49,21 +49,19 @@ impl OidcService {
             Some(id) => match self.clients.find_active(id).await {
                 Ok(Some(client)) => Some(client),
                 Ok(None) => return LogoutPlan::Refuse("The application is not registered here.".into()),
-                Err(e) => return LogoutPlan::Refuse(format!("The service is unavailable: {e}")),
+                Err(_) => {
+                    return LogoutPlan::Refuse("The service is temporarily unavailable; please try again.".into());
+                }
             },
             None => None,
         };
         let redirect = match (uri, &client) {
-            (None, _) => None,
-            (Some(_), None) => {
-                return LogoutPlan::Refuse("A post_logout_redirect_uri needs an id_token_hint or a client_id.".into());
-            }
+            // Without a client to check it against, a redirect is simply not followed.
+            (None, _) | (Some(_), None) => None,
             (Some(uri), Some(client)) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
-                let params: Vec<(&str, &str)> = state.map(|s| ("state", s)).into_iter().collect();
-                Some(if params.is_empty() {
-                    uri.to_owned()
-                } else {
-                    with_query(uri, &params)
+                Some(match state {
+                    Some(state) => with_query(uri, &[("state", state)]),
+                    None => uri.to_owned(),
                 })
             }
             (Some(_), Some(_)) => {

@@ -9,9 +9,6 @@ use super::sessions::NewSession;
 use super::{Database, StoreError, StoreResult};
 use crate::clock::UnixTime;
 
-/// Marks a code whose replay was seen before it produced a family, so that it never will.
-const POISONED: &str = "-";
-
 /// One code as stored.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = authorization_codes)]
@@ -50,14 +47,13 @@ pub async fn insert(db: &Database, code: AuthorizationCodeRow) -> StoreResult<()
 pub enum Spend {
     /// This caller spent it.
     Spent(Box<AuthorizationCodeRow>),
-    /// It was spent before: a replay. Holds the family it produced, if one was produced.
+    /// It was spent before: a replay. Holds the family it produced, if it has produced one yet.
     Replayed(Option<String>),
     /// No such code.
     Unknown,
 }
 
-/// Spends a code: exactly one caller gets [`Spend::Spent`]. A replay poisons a code that has not produced
-/// a family yet, so [`create_family`] will refuse it.
+/// Spends a code: exactly one caller gets [`Spend::Spent`]; the others learn which family it produced.
 pub async fn spend(db: &Database, code_hash: String, now: UnixTime) -> StoreResult<Spend> {
     db.write(move |conn| {
         let spent = diesel::update(
@@ -72,23 +68,21 @@ pub async fn spend(db: &Database, code_hash: String, now: UnixTime) -> StoreResu
         if let Some(row) = spent {
             return Ok(Spend::Spent(Box::new(row)));
         }
-        let family: Option<Option<String>> = diesel::update(authorization_codes::table.find(&code_hash))
-            .set(authorization_codes::session_id.eq(diesel::dsl::sql::<
-                diesel::sql_types::Nullable<diesel::sql_types::Text>,
-            >("COALESCE(session_id, '-')")))
-            .returning(authorization_codes::session_id)
-            .get_result(conn)
+        let family: Option<Option<String>> = authorization_codes::table
+            .find(&code_hash)
+            .select(authorization_codes::session_id)
+            .first(conn)
             .optional()?;
         Ok(match family {
             None => Spend::Unknown,
-            Some(family) => Spend::Replayed(family.filter(|id| id != POISONED)),
+            Some(family) => Spend::Replayed(family),
         })
     })
     .await
 }
 
-/// Creates the token family a spent code grants, with its first refresh token if any, unless a replay
-/// poisoned the code meanwhile. Returns whether the family was created.
+/// Creates the token family a spent code grants, with its first refresh token if any, and records it on the
+/// code (once). Returns whether the family was created.
 pub async fn create_family(
     db: &Database,
     code_hash: String,

@@ -8,13 +8,27 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod oidc_support;
 mod support;
 
+mod admin_clients;
+mod authorize;
 mod bad_input;
 mod bearer;
 mod cli;
+mod client_credentials;
+mod discovery;
 mod health;
+mod introspection;
 mod jwks;
 mod login;
+mod logout;
+mod oauth_refresh;
+mod pkce;
 mod refresh;
+mod revocation;
+mod rp_flow;
+mod sessions;
 mod signup;
+mod token_code;
+mod userinfo;
