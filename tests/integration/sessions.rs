@@ -279,3 +279,133 @@ async fn a_sess_14_reflected_values_are_escaped() {
     let page = browser.get(&next).await.text().await.unwrap();
     assert!(!page.contains("<svg onload"), "client name escaped");
 }
+
+#[tokio::test]
+async fn consent_is_remembered_and_prompt_consent_asks_again() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.c1().await;
+    let browser = app.browser();
+    let to = browser
+        .authorize_through(&client, &[("scope", "openid email")], &user)
+        .await;
+    assert!(query_param(&to, "code").is_some());
+    let response = browser.authorize(&client, &[("scope", "openid")]).await;
+    assert!(
+        query_param(&location(&response), "code").is_some(),
+        "a narrower request needs no new consent"
+    );
+    let response = browser
+        .authorize(&client, &[("scope", "openid email"), ("prompt", "consent")])
+        .await;
+    assert!(location(&response).starts_with("/consent"), "prompt=consent asks again");
+    let response = browser.authorize(&client, &[("scope", "openid profile")]).await;
+    let consent = location(&response);
+    assert!(consent.starts_with("/consent"), "a new scope needs consent");
+    let response = browser.answer_consent(&consent, "deny").await;
+    let to = location(&response);
+    assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&to, "state").as_deref(), Some("S"));
+    assert_eq!(query_param(&to, "iss").as_deref(), Some(app.address.as_str()));
+}
+
+#[tokio::test]
+async fn a_code_dies_with_the_sign_in_that_produced_it() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.first_party().await;
+    let browser = app.browser();
+    let to = browser.authorize_through(&client, &[], &user).await;
+    let (csrf, _) = browser.form_fields("/account").await;
+    browser
+        .client
+        .post(browser.url("/oauth2/logout"))
+        .form(&[("confirm", "yes"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let code = query_param(&to, "code").unwrap();
+    let response = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", RP1_CB),
+            ],
+        )
+        .await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn the_signup_page_creates_an_account_and_continues_the_authorization() {
+    let app = TestApp::spawn().await;
+    let client = app.first_party().await;
+    let browser = app.browser();
+    let login = location(&browser.authorize(&client, &[]).await);
+    let request = query_param(&login, "request").unwrap();
+    let page = browser.get(&login).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("/signup?request={request}")),
+        "the sign-in page links to sign-up"
+    );
+    let (csrf, _) = browser.form_fields(&format!("/signup?request={request}")).await;
+    let weak = browser
+        .client
+        .post(browser.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", &request),
+            ("username", "carol"),
+            ("email", "carol@example.org"),
+            ("password", "password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        weak.text().await.unwrap().contains("password"),
+        "the page names the problem"
+    );
+    let response = browser
+        .client
+        .post(browser.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", &request),
+            ("username", "carol"),
+            ("email", "carol@example.org"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&response);
+    assert!(to.starts_with(RP1_CB) && query_param(&to, "code").is_some(), "{to}");
+    app.login("carol", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn the_signup_page_is_closed_when_only_administrators_create_accounts() {
+    let app = TestApp::spawn_with(|config| config.user_create_scope = tessera::config::UserCreateScope::Admin).await;
+    let browser = app.browser();
+    assert_eq!(browser.get("/signup").await.status(), StatusCode::FORBIDDEN);
+    let (csrf, _) = browser.form_fields("/login").await;
+    let response = browser
+        .client
+        .post(browser.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "eve"),
+            ("email", "eve@example.org"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "A-SIGNUP-05: not just hidden");
+    let page = browser.get("/login").await.text().await.unwrap();
+    assert!(!page.contains("/signup"), "no sign-up link");
+}

@@ -11,7 +11,7 @@ use crate::oidc::{OAuthError, OidcService, pkce};
 use crate::store::authorization_codes::{self, AuthorizationCodeRow, Spend};
 use crate::store::refresh_tokens::NewRefreshToken;
 use crate::store::sessions::{self, NewSession};
-use crate::store::users;
+use crate::store::{browser_sessions, users};
 use crate::tokens::AccessGrant;
 use crate::tokens::id_token::IdTokenFacts;
 use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
@@ -43,6 +43,11 @@ impl OidcService {
             .await?
             .filter(|u| u.is_active)
             .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
+        // The code is bound to the sign-in that produced it: signing out in between voids it.
+        let signed_in = browser_sessions::find(&self.db, row.browser_session_id.clone()).await?;
+        if signed_in.is_none_or(|session| session.revoked_at.is_some()) {
+            return Err(OAuthError::invalid_grant("the sign-in behind this code has ended"));
+        }
 
         let family_id = opaque::random_id();
         let expires_at = now + self.refresh_ttl;
