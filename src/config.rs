@@ -526,6 +526,20 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn the_example_file_documents_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tessera.example.toml"))
+                .map_err(|e| e.to_string())?;
+            jail.create_file("tessera.toml", &example)?;
+            let loaded = Config::load(None).map_err(|e| e.to_string())?;
+            let defaults = valid();
+            assert_eq!(format!("{loaded:?}"), format!("{defaults:?}"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let secret = Secret::new("hunter2-hunter2");
         assert!(!format!("{secret:?}").contains("hunter2"));
