@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Load figures for Tessera: starts a release build on loopback with a fresh SQLite database, drives it with
 # wrk for a bounded time per scenario, and prints requests/s, p50 and p99 latency and the server's
-# resident memory. Usage: bench/run.sh [seconds per scenario, default 10]
+# resident memory. Then the same wrk load against panva's oidc-provider (bench/peer, Node.js, in-memory
+# adapter) for discovery, JWKS, client_credentials and introspection, side by side with the ratio; the peer
+# is skipped, with the reason, when Node.js/npm or its packages are missing.
+# Usage: bench/run.sh [seconds per scenario, default 10]
 set -euo pipefail
 
 duration=${1:-10}
@@ -9,18 +12,49 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "bench needs curl" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "bench needs python3" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# json_field NAME: one string field of the JSON object on stdin (empty when absent).
+json_field() { python3 -c 'import json, sys
+try: print(json.load(sys.stdin).get(sys.argv[1]) or "")
+except ValueError: print("")' "$1"; }
+
+# The peer's packages, before the long build so a failure shows early.
+peer_skip=
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  peer_skip="node/npm not found"
+elif [[ ! -f $bench/peer/node_modules/oidc-provider/package.json ]] &&
+  ! (cd "$bench/peer" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  peer_skip="npm ci failed in bench/peer"
+fi
 
 (cd "$root" && cargo build --release --quiet)
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base=http://127.0.0.1:$port
 export BENCH_LOGIN=bench BENCH_PASSWORD="bench passphrase $RANDOM$RANDOM"
 
+# A confidential client for client_credentials and introspection (client_secret_basic).
+client=$(TESSERA_DATABASE__URL="sqlite://$work/bench.db" TESSERA_LOG__LEVEL=warn \
+  "$root/target/release/tessera" admin create-client --name bench --grant-type client_credentials \
+  --scope api:read --json 2>>"$work/server.log")
+client_id=$(json_field client_id <<<"$client")
+client_secret=$(json_field client_secret <<<"$client")
+export BENCH_BASIC; BENCH_BASIC=$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)
+cc_form="grant_type=client_credentials&scope=api:read"
+
 TESSERA_SERVER__BIND=127.0.0.1:$port TESSERA_DATABASE__URL="sqlite://$work/bench.db" \
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD="$BENCH_PASSWORD admin" TESSERA_LOG__LEVEL=warn \
-  "$root/target/release/tessera" >"$work/server.log" 2>&1 &
+  "$root/target/release/tessera" >>"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+peer=
+stop() {
+  kill $server 2>/dev/null || true; wait $server 2>/dev/null || true
+  if [[ -n $peer ]]; then kill "$peer" 2>/dev/null || true; wait "$peer" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap stop EXIT
 for _ in $(seq 100); do curl -sf "$base/health/ready" >/dev/null && break; sleep 0.1; done
 
 for i in $(seq 0 7); do
@@ -36,29 +70,52 @@ BENCH_REFRESH_TOKENS=$(for i in $(seq $refresh_chains); do
   echo
 done | paste -sd,)
 export BENCH_REFRESH_TOKENS
+
+# token URL: a client_credentials access token (empty on failure). introspect_active URL TOKEN: succeeds
+# when the introspection endpoint calls TOKEN active.
+token() { curl -s -XPOST -H "Authorization: Basic $BENCH_BASIC" -d "$cc_form${2:+&$2}" "$1" | json_field access_token; }
+introspect_active() {
+  local answer; answer=$(curl -s -XPOST -H "Authorization: Basic $BENCH_BASIC" --data-urlencode "token=$2" "$1")
+  [[ $answer == *'"active":true'* ]]
+}
+tessera_token=$(token "$base/oauth2/token")
+[[ -n $tessera_token ]] || { echo "Tessera issued no client_credentials token; server log:" >&2; cat "$work/server.log" >&2; exit 1; }
+introspect_active "$base/oauth2/introspect" "$tessera_token" ||
+  { echo "Tessera does not call its own client_credentials token active" >&2; exit 1; }
 sleep 16  # let the set-up's password-hashing memory be given back before measuring
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
+rss_kb() { local kb; kb=$(awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null) || true; echo "${kb:-0}"; }
 
-# run NAME [wrk arguments…]: one scenario, with the server's peak RSS sampled while it runs.
-run() {
-  local name=$1; shift
-  local peak=0 out
+# measure PID [wrk arguments…]: one wrk run, sampling PID's resident memory while it runs. Sets m_rps, m_p50,
+# m_p99, m_peak (MB) and m_note (failures: non-2xx answers, socket errors, wrk failing, the server gone).
+measure() {
+  local pid=$1; shift
+  local peak=0 now load out errors socket
+  m_note=
   wrk --latency -d"${duration}s" "$@" >"$work/wrk.txt" 2>&1 &
-  local load=$!
+  load=$!
   while kill -0 $load 2>/dev/null; do
-    local now; now=$(rss_kb); (( now > peak )) && peak=$now
+    now=$(rss_kb "$pid"); (( now > peak )) && peak=$now
     sleep 0.2
   done
-  wait $load
+  wait $load || m_note="(wrk failed: $(head -1 "$work/wrk.txt"))"
   out=$(cat "$work/wrk.txt")
-  local rps p50 p99 errors
-  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  m_rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  m_p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  m_p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  m_peak=$((peak / 1024))
   errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-22s %10s %10s %10s %9s MB %s\n' "$name" "$rps" "$p50" "$p99" "$((peak / 1024))" \
-    "${errors:+($errors non-2xx)}"
+  socket=$(awk '/Socket errors/ {print $4 + $6 + $8 + $10}' <<<"$out")
+  m_note+=${errors:+($errors non-2xx)}
+  (( ${socket:-0} > 0 )) && m_note+="($socket socket errors)"
+  kill -0 "$pid" 2>/dev/null || m_note+="(server exited)"
+}
+
+# run NAME [wrk arguments…]: one Tessera scenario, with the server's peak RSS sampled while it runs.
+run() {
+  local name=$1; shift
+  measure $server "$@"
+  printf '%-22s %10s %10s %10s %9s MB %s\n' "$name" "$m_rps" "$m_p50" "$m_p99" "$m_peak" "$m_note"
 }
 
 echo "Tessera $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores," \
@@ -71,8 +128,86 @@ run "POST login" -t2 -c8 -s "$bench/login.lua" "$base"
 run "POST login (1 conn)" -t1 -c1 -s "$bench/login.lua" "$base"
 BENCH_LOGIN=nobody run "POST login, no such user" -t1 -c1 -s "$bench/login.lua" "$base"
 sleep 16  # idle password-hashing memory is given back after ~10 s
-echo "idle after the run: $(( $(rss_kb) / 1024 )) MB resident"
+run "GET discovery" -t2 -c64 "$base/.well-known/openid-configuration"
+BENCH_FORM=$cc_form run "POST client_credentials" -t2 -c32 -s "$bench/form.lua" "$base/oauth2/token"
+BENCH_FORM="token=$tessera_token" run "POST introspect" -t2 -c32 -s "$bench/form.lua" "$base/oauth2/introspect"
+introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (the introspected token is no longer active)"
+echo "idle after the run: $(( $(rss_kb $server) / 1024 )) MB resident"
 hash=$(TESSERA_DATABASE__URL="sqlite://$work/cost.db" "$root/target/release/tessera" password-cost)
 echo "$hash"
 awk -v cores="$(nproc)" '{ for (i = 1; i <= NF; i++) if ($(i + 1) == "ms") ms = $i }
   END { printf "login target (80%% x cores / one hash): %.0f req/s\n", 0.8 * cores * 1000 / ms }' <<<"$hash"
+
+# --- Side by side with oidc-provider ---------------------------------------------------------------------
+echo
+if [[ -z $peer_skip ]]; then
+  # The peer gets Tessera's client id and secret, so the token requests are byte-identical.
+  peer_port=$(free_port)
+  peer_base=http://127.0.0.1:$peer_port
+  PEER_CLIENT_ID=$client_id PEER_CLIENT_SECRET=$client_secret \
+    node "$bench/peer/server.mjs" "$peer_port" >"$work/peer.log" 2>&1 &
+  peer=$!
+  for _ in $(seq 150); do curl -sf "$peer_base/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
+  # Its endpoints, as its discovery document names them; each one checked before any load.
+  peer_discovery=$(curl -sf "$peer_base/.well-known/openid-configuration" || true)
+  peer_jwks=$(json_field jwks_uri <<<"$peer_discovery")
+  peer_token_url=$(json_field token_endpoint <<<"$peer_discovery")
+  peer_introspect=$(json_field introspection_endpoint <<<"$peer_discovery")
+  # client_credentials tokens for the default resource are JWTs; oidc-provider will not introspect a JWT,
+  # so the one to introspect is an opaque token for its second resource (see bench/peer/server.mjs).
+  if [[ -z $peer_discovery ]]; then
+    peer_skip="it did not start: $(tail -3 "$work/peer.log" | tr '\n' ' ')"
+  elif [[ -z $peer_jwks || -z $peer_token_url || -z $peer_introspect ]]; then
+    peer_skip="its discovery document lacks jwks_uri, token_endpoint or introspection_endpoint"
+  elif [[ $(curl -sf "$peer_jwks") != *'"kty":"RSA"'* ]]; then
+    peer_skip="its JWKS ($peer_jwks) has no RSA key"
+  elif [[ $(token "$peer_token_url") != ey* ]]; then
+    peer_skip="it issued no JWT for client_credentials"
+  elif peer_token=$(token "$peer_token_url" resource=urn:tessera-bench:opaque) && [[ -z $peer_token ]]; then
+    peer_skip="it issued no opaque token for introspection"
+  elif ! introspect_active "$peer_introspect" "$peer_token"; then
+    peer_skip="it does not call its own token active at $peer_introspect"
+  fi
+  if [[ -n $peer_skip ]]; then kill "$peer" 2>/dev/null; wait "$peer" 2>/dev/null || true; peer=; fi
+fi
+
+if [[ -n $peer_skip ]]; then
+  echo "oidc-provider: skipped ($peer_skip)"
+  exit 0
+fi
+
+tessera_max=0 peer_max=0
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a != "" && b > 0) printf f "x", a / b; else print "n/a" }'; }
+# compare NAME TESSERA_URL TESSERA_FORM PEER_URL PEER_FORM [wrk options…]: the same load on both servers, one
+# after the other, each after a short unmeasured warm-up (Node.js's JIT). An empty FORM is a GET; otherwise
+# the form body is POSTed with the client's Basic credentials (form.lua).
+compare() {
+  local name=$1 t_url=$2 t_form=$3 p_url=$4 p_form=$5; shift 5
+  local t_rps t_p99 t_peak t_note script=()
+  [[ -n $t_form ]] && script=(-s "$bench/form.lua")
+  BENCH_FORM=$t_form wrk -d2s "$@" "${script[@]}" "$t_url" >/dev/null 2>&1 || true
+  BENCH_FORM=$t_form measure $server "$@" "${script[@]}" "$t_url"
+  t_rps=$m_rps t_p99=$m_p99 t_peak=$m_peak t_note=$m_note
+  BENCH_FORM=$p_form wrk -d2s "$@" "${script[@]}" "$p_url" >/dev/null 2>&1 || true
+  BENCH_FORM=$p_form measure "$peer" "$@" "${script[@]}" "$p_url"
+  (( t_peak > tessera_max )) && tessera_max=$t_peak
+  (( m_peak > peer_max )) && peer_max=$m_peak
+  printf '%-24s %11s %10s %7s %11s %10s %8s MB %5s MB%s%s\n' "$name" "$t_rps" "$m_rps" "$(ratio "$t_rps" "$m_rps" %.1f)" \
+    "$t_p99" "$m_p99" "$t_peak" "$m_peak" "${t_note:+ Tessera: $t_note}" "${m_note:+ peer: $m_note}"
+}
+
+peer_version=$(node -p 'require(process.argv[1]).version' "$bench/peer/node_modules/oidc-provider/package.json")
+echo "Tessera vs oidc-provider $peer_version (one Node.js $(node --version) process): the same wrk load," \
+  "${duration} s each; ratio = Tessera req/s / oidc-provider req/s"
+echo "idle before: Tessera $(( $(rss_kb $server) / 1024 )) MB, oidc-provider $(( $(rss_kb "$peer") / 1024 )) MB resident"
+printf '%-24s %11s %10s %7s %11s %10s %11s %8s\n' scenario "Tessera r/s" "peer r/s" ratio "Tessera p99" "peer p99" \
+  "Tessera RSS" "peer RSS"
+compare "GET discovery" "$base/.well-known/openid-configuration" "" "$peer_base/.well-known/openid-configuration" "" \
+  -t2 -c64
+compare "GET JWKS" "$base/oauth2/jwks" "" "$peer_jwks" "" -t2 -c64
+compare "POST client_credentials" "$base/oauth2/token" "$cc_form" "$peer_token_url" "$cc_form" -t2 -c32
+compare "POST introspect" "$base/oauth2/introspect" "token=$tessera_token" "$peer_introspect" "token=$peer_token" -t2 -c32
+introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (Tessera's introspected token is no longer active)"
+introspect_active "$peer_introspect" "$peer_token" || echo "  (oidc-provider's introspected token is no longer active)"
+echo "peak RSS over these scenarios: Tessera $tessera_max MB, oidc-provider $peer_max MB" \
+  "(Tessera / oidc-provider: $(ratio "$tessera_max" "$peer_max" %.2f))"
