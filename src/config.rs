@@ -16,6 +16,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub tokens: TokenConfig,
     pub session: SessionConfig,
+    pub oauth: OAuthConfig,
     pub keys: KeyConfig,
     pub password: PasswordConfig,
     pub login: LoginConfig,
@@ -110,6 +111,22 @@ impl Default for SessionConfig {
         Self {
             idle_timeout_secs: 12 * 3600,
             absolute_timeout_secs: 14 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// How long a server keeps a client's registration in memory. Changes made through this server apply at
+    /// once; changes made through another instance or the CLI apply within this time. 0 disables the cache.
+    pub client_cache_ttl_secs: u64,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            client_cache_ttl_secs: 5,
         }
     }
 }

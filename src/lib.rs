@@ -2,6 +2,7 @@
 //! same server through [`startup::Application`].
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,6 +1,8 @@
 //! OAuth clients: the registration rules, the stored form, and client authentication at the token,
 //! revocation and introspection endpoints (RFC 6749 §2.3).
 
+use std::time::Duration;
+
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
@@ -8,6 +10,7 @@ use super::redirect_uri;
 use super::scope::{self, Scope};
 use super::{ErrorCode, OAuthError};
 use crate::auth::FieldError;
+use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
@@ -216,14 +219,18 @@ impl ClientCredentials {
 }
 
 /// Client registration and authentication.
-#[derive(Clone)]
 pub struct ClientService {
     db: Database,
+    /// Active clients by id (`None`: no such active client), read on every token request.
+    cache: TtlCache<String, Option<Client>>,
 }
 
 impl ClientService {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    pub fn new(db: Database, cache_ttl: Duration) -> Self {
+        Self {
+            db,
+            cache: TtlCache::new(cache_ttl),
+        }
     }
 
     /// Registers a client; confidential clients get a secret, returned once.
@@ -232,6 +239,7 @@ impl ClientService {
         let secret = (!client.is_public()).then(|| opaque::mint(CLIENT_SECRET_PREFIX));
         client.secret_hash = secret.as_ref().map(|s| s.hash.clone());
         clients::insert(&self.db, client.to_row()).await?;
+        self.cache.invalidate(&client.id);
         tracing::info!(client_id = %client.id, "client registered");
         Ok(RegisteredClient {
             client,
@@ -253,10 +261,16 @@ impl ClientService {
 
     /// The client, if it exists and is active.
     pub async fn find_active(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        match clients::find(&self.db, id.to_owned()).await? {
-            Some(row) if row.is_active => Client::from_row(row).map(Some),
-            _ => Ok(None),
+        let key = id.to_owned();
+        if let Some(cached) = self.cache.get(&key) {
+            return Ok(cached);
         }
+        let client = match clients::find(&self.db, key.clone()).await? {
+            Some(row) if row.is_active => Some(Client::from_row(row)?),
+            _ => None,
+        };
+        self.cache.insert(key, client.clone());
+        Ok(client)
     }
 
     /// Replaces a client's registration. Turning a public client confidential issues a secret.
@@ -278,6 +292,7 @@ impl ClientService {
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
         }
+        self.cache.invalidate(&client.id);
         Ok(RegisteredClient { client, secret })
     }
 
@@ -296,6 +311,7 @@ impl ClientService {
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
         }
+        self.cache.invalidate(&client.id);
         tracing::info!(client_id = %client.id, "client secret rotated");
         Ok(RegisteredClient {
             client,
@@ -304,6 +320,7 @@ impl ClientService {
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), ClientError> {
+        self.cache.invalidate(&id.to_owned());
         if clients::delete(&self.db, id.to_owned()).await? {
             tracing::info!(client_id = %id, "client deleted");
             Ok(())

@@ -18,6 +18,7 @@ pub mod scope;
 pub mod userinfo;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use error::{ErrorCode, OAuthError};
 
@@ -48,7 +49,7 @@ impl OidcService {
         id_tokens: IdTokens,
     ) -> Self {
         Self {
-            clients: ClientService::new(db.clone()),
+            clients: ClientService::new(db.clone(), Duration::from_secs(config.oauth.client_cache_ttl_secs)),
             db,
             auth,
             access,
