@@ -51,6 +51,13 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// Forgets everything.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
     pub fn invalidate(&self, key: &K) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(key);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use crate::apps::{AppError, AppSpec};
 use crate::auth::{ADMIN_SCOPE, NewAccount};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
@@ -68,6 +69,9 @@ pub enum AdminCommand {
     },
     /// Register an OAuth client. Prints its client_id and, for a confidential client, its secret (once).
     CreateClient {
+        /// The application (id or slug) the client belongs to; default: the default application.
+        #[arg(long = "app")]
+        application: Option<String>,
         #[arg(long)]
         name: String,
         /// A redirect URI (repeatable): https, or http://127.0.0.1 / http://[::1] for native apps.
@@ -89,6 +93,34 @@ pub enum AdminCommand {
         #[arg(long)]
         first_party: bool,
         /// Print one JSON object with client_id and client_secret.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an application (tenant) with its own request budget and token lifetimes.
+    CreateApp {
+        #[arg(long)]
+        name: String,
+        /// URL-friendly name (default: from the name).
+        #[arg(long)]
+        slug: Option<String>,
+        /// Requests a minute (default: apps.default_rate_limit_per_minute).
+        #[arg(long)]
+        rate_limit: Option<u32>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an API key for an application; the key is printed once.
+    CreateApiKey {
+        /// The application's id or slug.
+        #[arg(long = "app")]
+        application: String,
+        #[arg(long)]
+        name: String,
+        /// Days until the key expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -155,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PasswordCost => password_cost(&config).await?,
         Command::Admin(AdminCommand::CreateClient {
+            application,
             name,
             redirect_uris,
             post_logout_redirect_uris,
@@ -165,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             let spec = ClientSpec {
+                application,
                 name: Some(name),
                 redirect_uris,
                 post_logout_redirect_uris,
@@ -185,10 +219,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print_client(&registered, json)?;
         }
+        Command::Admin(AdminCommand::CreateApp {
+            name,
+            slug,
+            rate_limit,
+            json,
+        }) => {
+            let state = AppState::build(config, clock).await?;
+            let spec = AppSpec {
+                name: Some(name),
+                slug,
+                rate_limit_per_minute: rate_limit,
+                ..AppSpec::default()
+            };
+            let app = refused_fields(state.apps.create(spec, state.clock.now()).await)?;
+            if json {
+                println!("{}", serde_json::json!({ "id": app.id, "slug": app.slug }));
+            } else {
+                println!(
+                    "created application {} (slug {}, {} requests a minute)",
+                    app.id, app.slug, app.rate_limit_per_minute
+                );
+            }
+        }
+        Command::Admin(AdminCommand::CreateApiKey {
+            application,
+            name,
+            expires_in_days,
+            json,
+        }) => {
+            let state = AppState::build(config, clock).await?;
+            let now = state.clock.now();
+            let expires_at = expires_in_days.map(|days| now + days * 24 * 3600);
+            let created = refused_fields(state.apps.create_api_key(&application, &name, expires_at, now).await)?;
+            if json {
+                println!("{}", serde_json::json!({ "id": created.info.id, "key": created.key }));
+            } else {
+                println!(
+                    "API key {} for {}: {}\n(the key is shown only this once)",
+                    created.info.id, application, created.key
+                );
+            }
+        }
         Command::Admin(AdminCommand::DisableUser { login }) => set_active(config, clock, &login, false).await?,
         Command::Admin(AdminCommand::EnableUser { login }) => set_active(config, clock, &login, true).await?,
     }
     Ok(())
+}
+
+/// Turns a validation refusal into a readable error.
+fn refused_fields<T>(result: Result<T, AppError>) -> anyhow::Result<T> {
+    match result {
+        Err(AppError::Validation(problems)) => {
+            let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+            bail!("{}", text.join("; "))
+        }
+        other => Ok(other?),
+    }
 }
 
 #[derive(serde::Serialize)]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
@@ -20,6 +21,8 @@ pub struct Config {
     pub keys: KeyConfig,
     pub password: PasswordConfig,
     pub login: LoginConfig,
+    pub signup: SignupConfig,
+    pub apps: AppsConfig,
     pub log: LogConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
@@ -40,6 +43,9 @@ pub struct ServerConfig {
     pub issuer: String,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed (addresses or CIDR ranges).
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +54,7 @@ impl Default for ServerConfig {
             bind: "127.0.0.1:8080".into(),
             issuer: String::new(),
             workers: 0,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -188,6 +195,9 @@ pub struct LoginConfig {
     pub lockout_secs: i64,
     /// Longest lock-out period.
     pub max_lockout_secs: i64,
+    /// Failed sign-ins allowed from one IP address (an IPv6 /64) in `ip_window_secs`.
+    pub max_failures_per_ip: u32,
+    pub ip_window_secs: i64,
 }
 
 impl Default for LoginConfig {
@@ -196,6 +206,53 @@ impl Default for LoginConfig {
             max_failed_attempts: 5,
             lockout_secs: 60,
             max_lockout_secs: 3600,
+            max_failures_per_ip: 100,
+            ip_window_secs: 900,
+        }
+    }
+}
+
+/// Limits on unauthenticated sign-ups (an administrator creating accounts is not limited).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignupConfig {
+    /// Sign-up attempts per e-mail address (normalised: case, `+tag`) in `rate_limit_email_window_ms`.
+    pub rate_limit_email: u32,
+    pub rate_limit_email_window_ms: i64,
+    /// Sign-up attempts per IP address (an IPv6 /64) in `rate_limit_ip_window_ms`.
+    pub rate_limit_ip: u32,
+    pub rate_limit_ip_window_ms: i64,
+}
+
+impl Default for SignupConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_email: 10,
+            rate_limit_email_window_ms: 3_600_000,
+            rate_limit_ip: 50,
+            rate_limit_ip_window_ms: 3_600_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppsConfig {
+    /// Requests a minute a new application may make (its bucket's capacity and refill).
+    pub default_rate_limit_per_minute: u32,
+    /// Requests a minute one IP address may make with a missing or invalid API key.
+    pub invalid_key_limit_per_minute: u32,
+    /// How long API keys and application settings are kept in memory (changes through this server apply at
+    /// once; through another instance or the CLI within this time).
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for AppsConfig {
+    fn default() -> Self {
+        Self {
+            default_rate_limit_per_minute: 1000,
+            invalid_key_limit_per_minute: 60,
+            cache_ttl_secs: 5,
         }
     }
 }
@@ -290,6 +347,41 @@ pub enum ConfigError {
     },
 }
 
+/// Environment names the signup limits are also known by, and the keys they set.
+const UNPREFIXED_SIGNUP_LIMITS: &[(&str, &str)] = &[
+    ("USER_SIGNUP_RATE_LIMIT_EMAIL", "signup.rate_limit_email"),
+    (
+        "USER_SIGNUP_RATE_LIMIT_EMAIL_WINDOW_MS",
+        "signup.rate_limit_email_window_ms",
+    ),
+    ("USER_SIGNUP_RATE_LIMIT_IP", "signup.rate_limit_ip"),
+    ("USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS", "signup.rate_limit_ip_window_ms"),
+];
+
+/// A list of networks from TOML/env: a list, or one comma-separated string; plain addresses are single hosts.
+fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("`{item}` is not an IP address or CIDR range")))
+        })
+        .collect()
+}
+
 /// The shortest accepted `TESSERA_SECRET_KEY`.
 pub const MIN_SECRET_KEY_LEN: usize = 32;
 
@@ -303,6 +395,12 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("tessera.toml"));
         let mut config: Config = Figment::new()
             .merge(Toml::file(file))
+            .merge(Env::raw().filter_map(|name| {
+                UNPREFIXED_SIGNUP_LIMITS
+                    .iter()
+                    .find(|(env, _)| name == *env)
+                    .map(|(_, key)| (*key).into())
+            }))
             .merge(Env::prefixed("TESSERA_").split("__").ignore(&["config"]))
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))?;
@@ -346,6 +444,34 @@ impl Config {
         }
         self.validate_tokens()?;
         self.validate_password()?;
+        for (value, key, env) in [
+            (
+                self.signup.rate_limit_email_window_ms,
+                "signup.rate_limit_email_window_ms",
+                "USER_SIGNUP_RATE_LIMIT_EMAIL_WINDOW_MS",
+            ),
+            (
+                self.signup.rate_limit_ip_window_ms,
+                "signup.rate_limit_ip_window_ms",
+                "USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS",
+            ),
+            (
+                self.login.ip_window_secs,
+                "login.ip_window_secs",
+                "TESSERA_LOGIN__IP_WINDOW_SECS",
+            ),
+        ] {
+            if value < 1 {
+                return Err(invalid(key, env, "must be at least 1".into()));
+            }
+        }
+        if self.apps.default_rate_limit_per_minute < 1 || self.apps.invalid_key_limit_per_minute < 1 {
+            return Err(invalid(
+                "apps.default_rate_limit_per_minute",
+                "TESSERA_APPS__DEFAULT_RATE_LIMIT_PER_MINUTE",
+                "rate limits must be at least 1 a minute".into(),
+            ));
+        }
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",
@@ -552,6 +678,27 @@ mod tests {
             let loaded = Config::load(None).map_err(|e| e.to_string())?;
             let defaults = valid();
             assert_eq!(format!("{loaded:?}"), format!("{defaults:?}"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn signup_limits_answer_to_their_unprefixed_names_and_proxies_parse() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("USER_SIGNUP_RATE_LIMIT_EMAIL", "3");
+            jail.set_env("USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS", "1000");
+            jail.set_env("TESSERA_SIGNUP__RATE_LIMIT_IP", "7");
+            jail.set_env("TESSERA_SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.signup.rate_limit_email, 3);
+            assert_eq!(config.signup.rate_limit_ip_window_ms, 1000);
+            assert_eq!(config.signup.rate_limit_ip, 7);
+            let proxies: Vec<String> = config.server.trusted_proxies.iter().map(ToString::to_string).collect();
+            assert_eq!(proxies, ["10.0.0.0/8", "192.168.1.1/32"]);
+            jail.set_env("TESSERA_SERVER__TRUSTED_PROXIES", "not-a-network");
+            let err = Config::load(None).unwrap_err().to_string().to_lowercase();
+            assert!(err.contains("trusted_proxies"), "{err}");
             Ok(())
         });
     }

@@ -1,6 +1,7 @@
 //! Tessera: an OpenID Connect identity provider. `main.rs` is a thin CLI over this library; tests start the
 //! same server through [`startup::Application`].
 
+pub mod apps;
 pub mod auth;
 pub mod cache;
 pub mod cli;

@@ -10,6 +10,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -22,6 +23,7 @@ pub struct Application {
     server: Server,
     port: u16,
     state: web::Data<AppState>,
+    first_api_key: Option<String>,
 }
 
 impl Application {
@@ -36,7 +38,7 @@ impl Application {
     pub async fn build_with_listener(config: Config, clock: Clock, listener: TcpListener) -> Result<Self, StartError> {
         warn_about_insecure_settings(&config);
         let state = web::Data::new(AppState::build(config, clock).await?);
-        bootstrap_admin(&state).await?;
+        let first_api_key = bootstrap(&state).await?;
         spawn_maintenance(state.clone().into_inner());
         let port = listener
             .local_addr()
@@ -44,12 +46,22 @@ impl Application {
             .port();
         let server = serve(state.clone(), listener)?;
         tracing::info!(issuer = %state.config.issuer(), port, "Tessera is listening");
-        Ok(Self { server, port, state })
+        Ok(Self {
+            server,
+            port,
+            state,
+            first_api_key,
+        })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The default application's first API key, when this start created it (shown once; tests use it).
+    pub fn first_api_key(&self) -> Option<&str> {
+        self.first_api_key.as_deref()
     }
 
     /// The shared state (tests use it to reach the database and keys).
@@ -99,35 +111,43 @@ fn warn_about_insecure_settings(config: &Config) {
     }
 }
 
-/// Creates the first administrator when none exists and prints its credentials once.
-async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
+/// On a fresh install: creates the first administrator and the default application with its first API
+/// key, and prints them once. Returns the key when it was made.
+async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
     let config = &state.config;
+    let now = state.clock.now();
     let email = config
         .bootstrap_admin_email
         .clone()
         .unwrap_or_else(|| "admin@localhost".into());
     let (password, generated) = match &config.bootstrap_admin_password {
         Some(password) => (password.expose().to_owned(), false),
-        None => (
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<18>()),
-            true,
-        ),
+        None => (URL_SAFE_NO_PAD.encode(random_bytes::<18>()), true),
     };
-    let Some(admin) = state.auth.bootstrap_admin(&email, &password, state.clock.now()).await? else {
-        return Ok(());
-    };
-    let shown = if generated {
-        password.as_str()
-    } else {
-        "(the value of TESSERA_BOOTSTRAP_ADMIN_PASSWORD)"
-    };
-    // Printed, not logged: this is the one time the password is shown, and it must not reach log storage.
-    println!(
-        "\n  Tessera created the first administrator.\n  login:    {} (or {})\n  password: {shown}\n  \
-         This is shown only once.\n",
-        admin.username, admin.email
-    );
-    Ok(())
+    let admin = state.auth.bootstrap_admin(&email, &password, now).await?;
+    let application = state.apps.ensure_default(now).await?;
+    // Printed, not logged: this is the one time these secrets are shown, and they must not reach log storage.
+    if let Some(admin) = &admin {
+        let shown = if generated {
+            password.as_str()
+        } else {
+            "(the value of TESSERA_BOOTSTRAP_ADMIN_PASSWORD)"
+        };
+        println!(
+            "\n  Tessera created the first administrator.\n  login:    {} (or {})\n  password: {shown}",
+            admin.username, admin.email
+        );
+    }
+    if let Some((app, key)) = &application {
+        println!(
+            "\n  Tessera created the application \"{}\" (slug {}).\n  API key (send it as x-api-key): {key}",
+            app.name, app.slug
+        );
+    }
+    if admin.is_some() || application.is_some() {
+        println!("  These are shown only once.\n");
+    }
+    Ok(application.map(|(_, key)| key))
 }
 
 /// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —
@@ -145,6 +165,7 @@ fn spawn_maintenance(state: Arc<AppState>) {
     });
     spawn_every(Duration::from_secs(5), move || {
         state.auth.release_idle_memory(Duration::from_secs(10));
+        state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::apps::AppService;
+use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
 use crate::auth::{AuthService, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -19,6 +21,7 @@ pub struct AppState {
     pub db: Database,
     pub keys: Arc<KeyRing>,
     pub auth: Arc<AuthService>,
+    pub apps: Arc<AppService>,
     pub oidc: OidcService,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
@@ -35,6 +38,8 @@ pub enum StartError {
     Password(#[from] crate::auth::PasswordError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Apps(#[from] crate::apps::AppError),
     #[error("{0}")]
     Other(String),
 }
@@ -56,25 +61,24 @@ impl AppState {
             tracing::info!(%kid, "generated the first signing key");
         }
         let keys = Arc::new(KeyRing::load(&db, config.secret_key.clone(), publish_window(&config), clock.now()).await?);
-        let tokens = AccessTokens::new(
-            keys.clone(),
-            config.issuer().to_owned(),
-            config.tokens.access_token_ttl_secs,
-        );
-        let password_config = config.password.clone();
-        let passwords = tokio::task::spawn_blocking(move || Passwords::new(&password_config))
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))??;
+        let tokens = AccessTokens::new(keys.clone(), config.issuer().to_owned());
         let id_tokens = IdTokens::new(
             keys.clone(),
             config.issuer().to_owned(),
             config.tokens.id_token_ttl_secs,
         );
+        let password_config = config.password.clone();
+        let passwords = tokio::task::spawn_blocking(move || Passwords::new(&password_config))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))??;
+        let limiter: Arc<dyn RateLimiter> = Arc::new(InProcessLimiter::default());
+        let apps = Arc::new(AppService::new(&config, db.clone(), limiter.clone()));
         let auth = Arc::new(AuthService::new(
             &config,
             db.clone(),
             tokens.clone(),
             Arc::new(passwords),
+            limiter,
         ));
         let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
         Ok(Self {
@@ -84,13 +88,15 @@ impl AppState {
             db,
             keys,
             auth,
+            apps,
             oidc,
         })
     }
 }
 
-/// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed, plus a
-/// margin for clock skew.
+/// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed (any
+/// application's access tokens may live up to a day), plus a margin for clock skew.
 pub fn publish_window(config: &Config) -> i64 {
-    config.tokens.access_token_ttl_secs.max(config.tokens.id_token_ttl_secs) + 300
+    let longest_access_token = *crate::apps::ACCESS_TOKEN_TTL_RANGE.end();
+    longest_access_token.max(config.tokens.id_token_ttl_secs) + 300
 }

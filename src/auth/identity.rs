@@ -40,6 +40,19 @@ pub fn normalize_email(raw: &str) -> String {
     raw.trim().nfkc().collect::<String>().to_lowercase()
 }
 
+/// The form an address is counted under by signup limits: normalised, without a `+tag` (so `Alice+1@X` and
+/// `alice@x` count as one).
+pub fn counting_key(raw: &str) -> String {
+    let email = normalize_email(raw);
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{}", domain.trim_end_matches('.'))
+        }
+        None => email,
+    }
+}
+
 /// Why a normalised e-mail address is refused, if it is.
 pub fn email_problem(email: &str) -> Option<String> {
     if email.len() > MAX_EMAIL_LEN {
@@ -88,6 +101,18 @@ mod tests {
         }
         for bad in ["ab", "a@b.example", "-bob", "bob smith", &"x".repeat(33)] {
             assert!(username_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signup_limits_count_variants_of_an_address_as_one() {
+        for variant in [
+            "alice@example.org",
+            "Alice@Example.org",
+            "alice+1@example.org",
+            "ALICE+news@EXAMPLE.ORG.",
+        ] {
+            assert_eq!(counting_key(variant), "alice@example.org", "{variant}");
         }
     }
 

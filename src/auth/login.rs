@@ -6,18 +6,54 @@ use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
 use super::{AuthError, AuthService, TokenPair};
+use crate::apps::Application;
+use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
 impl AuthService {
-    /// Signs in with a username or e-mail and a password, starting a session.
-    pub async fn login(&self, login: &str, password: &str, now: UnixTime) -> Result<TokenPair, AuthError> {
-        let user = self.check_password(login, password, now).await?;
-        self.start_session(user, now).await
+    /// Signs in with a username or e-mail and a password from `client` (an address key), starting a session
+    /// for `app`.
+    pub async fn login(
+        &self,
+        app: &Application,
+        login: &str,
+        password: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<TokenPair, AuthError> {
+        let user = self.check_password(login, password, client, now).await?;
+        self.start_session(user, app, now).await
     }
 
-    /// Checks credentials; unknown, disabled, locked and wrong all fail identically and cost one hash.
-    pub async fn check_password(&self, login: &str, password: &str, now: UnixTime) -> Result<User, AuthError> {
+    /// Checks credentials sent from `client` (an address key). Too many failures from one address are
+    /// refused before any check; every refusal of the credentials themselves looks the same.
+    pub async fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        let failures_key = format!("login-failures:{client}");
+        let policy = Policy::Window {
+            max: self.login_policy.max_failures_per_ip,
+            window_ms: self.login_policy.ip_window_secs * 1000,
+        };
+        let standing = self.limiter.check(&failures_key, policy, now * 1000).await?;
+        if !standing.allowed {
+            tracing::warn!(%client, "sign-in refused: too many failures from this address");
+            return Err(AuthError::LoginRateLimited(standing.retry_after_secs));
+        }
+        let result = self.verify_credentials(login, password, now).await;
+        if matches!(result, Err(AuthError::InvalidCredentials)) {
+            self.limiter.take(&failures_key, policy, now * 1000).await?;
+        }
+        result
+    }
+
+    /// Unknown, disabled, locked and wrong all fail identically and cost one hash.
+    async fn verify_credentials(&self, login: &str, password: &str, now: UnixTime) -> Result<User, AuthError> {
         if password.chars().count() > *self.password_len.end() {
             return Err(AuthError::InvalidCredentials);
         }

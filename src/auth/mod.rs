@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 pub use browser::{BrowserSession, SignedIn};
 pub use password::{PasswordError, Passwords};
-pub use session::{PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
+pub use session::{FamilyOwner, PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
 pub use signup::{NewAccount, SignupOutcome};
 
-use crate::config::{Config, LoginConfig, SessionConfig, UserCreateScope};
+use crate::apps::rate_limit::RateLimiter;
+use crate::config::{Config, LoginConfig, SessionConfig, SignupConfig, UserCreateScope};
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
 
@@ -47,6 +48,12 @@ pub enum AuthError {
     RefreshReused,
     #[error("the refresh token was revoked")]
     RefreshRevoked,
+    #[error("the token was issued for another application")]
+    AppMismatch,
+    #[error("too many signup attempts ({0:?})")]
+    SignupRateLimited(LimitedBy, u64),
+    #[error("too many failed sign-ins from this address")]
+    LoginRateLimited(u64),
     #[error("the caller lacks the `{0}` scope")]
     InsufficientScope(&'static str),
     #[error(transparent)]
@@ -55,6 +62,13 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] PasswordError),
+}
+
+/// What a signup limit counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitedBy {
+    Email,
+    Ip,
 }
 
 /// The scope that marks administrators.
@@ -66,24 +80,32 @@ pub struct AuthService {
     tokens: AccessTokens,
     passwords: Arc<Passwords>,
     account_turns: login::AccountTurns,
+    limiter: Arc<dyn RateLimiter>,
+    signup_limits: SignupConfig,
     login_policy: LoginConfig,
     session_policy: SessionConfig,
     password_len: std::ops::RangeInclusive<usize>,
-    refresh_ttl: i64,
     user_create_scope: UserCreateScope,
 }
 
 impl AuthService {
-    pub fn new(config: &Config, db: Database, tokens: AccessTokens, passwords: Arc<Passwords>) -> Self {
+    pub fn new(
+        config: &Config,
+        db: Database,
+        tokens: AccessTokens,
+        passwords: Arc<Passwords>,
+        limiter: Arc<dyn RateLimiter>,
+    ) -> Self {
         Self {
             db,
             tokens,
             passwords,
             account_turns: login::AccountTurns::new(1024),
+            limiter,
+            signup_limits: config.signup.clone(),
             login_policy: config.login.clone(),
             session_policy: config.session.clone(),
             password_len: config.password.min_length..=config.password.max_length,
-            refresh_ttl: config.tokens.refresh_token_ttl_secs,
             user_create_scope: config.user_create_scope,
         }
     }

@@ -2,6 +2,7 @@
 //! token revokes its whole family, RFC 9700 §4.14.2), logout, and bearer-token resolution.
 
 use super::{ADMIN_SCOPE, AuthError, AuthService};
+use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
 use crate::store::sessions::Session;
@@ -21,6 +22,15 @@ pub struct TokenPair {
     pub access: IssuedAccessToken,
     pub refresh_token: String,
     pub user: User,
+}
+
+/// Whose refresh tokens a caller may spend.
+#[derive(Clone, Copy, Debug)]
+pub enum FamilyOwner<'a> {
+    /// The REST API, for the application with this id.
+    Api(&'a str),
+    /// The OAuth client with this id.
+    Client(&'a str),
 }
 
 /// A refresh token spent for its successor.
@@ -52,8 +62,13 @@ impl Principal {
 }
 
 impl AuthService {
-    /// Opens a session for `user` and issues its first token pair.
-    pub(super) async fn start_session(&self, user: User, now: UnixTime) -> Result<TokenPair, AuthError> {
+    /// Opens a session for `user` in `app` and issues its first token pair.
+    pub(super) async fn start_session(
+        &self,
+        user: User,
+        app: &Application,
+        now: UnixTime,
+    ) -> Result<TokenPair, AuthError> {
         let session_id = opaque::random_id();
         let access = self.tokens.issue(
             AccessGrant {
@@ -61,17 +76,20 @@ impl AuthService {
                 family: Some(&session_id),
                 scope: &user.scopes,
                 client_id: None,
+                application: Some(&app.id),
+                lifetime: app.access_token_ttl_secs,
             },
             now,
         )?;
         let refresh = opaque::mint(REFRESH_TOKEN_PREFIX);
-        let expires_at = now + self.refresh_ttl;
+        let expires_at = now + app.refresh_token_ttl_secs;
         let session = NewSession {
             id: session_id.clone(),
             user_id: user.id.clone(),
             auth_time: now,
             created_at: now,
             expires_at,
+            application_id: Some(app.id.clone()),
             client_id: None,
             scope: user.scopes.clone(),
             amr: PASSWORD_AMR.into(),
@@ -95,15 +113,19 @@ impl AuthService {
         })
     }
 
-    /// Spends a refresh token for a new pair. A spent token presented again revokes the family.
-    pub async fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenPair, AuthError> {
-        let rotated = self.rotate_refresh_token(presented, None, now).await?;
+    /// Spends a refresh token of `app` for a new pair. A spent token presented again revokes the family.
+    pub async fn refresh(&self, presented: &str, app: &Application, now: UnixTime) -> Result<TokenPair, AuthError> {
+        let rotated = self
+            .rotate_refresh_token(presented, FamilyOwner::Api(&app.id), now)
+            .await?;
         let access = self.tokens.issue(
             AccessGrant {
                 subject: &rotated.user.id,
                 family: Some(&rotated.family.id),
                 scope: &rotated.user.scopes,
                 client_id: None,
+                application: Some(&app.id),
+                lifetime: app.access_token_ttl_secs,
             },
             now,
         )?;
@@ -114,13 +136,12 @@ impl AuthService {
         })
     }
 
-    /// Spends a refresh token of `client_id`'s families (`None`: the REST API's own) and stores its
-    /// successor. A token of another client is refused without being spent; a spent one presented again
-    /// revokes its whole family (RFC 9700 §4.14.2).
+    /// Spends a refresh token of `owner`'s families and stores its successor. A token of another owner is
+    /// refused without being spent; a spent one presented again revokes its whole family (RFC 9700 §4.14.2).
     pub async fn rotate_refresh_token(
         &self,
         presented: &str,
-        client_id: Option<&str>,
+        owner: FamilyOwner<'_>,
         now: UnixTime,
     ) -> Result<RotatedFamily, AuthError> {
         if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
@@ -130,8 +151,15 @@ impl AuthService {
             .await?
             .ok_or(AuthError::RefreshInvalid)?;
         let (token, family, user) = (found.token, found.session, found.user);
-        if family.client_id.as_deref() != client_id {
-            return Err(AuthError::RefreshInvalid);
+        match owner {
+            FamilyOwner::Client(client_id) if family.client_id.as_deref() != Some(client_id) => {
+                return Err(AuthError::RefreshInvalid);
+            }
+            FamilyOwner::Api(_) if family.client_id.is_some() => return Err(AuthError::RefreshInvalid),
+            FamilyOwner::Api(app_id) if family.application_id.as_deref() != Some(app_id) => {
+                return Err(AuthError::AppMismatch);
+            }
+            _ => {}
         }
         if family.revoked_at.is_some() || !user.is_active {
             return Err(AuthError::RefreshRevoked);
@@ -179,9 +207,18 @@ impl AuthService {
         Ok(())
     }
 
-    /// Resolves a bearer token: valid signature and lifetime, a live session, an active account.
-    pub async fn authenticate_bearer(&self, token: &str, now: UnixTime) -> Result<Principal, AuthError> {
+    /// Resolves a bearer token presented with `app`'s API key: valid signature and lifetime, issued for
+    /// that application, a live session, an active account.
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        app: &Application,
+        now: UnixTime,
+    ) -> Result<Principal, AuthError> {
         let claims = self.tokens.verify(token, now)?;
+        if claims.app.as_deref() != Some(app.id.as_str()) {
+            return Err(AuthError::AppMismatch);
+        }
         let family = claims
             .sid
             .clone()

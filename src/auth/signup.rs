@@ -1,9 +1,11 @@
 //! Creating accounts: self-service signup (open, or restricted to administrators) and the bootstrap
 //! administrator of a fresh install.
 
-use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
+use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
 use super::password::is_common;
-use super::{ADMIN_SCOPE, AuthError, AuthService, FieldError, Principal, TokenPair};
+use super::{ADMIN_SCOPE, AuthError, AuthService, FieldError, LimitedBy, Principal, TokenPair};
+use crate::apps::Application;
+use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::config::UserCreateScope;
 use crate::store::StoreError;
@@ -37,7 +39,9 @@ impl AuthService {
     pub async fn signup(
         &self,
         caller: Option<&Principal>,
+        app: &Application,
         account: NewAccount,
+        client: &str,
         now: UnixTime,
     ) -> Result<SignupOutcome, AuthError> {
         let by_admin = caller.is_some_and(Principal::is_admin);
@@ -47,12 +51,54 @@ impl AuthService {
                 Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
             });
         }
+        if !by_admin {
+            self.count_signup_attempt(account.email.as_deref(), client, now).await?;
+        }
         let user = self.create_user(account, &[], now).await?;
         if by_admin {
             Ok(SignupOutcome::CreatedByAdmin(user))
         } else {
-            self.start_session(user, now).await.map(SignupOutcome::SignedUp)
+            self.start_session(user, app, now).await.map(SignupOutcome::SignedUp)
         }
+    }
+
+    /// Counts a self-service signup attempt against the limits per e-mail address and per client address
+    /// (`client`, an address key), refusing it when either is spent.
+    pub async fn count_signup_attempt(
+        &self,
+        email: Option<&str>,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        let limits = &self.signup_limits;
+        let by_email = (
+            format!("signup-email:{}", counting_key(email.unwrap_or_default())),
+            Policy::Window {
+                max: limits.rate_limit_email,
+                window_ms: limits.rate_limit_email_window_ms,
+            },
+            LimitedBy::Email,
+        );
+        let by_ip = (
+            format!("signup-ip:{client}"),
+            Policy::Window {
+                max: limits.rate_limit_ip,
+                window_ms: limits.rate_limit_ip_window_ms,
+            },
+            LimitedBy::Ip,
+        );
+        let now_ms = now * 1000;
+        for (key, policy, scope) in [&by_email, &by_ip] {
+            let standing = self.limiter.check(key, *policy, now_ms).await?;
+            if !standing.allowed {
+                tracing::warn!(?scope, "signup refused: rate limit");
+                return Err(AuthError::SignupRateLimited(*scope, standing.retry_after_secs));
+            }
+        }
+        for (key, policy, _) in [&by_email, &by_ip] {
+            self.limiter.take(key, *policy, now_ms).await?;
+        }
+        Ok(())
     }
 
     /// Validates and stores a new account with `scopes`.

@@ -24,6 +24,7 @@ pub struct ApiError {
     detail: String,
     fields: Option<BTreeMap<&'static str, String>>,
     www_authenticate: Option<String>,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +34,17 @@ struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a BTreeMap<&'static str, String>>,
 }
+
+/// The words of a signup refused by its limits (the same on the `/signup` page).
+pub fn signup_limit_message(by: crate::auth::LimitedBy) -> &'static str {
+    match by {
+        crate::auth::LimitedBy::Email => "Too many signup attempts for this email address. Please try again later.",
+        crate::auth::LimitedBy::Ip => "Too many signup attempts from your IP address. Please try again later.",
+    }
+}
+
+/// The words of a sign-in refused because its address failed too often (the same on the `/login` page).
+pub const LOGIN_LIMIT_MESSAGE: &str = "Too many failed sign-in attempts from your IP address. Please try again later.";
 
 const INTERNAL_DETAIL: &str = "An internal error occurred. It has been logged; please try again later.";
 
@@ -44,6 +56,15 @@ impl ApiError {
             detail: detail.into(),
             fields: None,
             www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 with `Retry-After`.
+    fn too_many(code: &'static str, detail: &str, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
         }
     }
 
@@ -124,6 +145,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
         if let Some(challenge) = &self.www_authenticate
             && let Ok(value) = HeaderValue::from_str(challenge)
         {
@@ -173,6 +197,16 @@ impl From<AuthError> for ApiError {
                 S::UNAUTHORIZED,
                 "refresh_token_revoked",
                 "The session of this refresh token was revoked; sign in again.",
+            ),
+            AuthError::SignupRateLimited(by, retry_after) => {
+                Self::too_many("signup_rate_limited", signup_limit_message(by), retry_after)
+            }
+            AuthError::LoginRateLimited(retry_after) => {
+                Self::too_many("login_rate_limited", LOGIN_LIMIT_MESSAGE, retry_after)
+            }
+            AuthError::AppMismatch => Self::token(
+                "token_app_mismatch",
+                "The token was issued for another application than the one this x-api-key belongs to.",
             ),
             AuthError::InsufficientScope(scope) => Self {
                 www_authenticate: Some(format!(
@@ -271,6 +305,7 @@ impl ResponseError for crate::oidc::OAuthError {
             E::InsufficientScope => StatusCode::FORBIDDEN,
             E::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             E::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -5,8 +5,9 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use super::applications::RequestApp;
 use super::error::ApiError;
 use crate::auth::Principal;
 use crate::state::AppState;
@@ -57,7 +58,12 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::from(TokenError::Key("application state is missing".into())))?;
-    let principal = state.auth.authenticate_bearer(token, state.clock.now()).await?;
+    let app = req
+        .extensions()
+        .get::<RequestApp>()
+        .cloned()
+        .ok_or_else(|| ApiError::from(TokenError::Key("no application resolved for this request".into())))?;
+    let principal = state.auth.authenticate_bearer(token, &app.0, state.clock.now()).await?;
     Ok(Some(principal))
 }
 

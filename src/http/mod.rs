@@ -1,12 +1,15 @@
 //! HTTP: the only module that speaks actix-web. Routes, extractors, middleware and the error mapping.
 
 pub mod api;
+pub mod applications;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 mod health;
 pub mod middleware;
 pub mod oidc;
 pub mod pages;
+pub mod rate_limit;
 
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web;
@@ -24,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(pages::routes)
         .service(
             web::scope("/api/v1")
+                .wrap(from_fn(applications::require_api_key))
                 .wrap(from_fn(middleware::refuse_credentials_in_query))
                 .configure(api::routes),
         );

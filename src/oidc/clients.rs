@@ -9,9 +9,11 @@ use subtle::ConstantTimeEq;
 use super::redirect_uri;
 use super::scope::{self, Scope};
 use super::{ErrorCode, OAuthError};
+use crate::apps::DEFAULT_SLUG;
 use crate::auth::FieldError;
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
+use crate::store::applications;
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
@@ -84,6 +86,8 @@ impl AuthMethod {
 #[derive(Clone, Debug)]
 pub struct Client {
     pub id: String,
+    /// The application the client belongs to: its budget and token lifetimes apply.
+    pub application_id: String,
     pub name: String,
     secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
@@ -122,6 +126,7 @@ impl Client {
             scopes: Scope::stored(&row.scopes),
             auth_method: AuthMethod::parse(&row.token_endpoint_auth_method).ok_or_else(|| corrupt("auth method"))?,
             id: row.id,
+            application_id: row.application_id,
             name: row.name,
             secret_hash: row.secret_hash,
             first_party: row.first_party,
@@ -134,6 +139,7 @@ impl Client {
     fn to_row(&self) -> ClientRow {
         ClientRow {
             id: self.id.clone(),
+            application_id: self.application_id.clone(),
             name: self.name.clone(),
             secret_hash: self.secret_hash.clone(),
             redirect_uris: serde_json::to_string(&self.redirect_uris).unwrap_or_else(|_| "[]".into()),
@@ -158,6 +164,8 @@ impl Client {
 /// What an administrator asks for when registering or updating a client.
 #[derive(Clone, Debug, Default)]
 pub struct ClientSpec {
+    /// The application (id or slug) the client belongs to; the default application when absent.
+    pub application: Option<String>,
     pub name: Option<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -235,7 +243,8 @@ impl ClientService {
 
     /// Registers a client; confidential clients get a secret, returned once.
     pub async fn create(&self, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
-        let mut client = validate(spec, None, now)?;
+        let application_id = self.application_of(&spec, None).await?;
+        let mut client = validate(spec, application_id, None, now)?;
         let secret = (!client.is_public()).then(|| opaque::mint(CLIENT_SECRET_PREFIX));
         client.secret_hash = secret.as_ref().map(|s| s.hash.clone());
         clients::insert(&self.db, client.to_row()).await?;
@@ -244,6 +253,26 @@ impl ClientService {
         Ok(RegisteredClient {
             client,
             secret: secret.map(|s| s.value),
+        })
+    }
+
+    /// The application a registration names (by id or slug), else the client's current one, else the
+    /// default application.
+    async fn application_of(&self, spec: &ClientSpec, current: Option<&Client>) -> Result<String, ClientError> {
+        let wanted = match (&spec.application, current) {
+            (Some(named), _) => named.clone(),
+            (None, Some(current)) => return Ok(current.application_id.clone()),
+            (None, None) => DEFAULT_SLUG.to_owned(),
+        };
+        let found = match applications::find(&self.db, wanted.clone()).await? {
+            Some(app) => Some(app),
+            None => applications::find_by_slug(&self.db, wanted.clone()).await?,
+        };
+        found.map(|app| app.id).ok_or_else(|| {
+            ClientError::Validation(vec![FieldError {
+                field: "application",
+                message: format!("there is no application {wanted:?}"),
+            }])
         })
     }
 
@@ -276,7 +305,8 @@ impl ClientService {
     /// Replaces a client's registration. Turning a public client confidential issues a secret.
     pub async fn update(&self, id: &str, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let current = self.get(id).await?;
-        let mut client = validate(spec, Some(&current), now)?;
+        let application_id = self.application_of(&spec, Some(&current)).await?;
+        let mut client = validate(spec, application_id, Some(&current), now)?;
         let secret = match (client.is_public(), &current.secret_hash) {
             (true, _) => None,
             (false, Some(hash)) => {
@@ -360,7 +390,12 @@ impl ClientService {
 }
 
 /// Checks a registration; `current` is the client being updated, if any.
-fn validate(spec: ClientSpec, current: Option<&Client>, now: UnixTime) -> Result<Client, ClientError> {
+fn validate(
+    spec: ClientSpec,
+    application_id: String,
+    current: Option<&Client>,
+    now: UnixTime,
+) -> Result<Client, ClientError> {
     let mut problems = Vec::new();
     let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
     let name = spec.name.unwrap_or_default().trim().to_owned();
@@ -436,6 +471,7 @@ fn validate(spec: ClientSpec, current: Option<&Client>, now: UnixTime) -> Result
     }
     Ok(Client {
         id: current.map_or_else(opaque::random_id, |c| c.id.clone()),
+        application_id,
         name,
         secret_hash: None,
         redirect_uris: spec.redirect_uris,

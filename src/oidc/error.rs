@@ -26,6 +26,8 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
+    /// RFC 8628 §3.5, registered for the token endpoint: slow down (answered with 429).
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -50,6 +52,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::SlowDown => "slow_down",
         }
     }
 }

@@ -37,7 +37,6 @@ pub struct OidcService {
     id_tokens: IdTokens,
     issuer: String,
     code_ttl: i64,
-    refresh_ttl: i64,
 }
 
 impl OidcService {
@@ -56,7 +55,6 @@ impl OidcService {
             id_tokens,
             issuer: config.issuer().to_owned(),
             code_ttl: config.tokens.authorization_code_ttl_secs,
-            refresh_ttl: config.tokens.refresh_token_ttl_secs,
         }
     }
 

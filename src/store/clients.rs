@@ -12,6 +12,7 @@ use crate::clock::UnixTime;
 #[diesel(table_name = oauth_clients)]
 pub struct ClientRow {
     pub id: String,
+    pub application_id: String,
     pub name: String,
     pub secret_hash: Option<String>,
     /// JSON array of exact redirect URIs.
@@ -68,6 +69,7 @@ pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
     db.write(move |conn| {
         let updated = diesel::update(oauth_clients::table.find(client.id.clone()))
             .set((
+                oauth_clients::application_id.eq(&client.application_id),
                 oauth_clients::name.eq(&client.name),
                 oauth_clients::secret_hash.eq(&client.secret_hash),
                 oauth_clients::redirect_uris.eq(&client.redirect_uris),

@@ -1,6 +1,8 @@
 //! Persistence: the only module that speaks diesel. One connection type covers SQLite and PostgreSQL; every
 //! query runs on a pooled connection inside a blocking task, one store function per query or transaction.
 
+pub mod api_keys;
+pub mod applications;
 pub mod authorization_codes;
 pub mod authorization_requests;
 pub mod browser_sessions;

@@ -37,6 +37,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        application_id -> Nullable<Text>,
         client_id -> Nullable<Text>,
         scope -> Text,
         amr -> Text,
@@ -59,8 +60,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    applications (id) {
+        id -> Text,
+        name -> Text,
+        slug -> Text,
+        rate_limit_per_minute -> Integer,
+        access_token_ttl_secs -> BigInt,
+        refresh_token_ttl_secs -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        application_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     oauth_clients (id) {
         id -> Text,
+        application_id -> Text,
         name -> Text,
         secret_hash -> Nullable<Text>,
         redirect_uris -> Text,
@@ -142,6 +171,7 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -154,4 +184,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     consents,
     revoked_tokens,
+    applications,
+    api_keys,
 );

@@ -20,6 +20,8 @@ pub struct Session {
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
     pub revoked_reason: Option<String>,
+    /// The application the family's tokens are for.
+    pub application_id: Option<String>,
     /// The OAuth client the family was issued to; `None` for the REST API.
     pub client_id: Option<String>,
     /// Space-separated scopes granted to the family.
@@ -42,6 +44,7 @@ pub struct NewSession {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    pub application_id: Option<String>,
     pub client_id: Option<String>,
     pub scope: String,
     pub amr: String,

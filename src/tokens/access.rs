@@ -33,6 +33,9 @@ pub struct AccessClaims {
     /// The OAuth client the token was issued to; absent for the REST API's own logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The application the token was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
 
 /// Who and what an access token is for.
@@ -44,6 +47,10 @@ pub struct AccessGrant<'a> {
     pub family: Option<&'a str>,
     pub scope: &'a str,
     pub client_id: Option<&'a str>,
+    /// The application the token is for.
+    pub application: Option<&'a str>,
+    /// Lifetime in seconds (the application's setting).
+    pub lifetime: i64,
 }
 
 impl AccessClaims {
@@ -65,12 +72,11 @@ pub struct IssuedAccessToken {
 pub struct AccessTokens {
     keys: Arc<KeyRing>,
     issuer: String,
-    ttl: i64,
 }
 
 impl AccessTokens {
-    pub fn new(keys: Arc<KeyRing>, issuer: String, ttl: i64) -> Self {
-        Self { keys, issuer, ttl }
+    pub fn new(keys: Arc<KeyRing>, issuer: String) -> Self {
+        Self { keys, issuer }
     }
 
     /// The key ring behind these tokens.
@@ -83,29 +89,25 @@ impl AccessTokens {
         &self.issuer
     }
 
-    /// Access-token lifetime in seconds.
-    pub fn ttl(&self) -> i64 {
-        self.ttl
-    }
-
     /// Signs an access token for `grant`.
     pub fn issue(&self, grant: AccessGrant<'_>, now: UnixTime) -> Result<IssuedAccessToken, TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: grant.subject.to_owned(),
             aud: self.issuer.clone(),
-            exp: now + self.ttl,
+            exp: now + grant.lifetime,
             iat: now,
             jti: random_id(),
             scope: grant.scope.to_owned(),
             sid: grant.family.map(str::to_owned),
             client_id: grant.client_id.map(str::to_owned),
+            app: grant.application.map(str::to_owned),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;
         Ok(IssuedAccessToken {
             token,
-            expires_in: self.ttl,
+            expires_in: grant.lifetime,
         })
     }
 

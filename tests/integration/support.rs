@@ -26,7 +26,10 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running Tessera for one test.
 pub struct TestApp {
     pub address: String,
+    /// Sends the default application's API key with every request.
     pub client: Client,
+    /// The default application's first API key.
+    pub api_key: String,
     pub clock: Clock,
     pub state: web::Data<AppState>,
     pub database: TestDatabase,
@@ -69,15 +72,23 @@ impl TestApp {
             .await
             .expect("the server starts");
         let state = app.state();
+        let api_key = app
+            .first_api_key()
+            .expect("a fresh install makes the default application's key")
+            .to_owned();
         tokio::spawn(app.run_until_stopped());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-api-key", api_key.parse().unwrap());
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            .default_headers(headers)
             .build()
             .unwrap();
         Self {
             address: format!("http://127.0.0.1:{port}"),
             client,
+            api_key,
             clock,
             state,
             database,

@@ -15,6 +15,8 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRequest {
+    /// The application (id or slug); the default application when absent.
+    application: Option<String>,
     name: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
@@ -33,6 +35,7 @@ pub struct ClientRequest {
 impl From<ClientRequest> for ClientSpec {
     fn from(request: ClientRequest) -> Self {
         Self {
+            application: request.application,
             name: request.name,
             redirect_uris: request.redirect_uris,
             post_logout_redirect_uris: request.post_logout_redirect_uris,
@@ -50,6 +53,7 @@ impl From<ClientRequest> for ClientSpec {
 #[derive(Serialize)]
 pub struct ClientBody {
     client_id: String,
+    application_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
     name: String,
@@ -75,6 +79,7 @@ impl ClientBody {
             created_at: rfc3339(client.created_at),
             updated_at: rfc3339(client.updated_at),
             client_id: client.id,
+            application_id: client.application_id,
             client_secret: secret,
             name: client.name,
             redirect_uris: client.redirect_uris,

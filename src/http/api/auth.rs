@@ -5,6 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::body::{TokenPairBody, token_response};
+use crate::http::applications::RequestApp;
+use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
@@ -22,8 +24,13 @@ pub struct RefreshRequest {
     refresh_token: Option<String>,
 }
 
-/// Signs in with a username or e-mail and a password.
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+/// Signs in with a username or e-mail and a password, for the API key's application.
+pub async fn login(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    client: ClientAddress,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { login, password } = body.into_inner();
     let (Some(login), Some(password)) = (&login, &password) else {
         return Err(missing_fields(&[
@@ -31,16 +38,23 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
             ("password", password.is_none()),
         ]));
     };
-    let pair = state.auth.login(login, password, state.clock.now()).await?;
+    let pair = state
+        .auth
+        .login(&app.0, login, password, &client.0, state.clock.now())
+        .await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }
 
 /// Exchanges a refresh token for a new pair; the presented token is spent.
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.into_inner().refresh_token else {
         return Err(missing_fields(&[("refresh_token", true)]));
     };
-    let pair = state.auth.refresh(&refresh_token, state.clock.now()).await?;
+    let pair = state.auth.refresh(&refresh_token, &app.0, state.clock.now()).await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }
 

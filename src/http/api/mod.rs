@@ -1,5 +1,6 @@
 //! The REST token API under `/api/v1`.
 
+mod admin_apps;
 mod admin_clients;
 mod auth;
 mod body;
@@ -25,5 +26,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(admin_clients::update_client)
                 .delete(admin_clients::delete_client),
         )
-        .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::rotate_client_secret));
+        .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::rotate_client_secret))
+        .service(
+            web::resource("/admin/apps")
+                .get(admin_apps::list_apps)
+                .post(admin_apps::create_app),
+        )
+        .service(
+            web::resource("/admin/apps/{id}")
+                .get(admin_apps::get_app)
+                .patch(admin_apps::update_app)
+                .put(admin_apps::update_app)
+                .delete(admin_apps::delete_app),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/api-keys")
+                .get(admin_apps::list_api_keys)
+                .post(admin_apps::create_api_key),
+        )
+        .service(web::resource("/admin/apps/{id}/api-keys/{key_id}").delete(admin_apps::revoke_api_key));
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, UserBody, token_response};
 use crate::auth::{NewAccount, SignupOutcome};
+use crate::http::applications::RequestApp;
+use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
@@ -26,6 +28,8 @@ struct CreatedUser {
 /// Creates an account: self-service signup answers with a token pair, an administrator gets the account.
 pub async fn create_user(
     state: web::Data<AppState>,
+    app: RequestApp,
+    client: ClientAddress,
     caller: MaybeAuthenticated,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -39,7 +43,10 @@ pub async fn create_user(
         email,
         password,
     };
-    let outcome = state.auth.signup(caller.0.as_ref(), account, state.clock.now()).await?;
+    let outcome = state
+        .auth
+        .signup(caller.0.as_ref(), &app.0, account, &client.0, state.clock.now())
+        .await?;
     Ok(match outcome {
         SignupOutcome::SignedUp(pair) => token_response(StatusCode::CREATED, TokenPairBody::from(pair)),
         SignupOutcome::CreatedByAdmin(user) => HttpResponse::Created().json(CreatedUser { user: user.into() }),

@@ -1,11 +1,12 @@
 //! `POST /oauth2/token` (RFC 6749 §3.2): a form body, an authenticated client, one grant.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::client_auth::client_credentials;
-use crate::oidc::OAuthError;
+use crate::http::rate_limit;
 use crate::oidc::params::Params;
+use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
 pub async fn post_token(
@@ -16,8 +17,23 @@ pub async fn post_token(
     let params = form_params(&req, &body)?;
     let credentials = client_credentials(&req, &params)?;
     let client = state.oidc.clients.authenticate(&credentials).await?;
-    let response = state.oidc.token(&client, &params, state.clock.now()).await?;
-    Ok(no_store_json(&response))
+    let app = state
+        .apps
+        .find(&client.application_id)
+        .await?
+        .ok_or_else(OAuthError::invalid_client)?;
+    // Every token request of an application's clients spends one request of its budget.
+    let decision = state.apps.take(&app, state.clock.now_millis()).await?;
+    if !decision.allowed {
+        let error = OAuthError::new(ErrorCode::SlowDown, "this application's request budget is spent");
+        let mut response = error.error_response();
+        rate_limit::apply(response.headers_mut(), &decision);
+        return Ok(response);
+    }
+    let tokens = state.oidc.token(&client, &app, &params, state.clock.now()).await?;
+    let mut response = no_store_json(&tokens);
+    rate_limit::apply(response.headers_mut(), &decision);
+    Ok(response)
 }
 
 /// The form body of an OAuth endpoint; any other content type is `invalid_request`.

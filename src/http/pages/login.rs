@@ -9,6 +9,8 @@ use serde::Deserialize;
 use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
 use crate::auth::{AuthError, PASSWORD_AMR, SINGLE_FACTOR_ACR};
 use crate::config::UserCreateScope;
+use crate::http::client_ip::ClientAddress;
+use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -80,6 +82,7 @@ pub async fn get_login(
 pub async fn post_login(
     req: HttpRequest,
     state: web::Data<AppState>,
+    client: ClientAddress,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
@@ -90,22 +93,34 @@ pub async fn post_login(
         Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
         None => None,
     };
-    let user = match state.auth.check_password(&form.login, &form.password, now).await {
+    let refused = match state
+        .auth
+        .check_password(&form.login, &form.password, &client.0, now)
+        .await
+    {
+        Ok(user) => Ok(user),
+        Err(AuthError::InvalidCredentials) => Err((
+            StatusCode::UNAUTHORIZED,
+            "The username, e-mail or password is incorrect.",
+        )),
+        Err(AuthError::LoginRateLimited(_)) => Err((StatusCode::TOO_MANY_REQUESTS, LOGIN_LIMIT_MESSAGE)),
+        Err(other) => return Err(other.into()),
+    };
+    let user = match refused {
         Ok(user) => user,
-        Err(AuthError::InvalidCredentials) => {
+        Err((status, message)) => {
             return render(
-                page(StatusCode::UNAUTHORIZED),
+                page(status),
                 &LoginPage {
                     csrf: &browser.csrf,
                     request: form.request.as_deref(),
                     client_name: pending.as_ref().map(|p| p.client.name.as_str()),
                     login: &form.login,
-                    error: Some("The username, e-mail or password is incorrect."),
+                    error: Some(message),
                     signup_open: state.config.user_create_scope == UserCreateScope::Public,
                 },
             );
         }
-        Err(other) => return Err(other.into()),
     };
     let signed_in = state
         .auth

@@ -10,6 +10,8 @@ use super::login::rejected;
 use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
 use crate::auth::{AuthError, NewAccount, PASSWORD_AMR, SINGLE_FACTOR_ACR};
 use crate::config::UserCreateScope;
+use crate::http::client_ip::ClientAddress;
+use crate::http::error::signup_limit_message;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -89,6 +91,7 @@ pub async fn get_signup(
 pub async fn post_signup(
     req: HttpRequest,
     state: web::Data<AppState>,
+    client: ClientAddress,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
     closed(&state)?;
@@ -105,7 +108,12 @@ pub async fn post_signup(
         email: Some(form.email.clone()),
         password: Some(form.password.clone()),
     };
-    let errors = match state.auth.create_user(account, &[], now).await {
+    let created = match state.auth.count_signup_attempt(Some(&form.email), &client.0, now).await {
+        Ok(()) => state.auth.create_user(account, &[], now).await,
+        Err(limited) => Err(limited),
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let errors = match created {
         Ok(user) => {
             let signed_in = state
                 .auth
@@ -129,10 +137,14 @@ pub async fn post_signup(
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
         Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
         Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
+        Err(AuthError::SignupRateLimited(by, _)) => {
+            status = StatusCode::TOO_MANY_REQUESTS;
+            vec![("signup", signup_limit_message(by).to_owned())]
+        }
         Err(other) => return Err(other.into()),
     };
     render(
-        page(StatusCode::UNPROCESSABLE_ENTITY),
+        page(status),
         &SignupPage {
             csrf: &browser.csrf,
             request: form.request.as_deref(),

@@ -3,6 +3,7 @@
 //! also burns it; a replay revokes everything the code produced (RFC 6749 §4.1.2).
 
 use super::{TokenResponse, param, required};
+use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::oidc::clients::{Client, GrantType};
 use crate::oidc::params::Params;
@@ -20,6 +21,7 @@ impl OidcService {
     pub(super) async fn exchange_code(
         &self,
         client: &Client,
+        app: &Application,
         params: &Params,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
@@ -50,7 +52,7 @@ impl OidcService {
         }
 
         let family_id = opaque::random_id();
-        let expires_at = now + self.refresh_ttl;
+        let expires_at = now + app.refresh_token_ttl_secs;
         let refresh = client
             .allows(GrantType::RefreshToken)
             .then(|| opaque::mint(REFRESH_TOKEN_PREFIX));
@@ -60,6 +62,7 @@ impl OidcService {
             auth_time: row.auth_time,
             created_at: now,
             expires_at,
+            application_id: Some(app.id.clone()),
             client_id: Some(client.id.clone()),
             scope: row.scope.clone(),
             amr: row.amr.clone(),
@@ -85,6 +88,8 @@ impl OidcService {
                 family: Some(&family_id),
                 scope: &row.scope,
                 client_id: Some(&client.id),
+                application: Some(&app.id),
+                lifetime: app.access_token_ttl_secs,
             },
             now,
         )?;

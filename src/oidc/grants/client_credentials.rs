@@ -3,6 +3,7 @@
 //! none of the user-facing OpenID Connect ones.
 
 use super::{TokenResponse, param};
+use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
@@ -14,6 +15,7 @@ impl OidcService {
     pub(super) fn issue_client_credentials(
         &self,
         client: &Client,
+        app: &Application,
         params: &Params,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
@@ -41,6 +43,8 @@ impl OidcService {
                 family: None,
                 scope: &scope,
                 client_id: Some(&client.id),
+                application: Some(&app.id),
+                lifetime: app.access_token_ttl_secs,
             },
             now,
         )?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::clients::{Client, GrantType};
 use super::params::{Duplicated, Params};
 use super::{ErrorCode, OAuthError, OidcService};
+use crate::apps::Application;
 use crate::clock::UnixTime;
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -25,8 +26,14 @@ pub struct TokenResponse {
 }
 
 impl OidcService {
-    /// `POST /oauth2/token` for an authenticated `client`.
-    pub async fn token(&self, client: &Client, params: &Params, now: UnixTime) -> Result<TokenResponse, OAuthError> {
+    /// `POST /oauth2/token` for an authenticated `client` of application `app`.
+    pub async fn token(
+        &self,
+        client: &Client,
+        app: &Application,
+        params: &Params,
+        now: UnixTime,
+    ) -> Result<TokenResponse, OAuthError> {
         if let Some(name) = params.first_duplicate() {
             return Err(OAuthError::invalid_request(format!("{name} must not be repeated")));
         }
@@ -47,9 +54,9 @@ impl OidcService {
             ));
         }
         match grant {
-            GrantType::AuthorizationCode => self.exchange_code(client, params, now).await,
-            GrantType::RefreshToken => self.exchange_refresh_token(client, params, now).await,
-            GrantType::ClientCredentials => self.issue_client_credentials(client, params, now),
+            GrantType::AuthorizationCode => self.exchange_code(client, app, params, now).await,
+            GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, now).await,
+            GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! original `sub`, `auth_time`, `acr` and `amr` (OIDC Core §12.2): refreshing never adds a factor.
 
 use super::{TokenResponse, param, required};
+use crate::apps::Application;
+use crate::auth::FamilyOwner;
 use crate::clock::UnixTime;
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
@@ -17,6 +19,7 @@ impl OidcService {
     pub(super) async fn exchange_refresh_token(
         &self,
         client: &Client,
+        app: &Application,
         params: &Params,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
@@ -35,7 +38,10 @@ impl OidcService {
                 "a refresh cannot widen the scope originally granted",
             ));
         }
-        let rotated = self.auth.rotate_refresh_token(presented, Some(&client.id), now).await?;
+        let rotated = self
+            .auth
+            .rotate_refresh_token(presented, FamilyOwner::Client(&client.id), now)
+            .await?;
         let family = &rotated.family;
         let scope = requested.unwrap_or_else(|| Scope::stored(&family.scope)).to_string();
         let access = self.access.issue(
@@ -44,6 +50,8 @@ impl OidcService {
                 family: Some(&family.id),
                 scope: &scope,
                 client_id: Some(&client.id),
+                application: Some(&app.id),
+                lifetime: app.access_token_ttl_secs,
             },
             now,
         )?;

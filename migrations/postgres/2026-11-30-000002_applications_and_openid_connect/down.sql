@@ -11,4 +11,6 @@ ALTER TABLE sessions DROP COLUMN acr;
 ALTER TABLE sessions DROP COLUMN amr;
 ALTER TABLE sessions DROP COLUMN scope;
 ALTER TABLE sessions DROP COLUMN client_id;
+ALTER TABLE sessions DROP COLUMN application_id;
 DROP TABLE oauth_clients;
+DROP TABLE applications;

@@ -1,9 +1,21 @@
--- OpenID Connect: clients, browser sessions, pending authorization requests, authorization codes, consents,
--- and revoked stand-alone access tokens. Token families (`sessions`) learn which client and browser session
--- they belong to. Twin of the PostgreSQL migration of the same name.
+-- Applications (tenants) and OpenID Connect: clients (each belongs to an application), browser sessions,
+-- pending authorization requests, authorization codes, consents, and revoked stand-alone access tokens. Token
+-- families (`sessions`) learn which application, client and browser session they belong to. Twin of the PostgreSQL migration of the same name.
+
+CREATE TABLE applications (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    rate_limit_per_minute INTEGER NOT NULL,
+    access_token_ttl_secs BIGINT NOT NULL,
+    refresh_token_ttl_secs BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
 
 CREATE TABLE oauth_clients (
     id TEXT PRIMARY KEY NOT NULL,
+    application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     secret_hash TEXT,
     redirect_uris TEXT NOT NULL,
@@ -17,6 +29,9 @@ CREATE TABLE oauth_clients (
     updated_at BIGINT NOT NULL
 );
 
+CREATE INDEX oauth_clients_application_id ON oauth_clients (application_id);
+
+ALTER TABLE sessions ADD COLUMN application_id TEXT REFERENCES applications (id) ON DELETE CASCADE;
 ALTER TABLE sessions ADD COLUMN client_id TEXT REFERENCES oauth_clients (id) ON DELETE CASCADE;
 ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';

@@ -22,3 +22,4 @@ DROP TABLE sessions;
 ALTER TABLE sessions_before_oidc RENAME TO sessions;
 CREATE INDEX sessions_user_id ON sessions (user_id);
 DROP TABLE oauth_clients;
+DROP TABLE applications;

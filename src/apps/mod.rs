@@ -1,0 +1,339 @@
+//! Applications (tenants): their settings (request budget, token lifetimes), their API keys, and the
+//! request budget itself. Every REST request names its application with an API key; OAuth clients belong
+//! to one.
+
+pub mod api_keys;
+pub mod rate_limit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::FieldError;
+use crate::cache::TtlCache;
+use crate::clock::UnixTime;
+use crate::config::Config;
+use crate::store::applications::{self, ApplicationRow};
+use crate::store::{Database, StoreError};
+use crate::tokens::opaque;
+use rate_limit::{Decision, Policy, RateLimiter};
+
+/// The slug of the application every fresh install starts with.
+pub const DEFAULT_SLUG: &str = "default";
+
+/// Bounds on an application's access-token lifetime (the signing-key publication window assumes the upper).
+pub const ACCESS_TOKEN_TTL_RANGE: std::ops::RangeInclusive<i64> = 60..=24 * 3600;
+
+/// An application and its settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// Requests a minute: the bucket's capacity and refill rate.
+    pub rate_limit_per_minute: u32,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Application {
+    fn from_row(row: ApplicationRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            slug: row.slug,
+            rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(0),
+            access_token_ttl_secs: row.access_token_ttl_secs,
+            refresh_token_ttl_secs: row.refresh_token_ttl_secs,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+
+    fn to_row(&self) -> ApplicationRow {
+        ApplicationRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            rate_limit_per_minute: i32::try_from(self.rate_limit_per_minute).unwrap_or(i32::MAX),
+            access_token_ttl_secs: self.access_token_ttl_secs,
+            refresh_token_ttl_secs: self.refresh_token_ttl_secs,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// The bucket this application's requests draw from.
+    pub fn budget(&self) -> Policy {
+        Policy::TokenBucket {
+            capacity: self.rate_limit_per_minute,
+        }
+    }
+}
+
+/// What an administrator sets; absent fields keep their current (or default) value.
+#[derive(Clone, Debug, Default)]
+pub struct AppSpec {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub rate_limit_per_minute: Option<u32>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+}
+
+/// Why an application operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid application settings")]
+    Validation(Vec<FieldError>),
+    #[error("no such application")]
+    NotFound,
+    #[error("the slug is taken")]
+    SlugTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Settings for applications created without explicit values.
+#[derive(Clone, Copy, Debug)]
+struct Defaults {
+    rate_limit_per_minute: u32,
+    access_token_ttl_secs: i64,
+    refresh_token_ttl_secs: i64,
+}
+
+/// Applications, their keys and their budgets.
+pub struct AppService {
+    db: Database,
+    defaults: Defaults,
+    /// Applications by id (`None`: no such application).
+    apps: TtlCache<String, Option<Application>>,
+    keys: api_keys::KeyCache,
+    limiter: Arc<dyn RateLimiter>,
+}
+
+impl AppService {
+    pub fn new(config: &Config, db: Database, limiter: Arc<dyn RateLimiter>) -> Self {
+        let ttl = Duration::from_secs(config.apps.cache_ttl_secs);
+        Self {
+            db,
+            defaults: Defaults {
+                rate_limit_per_minute: config.apps.default_rate_limit_per_minute,
+                access_token_ttl_secs: config.tokens.access_token_ttl_secs,
+                refresh_token_ttl_secs: config.tokens.refresh_token_ttl_secs,
+            },
+            apps: TtlCache::new(ttl),
+            keys: api_keys::KeyCache::new(ttl),
+            limiter,
+        }
+    }
+
+    /// The limiter (shared with the signup and login limits).
+    pub fn limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.limiter
+    }
+
+    pub async fn create(&self, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
+        let app = validate(spec, None, self.defaults, now)?;
+        match applications::insert(&self.db, app.to_row()).await {
+            Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
+            other => other?,
+        }
+        self.apps.invalidate(&app.id);
+        tracing::info!(application_id = %app.id, slug = %app.slug, "application created");
+        Ok(app)
+    }
+
+    pub async fn list(&self) -> Result<Vec<Application>, AppError> {
+        Ok(applications::list(&self.db)
+            .await?
+            .into_iter()
+            .map(Application::from_row)
+            .collect())
+    }
+
+    /// The application with this id, or with this slug.
+    pub async fn get(&self, id_or_slug: &str) -> Result<Application, AppError> {
+        if let Some(app) = self.find(id_or_slug).await? {
+            return Ok(app);
+        }
+        let by_slug = applications::find_by_slug(&self.db, id_or_slug.to_owned()).await?;
+        by_slug.map(Application::from_row).ok_or(AppError::NotFound)
+    }
+
+    /// The application with this id (cached: read on every request).
+    pub async fn find(&self, id: &str) -> Result<Option<Application>, StoreError> {
+        let key = id.to_owned();
+        if let Some(cached) = self.apps.get(&key) {
+            return Ok(cached);
+        }
+        let app = applications::find(&self.db, key.clone())
+            .await?
+            .map(Application::from_row);
+        self.apps.insert(key, app.clone());
+        Ok(app)
+    }
+
+    /// Changes an application's settings; a new allocation applies to the next request.
+    pub async fn update(&self, id_or_slug: &str, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
+        let current = self.get(id_or_slug).await?;
+        let app = validate(spec, Some(&current), self.defaults, now)?;
+        match applications::update(&self.db, app.to_row()).await {
+            Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
+            Ok(false) => return Err(AppError::NotFound),
+            other => other?,
+        };
+        self.apps.invalidate(&app.id);
+        tracing::info!(application_id = %app.id, "application updated");
+        Ok(app)
+    }
+
+    /// Deletes an application with its clients, keys and grants.
+    pub async fn delete(&self, id_or_slug: &str) -> Result<(), AppError> {
+        let app = self.get(id_or_slug).await?;
+        if app.slug == DEFAULT_SLUG {
+            return Err(AppError::Validation(vec![FieldError {
+                field: "slug",
+                message: "the default application cannot be deleted".into(),
+            }]));
+        }
+        applications::delete(&self.db, app.id.clone()).await?;
+        self.apps.invalidate(&app.id);
+        self.keys.clear();
+        tracing::info!(application_id = %app.id, "application deleted");
+        Ok(())
+    }
+
+    /// Creates the default application on a fresh install, with its first API key (returned to be shown once).
+    pub async fn ensure_default(&self, now: UnixTime) -> Result<Option<(Application, String)>, AppError> {
+        if applications::find_by_slug(&self.db, DEFAULT_SLUG.into())
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let spec = AppSpec {
+            name: Some("Default".into()),
+            slug: Some(DEFAULT_SLUG.into()),
+            ..AppSpec::default()
+        };
+        let app = match self.create(spec, now).await {
+            Ok(app) => app,
+            // Another instance starting at the same moment made it first.
+            Err(AppError::SlugTaken) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let key = self.create_api_key(&app.id, "first key", None, now).await?;
+        Ok(Some((app, key.key)))
+    }
+
+    /// Spends one request of `app`'s budget.
+    pub async fn take(&self, app: &Application, now_ms: i64) -> Result<Decision, StoreError> {
+        self.limiter
+            .take(&format!("app:{}", app.id), app.budget(), now_ms)
+            .await
+    }
+}
+
+/// Checks settings; `current` is the application being changed, if any.
+fn validate(
+    spec: AppSpec,
+    current: Option<&Application>,
+    defaults: Defaults,
+    now: UnixTime,
+) -> Result<Application, AppError> {
+    let mut problems = Vec::new();
+    let mut problem = |field: &'static str, message: &str| {
+        problems.push(FieldError {
+            field,
+            message: message.into(),
+        })
+    };
+    let name = spec
+        .name
+        .or_else(|| current.map(|c| c.name.clone()))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if !(1..=100).contains(&name.chars().count()) {
+        problem("name", "must be 1 to 100 characters");
+    }
+    let slug = spec
+        .slug
+        .or_else(|| current.map(|c| c.slug.clone()))
+        .unwrap_or_else(|| slugify(&name));
+    let slug_ok = (2..=40).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if !slug_ok {
+        problem("slug", "must be 2 to 40 characters of a-z, 0-9 and '-'");
+    }
+    if let Some(current) = current
+        && current.slug == DEFAULT_SLUG
+        && slug != DEFAULT_SLUG
+    {
+        problem("slug", "the default application keeps its slug");
+    }
+    let rate = spec
+        .rate_limit_per_minute
+        .or(current.map(|c| c.rate_limit_per_minute))
+        .unwrap_or(defaults.rate_limit_per_minute);
+    if !(1..=10_000_000).contains(&rate) {
+        problem("rate_limit_per_minute", "must be between 1 and 10,000,000");
+    }
+    let access = spec
+        .access_token_ttl_secs
+        .or(current.map(|c| c.access_token_ttl_secs))
+        .unwrap_or(defaults.access_token_ttl_secs);
+    if !ACCESS_TOKEN_TTL_RANGE.contains(&access) {
+        problem("access_token_ttl_secs", "must be between 60 and 86,400 seconds");
+    }
+    let refresh = spec
+        .refresh_token_ttl_secs
+        .or(current.map(|c| c.refresh_token_ttl_secs))
+        .unwrap_or(defaults.refresh_token_ttl_secs);
+    if !(60..=366 * 24 * 3600).contains(&refresh) {
+        problem("refresh_token_ttl_secs", "must be between 60 seconds and 366 days");
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    Ok(Application {
+        id: current.map_or_else(opaque::random_id, |c| c.id.clone()),
+        name,
+        slug,
+        rate_limit_per_minute: rate,
+        access_token_ttl_secs: access,
+        refresh_token_ttl_secs: refresh,
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: now,
+    })
+}
+
+/// `My App 2` → `my-app-2`.
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_come_from_names() {
+        assert_eq!(slugify("My App  2!"), "my-app-2");
+        assert_eq!(slugify("  Ünïcode app"), "n-code-app");
+    }
+}

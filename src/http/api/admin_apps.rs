@@ -1,0 +1,203 @@
+//! `/api/v1/admin/apps`: applications and their API keys (administrators only). A key is shown when it is
+//! created, and never again.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::apps::api_keys::ApiKeyInfo;
+use crate::apps::{AppError, AppSpec, Application};
+use crate::clock::{UnixTime, rfc3339};
+use crate::http::error::ApiError;
+use crate::http::extract::Admin;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRequest {
+    name: Option<String>,
+    slug: Option<String>,
+    rate_limit_per_minute: Option<u32>,
+    access_token_ttl_secs: Option<i64>,
+    refresh_token_ttl_secs: Option<i64>,
+}
+
+impl From<AppRequest> for AppSpec {
+    fn from(request: AppRequest) -> Self {
+        Self {
+            name: request.name,
+            slug: request.slug,
+            rate_limit_per_minute: request.rate_limit_per_minute,
+            access_token_ttl_secs: request.access_token_ttl_secs,
+            refresh_token_ttl_secs: request.refresh_token_ttl_secs,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AppBody {
+    id: String,
+    name: String,
+    slug: String,
+    rate_limit_per_minute: u32,
+    access_token_ttl_secs: i64,
+    refresh_token_ttl_secs: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Application> for AppBody {
+    fn from(app: Application) -> Self {
+        Self {
+            created_at: rfc3339(app.created_at),
+            updated_at: rfc3339(app.updated_at),
+            id: app.id,
+            name: app.name,
+            slug: app.slug,
+            rate_limit_per_minute: app.rate_limit_per_minute,
+            access_token_ttl_secs: app.access_token_ttl_secs,
+            refresh_token_ttl_secs: app.refresh_token_ttl_secs,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    name: Option<String>,
+    /// RFC 3339; absent means the key does not expire.
+    expires_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct KeyBody {
+    id: String,
+    name: String,
+    prefix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    created_at: String,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+impl KeyBody {
+    fn new(info: ApiKeyInfo, key: Option<String>) -> Self {
+        Self {
+            id: info.id,
+            name: info.name,
+            prefix: info.prefix,
+            key,
+            created_at: rfc3339(info.created_at),
+            expires_at: info.expires_at.map(rfc3339),
+            revoked_at: info.revoked_at.map(rfc3339),
+            last_used_at: info.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            AppError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is no such application or key.",
+            ),
+            AppError::SlugTaken => Self::new(StatusCode::CONFLICT, "slug_taken", "Another application has this slug."),
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
+pub async fn create_app(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<AppRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.apps.create(body.into_inner().into(), state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(AppBody::from(app)))
+}
+
+pub async fn list_apps(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let apps: Vec<AppBody> = state.apps.list().await?.into_iter().map(AppBody::from).collect();
+    Ok(HttpResponse::Ok().json(apps))
+}
+
+pub async fn get_app(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(AppBody::from(state.apps.get(&id).await?)))
+}
+
+/// Changes the fields sent; a new allocation applies to the very next request.
+pub async fn update_app(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<AppRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state
+        .apps
+        .update(&id, body.into_inner().into(), state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(AppBody::from(app)))
+}
+
+pub async fn delete_app(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    state.apps.delete(&id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn create_api_key(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<KeyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let KeyRequest { name, expires_at } = body.into_inner();
+    let expires_at = expires_at.as_deref().map(parse_time).transpose()?;
+    let created = state
+        .apps
+        .create_api_key(&id, name.as_deref().unwrap_or_default(), expires_at, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(KeyBody::new(created.info, Some(created.key))))
+}
+
+pub async fn list_api_keys(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let keys: Vec<KeyBody> = state
+        .apps
+        .list_api_keys(&id)
+        .await?
+        .into_iter()
+        .map(|info| KeyBody::new(info, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+pub async fn revoke_api_key(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (app, key) = path.into_inner();
+    state.apps.revoke_api_key(&app, &key, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn parse_time(text: &str) -> Result<UnixTime, ApiError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            ApiError::validation([(
+                "expires_at",
+                "must be an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned(),
+            )])
+        })
+}

@@ -1,0 +1,111 @@
+//! Every `/api/v1` request names its application with an `x-api-key` header (never a query parameter,
+//! cookie or body field) and spends one request of that application's budget. Requests with a missing or
+//! invalid key draw from a separate budget per IP address, so nobody can spend another application's.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use futures_util::future::{Ready, ready};
+
+use super::client_ip::{client_ip, rate_key};
+use super::error::ApiError;
+use super::rate_limit;
+use crate::apps::Application;
+use crate::apps::api_keys::KeyError;
+use crate::apps::rate_limit::{Decision, Policy};
+use crate::state::AppState;
+
+/// The application the request's API key belongs to.
+#[derive(Clone, Debug)]
+pub struct RequestApp(pub Application);
+
+/// The middleware: authenticate the key, spend one request, and say what is left.
+pub async fn require_api_key(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(req
+            .into_response(ApiError::from(crate::store::StoreError::Unavailable("no state".into())).error_response()));
+    };
+    let now_ms = state.clock.now_millis();
+    let ip_budget_key = format!(
+        "keyless:{}",
+        rate_key(client_ip(req.request(), &state.config.server.trusted_proxies))
+    );
+    let ip_budget = Policy::TokenBucket {
+        capacity: state.config.apps.invalid_key_limit_per_minute,
+    };
+    let limiter = state.apps.limiter();
+    // An address that keeps presenting bad keys is refused before any lookup.
+    let standing = limiter
+        .check(&ip_budget_key, ip_budget, now_ms)
+        .await
+        .map_err(ApiError::from)?;
+    if !standing.allowed {
+        return Ok(too_many(req, &standing));
+    }
+    let presented = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
+    let app = match state.apps.authenticate_key(presented, state.clock.now()).await {
+        Ok(app) => app,
+        Err(KeyError::Store(e)) => return Ok(req.into_response(ApiError::from(e).error_response())),
+        Err(refusal) => {
+            let decision = limiter
+                .take(&ip_budget_key, ip_budget, now_ms)
+                .await
+                .map_err(ApiError::from)?;
+            if !decision.allowed {
+                return Ok(too_many(req, &decision));
+            }
+            let error = match refusal {
+                KeyError::Missing => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "api_key_missing",
+                    "This API needs the application's key in the x-api-key header.",
+                ),
+                _ => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "api_key_invalid",
+                    "The x-api-key is unknown, revoked or expired.",
+                ),
+            };
+            return Ok(req.into_response(error.error_response()));
+        }
+    };
+    let decision = state.apps.take(&app, now_ms).await.map_err(ApiError::from)?;
+    if !decision.allowed {
+        return Ok(too_many(req, &decision));
+    }
+    req.extensions_mut().insert(RequestApp(app));
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    rate_limit::apply(res.headers_mut(), &decision);
+    Ok(res)
+}
+
+fn too_many(req: ServiceRequest, decision: &Decision) -> ServiceResponse<BoxBody> {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("Too many requests; try again in {} s.", decision.retry_after_secs),
+    )
+    .error_response();
+    rate_limit::apply(response.headers_mut(), decision);
+    req.into_response(response)
+}
+
+impl FromRequest for RequestApp {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<RequestApp>().cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "api_key_missing",
+                "This API needs the application's key in the x-api-key header.",
+            )
+        }))
+    }
+}
