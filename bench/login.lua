@@ -1,7 +1,7 @@
 -- Password sign-in, cycling through the accounts BENCH_LOGIN0 … BENCH_LOGIN7 (a login flood is many people;
 -- one account's checks run one at a time). A BENCH_LOGIN that names no account measures refusals instead.
 local prefix, password = os.getenv("BENCH_LOGIN"), os.getenv("BENCH_PASSWORD")
-local headers = { ["Content-Type"] = "application/json" }
+local headers = { ["Content-Type"] = "application/json", ["x-api-key"] = os.getenv("BENCH_API_KEY") }
 local n = math.random(0, 7)
 
 request = function()

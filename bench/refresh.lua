@@ -1,7 +1,7 @@
 -- Each wrk thread spends its own refresh-token chain, each token exactly once. The chains' first tokens
 -- come from BENCH_REFRESH_TOKENS (comma-separated, one per thread); run with -t N -c N so every chain is
 -- sequential.
-local headers = { ["Content-Type"] = "application/json" }
+local headers = { ["Content-Type"] = "application/json", ["x-api-key"] = os.getenv("BENCH_API_KEY") }
 local next_thread = 0
 
 setup = function(thread)

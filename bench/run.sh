@@ -35,10 +35,19 @@ port=$(free_port)
 base=http://127.0.0.1:$port
 export BENCH_LOGIN=bench BENCH_PASSWORD="bench passphrase $RANDOM$RANDOM"
 
-# A confidential client for client_credentials and introspection (client_secret_basic).
-client=$(TESSERA_DATABASE__URL="sqlite://$work/bench.db" TESSERA_LOG__LEVEL=warn \
-  "$root/target/release/tessera" admin create-client --name bench --grant-type client_credentials \
-  --scope api:read --json 2>>"$work/server.log")
+# tessera_cli ARGS…: the release binary's CLI on the bench database.
+tessera_cli() {
+  TESSERA_DATABASE__URL="sqlite://$work/bench.db" TESSERA_LOG__LEVEL=warn "$root/target/release/tessera" "$@" \
+    2>>"$work/server.log"
+}
+# An application whose budget never throttles the load, and its API key (x-api-key on every REST request).
+tessera_cli admin create-app --name bench --rate-limit 10000000 --json >/dev/null
+export BENCH_API_KEY; BENCH_API_KEY=$(tessera_cli admin create-api-key --app bench --name bench --json | json_field key)
+# A confidential client of that application for client_credentials and introspection (client_secret_basic),
+# and a first-party one for a code flow.
+client=$(tessera_cli admin create-client --app bench --name bench --grant-type client_credentials \
+  --scope api:read --json)
+rp=$(tessera_cli admin create-client --app bench --name bench-rp --redirect-uri http://127.0.0.1/cb --first-party --json)
 client_id=$(json_field client_id <<<"$client")
 client_secret=$(json_field client_secret <<<"$client")
 export BENCH_BASIC; BENCH_BASIC=$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)
@@ -46,6 +55,7 @@ cc_form="grant_type=client_credentials&scope=api:read"
 
 TESSERA_SERVER__BIND=127.0.0.1:$port TESSERA_DATABASE__URL="sqlite://$work/bench.db" \
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD="$BENCH_PASSWORD admin" TESSERA_LOG__LEVEL=warn \
+  TESSERA_LOGIN__MAX_FAILURES_PER_IP=100000000 \
   "$root/target/release/tessera" >>"$work/server.log" 2>&1 &
 server=$!
 peer=
@@ -58,18 +68,32 @@ trap stop EXIT
 for _ in $(seq 100); do curl -sf "$base/health/ready" >/dev/null && break; sleep 0.1; done
 
 for i in $(seq 0 7); do
-  body=$(curl -sf -XPOST "$base/api/v1/users" -H 'content-type: application/json' \
+  body=$(curl -sf -XPOST "$base/api/v1/users" -H 'content-type: application/json' -H "x-api-key: $BENCH_API_KEY" \
     -d "{\"username\":\"$BENCH_LOGIN$i\",\"email\":\"bench$i@example.org\",\"password\":\"$BENCH_PASSWORD\"}")
 done
 access=$(sed -E 's/.*"access_token":"([^"]+)".*/\1/' <<<"$body")
 refresh_chains=16
 BENCH_REFRESH_TOKENS=$(for i in $(seq $refresh_chains); do
-  curl -sf -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+  curl -sf -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' -H "x-api-key: $BENCH_API_KEY" \
     -d "{\"login\":\"${BENCH_LOGIN}$((i % 8))\",\"password\":\"$BENCH_PASSWORD\"}" |
     sed -E 's/.*"refresh_token":"([^"]+)".*/\1/'
   echo
 done | paste -sd,)
 export BENCH_REFRESH_TOKENS
+
+# The same user's OpenID Connect access token through the code flow (the sign-in form, by curl): userinfo
+# does what GET /api/v1/user does, without an API key or a budget in the path.
+jar=$work/cookies
+login_page=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$base/oauth2/authorize?response_type=code&client_id=$(json_field client_id <<<"$rp")&redirect_uri=http://127.0.0.1/cb&scope=openid%20profile%20email")
+form=$(curl -s -c "$jar" -b "$jar" "$login_page")
+hidden() { sed -nE "s/.*name=\"$1\" value=\"([^\"]+)\".*/\1/p" <<<"$form" | head -n 1; }
+callback=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' -XPOST "$base/login" \
+  --data-urlencode "csrf=$(hidden csrf)" --data-urlencode "request=$(hidden request)" \
+  --data-urlencode "login=${BENCH_LOGIN}7" --data-urlencode "password=$BENCH_PASSWORD")
+code=$(sed -nE 's/.*[?&]code=([^&]+).*/\1/p' <<<"$callback")
+oidc_access=$(curl -s -u "$(json_field client_id <<<"$rp"):$(json_field client_secret <<<"$rp")" "$base/oauth2/token" \
+  -d grant_type=authorization_code -d "code=$code" -d redirect_uri=http://127.0.0.1/cb | json_field access_token)
+[[ -n $oidc_access ]] || { echo "bench: the code flow for userinfo failed" >&2; exit 1; }
 
 # token URL: a client_credentials access token (empty on failure). introspect_active URL TOKEN: succeeds
 # when the introspection endpoint calls TOKEN active.
@@ -122,7 +146,21 @@ echo "Tessera $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') o
   "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); ${duration} s per scenario"
 printf '%-22s %10s %10s %10s %12s\n' scenario "req/s" p50 p99 "peak RSS"
 run "GET /oauth2/jwks" -t2 -c64 "$base/oauth2/jwks"
-run "GET /api/v1/user" -t2 -c32 -H "Authorization: Bearer $access" "$base/api/v1/user"
+user_load=(-t2 -c32 -H "Authorization: Bearer $access" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
+userinfo_load=(-t2 -c32 -H "Authorization: Bearer $oidc_access" "$base/oauth2/userinfo")
+run "GET /api/v1/user" "${user_load[@]}"
+run "GET /oauth2/userinfo" "${userinfo_load[@]}"
+# The cost of the API key and the budget: GET /api/v1/user against userinfo, which makes the same token check
+# and lookup without them. Interleaved short rounds, so drift in the machine's speed hits both alike.
+with_key=0; without=0; rounds=6
+full_duration=$duration; duration=$(( (full_duration + 1) / 2 ))
+for _ in $(seq $rounds); do
+  measure $server "${user_load[@]}"; with_key=$((with_key + m_rps))
+  measure $server "${userinfo_load[@]}"; without=$((without + m_rps))
+done
+duration=$full_duration
+echo "  with the API key and budget: $((with_key / rounds)) req/s; without: $((without / rounds)) req/s" \
+  "($(awk -v a="$with_key" -v b="$without" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }'); $rounds interleaved rounds)"
 run "POST refresh" -t$refresh_chains -c$refresh_chains -s "$bench/refresh.lua" "$base"
 run "POST login" -t2 -c8 -s "$bench/login.lua" "$base"
 run "POST login (1 conn)" -t1 -c1 -s "$bench/login.lua" "$base"

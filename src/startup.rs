@@ -125,7 +125,7 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
         None => (URL_SAFE_NO_PAD.encode(random_bytes::<18>()), true),
     };
     let admin = state.auth.bootstrap_admin(&email, &password, now).await?;
-    let application = state.apps.ensure_default(now).await?;
+    let application = state.apps.first_default_key(now).await?;
     // Printed, not logged: this is the one time these secrets are shown, and they must not reach log storage.
     if let Some(admin) = &admin {
         let shown = if generated {

@@ -80,6 +80,7 @@ impl AppState {
             Arc::new(passwords),
             limiter,
         ));
+        apps.ensure_default(clock.now()).await?;
         let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),

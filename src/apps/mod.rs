@@ -205,25 +205,29 @@ impl AppService {
         Ok(())
     }
 
-    /// Creates the default application on a fresh install, with its first API key (returned to be shown once).
-    pub async fn ensure_default(&self, now: UnixTime) -> Result<Option<(Application, String)>, AppError> {
-        if applications::find_by_slug(&self.db, DEFAULT_SLUG.into())
-            .await?
-            .is_some()
-        {
-            return Ok(None);
+    /// The default application, created on a fresh install (every client and key needs an application).
+    pub async fn ensure_default(&self, now: UnixTime) -> Result<Application, AppError> {
+        if let Some(row) = applications::find_by_slug(&self.db, DEFAULT_SLUG.into()).await? {
+            return Ok(Application::from_row(row));
         }
         let spec = AppSpec {
             name: Some("Default".into()),
             slug: Some(DEFAULT_SLUG.into()),
             ..AppSpec::default()
         };
-        let app = match self.create(spec, now).await {
-            Ok(app) => app,
+        match self.create(spec, now).await {
             // Another instance starting at the same moment made it first.
-            Err(AppError::SlugTaken) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+            Err(AppError::SlugTaken) => self.get(DEFAULT_SLUG).await,
+            other => other,
+        }
+    }
+
+    /// The default application's first API key, made when it has never had one (returned to be shown once).
+    pub async fn first_default_key(&self, now: UnixTime) -> Result<Option<(Application, String)>, AppError> {
+        let app = self.ensure_default(now).await?;
+        if !self.list_api_keys(&app.id).await?.is_empty() {
+            return Ok(None);
+        }
         let key = self.create_api_key(&app.id, "first key", None, now).await?;
         Ok(Some((app, key.key)))
     }

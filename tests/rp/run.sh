@@ -86,14 +86,19 @@ for _ in $(seq 120); do # 60 s
 done
 [[ -n "$ready" ]] || die "Tessera was not ready within 60 s"
 
-# --- a user and two clients ------------------------------------------------------------------------
+# --- an API key, a user and two clients -----------------------------------------------------------
+# The REST API wants the application's key (x-api-key); the first start made the default application.
+api_key="$(timeout 60 "$tessera" admin create-api-key --app default --name "rp check" --json |
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).key))')" ||
+  die "create-api-key failed"
 username="alice"
 email="alice@example.org"
 password="rp-check $(node -e 'console.log(require("crypto").randomBytes(9).toString("base64url"))')"
 user_json="$(
   node -e 'console.log(JSON.stringify({username: process.argv[1], email: process.argv[2], password: process.argv[3]}))' \
     "$username" "$email" "$password" |
-    curl -sS --max-time 20 -w '\n%{http_code}' -H 'content-type: application/json' --data-binary @- "$issuer/api/v1/users"
+    curl -sS --max-time 20 -w '\n%{http_code}' -H 'content-type: application/json' -H "x-api-key: $api_key" \
+      --data-binary @- "$issuer/api/v1/users"
 )"
 [[ "${user_json##*$'\n'}" == 201 ]] || die "creating the user failed: $user_json"
 user_id="$(printf '%s' "${user_json%$'\n'*}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).user.id))')"
