@@ -247,12 +247,13 @@ async fn administrators_manage_applications() {
         .json()
         .await
         .unwrap();
-    let slugs: Vec<&str> = listed
+    let mut slugs: Vec<&str> = listed
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["slug"].as_str().unwrap())
         .collect();
+    slugs.sort_unstable();
     assert_eq!(slugs, ["default", "mobile-app"]);
 
     let updated: Value = app

@@ -1,6 +1,5 @@
 //! `GET` and `POST /oauth2/authorize` (OIDC Core §3.1.2.1: both MUST be supported).
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::pages::{PageError, browser_state, outcome_response};
@@ -17,12 +16,7 @@ pub async fn post_authorize(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !super::is_form(&req) {
         return Err(PageError::bad_request(
             "An authorization request sent by POST must be a form (application/x-www-form-urlencoded).",
         ));

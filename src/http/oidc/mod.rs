@@ -10,8 +10,9 @@ mod token;
 mod token_admin;
 mod userinfo;
 
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 
 use super::middleware::{allow_any_origin, refuse_oauth_credentials_in_query};
 use crate::oidc::discovery as paths;
@@ -67,4 +68,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(logout::get_logout)
             .post(logout::post_logout),
     );
+}
+
+/// Whether the request body is `application/x-www-form-urlencoded`, the only body OAuth endpoints read.
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }

@@ -15,12 +15,7 @@ pub async fn get_userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpR
 
 pub async fn post_userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let from_header = header_token(&req);
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let params = if is_form {
+    let params = if super::is_form(&req) {
         Params::parse(&body)
     } else {
         Params::default()

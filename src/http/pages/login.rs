@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
-use crate::auth::{AuthError, PASSWORD_AMR, SINGLE_FACTOR_ACR};
+use super::{PageError, browser_state, check_csrf, finish_sign_in, page, render, see_other};
+use crate::auth::AuthError;
 use crate::config::UserCreateScope;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
@@ -122,24 +122,7 @@ pub async fn post_login(
             );
         }
     };
-    let signed_in = state
-        .auth
-        .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
-        .await?;
-    let mut response = match &pending {
-        Some(pending) => {
-            let browser = crate::oidc::interaction::Browser {
-                session: Some(&signed_in.session),
-                binding: &binding,
-            };
-            outcome_response(state.oidc.resume(&pending.id, browser, now).await, state.oidc.issuer())?
-        }
-        None => see_other("/account"),
-    };
-    response
-        .add_cookie(&session_cookie(&state, signed_in.cookie))
-        .map_err(PageError::internal)?;
-    Ok(response)
+    finish_sign_in(&state, &browser, user, pending.as_ref(), now).await
 }
 
 /// A pending request that cannot continue becomes an error page.

@@ -167,6 +167,37 @@ impl From<askama::Error> for PageError {
     }
 }
 
+/// Signs `user` in to this browser with a new session cookie, then continues the authorization request that
+/// sent them here, or shows the account page.
+pub(super) async fn finish_sign_in(
+    state: &crate::state::AppState,
+    browser: &BrowserState,
+    user: crate::store::users::User,
+    pending: Option<&crate::oidc::interaction::Pending>,
+    now: crate::clock::UnixTime,
+) -> Result<HttpResponse, PageError> {
+    use crate::auth::{PASSWORD_AMR, SINGLE_FACTOR_ACR};
+    let signed_in = state
+        .auth
+        .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
+        .await?;
+    let mut response = match pending {
+        Some(pending) => {
+            let binding = browser.binding();
+            let resumed = crate::oidc::interaction::Browser {
+                session: Some(&signed_in.session),
+                binding: &binding,
+            };
+            outcome_response(state.oidc.resume(&pending.id, resumed, now).await, state.oidc.issuer())?
+        }
+        None => see_other("/account"),
+    };
+    response
+        .add_cookie(&session_cookie(state, signed_in.cookie))
+        .map_err(PageError::internal)?;
+    Ok(response)
+}
+
 /// Where an authorization step sends the browser, or the error page it shows.
 pub fn outcome_response(
     outcome: Result<crate::oidc::interaction::Outcome, crate::oidc::authorize::Rejection>,

@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::login::rejected;
-use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other, session_cookie};
-use crate::auth::{AuthError, NewAccount, PASSWORD_AMR, SINGLE_FACTOR_ACR};
+use super::{PageError, browser_state, check_csrf, finish_sign_in, page, render};
+use crate::auth::{AuthError, NewAccount};
 use crate::config::UserCreateScope;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::signup_limit_message;
@@ -114,26 +114,7 @@ pub async fn post_signup(
     };
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let errors = match created {
-        Ok(user) => {
-            let signed_in = state
-                .auth
-                .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
-                .await?;
-            let mut response = match &pending {
-                Some(pending) => {
-                    let browser = crate::oidc::interaction::Browser {
-                        session: Some(&signed_in.session),
-                        binding: &binding,
-                    };
-                    outcome_response(state.oidc.resume(&pending.id, browser, now).await, state.oidc.issuer())?
-                }
-                None => see_other("/account"),
-            };
-            response
-                .add_cookie(&session_cookie(&state, signed_in.cookie))
-                .map_err(PageError::internal)?;
-            return Ok(response);
-        }
+        Ok(user) => return finish_sign_in(&state, &browser, user, pending.as_ref(), now).await,
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
         Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
         Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
