@@ -67,6 +67,13 @@ pub fn rfc3339(at: UnixTime) -> String {
         .unwrap_or_default()
 }
 
+/// Reads an RFC 3339 time (any offset) as a Unix time.
+pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

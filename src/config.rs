@@ -23,6 +23,7 @@ pub struct Config {
     pub login: LoginConfig,
     pub signup: SignupConfig,
     pub apps: AppsConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
@@ -91,6 +92,12 @@ pub struct TokenConfig {
     pub id_token_ttl_secs: i64,
     /// Lifetime of authorization codes (RFC 6749 §4.1.2 recommends at most ten minutes).
     pub authorization_code_ttl_secs: i64,
+    /// The furthest `expires_at` a new private token may have, in days from its creation.
+    pub private_token_max_ttl_days: i64,
+    /// Disabling an account revokes its private tokens (enabling it again does not bring them back).
+    pub revoke_private_tokens_on_disable: bool,
+    /// Changing a password revokes the account's private tokens.
+    pub revoke_private_tokens_on_password_change: bool,
 }
 
 impl Default for TokenConfig {
@@ -100,6 +107,31 @@ impl Default for TokenConfig {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             id_token_ttl_secs: 3600,
             authorization_code_ttl_secs: 60,
+            private_token_max_ttl_days: 365,
+            revoke_private_tokens_on_disable: true,
+            revoke_private_tokens_on_password_change: true,
+        }
+    }
+}
+
+/// Deleting rows of tokens, sessions and codes that ended long enough ago.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days an expired or revoked row is kept (for audit and reuse detection) before it is deleted.
+    pub days: i64,
+    /// How often a server prunes.
+    pub interval_secs: u64,
+    /// Rows deleted per table and run at most.
+    pub batch_size: i64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            interval_secs: 600,
+            batch_size: 1000,
         }
     }
 }
@@ -534,6 +566,30 @@ impl Config {
                 "tokens.authorization_code_ttl_secs",
                 "TESSERA_TOKENS__AUTHORIZATION_CODE_TTL_SECS",
                 "must be between 1 and 600 (RFC 6749 §4.1.2)".into(),
+            ));
+        }
+        for (value, key, env) in [
+            (
+                self.tokens.private_token_max_ttl_days,
+                "tokens.private_token_max_ttl_days",
+                "TESSERA_TOKENS__PRIVATE_TOKEN_MAX_TTL_DAYS",
+            ),
+            (self.retention.days, "retention.days", "TESSERA_RETENTION__DAYS"),
+            (
+                self.retention.batch_size,
+                "retention.batch_size",
+                "TESSERA_RETENTION__BATCH_SIZE",
+            ),
+        ] {
+            if !(1..=36_500).contains(&value) {
+                return Err(invalid(key, env, "must be between 1 and 36500".into()));
+            }
+        }
+        if self.retention.interval_secs < 1 {
+            return Err(invalid(
+                "retention.interval_secs",
+                "TESSERA_RETENTION__INTERVAL_SECS",
+                "must be at least 1".into(),
             ));
         }
         if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {

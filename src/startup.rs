@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
+use crate::store;
 use crate::state::{AppState, StartError};
 use crate::tokens::opaque::random_bytes;
 
@@ -151,7 +152,7 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
 }
 
 /// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —
-/// is seen) and give idle password-hashing memory back to the system.
+/// is seen), delete rows past their retention, and give idle memory back to the system.
 fn spawn_maintenance(state: Arc<AppState>) {
     let key_interval = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
     let keys = state.clone();
@@ -163,11 +164,27 @@ fn spawn_maintenance(state: Arc<AppState>) {
             }
         }
     });
+    let retention = state.clone();
+    spawn_every(Duration::from_secs(state.config.retention.interval_secs), move || {
+        let state = retention.clone();
+        async move { prune(&state).await }
+    });
     spawn_every(Duration::from_secs(5), move || {
         state.auth.release_idle_memory(Duration::from_secs(10));
         state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });
+}
+
+/// Deletes expired and revoked rows older than the retention period, a bounded batch per table.
+pub async fn prune(state: &AppState) {
+    let retention = &state.config.retention;
+    let now = state.clock.now();
+    match store::prune::prune(&state.db, now, now - retention.days * 24 * 3600, retention.batch_size).await {
+        Ok(0) => {}
+        Ok(rows) => tracing::info!(rows, "deleted expired and revoked rows"),
+        Err(e) => tracing::warn!(error = %e, "pruning expired rows failed; trying again later"),
+    }
 }
 
 fn spawn_every<F, Fut>(every: Duration, mut task: F)

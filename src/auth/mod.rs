@@ -1,10 +1,12 @@
 //! Authentication: accounts and passwords, the login state machine with lock-out, login sessions with
-//! rotating refresh tokens, and resolving a bearer token into the principal behind it.
+//! rotating refresh tokens, private tokens, and resolving a bearer token into the principal behind it.
 
+mod account;
 mod browser;
 pub mod identity;
 mod login;
 pub mod password;
+mod private_tokens;
 mod session;
 mod signup;
 
@@ -12,11 +14,12 @@ use std::sync::Arc;
 
 pub use browser::{BrowserSession, SignedIn};
 pub use password::{PasswordError, Passwords};
-pub use session::{FamilyOwner, PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
+pub use private_tokens::{LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime};
+pub use session::{Credential, FamilyOwner, PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
 pub use signup::{NewAccount, SignupOutcome};
 
 use crate::apps::rate_limit::RateLimiter;
-use crate::config::{Config, LoginConfig, SessionConfig, SignupConfig, UserCreateScope};
+use crate::config::{Config, LoginConfig, SessionConfig, SignupConfig, TokenConfig, UserCreateScope};
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
 
@@ -54,6 +57,12 @@ pub enum AuthError {
     SignupRateLimited(LimitedBy, u64),
     #[error("too many failed sign-ins from this address")]
     LoginRateLimited(u64),
+    #[error("no such token")]
+    UnknownToken,
+    #[error("this needs a password sign-in, not a private token")]
+    InteractiveLoginRequired,
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("the caller lacks the `{0}` scope")]
     InsufficientScope(&'static str),
     #[error(transparent)]
@@ -84,6 +93,7 @@ pub struct AuthService {
     signup_limits: SignupConfig,
     login_policy: LoginConfig,
     session_policy: SessionConfig,
+    token_policy: TokenConfig,
     password_len: std::ops::RangeInclusive<usize>,
     user_create_scope: UserCreateScope,
 }
@@ -105,6 +115,7 @@ impl AuthService {
             signup_limits: config.signup.clone(),
             login_policy: config.login.clone(),
             session_policy: config.session.clone(),
+            token_policy: config.tokens.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             user_create_scope: config.user_create_scope,
         }

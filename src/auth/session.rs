@@ -5,11 +5,12 @@ use super::{ADMIN_SCOPE, AuthError, AuthService};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
+use crate::store::revoked_tokens;
 use crate::store::sessions::Session;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::User;
-use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
-use crate::tokens::{AccessClaims, AccessGrant, IssuedAccessToken, TokenError};
+use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use crate::tokens::{AccessGrant, IssuedAccessToken, TokenError};
 
 /// Authentication methods of a password login (RFC 8176).
 pub const PASSWORD_AMR: &str = "pwd";
@@ -42,17 +43,34 @@ pub struct RotatedFamily {
     pub refresh_token: String,
 }
 
-/// The caller behind a valid, unrevoked access token.
+/// What a bearer request authenticated with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token of a sign-in: the id of its token family.
+    Session(String),
+    /// A private token, presented itself or through an access token exchanged for it: the token's id.
+    PrivateToken(String),
+}
+
+/// The caller behind a valid, unrevoked bearer token.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub claims: AccessClaims,
     pub user: User,
+    /// Space-separated scopes the request acts with: those of the token presented.
+    pub scope: String,
+    pub credential: Credential,
 }
 
 impl Principal {
     /// Whether both the token and the account (as it is now) hold `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.claims.has_scope(scope) && self.user.scopes.split(' ').any(|s| s == scope)
+        let holds = |scopes: &str| scopes.split(' ').any(|s| s == scope);
+        holds(&self.scope) && holds(&self.user.scopes)
+    }
+
+    /// Whether the caller signed in (with a password), rather than presenting a private token.
+    pub fn is_interactive(&self) -> bool {
+        matches!(self.credential, Credential::Session(_))
     }
 
     /// Whether the caller is an administrator.
@@ -77,6 +95,7 @@ impl AuthService {
                 scope: &user.scopes,
                 client_id: None,
                 application: Some(&app.id),
+                private_token: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -125,6 +144,7 @@ impl AuthService {
                 scope: &rotated.user.scopes,
                 client_id: None,
                 application: Some(&app.id),
+                private_token: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -198,32 +218,53 @@ impl AuthService {
         }
     }
 
-    /// Ends the caller's session: its refresh and access tokens stop working at once.
+    /// Ends the caller's session: its refresh and access tokens stop working at once. A private token has
+    /// no session to end; it is revoked through `/api/v1/tokens` instead.
     pub async fn logout(&self, principal: &Principal, now: UnixTime) -> Result<(), AuthError> {
-        if let Some(family) = &principal.claims.sid {
-            sessions::revoke(&self.db, family.clone(), "logout", now).await?;
-        }
+        let Credential::Session(family) = &principal.credential else {
+            return Err(AuthError::InteractiveLoginRequired);
+        };
+        sessions::revoke(&self.db, family.clone(), "logout", now).await?;
         tracing::info!(user_id = %principal.user.id, "logged out");
         Ok(())
     }
 
-    /// Resolves a bearer token presented with `app`'s API key: valid signature and lifetime, issued for
-    /// that application, a live session, an active account.
+    /// Resolves a bearer token presented with `app`'s API key from `client_ip`: a private token, or an
+    /// access token with a valid signature and lifetime, issued for that application, of a live session
+    /// (or live private token) and an active account.
     pub async fn authenticate_bearer(
         &self,
         token: &str,
         app: &Application,
+        client_ip: Option<String>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
+        if token.starts_with(PRIVATE_TOKEN_PREFIX) {
+            return self.authenticate_private_token(token, app, client_ip, now).await;
+        }
         let claims = self.tokens.verify(token, now)?;
         if claims.app.as_deref() != Some(app.id.as_str()) {
             return Err(AuthError::AppMismatch);
         }
+        if let Some(private_token) = claims.pat {
+            let live = self.live_private_token(&private_token, &app.id, now).await?;
+            if live.user.id != claims.sub {
+                return Err(TokenError::Invalid("The token does not belong to its private token.").into());
+            }
+            // A client may have revoked the token it exchanged for (RFC 7009).
+            if claims.client_id.is_some() && revoked_tokens::is_revoked(&self.db, claims.jti).await? {
+                return Err(TokenError::Revoked("The access token was revoked.").into());
+            }
+            return Ok(Principal {
+                user: live.user,
+                scope: claims.scope,
+                credential: Credential::PrivateToken(private_token),
+            });
+        }
         let family = claims
             .sid
-            .clone()
             .ok_or(TokenError::Invalid("The token does not belong to a user."))?;
-        let (session, user) = sessions::find_with_user(&self.db, family)
+        let (session, user) = sessions::find_with_user(&self.db, family.clone())
             .await?
             .ok_or(TokenError::Revoked("The session of this token no longer exists."))?;
         if session.revoked_at.is_some() {
@@ -235,6 +276,10 @@ impl AuthService {
         if !user.is_active {
             return Err(TokenError::Revoked("The account is disabled.").into());
         }
-        Ok(Principal { claims, user })
+        Ok(Principal {
+            user,
+            scope: claims.scope,
+            credential: Credential::Session(family),
+        })
     }
 }

@@ -152,18 +152,6 @@ impl AuthService {
         }
     }
 
-    /// Enables or disables the account with this username or e-mail. A disabled account cannot sign in,
-    /// and its tokens stop working on the next request.
-    pub async fn set_active(&self, login: &str, active: bool, now: UnixTime) -> Result<User, AuthError> {
-        let user = self.find_by_login(login).await?.ok_or(AuthError::UnknownAccount)?;
-        users::set_active(&self.db, user.id.clone(), active, now).await?;
-        tracing::info!(user_id = %user.id, active, "account status changed");
-        Ok(User {
-            is_active: active,
-            ..user
-        })
-    }
-
     fn validate(&self, account: NewAccount) -> Result<ValidAccount, AuthError> {
         let mut problems = Vec::new();
         let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
@@ -194,7 +182,7 @@ impl AuthService {
         }
     }
 
-    fn password_problem(&self, password: &str, username: &str, email: &str) -> Option<String> {
+    pub(super) fn password_problem(&self, password: &str, username: &str, email: &str) -> Option<String> {
         let len = password.chars().count();
         let (min, max) = (*self.password_len.start(), *self.password_len.end());
         if password.is_empty() {

@@ -208,6 +208,17 @@ impl From<AuthError> for ApiError {
                 "token_app_mismatch",
                 "The token was issued for another application than the one this x-api-key belongs to.",
             ),
+            AuthError::UnknownToken => Self::new(S::NOT_FOUND, "not_found", "There is no such live token."),
+            AuthError::InteractiveLoginRequired => Self::new(
+                S::FORBIDDEN,
+                "interactive_login_required",
+                "This needs an access token from a password sign-in; a private token cannot do it.",
+            ),
+            AuthError::WrongPassword => Self::new(
+                S::FORBIDDEN,
+                "wrong_password",
+                "The current password is incorrect.",
+            ),
             AuthError::InsufficientScope(scope) => Self {
                 www_authenticate: Some(format!(
                     r#"Bearer realm="tessera", error="insufficient_scope", scope="{scope}""#
@@ -233,7 +244,7 @@ impl From<TokenError> for ApiError {
                 "This endpoint needs an access token: Authorization: Bearer <token>.",
             ),
             TokenError::Invalid(why) => Self::token("token_invalid", why),
-            TokenError::Expired => Self::token("token_expired", "The access token has expired."),
+            TokenError::Expired => Self::token("token_expired", "The token has expired."),
             TokenError::Revoked(why) => Self::token("token_revoked", why),
             TokenError::Key(_) => Self::internal(&error),
         }

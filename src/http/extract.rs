@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::applications::RequestApp;
+use super::client_ip::client_ip;
 use super::error::ApiError;
 use crate::auth::Principal;
 use crate::state::AppState;
@@ -63,7 +64,11 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
         .get::<RequestApp>()
         .cloned()
         .ok_or_else(|| ApiError::from(TokenError::Key("no application resolved for this request".into())))?;
-    let principal = state.auth.authenticate_bearer(token, &app.0, state.clock.now()).await?;
+    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let principal = state
+        .auth
+        .authenticate_bearer(token, &app.0, ip, state.clock.now())
+        .await?;
     Ok(Some(principal))
 }
 

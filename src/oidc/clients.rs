@@ -32,27 +32,34 @@ const DEFAULT_SCOPES: &[&str] = &[
 ];
 
 /// A grant type a client may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693: a user's private token exchanged for a short-lived access token.
+    TokenExchange,
 }
 
 impl GrantType {
+    pub const ALL: [Self; 4] = [
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+        Self::TokenExchange,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials]
-            .into_iter()
-            .find(|g| g.as_str() == text)
+        Self::ALL.into_iter().find(|g| g.as_str() == text)
     }
 }
 

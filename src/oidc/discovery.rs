@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::clients::GrantType;
 use super::pkce::S256;
 use super::scope::OIDC_SCOPES;
 
@@ -29,7 +30,7 @@ struct Metadata<'a> {
     scopes_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 3],
+    grant_types_supported: [&'static str; 4],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -87,7 +88,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         scopes_supported: OIDC_SCOPES,
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
-        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: GrantType::ALL.map(GrantType::as_str),
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: ["RS256"],
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,

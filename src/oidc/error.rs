@@ -1,5 +1,5 @@
 //! OAuth 2.0 / OpenID Connect errors: the registered `error` codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! RFC 7009 §2.2.1; OIDC Core §3.1.2.6) with a description in the allowed character set.
+//! RFC 7009 §2.2.1; RFC 8693 §2.2.2; OIDC Core §3.1.2.6) with a description in the allowed character set.
 
 use crate::auth::AuthError;
 use crate::store::StoreError;
@@ -28,6 +28,8 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// RFC 8628 §3.5, registered for the token endpoint: slow down (answered with 429).
     SlowDown,
+    /// RFC 8693 §2.2.2: the token cannot be issued for the requested audience or resource.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -53,6 +55,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::SlowDown => "slow_down",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }

@@ -1,13 +1,16 @@
-//! Token introspection (RFC 7662). A client may introspect the tokens issued to it; anything else — unknown,
-//! expired, revoked, foreign, another client's — is exactly `{"active": false}` (§2.2).
+//! Token introspection (RFC 7662). A client may introspect the tokens issued to it and the private tokens of
+//! its application; anything else — unknown, expired, revoked, foreign, another client's — is exactly
+//! `{"active": false}` (§2.2).
 
 use serde::Serialize;
 
 use super::clients::Client;
 use super::{OAuthError, OidcService};
 use crate::clock::UnixTime;
-use crate::store::{refresh_tokens, revoked_tokens, sessions};
-use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+use super::standing::Standing;
+use crate::auth::AuthError;
+use crate::store::refresh_tokens;
+use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 /// An introspection answer.
 #[derive(Debug, Serialize)]
@@ -21,7 +24,11 @@ pub struct Introspection {
 #[derive(Debug, Serialize)]
 pub struct TokenDetails {
     pub scope: String,
-    pub client_id: String,
+    /// The client the token was issued to; absent for a private token, which belongs to no client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The application the token is for.
+    pub application_id: String,
     pub sub: String,
     pub exp: i64,
     pub iat: i64,
@@ -55,24 +62,22 @@ impl OidcService {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             return self.introspect_refresh_token(client, token, now).await;
         }
+        if token.starts_with(PRIVATE_TOKEN_PREFIX) {
+            return self.introspect_private_token(client, token, now).await;
+        }
         let Ok(claims) = self.access.verify(token, now) else {
             return Ok(Introspection::inactive());
         };
         if claims.client_id.as_deref() != Some(client.id.as_str()) {
             return Ok(Introspection::inactive());
         }
-        let live = match &claims.sid {
-            Some(family) => sessions::find_with_user(&self.db, family.clone())
-                .await?
-                .is_some_and(|(grant, user)| grant.revoked_at.is_none() && user.is_active),
-            None => !revoked_tokens::is_revoked(&self.db, claims.jti.clone()).await?,
-        };
-        if !live {
+        if matches!(self.standing(&claims, now).await?, Standing::Dead) {
             return Ok(Introspection::inactive());
         }
         Ok(Introspection::active(TokenDetails {
             scope: claims.scope,
-            client_id: client.id.clone(),
+            client_id: Some(client.id.clone()),
+            application_id: client.application_id.clone(),
             sub: claims.sub,
             exp: claims.exp,
             iat: claims.iat,
@@ -105,13 +110,40 @@ impl OidcService {
         }
         Ok(Introspection::active(TokenDetails {
             scope: found.session.scope,
-            client_id: client.id.clone(),
+            client_id: Some(client.id.clone()),
+            application_id: client.application_id.clone(),
             sub: found.user.id,
             exp: found.token.expires_at,
             iat: found.token.created_at,
             iss: self.issuer.clone(),
             aud: None,
             token_type: "refresh_token",
+            jti: None,
+        }))
+    }
+
+    /// A private token is reported to the clients of its application.
+    async fn introspect_private_token(
+        &self,
+        client: &Client,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Introspection, OAuthError> {
+        let live = match self.auth.resolve_private_token(token, &client.application_id, now).await {
+            Ok(live) => live,
+            Err(AuthError::Store(e)) => return Err(e.into()),
+            Err(_) => return Ok(Introspection::inactive()),
+        };
+        Ok(Introspection::active(TokenDetails {
+            scope: live.token.scopes,
+            client_id: None,
+            application_id: live.token.application_id,
+            sub: live.user.id,
+            exp: live.token.expires_at,
+            iat: live.token.created_at,
+            iss: self.issuer.clone(),
+            aud: None,
+            token_type: "private_token",
             jti: None,
         }))
     }

@@ -15,6 +15,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod revocation;
 pub mod scope;
+mod standing;
 pub mod userinfo;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Token revocation (RFC 7009). Revoking a refresh token or an access token ends the whole grant it
-//! belongs to; a stand-alone (client credentials) access token is remembered as revoked until it expires.
+//! belongs to; a stand-alone access token (client credentials, token exchange) is remembered as revoked
+//! until it expires; a private token of the client's application is revoked.
 //! Unknown tokens answer success, tokens of other clients are left alone, and a storage failure is
 //! reported rather than pretending success.
 
@@ -7,7 +8,8 @@ use super::clients::Client;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::clock::UnixTime;
 use crate::store::{refresh_tokens, revoked_tokens, sessions};
-use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+use crate::auth::AuthError;
+use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 impl OidcService {
     /// `POST /oauth2/revoke` for an authenticated `client`.
@@ -29,6 +31,9 @@ impl OidcService {
         }
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             return self.revoke_refresh_token(client, token, now).await;
+        }
+        if token.starts_with(PRIVATE_TOKEN_PREFIX) {
+            return self.revoke_private_token(client, token, now).await;
         }
         if self.id_tokens.verify_hint(token).is_ok() {
             return Err(OAuthError::new(
@@ -68,5 +73,23 @@ impl OidcService {
         sessions::revoke(&self.db, found.session.id, "revoked", now).await?;
         tracing::info!(client_id = %client.id, "refresh token revoked with its grant");
         Ok(())
+    }
+
+    /// Whoever holds a private token may revoke it (a leaked token should be easy to kill), through a client
+    /// of the token's application.
+    async fn revoke_private_token(&self, client: &Client, token: &str, now: UnixTime) -> Result<(), OAuthError> {
+        let live = match self.auth.resolve_private_token(token, &client.application_id, now).await {
+            Ok(live) => live,
+            Err(AuthError::Store(e)) => return Err(e.into()),
+            Err(_) => return Ok(()),
+        };
+        match self
+            .auth
+            .revoke_private_token(&live.user.id, &live.token.id, "revoked_by_holder", now)
+            .await
+        {
+            Ok(()) | Err(AuthError::UnknownToken) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::scope::{EMAIL, OPENID, PROFILE, Scope};
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::clock::UnixTime;
-use crate::store::sessions;
+use super::standing::Standing;
 use crate::store::users::User;
 
 /// The claims released for one access token.
@@ -40,23 +40,19 @@ impl UserInfo {
 }
 
 impl OidcService {
-    /// Checks the access token (signature, lifetime, live grant, active account, `openid` scope) and
-    /// returns the claims its scope releases.
+    /// Checks the access token (signature, lifetime, live grant or private token, active account, `openid`
+    /// scope) and returns the claims its scope releases.
     pub async fn userinfo(&self, token: &str, now: UnixTime) -> Result<UserInfo, OAuthError> {
         let claims = self.access.verify(token, now)?;
-        let family = claims
-            .sid
-            .clone()
-            .ok_or_else(|| OAuthError::invalid_token("this token was issued to a client, not for a user"))?;
-        let (grant, user) = sessions::find_with_user(&self.db, family)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_token("the grant of this token no longer exists"))?;
-        if grant.revoked_at.is_some() {
-            return Err(OAuthError::invalid_token("the access token was revoked"));
-        }
-        if !user.is_active || user.id != claims.sub {
-            return Err(OAuthError::invalid_token("the access token is no longer valid"));
-        }
+        let user = match self.standing(&claims, now).await? {
+            Standing::User(user) => user,
+            Standing::Client => {
+                return Err(OAuthError::invalid_token(
+                    "this token was issued to a client, not for a user",
+                ));
+            }
+            Standing::Dead => return Err(OAuthError::invalid_token("the access token was revoked")),
+        };
         let scope = Scope::stored(&claims.scope);
         if !scope.contains(OPENID) {
             return Err(OAuthError::new(

@@ -10,6 +10,8 @@ pub mod clients;
 pub mod consents;
 mod migrate;
 mod pool;
+pub mod private_tokens;
+pub mod prune;
 pub mod refresh_tokens;
 pub mod revoked_tokens;
 pub mod schema;

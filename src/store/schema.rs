@@ -169,7 +169,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    private_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        application_id -> Text,
+        description -> Text,
+        prefix -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+        last_used_at -> Nullable<BigInt>,
+        last_used_ip -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(private_tokens -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -186,4 +205,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_tokens,
     applications,
     api_keys,
+    private_tokens,
 );

@@ -4,8 +4,9 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 
-use super::schema::users;
-use super::{Database, StoreResult};
+use super::private_tokens::revoke_private_tokens_of;
+use super::schema::{browser_sessions, sessions, users};
+use super::{Database, StoreError, StoreResult};
 use crate::clock::UnixTime;
 
 /// One account as stored.
@@ -143,13 +144,66 @@ pub async fn update_password_hash(db: &Database, id: String, hash: String, now: 
     .await
 }
 
-/// Enables or disables an account. Returns whether it exists.
-pub async fn set_active(db: &Database, id: String, active: bool, now: UnixTime) -> StoreResult<bool> {
+/// Enables or disables an account, revoking its private tokens in the same transaction when
+/// `revoke_private_tokens`. Returns whether the account exists.
+pub async fn set_active(
+    db: &Database,
+    id: String,
+    active: bool,
+    revoke_private_tokens: bool,
+    now: UnixTime,
+) -> StoreResult<bool> {
     db.write(move |conn| {
-        let updated = diesel::update(users::table.find(id))
-            .set((users::is_active.eq(active), users::updated_at.eq(now)))
+        conn.transaction::<_, StoreError, _>(|conn| {
+            let updated = diesel::update(users::table.find(&id))
+                .set((users::is_active.eq(active), users::updated_at.eq(now)))
+                .execute(conn)?;
+            if revoke_private_tokens {
+                revoke_private_tokens_of(conn, &id, "account_disabled", now)?;
+            }
+            Ok(updated == 1)
+        })
+    })
+    .await
+}
+
+/// A new password: stores its hash and, in the same transaction, ends every other sign-in of the account
+/// (token families except `keep_family`, and browser sessions) and, when `revoke_private_tokens`, its private
+/// tokens.
+pub async fn change_password(
+    db: &Database,
+    id: String,
+    hash: String,
+    keep_family: String,
+    revoke_private_tokens: bool,
+    now: UnixTime,
+) -> StoreResult<()> {
+    const REASON: &str = "password_changed";
+    db.write(move |conn| {
+        conn.transaction::<_, StoreError, _>(|conn| {
+            diesel::update(users::table.find(&id))
+                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                .execute(conn)?;
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(&id))
+                    .filter(sessions::id.ne(keep_family))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REASON)))
             .execute(conn)?;
-        Ok(updated == 1)
+            diesel::update(
+                browser_sessions::table
+                    .filter(browser_sessions::user_id.eq(&id))
+                    .filter(browser_sessions::revoked_at.is_null()),
+            )
+            .set(browser_sessions::revoked_at.eq(now))
+            .execute(conn)?;
+            if revoke_private_tokens {
+                revoke_private_tokens_of(conn, &id, REASON, now)?;
+            }
+            Ok(())
+        })
     })
     .await
 }

@@ -36,6 +36,9 @@ pub struct AccessClaims {
     /// The application the token was issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
+    /// The private token this access token was exchanged for; revoking that token revokes this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pat: Option<String>,
 }
 
 /// Who and what an access token is for.
@@ -49,6 +52,8 @@ pub struct AccessGrant<'a> {
     pub client_id: Option<&'a str>,
     /// The application the token is for.
     pub application: Option<&'a str>,
+    /// The private token the access token is exchanged for, if any.
+    pub private_token: Option<&'a str>,
     /// Lifetime in seconds (the application's setting).
     pub lifetime: i64,
 }
@@ -102,6 +107,7 @@ impl AccessTokens {
             sid: grant.family.map(str::to_owned),
             client_id: grant.client_id.map(str::to_owned),
             app: grant.application.map(str::to_owned),
+            pat: grant.private_token.map(str::to_owned),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;

@@ -1,4 +1,4 @@
-//! Opaque secrets (refresh tokens, later API keys and private tokens): a readable prefix, 256 random bits
+//! Opaque secrets (refresh tokens, API keys, client secrets and private tokens): a readable prefix, 256 random bits
 //! and a checksum, so scanners can recognise a leaked one. Only their SHA-256 is ever stored.
 
 use aws_lc_rs::digest;
@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Prefix of refresh tokens.
 pub const REFRESH_TOKEN_PREFIX: &str = "tsr_";
+/// Prefix of private (application) tokens.
+pub const PRIVATE_TOKEN_PREFIX: &str = "tsp_";
 
 const RANDOM_BYTES: usize = 32;
 /// base64url length of the random part.

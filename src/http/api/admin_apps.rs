@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps::api_keys::ApiKeyInfo;
 use crate::apps::{AppError, AppSpec, Application};
-use crate::clock::{UnixTime, rfc3339};
+use super::body::parse_time;
+use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
 use crate::state::AppState;
@@ -156,7 +157,7 @@ pub async fn create_api_key(
     body: web::Json<KeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let KeyRequest { name, expires_at } = body.into_inner();
-    let expires_at = expires_at.as_deref().map(parse_time).transpose()?;
+    let expires_at = expires_at.as_deref().map(|t| parse_time("expires_at", t)).transpose()?;
     let created = state
         .apps
         .create_api_key(&id, name.as_deref().unwrap_or_default(), expires_at, state.clock.now())
@@ -189,15 +190,4 @@ pub async fn revoke_api_key(
     let (app, key) = path.into_inner();
     state.apps.revoke_api_key(&app, &key, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn parse_time(text: &str) -> Result<UnixTime, ApiError> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| {
-            ApiError::validation([(
-                "expires_at",
-                "must be an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned(),
-            )])
-        })
 }

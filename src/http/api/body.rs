@@ -6,7 +6,8 @@ use actix_web::http::header;
 use serde::Serialize;
 
 use crate::auth::TokenPair;
-use crate::clock::rfc3339;
+use crate::clock::{UnixTime, parse_rfc3339, rfc3339};
+use crate::http::error::ApiError;
 use crate::store::users::User;
 
 /// An account as the API shows it.
@@ -63,4 +64,11 @@ pub fn token_response(status: StatusCode, body: impl Serialize) -> HttpResponse 
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(body)
+}
+
+/// An RFC 3339 time sent in `field`; anything else is a 422 naming the field.
+pub fn parse_time(field: &'static str, text: &str) -> Result<UnixTime, ApiError> {
+    parse_rfc3339(text).ok_or_else(|| {
+        ApiError::validation([(field, "must be an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned())])
+    })
 }

@@ -2,8 +2,10 @@
 
 mod admin_apps;
 mod admin_clients;
+mod admin_users;
 mod auth;
 mod body;
+mod tokens;
 mod users;
 
 use actix_web::web;
@@ -14,7 +16,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/user").get(users::get_current_user))
         .service(web::resource("/auth/login").post(auth::login))
         .service(web::resource("/auth/refresh").post(auth::refresh))
+        .service(web::resource("/user/password").put(users::change_password))
         .service(web::resource("/auth/logout").post(auth::logout))
+        .service(
+            web::resource("/tokens")
+                .get(tokens::list_tokens)
+                .post(tokens::create_token),
+        )
+        .service(web::resource("/tokens/{id}").delete(tokens::revoke_token))
+        .service(web::resource("/tokens/{id}/rotate").post(tokens::rotate_token))
+        .service(
+            web::resource("/admin/users/{id}")
+                .get(admin_users::get_user)
+                .patch(admin_users::update_user),
+        )
+        .service(
+            web::resource("/admin/users/{id}/tokens")
+                .get(tokens::admin_list_tokens)
+                .delete(tokens::admin_revoke_all_tokens),
+        )
+        .service(web::resource("/admin/users/{id}/tokens/{token_id}").delete(tokens::admin_revoke_token))
         .service(
             web::resource("/admin/clients")
                 .get(admin_clients::list_clients)

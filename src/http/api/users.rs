@@ -1,4 +1,5 @@
-//! `POST /api/v1/users` (signup, or account creation by an administrator) and `GET /api/v1/user`.
+//! `POST /api/v1/users` (signup, or account creation by an administrator), `GET /api/v1/user` and
+//! `PUT /api/v1/user/password`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -56,4 +57,35 @@ pub async fn create_user(
 /// The signed-in account.
 pub async fn get_current_user(caller: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(UserBody::from(caller.0.user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// Changes the caller's password; every other sign-in of the account ends.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let (Some(current), Some(new)) = (&current_password, &new_password) else {
+        return Err(super::auth::missing_fields(&[
+            ("current_password", current_password.is_none()),
+            ("new_password", new_password.is_none()),
+        ]));
+    };
+    state
+        .auth
+        .change_password(&caller.0, current, new, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -89,6 +89,7 @@ impl OidcService {
                 scope: &row.scope,
                 client_id: Some(&client.id),
                 application: Some(&app.id),
+                private_token: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -119,6 +120,7 @@ impl OidcService {
             refresh_token: refresh.map(|r| r.value),
             id_token,
             scope: row.scope,
+            issued_token_type: None,
         })
     }
 }

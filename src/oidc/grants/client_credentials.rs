@@ -44,6 +44,7 @@ impl OidcService {
                 scope: &scope,
                 client_id: Some(&client.id),
                 application: Some(&app.id),
+                private_token: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -55,6 +56,7 @@ impl OidcService {
             refresh_token: None,
             id_token: None,
             scope,
+            issued_token_type: None,
         })
     }
 }

@@ -1,8 +1,9 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file each, and the response they share.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8693), one file each, and the response they share.
 
 mod authorization_code;
 mod client_credentials;
 mod refresh_token;
+mod token_exchange;
 
 use serde::Serialize;
 
@@ -23,15 +24,19 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 impl OidcService {
-    /// `POST /oauth2/token` for an authenticated `client` of application `app`.
+    /// `POST /oauth2/token` for an authenticated `client` of application `app`, sent from `client_ip`.
     pub async fn token(
         &self,
         client: &Client,
         app: &Application,
         params: &Params,
+        client_ip: Option<String>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         if let Some(name) = params.first_duplicate() {
@@ -57,6 +62,7 @@ impl OidcService {
             GrantType::AuthorizationCode => self.exchange_code(client, app, params, now).await,
             GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, now).await,
             GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
+            GrantType::TokenExchange => self.exchange_private_token(client, app, params, client_ip, now).await,
         }
     }
 }

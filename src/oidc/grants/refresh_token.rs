@@ -51,6 +51,7 @@ impl OidcService {
                 scope: &scope,
                 client_id: Some(&client.id),
                 application: Some(&app.id),
+                private_token: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -80,6 +81,7 @@ impl OidcService {
             refresh_token: Some(rotated.refresh_token),
             id_token,
             scope,
+            issued_token_type: None,
         })
     }
 }

@@ -1,0 +1,76 @@
+//! Looking after existing accounts: enabling and disabling them, and changing a password. Both end what
+//! the old state allowed: a disabled account's private tokens, a changed password's other sign-ins.
+
+use super::{AuthError, AuthService, Credential, FieldError, Principal};
+use crate::clock::UnixTime;
+use crate::store::users::{self, User};
+
+impl AuthService {
+    /// The account with this id.
+    pub async fn find_user(&self, id: &str) -> Result<User, AuthError> {
+        users::find_by_id(&self.db, id.to_owned())
+            .await?
+            .ok_or(AuthError::UnknownAccount)
+    }
+
+    /// Enables or disables the account with this username or e-mail.
+    pub async fn set_active(&self, login: &str, active: bool, now: UnixTime) -> Result<User, AuthError> {
+        let user = self.find_by_login(login).await?.ok_or(AuthError::UnknownAccount)?;
+        self.set_user_active(user, active, now).await
+    }
+
+    /// Enables or disables `user`. A disabled account cannot sign in and its tokens stop working on the next
+    /// request; its private tokens are revoked for good unless configured otherwise.
+    pub async fn set_user_active(&self, user: User, active: bool, now: UnixTime) -> Result<User, AuthError> {
+        let revoke = !active && self.token_policy.revoke_private_tokens_on_disable;
+        if !users::set_active(&self.db, user.id.clone(), active, revoke, now).await? {
+            return Err(AuthError::UnknownAccount);
+        }
+        tracing::info!(user_id = %user.id, active, "account status changed");
+        Ok(User {
+            is_active: active,
+            ..user
+        })
+    }
+
+    /// `PUT /api/v1/user/password`: checks the current password (counted like a failed sign-in when wrong),
+    /// stores the new one, and ends every other sign-in of the account — its other token families, its
+    /// browser sessions, and (unless configured otherwise) its private tokens. The caller's own session goes on.
+    pub async fn change_password(
+        &self,
+        caller: &Principal,
+        current: &str,
+        new: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        let Credential::Session(family) = &caller.credential else {
+            return Err(AuthError::InteractiveLoginRequired);
+        };
+        let user = &caller.user;
+        if let Some(message) = self.password_problem(new, &user.username, &user.email) {
+            return Err(AuthError::Validation(vec![FieldError {
+                field: "new_password",
+                message,
+            }]));
+        }
+        match self.check_password(&user.username, current, client, now).await {
+            Ok(checked) if checked.id == user.id => {}
+            Ok(_) | Err(AuthError::InvalidCredentials) => return Err(AuthError::WrongPassword),
+            Err(e) => return Err(e),
+        }
+        let hash = self.passwords.hash(new).await?;
+        let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
+        users::change_password(
+            &self.db,
+            user.id.clone(),
+            hash,
+            family.clone(),
+            revoke_private_tokens,
+            now,
+        )
+        .await?;
+        tracing::info!(user_id = %user.id, revoke_private_tokens, "password changed");
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! Whether an access token still speaks for someone: the check userinfo and introspection share after the
+//! signature and lifetime.
+
+use super::{OAuthError, OidcService};
+use crate::auth::AuthError;
+use crate::clock::UnixTime;
+use crate::store::users::User;
+use crate::store::{revoked_tokens, sessions};
+use crate::tokens::AccessClaims;
+
+/// What a verified access token stands for now.
+pub enum Standing {
+    /// A user, through a live token family or a live private token.
+    User(User),
+    /// A client acting for itself (client credentials), not revoked.
+    Client,
+    /// Revoked, or its account disabled.
+    Dead,
+}
+
+impl OidcService {
+    /// The token family behind `claims` (and its account), or the private token it was exchanged for, or —
+    /// for a token of its own — that it was not revoked.
+    pub(super) async fn standing(&self, claims: &AccessClaims, now: UnixTime) -> Result<Standing, OAuthError> {
+        if let Some(family) = &claims.sid {
+            return Ok(match sessions::find_with_user(&self.db, family.clone()).await? {
+                Some((grant, user)) if grant.revoked_at.is_none() && user.is_active && user.id == claims.sub => {
+                    Standing::User(user)
+                }
+                _ => Standing::Dead,
+            });
+        }
+        if revoked_tokens::is_revoked(&self.db, claims.jti.clone()).await? {
+            return Ok(Standing::Dead);
+        }
+        let Some(private_token) = &claims.pat else {
+            return Ok(Standing::Client);
+        };
+        let app = claims.app.as_deref().unwrap_or_default();
+        match self.auth.live_private_token(private_token, app, now).await {
+            Ok(live) if live.user.id == claims.sub => Ok(Standing::User(live.user)),
+            Ok(_) => Ok(Standing::Dead),
+            Err(AuthError::Store(e)) => Err(e.into()),
+            Err(_) => Ok(Standing::Dead),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Deleting rows that no longer matter: tokens, sessions, codes and requests that expired or were revoked
+//! longer ago than the retention period. Each call deletes at most `limit` rows per table, so a long backlog
+//! is worked off over several runs without one long lock.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    api_keys, authorization_codes, authorization_requests, browser_sessions, private_tokens, revoked_tokens, sessions,
+};
+use super::{Database, StoreResult};
+use crate::clock::UnixTime;
+
+/// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`).
+/// Returns how many rows went.
+pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -> StoreResult<usize> {
+    db.write(move |conn| {
+        let mut rows = 0;
+
+        let ids: Vec<String> = private_tokens::table
+            .select(private_tokens::id)
+            .filter(private_tokens::expires_at.lt(cutoff).or(private_tokens::revoked_at.lt(cutoff)))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(private_tokens::table.filter(private_tokens::id.eq_any(ids))).execute(conn)?;
+
+        // Refresh tokens go with their family (ON DELETE CASCADE).
+        let ids: Vec<String> = sessions::table
+            .select(sessions::id)
+            .filter(sessions::expires_at.lt(cutoff).or(sessions::revoked_at.lt(cutoff)))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)?;
+
+        let ids: Vec<String> = browser_sessions::table
+            .select(browser_sessions::id)
+            .filter(browser_sessions::expires_at.lt(cutoff).or(browser_sessions::revoked_at.lt(cutoff)))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(browser_sessions::table.filter(browser_sessions::id.eq_any(ids))).execute(conn)?;
+
+        let hashes: Vec<String> = authorization_codes::table
+            .select(authorization_codes::code_hash)
+            .filter(authorization_codes::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(authorization_codes::table.filter(authorization_codes::code_hash.eq_any(hashes)))
+            .execute(conn)?;
+
+        let ids: Vec<String> = authorization_requests::table
+            .select(authorization_requests::id)
+            .filter(authorization_requests::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(authorization_requests::table.filter(authorization_requests::id.eq_any(ids)))
+            .execute(conn)?;
+
+        let ids: Vec<String> = api_keys::table
+            .select(api_keys::id)
+            .filter(api_keys::expires_at.lt(cutoff).or(api_keys::revoked_at.lt(cutoff)))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(api_keys::table.filter(api_keys::id.eq_any(ids))).execute(conn)?;
+
+        let jtis: Vec<String> = revoked_tokens::table
+            .select(revoked_tokens::jti)
+            .filter(revoked_tokens::expires_at.lt(now))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
+
+        Ok(rows)
+    })
+    .await
+}
