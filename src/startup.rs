@@ -15,8 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
-use crate::store;
 use crate::state::{AppState, StartError};
+use crate::store;
 use crate::tokens::opaque::random_bytes;
 
 /// A built, bound, not yet running server.

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 pub use browser::{BrowserSession, SignedIn};
 pub use password::{PasswordError, Passwords};
-pub use private_tokens::{LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime};
+pub use private_tokens::{
+    LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
+};
 pub use session::{Credential, FamilyOwner, PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
 pub use signup::{NewAccount, SignupOutcome};
 

@@ -184,7 +184,15 @@ impl AuthService {
             last_used_ip: None,
             ..old.clone()
         };
-        if !private_tokens::rotate(&self.db, caller.user.id.clone(), old.id.clone(), replacement.clone(), now).await? {
+        if !private_tokens::rotate(
+            &self.db,
+            caller.user.id.clone(),
+            old.id.clone(),
+            replacement.clone(),
+            now,
+        )
+        .await?
+        {
             return Err(AuthError::UnknownToken);
         }
         tracing::info!(user_id = %caller.user.id, old = %old.id, new = %replacement.id, "private token rotated");
@@ -223,7 +231,9 @@ impl AuthService {
     ) -> Result<LivePrivateToken, AuthError> {
         let (token, user) = private_tokens::find_with_user(&self.db, token_id.to_owned())
             .await?
-            .ok_or(TokenError::Revoked("The private token behind this token no longer exists."))?;
+            .ok_or(TokenError::Revoked(
+                "The private token behind this token no longer exists.",
+            ))?;
         let live = LivePrivateToken { token, user };
         check_live(&live, app_id, now)?;
         Ok(live)

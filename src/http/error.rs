@@ -214,11 +214,7 @@ impl From<AuthError> for ApiError {
                 "interactive_login_required",
                 "This needs an access token from a password sign-in; a private token cannot do it.",
             ),
-            AuthError::WrongPassword => Self::new(
-                S::FORBIDDEN,
-                "wrong_password",
-                "The current password is incorrect.",
-            ),
+            AuthError::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "The current password is incorrect."),
             AuthError::InsufficientScope(scope) => Self {
                 www_authenticate: Some(format!(
                     r#"Bearer realm="tessera", error="insufficient_scope", scope="{scope}""#

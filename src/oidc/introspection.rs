@@ -5,10 +5,10 @@
 use serde::Serialize;
 
 use super::clients::Client;
-use super::{OAuthError, OidcService};
-use crate::clock::UnixTime;
 use super::standing::Standing;
+use super::{OAuthError, OidcService};
 use crate::auth::AuthError;
+use crate::clock::UnixTime;
 use crate::store::refresh_tokens;
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
@@ -129,7 +129,11 @@ impl OidcService {
         token: &str,
         now: UnixTime,
     ) -> Result<Introspection, OAuthError> {
-        let live = match self.auth.resolve_private_token(token, &client.application_id, now).await {
+        let live = match self
+            .auth
+            .resolve_private_token(token, &client.application_id, now)
+            .await
+        {
             Ok(live) => live,
             Err(AuthError::Store(e)) => return Err(e.into()),
             Err(_) => return Ok(Introspection::inactive()),

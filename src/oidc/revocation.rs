@@ -6,9 +6,9 @@
 
 use super::clients::Client;
 use super::{ErrorCode, OAuthError, OidcService};
+use crate::auth::AuthError;
 use crate::clock::UnixTime;
 use crate::store::{refresh_tokens, revoked_tokens, sessions};
-use crate::auth::AuthError;
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 impl OidcService {
@@ -78,7 +78,11 @@ impl OidcService {
     /// Whoever holds a private token may revoke it (a leaked token should be easy to kill), through a client
     /// of the token's application.
     async fn revoke_private_token(&self, client: &Client, token: &str, now: UnixTime) -> Result<(), OAuthError> {
-        let live = match self.auth.resolve_private_token(token, &client.application_id, now).await {
+        let live = match self
+            .auth
+            .resolve_private_token(token, &client.application_id, now)
+            .await
+        {
             Ok(live) => live,
             Err(AuthError::Store(e)) => return Err(e.into()),
             Err(_) => return Ok(()),

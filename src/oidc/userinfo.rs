@@ -3,9 +3,9 @@
 use serde::Serialize;
 
 use super::scope::{EMAIL, OPENID, PROFILE, Scope};
+use super::standing::Standing;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::clock::UnixTime;
-use super::standing::Standing;
 use crate::store::users::User;
 
 /// The claims released for one access token.

@@ -30,7 +30,9 @@ pub struct PrivateTokenRow {
 
 pub async fn insert(db: &Database, token: PrivateTokenRow) -> StoreResult<()> {
     db.write(move |conn| {
-        diesel::insert_into(private_tokens::table).values(&token).execute(conn)?;
+        diesel::insert_into(private_tokens::table)
+            .values(&token)
+            .execute(conn)?;
         Ok(())
     })
     .await
@@ -75,7 +77,13 @@ pub async fn list_for_user(db: &Database, user_id: String) -> StoreResult<Vec<Pr
 }
 
 /// Revokes one of a user's live tokens. Returns whether it was live.
-pub async fn revoke(db: &Database, user_id: String, id: String, reason: &'static str, now: UnixTime) -> StoreResult<bool> {
+pub async fn revoke(
+    db: &Database,
+    user_id: String,
+    id: String,
+    reason: &'static str,
+    now: UnixTime,
+) -> StoreResult<bool> {
     db.write(move |conn| {
         let updated = diesel::update(
             private_tokens::table
@@ -83,7 +91,10 @@ pub async fn revoke(db: &Database, user_id: String, id: String, reason: &'static
                 .filter(private_tokens::user_id.eq(user_id))
                 .filter(private_tokens::revoked_at.is_null()),
         )
-        .set((private_tokens::revoked_at.eq(now), private_tokens::revoked_reason.eq(reason)))
+        .set((
+            private_tokens::revoked_at.eq(now),
+            private_tokens::revoked_reason.eq(reason),
+        ))
         .execute(conn)?;
         Ok(updated == 1)
     })
@@ -92,7 +103,13 @@ pub async fn revoke(db: &Database, user_id: String, id: String, reason: &'static
 
 /// Revokes `old` and stores its replacement, atomically. Returns `false`, storing nothing, if `old` was no
 /// longer live.
-pub async fn rotate(db: &Database, user_id: String, old: String, replacement: PrivateTokenRow, now: UnixTime) -> StoreResult<bool> {
+pub async fn rotate(
+    db: &Database,
+    user_id: String,
+    old: String,
+    replacement: PrivateTokenRow,
+    now: UnixTime,
+) -> StoreResult<bool> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             let revoked = diesel::update(
@@ -101,12 +118,17 @@ pub async fn rotate(db: &Database, user_id: String, old: String, replacement: Pr
                     .filter(private_tokens::user_id.eq(user_id))
                     .filter(private_tokens::revoked_at.is_null()),
             )
-            .set((private_tokens::revoked_at.eq(now), private_tokens::revoked_reason.eq("rotated")))
+            .set((
+                private_tokens::revoked_at.eq(now),
+                private_tokens::revoked_reason.eq("rotated"),
+            ))
             .execute(conn)?;
             if revoked == 0 {
                 return Ok(false);
             }
-            diesel::insert_into(private_tokens::table).values(&replacement).execute(conn)?;
+            diesel::insert_into(private_tokens::table)
+                .values(&replacement)
+                .execute(conn)?;
             Ok(true)
         })
     })
@@ -114,8 +136,14 @@ pub async fn rotate(db: &Database, user_id: String, old: String, replacement: Pr
 }
 
 /// Revokes every live token of a user. Returns how many.
-pub async fn revoke_all_for_user(db: &Database, user_id: String, reason: &'static str, now: UnixTime) -> StoreResult<usize> {
-    db.write(move |conn| revoke_private_tokens_of(conn, &user_id, reason, now)).await
+pub async fn revoke_all_for_user(
+    db: &Database,
+    user_id: String,
+    reason: &'static str,
+    now: UnixTime,
+) -> StoreResult<usize> {
+    db.write(move |conn| revoke_private_tokens_of(conn, &user_id, reason, now))
+        .await
 }
 
 /// Revokes every live token of a user on `conn` (inside another write). Returns how many.
@@ -130,7 +158,10 @@ pub(super) fn revoke_private_tokens_of(
             .filter(private_tokens::user_id.eq(user_id))
             .filter(private_tokens::revoked_at.is_null()),
     )
-    .set((private_tokens::revoked_at.eq(now), private_tokens::revoked_reason.eq(reason)))
+    .set((
+        private_tokens::revoked_at.eq(now),
+        private_tokens::revoked_reason.eq(reason),
+    ))
     .execute(conn)?)
 }
 
@@ -138,7 +169,10 @@ pub(super) fn revoke_private_tokens_of(
 pub async fn touch(db: &Database, id: String, ip: Option<String>, now: UnixTime) -> StoreResult<()> {
     db.write(move |conn| {
         diesel::update(private_tokens::table.find(id))
-            .set((private_tokens::last_used_at.eq(now), private_tokens::last_used_ip.eq(ip)))
+            .set((
+                private_tokens::last_used_at.eq(now),
+                private_tokens::last_used_ip.eq(ip),
+            ))
             .execute(conn)?;
         Ok(())
     })

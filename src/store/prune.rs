@@ -18,7 +18,11 @@ pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -
 
         let ids: Vec<String> = private_tokens::table
             .select(private_tokens::id)
-            .filter(private_tokens::expires_at.lt(cutoff).or(private_tokens::revoked_at.lt(cutoff)))
+            .filter(
+                private_tokens::expires_at
+                    .lt(cutoff)
+                    .or(private_tokens::revoked_at.lt(cutoff)),
+            )
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(private_tokens::table.filter(private_tokens::id.eq_any(ids))).execute(conn)?;
@@ -33,7 +37,11 @@ pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -
 
         let ids: Vec<String> = browser_sessions::table
             .select(browser_sessions::id)
-            .filter(browser_sessions::expires_at.lt(cutoff).or(browser_sessions::revoked_at.lt(cutoff)))
+            .filter(
+                browser_sessions::expires_at
+                    .lt(cutoff)
+                    .or(browser_sessions::revoked_at.lt(cutoff)),
+            )
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(browser_sessions::table.filter(browser_sessions::id.eq_any(ids))).execute(conn)?;

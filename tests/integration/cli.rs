@@ -279,3 +279,118 @@ fn the_bootstrap_administrator_can_come_from_the_environment() {
     assert!(!output.contains(ADMIN_PASSWORD), "a configured password is not echoed");
     assert!(!output.contains("TESSERA_SECRET_KEY is not set"));
 }
+
+/// Runs the server with debug logging, makes and uses a private token, and searches everything the process
+/// printed for the token.
+#[tokio::test]
+async fn a_private_token_never_reaches_the_log() {
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let mut child = tessera(dir.path(), &url)
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG__LEVEL", "debug")
+        .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let printed = Arc::new(Mutex::new(String::new()));
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ]
+    .into_iter()
+    .map(|stream| {
+        let printed = printed.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut all = printed.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        })
+    })
+    .collect();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (port, key) = loop {
+        let seen = printed.lock().unwrap().clone();
+        let port = seen
+            .lines()
+            .find(|l| l.contains("Tessera is listening"))
+            .and_then(|l| l.split("port=").nth(1))
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().map(str::to_owned));
+        let key = seen
+            .lines()
+            .find_map(|l| l.split("x-api-key): ").nth(1).map(str::to_owned));
+        if let (Some(port), Some(key)) = (port, key) {
+            break (port, key);
+        }
+        assert!(Instant::now() < deadline, "the server did not start: {seen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-api-key", &key)
+        .json(&serde_json::json!({"login": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let in_thirty_days = tessera::clock::rfc3339(tessera::clock::Clock::system().now() + 30 * 24 * 3600);
+    let created: Value = http
+        .post(format!("{base}/api/v1/tokens"))
+        .header("x-api-key", &key)
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"description": "log check", "expires_at": in_thirty_days}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().expect("a token").to_owned();
+    for path in ["/api/v1/user", "/api/v1/admin/apps"] {
+        let response = http
+            .get(format!("{base}{path}"))
+            .header("x-api-key", &key)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status() == StatusCode::OK || response.status() == StatusCode::FORBIDDEN);
+    }
+    let exchanged = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-api-key", &key)
+        .json(&serde_json::json!({"application_token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exchanged.status(), StatusCode::OK);
+    let garbled = format!("{token}x");
+    http.get(format!("{base}/api/v1/user"))
+        .header("x-api-key", &key)
+        .bearer_auth(&garbled)
+        .send()
+        .await
+        .unwrap();
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    let printed = printed.lock().unwrap();
+    assert!(
+        printed.contains("private token created"),
+        "debug logging was on: {printed}"
+    );
+    assert!(!printed.contains(&token[12..]), "the token was logged:\n{printed}");
+}

@@ -26,6 +26,7 @@ mod login;
 mod logout;
 mod oauth_refresh;
 mod pkce;
+mod private_tokens;
 mod rate_limit;
 mod refresh;
 mod revocation;

@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::body::parse_time;
 use crate::apps::api_keys::ApiKeyInfo;
 use crate::apps::{AppError, AppSpec, Application};
-use super::body::parse_time;
 use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;

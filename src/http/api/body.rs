@@ -69,6 +69,9 @@ pub fn token_response(status: StatusCode, body: impl Serialize) -> HttpResponse 
 /// An RFC 3339 time sent in `field`; anything else is a 422 naming the field.
 pub fn parse_time(field: &'static str, text: &str) -> Result<UnixTime, ApiError> {
     parse_rfc3339(text).ok_or_else(|| {
-        ApiError::validation([(field, "must be an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned())])
+        ApiError::validation([(
+            field,
+            "must be an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned(),
+        )])
     })
 }

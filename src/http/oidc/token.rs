@@ -32,10 +32,7 @@ pub async fn post_token(
         return Ok(response);
     }
     let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
-    let tokens = state
-        .oidc
-        .token(&client, &app, &params, ip, state.clock.now())
-        .await?;
+    let tokens = state.oidc.token(&client, &app, &params, ip, state.clock.now()).await?;
     let mut response = no_store_json(&tokens);
     rate_limit::apply(response.headers_mut(), &decision);
     Ok(response)
