@@ -72,6 +72,12 @@ for i in $(seq 0 7); do
     -d "{\"username\":\"$BENCH_LOGIN$i\",\"email\":\"bench$i@example.org\",\"password\":\"$BENCH_PASSWORD\"}")
 done
 access=$(sed -E 's/.*"access_token":"([^"]+)".*/\1/' <<<"$body")
+# A private token of the same user, for the same call authenticated without a JWT.
+expires=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+private_token=$(curl -sf -XPOST "$base/api/v1/tokens" -H 'content-type: application/json' \
+  -H "x-api-key: $BENCH_API_KEY" -H "Authorization: Bearer $access" \
+  -d "{\"description\":\"bench\",\"expires_at\":\"$expires\"}" | json_field token)
+[[ -n $private_token ]] || { echo "bench: creating a private token failed" >&2; exit 1; }
 refresh_chains=16
 BENCH_REFRESH_TOKENS=$(for i in $(seq $refresh_chains); do
   curl -sf -XPOST "$base/api/v1/auth/login" -H 'content-type: application/json' -H "x-api-key: $BENCH_API_KEY" \
@@ -150,6 +156,8 @@ user_load=(-t2 -c32 -H "Authorization: Bearer $access" -H "x-api-key: $BENCH_API
 userinfo_load=(-t2 -c32 -H "Authorization: Bearer $oidc_access" "$base/oauth2/userinfo")
 run "GET /api/v1/user" "${user_load[@]}"
 run "GET /oauth2/userinfo" "${userinfo_load[@]}"
+private_load=(-t2 -c32 -H "Authorization: Bearer $private_token" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
+run "GET /api/v1/user (tsp_)" "${private_load[@]}"
 # The cost of the API key and the budget: GET /api/v1/user against userinfo, which makes the same token check
 # and lookup without them. Interleaved short rounds, so drift in the machine's speed hits both alike.
 with_key=0; without=0; rounds=6
@@ -158,9 +166,17 @@ for _ in $(seq $rounds); do
   measure $server "${user_load[@]}"; with_key=$((with_key + m_rps))
   measure $server "${userinfo_load[@]}"; without=$((without + m_rps))
 done
-duration=$full_duration
 echo "  with the API key and budget: $((with_key / rounds)) req/s; without: $((without / rounds)) req/s" \
   "($(awk -v a="$with_key" -v b="$without" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }'); $rounds interleaved rounds)"
+# GET /api/v1/user authenticated by a private token (one indexed look-up, no signature) against a JWT.
+private=0; jwt=0
+for _ in $(seq $rounds); do
+  measure $server "${private_load[@]}"; private=$((private + m_rps))
+  measure $server "${user_load[@]}"; jwt=$((jwt + m_rps))
+done
+echo "  private token: $((private / rounds)) req/s; JWT: $((jwt / rounds)) req/s" \
+  "($(awk -v a="$private" -v b="$jwt" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }'); $rounds interleaved rounds)"
+duration=$full_duration
 run "POST refresh" -t$refresh_chains -c$refresh_chains -s "$bench/refresh.lua" "$base"
 run "POST login" -t2 -c8 -s "$bench/login.lua" "$base"
 run "POST login (1 conn)" -t1 -c1 -s "$bench/login.lua" "$base"

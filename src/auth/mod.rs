@@ -65,6 +65,8 @@ pub enum AuthError {
     InteractiveLoginRequired,
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("the caller does not hold the `{0}` scope it tried to hand on")]
+    ScopeNotHeld(String),
     #[error("the caller lacks the `{0}` scope")]
     InsufficientScope(&'static str),
     #[error(transparent)]

@@ -324,8 +324,10 @@ impl AuthService {
         let mut scopes: Vec<String> = Vec::new();
         for scope in request.scopes.unwrap_or_default() {
             if !caller.has_scope(&scope) {
-                problem("scopes", format!("`{scope}` is not one of your scopes"));
-            } else if !scopes.contains(&scope) {
+                // Asking for more than one holds is an authorization failure, not a malformed field.
+                return Err(AuthError::ScopeNotHeld(scope));
+            }
+            if !scopes.contains(&scope) {
                 scopes.push(scope);
             }
         }

@@ -215,6 +215,11 @@ impl From<AuthError> for ApiError {
                 "This needs an access token from a password sign-in; a private token cannot do it.",
             ),
             AuthError::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "The current password is incorrect."),
+            AuthError::ScopeNotHeld(scope) => Self::new(
+                S::FORBIDDEN,
+                "insufficient_scope",
+                format!("You do not hold the `{scope}` scope, so no token of yours can carry it."),
+            ),
             AuthError::InsufficientScope(scope) => Self {
                 www_authenticate: Some(format!(
                     r#"Bearer realm="tessera", error="insufficient_scope", scope="{scope}""#

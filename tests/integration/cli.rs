@@ -313,6 +313,8 @@ async fn a_private_token_never_reaches_the_log() {
         })
     })
     .collect();
+    // Stopped however the test ends, so a failure leaves no server behind.
+    let server = KillOnDrop(child);
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let (port, key) = loop {
@@ -382,8 +384,7 @@ async fn a_private_token_never_reaches_the_log() {
         .await
         .unwrap();
 
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
     for reader in readers {
         reader.join().unwrap();
     }
@@ -393,4 +394,14 @@ async fn a_private_token_never_reaches_the_log() {
         "debug logging was on: {printed}"
     );
     assert!(!printed.contains(&token[12..]), "the token was logged:\n{printed}");
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
