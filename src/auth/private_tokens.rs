@@ -73,15 +73,6 @@ pub struct LivePrivateToken {
     pub user: User,
 }
 
-impl LivePrivateToken {
-    /// Whether the token holds every one of the space-separated `scopes`.
-    pub fn covers(&self, scopes: &str) -> bool {
-        scopes
-            .split_whitespace()
-            .all(|wanted| self.token.scopes.split_whitespace().any(|held| held == wanted))
-    }
-}
-
 impl AuthService {
     /// `POST /api/v1/tokens`: a new private token for the caller, in the caller's application. Only an
     /// interactive sign-in may make one: a private token cannot mint another.

@@ -58,13 +58,6 @@ pub struct AccessGrant<'a> {
     pub lifetime: i64,
 }
 
-impl AccessClaims {
-    /// Whether the token grants `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scope.split(' ').any(|s| s == scope)
-    }
-}
-
 /// A signed access token and its lifetime in seconds.
 #[derive(Clone, Debug)]
 pub struct IssuedAccessToken {
