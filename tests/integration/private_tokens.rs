@@ -71,6 +71,28 @@ impl TestApp {
         self.login(username, PASSWORD).await.access
     }
 
+    async fn rotate_token(&self, bearer: &str, id: &str) -> Response {
+        let path = format!("/api/v1/tokens/{id}/rotate");
+        self.send(reqwest::Method::POST, &path, bearer).await
+    }
+
+    async fn revoke_token(&self, bearer: &str, id: &str) -> Response {
+        let path = format!("/api/v1/tokens/{id}");
+        self.send(reqwest::Method::DELETE, &path, bearer).await
+    }
+
+    /// `GET /api/v1/user` with `bearer` answers 200.
+    async fn assert_accepted(&self, bearer: &str) {
+        let response = self.get_authorized("/api/v1/user", bearer).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// `GET /api/v1/user` with `bearer` answers 401 with `code`.
+    async fn assert_refused(&self, bearer: &str, code: &str) {
+        let response = self.get_authorized("/api/v1/user", bearer).await;
+        assert_error(response, StatusCode::UNAUTHORIZED, code).await;
+    }
+
     async fn exchange_client(&self, application: Option<&str>, scopes: &[&str]) -> TestClient {
         self.register(ClientSpec {
             application: application.map(str::to_owned),
@@ -135,13 +157,7 @@ async fn a_private_token_is_made_listed_used_rotated_and_revoked() {
     assert!(!listed.to_string().contains(&token), "the list never shows the secret");
 
     let id = created["id"].as_str().unwrap();
-    let response = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/tokens/{id}/rotate"),
-            &session.access,
-        )
-        .await;
+    let response = app.rotate_token(&session.access, id).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let rotated: Value = response.json().await.unwrap();
     let replacement = secret(&rotated).to_owned();
@@ -150,23 +166,9 @@ async fn a_private_token_is_made_listed_used_rotated_and_revoked() {
     for same in ["description", "scopes", "expires_at"] {
         assert_eq!(rotated[same], created[same], "{same}");
     }
-    assert_error(
-        app.get_authorized("/api/v1/user", &token).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
-    assert_eq!(
-        app.get_authorized("/api/v1/user", &replacement).await.status(),
-        StatusCode::OK
-    );
-    let response = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/tokens/{id}/rotate"),
-            &session.access,
-        )
-        .await;
+    app.assert_refused(&token, "token_revoked").await;
+    app.assert_accepted(&replacement).await;
+    let response = app.rotate_token(&session.access, id).await;
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 
     let new_id = rotated["id"].as_str().unwrap();
@@ -210,10 +212,7 @@ async fn one_user_cannot_touch_another_users_tokens() {
         let response = app.send(method, &path, &mallory.access).await;
         assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
-    assert_eq!(
-        app.get_authorized("/api/v1/user", secret(&created)).await.status(),
-        StatusCode::OK
-    );
+    app.assert_accepted(secret(&created)).await;
 }
 
 #[tokio::test]
@@ -285,9 +284,7 @@ async fn a_private_token_cannot_mint_rotate_or_log_out() {
             .create_token_raw(bearer, json!({"description": "x", "expires_at": app.time_in(DAY)}))
             .await;
         assert_error(response, StatusCode::FORBIDDEN, "interactive_login_required").await;
-        let response = app
-            .send(reqwest::Method::POST, &format!("/api/v1/tokens/{id}/rotate"), bearer)
-            .await;
+        let response = app.rotate_token(bearer, id).await;
         assert_error(response, StatusCode::FORBIDDEN, "interactive_login_required").await;
         let response = app.send(reqwest::Method::POST, "/api/v1/auth/logout", bearer).await;
         assert_error(response, StatusCode::FORBIDDEN, "interactive_login_required").await;
@@ -306,16 +303,9 @@ async fn a_private_token_cannot_mint_rotate_or_log_out() {
         app.list_tokens(token, "/api/v1/tokens").await.as_array().unwrap().len(),
         1
     );
-    let response = app
-        .send(reqwest::Method::DELETE, &format!("/api/v1/tokens/{id}"), token)
-        .await;
+    let response = app.revoke_token(token, id).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_error(
-        app.get_authorized("/api/v1/user", token).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
+    app.assert_refused(token, "token_revoked").await;
 }
 
 async fn exchange_raw(app: &TestApp, token: &str) -> Response {
@@ -352,21 +342,12 @@ async fn an_application_token_is_exchanged_for_a_short_lived_access_token_only()
     assert_eq!(claims["pat"], created["id"]);
     assert!(claims.get("sid").is_none());
     assert_eq!(decode_segment(access, 0)["typ"], "at+jwt");
-    assert_eq!(
-        app.get_authorized("/api/v1/user", access).await.status(),
-        StatusCode::OK
-    );
+    app.assert_accepted(access).await;
 
     // Revoking the private token revokes what it was exchanged for.
     let id = created["id"].as_str().unwrap();
-    app.send(
-        reqwest::Method::DELETE,
-        &format!("/api/v1/tokens/{id}"),
-        &session.access,
-    )
-    .await;
-    let response = app.get_authorized("/api/v1/user", access).await;
-    assert_error(response, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    app.revoke_token(&session.access, id).await;
+    app.assert_refused(access, "token_revoked").await;
     assert_error(
         exchange_raw(&app, secret(&created)).await,
         StatusCode::UNAUTHORIZED,
@@ -403,11 +384,10 @@ async fn private_tokens_and_their_access_tokens_expire_on_time() {
     assert_eq!(exchanged["expires_in"], 600, "never outlives its private token");
 
     app.advance_clock(Duration::from_secs(599));
-    assert_eq!(app.get_authorized("/api/v1/user", token).await.status(), StatusCode::OK);
+    app.assert_accepted(token).await;
     app.advance_clock(Duration::from_secs(1));
     for bearer in [token, exchanged["access_token"].as_str().unwrap()] {
-        let response = app.get_authorized("/api/v1/user", bearer).await;
-        assert_error(response, StatusCode::UNAUTHORIZED, "token_expired").await;
+        app.assert_refused(bearer, "token_expired").await;
     }
     assert_error(
         exchange_raw(&app, token).await,
@@ -420,13 +400,7 @@ async fn private_tokens_and_their_access_tokens_expire_on_time() {
     let listed = app.list_tokens(&session.access, "/api/v1/tokens").await;
     assert_eq!(listed[0]["status"], "expired");
     let id = created["id"].as_str().unwrap();
-    let response = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/tokens/{id}/rotate"),
-            &session.access,
-        )
-        .await;
+    let response = app.rotate_token(&session.access, id).await;
     assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
 
@@ -504,19 +478,9 @@ async fn disabling_an_account_revokes_its_private_tokens_for_good() {
     let response = patch(false).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["is_active"], false);
-    assert_error(
-        app.get_authorized("/api/v1/user", secret(&created)).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
+    app.assert_refused(secret(&created), "token_revoked").await;
     assert_eq!(patch(true).await.unwrap().status(), StatusCode::OK);
-    assert_error(
-        app.get_authorized("/api/v1/user", secret(&created)).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
+    app.assert_refused(secret(&created), "token_revoked").await;
     let session = app.login("alice", PASSWORD).await;
     assert_eq!(
         app.list_tokens(&session.access, "/api/v1/tokens").await[0]["status"],
@@ -534,22 +498,14 @@ async fn disabling_an_account_revokes_its_private_tokens_for_good() {
         .set_active("alice", false, lenient.clock.now())
         .await
         .unwrap();
-    assert_error(
-        lenient.get_authorized("/api/v1/user", secret(&created)).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
+    lenient.assert_refused(secret(&created), "token_revoked").await;
     lenient
         .state
         .auth
         .set_active("alice", true, lenient.clock.now())
         .await
         .unwrap();
-    assert_eq!(
-        lenient.get_authorized("/api/v1/user", secret(&created)).await.status(),
-        StatusCode::OK
-    );
+    lenient.assert_accepted(secret(&created)).await;
 }
 
 #[tokio::test]
@@ -573,10 +529,7 @@ async fn changing_the_password_ends_every_other_sign_in_and_private_token() {
         "wrong_password",
     )
     .await;
-    assert_eq!(
-        app.get_authorized("/api/v1/user", secret(&created)).await.status(),
-        StatusCode::OK
-    );
+    app.assert_accepted(secret(&created)).await;
     let response = app
         .client
         .put(app.url("/api/v1/user/password"))
@@ -590,8 +543,7 @@ async fn changing_the_password_ends_every_other_sign_in_and_private_token() {
 
     assert_eq!(change(PASSWORD).await.unwrap().status(), StatusCode::NO_CONTENT);
     for ended in [secret(&created), other.access.as_str()] {
-        let response = app.get_authorized("/api/v1/user", ended).await;
-        assert_error(response, StatusCode::UNAUTHORIZED, "token_revoked").await;
+        app.assert_refused(ended, "token_revoked").await;
     }
     assert_error(
         app.refresh_raw(&other.refresh).await,
@@ -599,10 +551,7 @@ async fn changing_the_password_ends_every_other_sign_in_and_private_token() {
         "refresh_token_revoked",
     )
     .await;
-    assert_eq!(
-        app.get_authorized("/api/v1/user", &current.access).await.status(),
-        StatusCode::OK
-    );
+    app.assert_accepted(&current.access).await;
     assert_error(
         app.login_raw("alice", PASSWORD).await,
         StatusCode::UNAUTHORIZED,
@@ -624,10 +573,7 @@ async fn changing_the_password_ends_every_other_sign_in_and_private_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        lenient.get_authorized("/api/v1/user", secret(&created)).await.status(),
-        StatusCode::OK
-    );
+    lenient.assert_accepted(secret(&created)).await;
 }
 
 #[tokio::test]
@@ -659,23 +605,14 @@ async fn administrators_list_and_revoke_anyones_tokens() {
         app.send(reqwest::Method::DELETE, &one, &admin.access).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_error(
-        app.get_authorized("/api/v1/user", secret(&first)).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
-    assert_eq!(
-        app.get_authorized("/api/v1/user", secret(&second)).await.status(),
-        StatusCode::OK
-    );
+    app.assert_refused(secret(&first), "token_revoked").await;
+    app.assert_accepted(secret(&second)).await;
     assert_eq!(
         app.send(reqwest::Method::DELETE, &base, &admin.access).await.status(),
         StatusCode::NO_CONTENT
     );
     for token in [&second, &third] {
-        let response = app.get_authorized("/api/v1/user", secret(token)).await;
-        assert_error(response, StatusCode::UNAUTHORIZED, "token_revoked").await;
+        app.assert_refused(secret(token), "token_revoked").await;
     }
     let user = app
         .get_authorized(&format!("/api/v1/admin/users/{}", alice.id), &admin.access)
@@ -786,8 +723,7 @@ async fn rfc_8693_exchanges_a_private_token_for_the_clients_application() {
     assert!(report.get("client_id").is_none());
 
     let id = narrow["id"].as_str().unwrap();
-    app.send(reqwest::Method::DELETE, &format!("/api/v1/tokens/{id}"), &access)
-        .await;
+    app.revoke_token(&access, id).await;
     assert_eq!(introspect(exchanged).await, json!({"active": false}));
     assert_eq!(introspect(secret(&narrow).to_owned()).await, json!({"active": false}));
     let response = post(&client, form(secret(&narrow), "")).await;
@@ -822,12 +758,7 @@ async fn rfc_8693_exchanges_a_private_token_for_the_clients_application() {
         .client_post("/oauth2/revoke", &client, &[("token", secret(&created))])
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_error(
-        app.get_authorized("/api/v1/user", secret(&created)).await,
-        StatusCode::UNAUTHORIZED,
-        "token_revoked",
-    )
-    .await;
+    app.assert_refused(secret(&created), "token_revoked").await;
 
     let discovery: Value = app
         .client
@@ -859,12 +790,7 @@ async fn pruning_deletes_long_dead_rows_a_bounded_batch_at_a_time() {
     for _ in 0..2 {
         let dead = app.create_token(&session.access, &[]).await;
         let id = dead["id"].as_str().unwrap();
-        app.send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/tokens/{id}"),
-            &session.access,
-        )
-        .await;
+        app.revoke_token(&session.access, id).await;
     }
     let count = || async {
         tessera::store::private_tokens::list_for_user(&app.state.db, alice.id.clone())
@@ -882,8 +808,5 @@ async fn pruning_deletes_long_dead_rows_a_bounded_batch_at_a_time() {
     assert_eq!(count().await, 1);
     tessera::startup::prune(&app.state).await;
     assert_eq!(count().await, 1, "the live token stays");
-    assert_eq!(
-        app.get_authorized("/api/v1/user", secret(&live)).await.status(),
-        StatusCode::OK
-    );
+    app.assert_accepted(secret(&live)).await;
 }
