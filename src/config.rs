@@ -9,6 +9,11 @@ use figment::providers::{Env, Format, Toml};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+mod channels;
+pub use channels::{
+    CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
+};
+
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -24,6 +29,11 @@ pub struct Config {
     pub signup: SignupConfig,
     pub apps: AppsConfig,
     pub retention: RetentionConfig,
+    pub mfa: MfaConfig,
+    pub otp: OtpConfig,
+    pub sms: SmsConfig,
+    pub email: EmailConfig,
+    pub captcha: CaptchaConfig,
     pub log: LogConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
@@ -476,6 +486,7 @@ impl Config {
         }
         self.validate_tokens()?;
         self.validate_password()?;
+        self.validate_channels()?;
         for (value, key, env) in [
             (
                 self.signup.rate_limit_email_window_ms,

@@ -1,26 +1,21 @@
 //! RSA signing keys: generation, the RFC 7638 `kid`, and sealing the private part at rest under a key
 //! derived from `TESSERA_SECRET_KEY`.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
-use aws_lc_rs::{digest, hkdf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::TokenError;
-use super::opaque::random_bytes;
+use super::sealing::{self, Purpose};
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::signing_keys::SigningKeyRow;
 
 /// The only signing algorithm Tessera uses.
 pub const ALGORITHM: &str = "RS256";
-
-const SEALED_PREFIX: &str = "v1:";
-const PLAIN_PREFIX: &str = "plain:";
-const HKDF_SALT: &[u8] = b"tessera signing-key sealing v1";
 
 /// A generated or unsealed RSA key: its PKCS#8 form and public components.
 pub struct KeyMaterial {
@@ -117,56 +112,16 @@ pub fn thumbprint(n: &str, e: &str) -> String {
 
 /// Whether a stored private key is sealed.
 pub fn is_sealed(stored: &str) -> bool {
-    stored.starts_with(SEALED_PREFIX)
-}
-
-fn sealing_key(secret: &Secret) -> Result<LessSafeKey, TokenError> {
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(secret.expose().as_bytes());
-    let okm = prk
-        .expand(&[b"signing-key"], &AES_256_GCM)
-        .map_err(|_| TokenError::Key("key derivation failed".into()))?;
-    Ok(LessSafeKey::new(UnboundKey::from(okm)))
+    sealing::is_sealed(stored)
 }
 
 fn seal(pkcs8: &[u8], secret: Option<&Secret>) -> Result<String, TokenError> {
-    let Some(secret) = secret else {
-        return Ok(format!("{PLAIN_PREFIX}{}", URL_SAFE_NO_PAD.encode(pkcs8)));
-    };
-    let nonce_bytes = random_bytes::<NONCE_LEN>();
-    let mut sealed = pkcs8.to_vec();
-    sealing_key(secret)?
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::empty(), &mut sealed)
-        .map_err(|_| TokenError::Key("sealing the signing key failed".into()))?;
-    let mut out = nonce_bytes.to_vec();
-    out.extend_from_slice(&sealed);
-    Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+    sealing::seal(Purpose::SigningKey, pkcs8, secret)
+        .map_err(|e| TokenError::Key(format!("sealing the signing key failed: {e}")))
 }
 
 fn unseal(kid: &str, stored: &str, secret: Option<&Secret>) -> Result<Vec<u8>, TokenError> {
-    let undecodable = || TokenError::Key(format!("signing key {kid} is stored in an unknown form"));
-    if let Some(plain) = stored.strip_prefix(PLAIN_PREFIX) {
-        return URL_SAFE_NO_PAD.decode(plain).map_err(|_| undecodable());
-    }
-    let sealed = stored.strip_prefix(SEALED_PREFIX).ok_or_else(undecodable)?;
-    let Some(secret) = secret else {
-        return Err(TokenError::Key(format!(
-            "signing key {kid} is encrypted: set TESSERA_SECRET_KEY to the value it was created with"
-        )));
-    };
-    let mut bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| undecodable())?;
-    if bytes.len() <= NONCE_LEN {
-        return Err(undecodable());
-    }
-    let mut ciphertext = bytes.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&bytes).map_err(|_| undecodable())?;
-    let plain = sealing_key(secret)?
-        .open_in_place(nonce, Aad::empty(), &mut ciphertext)
-        .map_err(|_| {
-            TokenError::Key(format!(
-                "TESSERA_SECRET_KEY does not decrypt signing key {kid}: it was sealed with another secret"
-            ))
-        })?;
-    Ok(plain.to_vec())
+    sealing::unseal(Purpose::SigningKey, stored, secret).map_err(|e| TokenError::Key(format!("signing key {kid}: {e}")))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod keyring;
 pub mod keys;
 pub mod opaque;
+pub mod sealing;
 
 pub use access::{AccessClaims, AccessGrant, AccessTokens, IssuedAccessToken};
 pub use id_token::{IdClaims, IdTokens};
