@@ -104,6 +104,12 @@ fn warn_about_insecure_settings(config: &Config) {
              Set it (32+ random characters) before running in production."
         );
     }
+    if config.sms.provider == crate::config::SmsProvider::Log {
+        tracing::warn!("sms.provider is \"log\": text messages, codes included, are written to the log, not sent");
+    }
+    if config.email.transport == crate::config::EmailTransport::Log {
+        tracing::warn!("email.transport is \"log\": e-mails, codes included, are written to the log, not sent");
+    }
     if config.is_plain_http() {
         tracing::warn!(
             issuer = %config.issuer(),

@@ -9,6 +9,7 @@ use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
 use crate::auth::{AuthService, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
 use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
 use crate::tokens::keyring::{self, KeyRing, KeyRingError};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub oidc: OidcService,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// The captcha check of signup and login (a no-op when none is configured).
+    pub captcha: Captcha,
 }
 
 /// Why the services could not be built.
@@ -79,11 +82,14 @@ impl AppState {
             tokens.clone(),
             Arc::new(passwords),
             limiter,
+            Arc::new(notifier(&config)?),
         ));
         apps.ensure_default(clock.now()).await?;
         let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
+        let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),
+            captcha,
             config: Arc::new(config),
             clock,
             db,
@@ -93,6 +99,14 @@ impl AppState {
             oidc,
         })
     }
+}
+
+/// The SMS and e-mail channels the configuration names.
+fn notifier(config: &Config) -> Result<Notifier, StartError> {
+    Ok(Notifier {
+        sms: SmsSender::new(&config.sms).map_err(|e| StartError::Other(format!("SMS client: {e}")))?,
+        email: Mailer::new(&config.email).map_err(|e| StartError::Other(format!("SMTP transport: {e}")))?,
+    })
 }
 
 /// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed (any

@@ -44,7 +44,7 @@ impl AuthService {
         client: &str,
         now: UnixTime,
     ) -> Result<(), AuthError> {
-        let Credential::Session(family) = &caller.credential else {
+        let Credential::Session { family, .. } = &caller.credential else {
             return Err(AuthError::InteractiveLoginRequired);
         };
         let user = &caller.user;
@@ -54,11 +54,7 @@ impl AuthService {
                 message,
             }]));
         }
-        match self.check_password(&user.username, current, client, now).await {
-            Ok(checked) if checked.id == user.id => {}
-            Ok(_) | Err(AuthError::InvalidCredentials) => return Err(AuthError::WrongPassword),
-            Err(e) => return Err(e),
-        }
+        self.recheck_password(caller, current, client, now).await?;
         let hash = self.passwords.hash(new).await?;
         let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
         users::change_password(

@@ -5,27 +5,12 @@
 use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
-use super::{AuthError, AuthService, TokenPair};
-use crate::apps::Application;
+use super::{AuthError, AuthService};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
 impl AuthService {
-    /// Signs in with a username or e-mail and a password from `client` (an address key), starting a session
-    /// for `app`.
-    pub async fn login(
-        &self,
-        app: &Application,
-        login: &str,
-        password: &str,
-        client: &str,
-        now: UnixTime,
-    ) -> Result<TokenPair, AuthError> {
-        let user = self.check_password(login, password, client, now).await?;
-        self.start_session(user, app, now).await
-    }
-
     /// Checks credentials sent from `client` (an address key). Too many failures from one address are
     /// refused before any check; every refusal of the credentials themselves looks the same.
     pub async fn check_password(
@@ -75,14 +60,13 @@ impl AuthService {
         }
         let check = self.passwords.verify(password, Some(&user.password_hash)).await?;
         if !check.matches {
-            let failures = user.failed_logins.saturating_add(1);
-            let lock_until = now + self.lockout(failures);
-            let threshold = self.login_policy.max_failed_attempts;
-            users::record_login_failure(&self.db, user.id.clone(), threshold, lock_until).await?;
-            tracing::warn!(user_id = %user.id, failures, "login failed");
+            self.count_failure(&user, now).await?;
+            tracing::warn!(user_id = %user.id, "login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        if user.failed_logins > 0 || user.locked_until.is_some() {
+        // With a second factor to come, the failure count stays until that succeeds too: a known password
+        // must not reset the count of guessed codes.
+        if (user.failed_logins > 0 || user.locked_until.is_some()) && self.second_factors(&user).await?.is_empty() {
             users::clear_login_failures(&self.db, user.id.clone()).await?;
         }
         if check.needs_rehash {
@@ -91,6 +75,32 @@ impl AuthService {
         }
         tracing::info!(user_id = %user.id, "login succeeded");
         Ok(user)
+    }
+
+    /// Counts a failed credential (password or code) against the account: after `max_failed_attempts` it is
+    /// locked for a period that doubles with each further failure.
+    pub(super) async fn count_failure(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
+        let failures = user.failed_logins.saturating_add(1);
+        let lock_until = now + self.lockout(failures);
+        let threshold = self.login_policy.max_failed_attempts;
+        users::record_login_failure(&self.db, user.id.clone(), threshold, lock_until).await?;
+        Ok(())
+    }
+
+    /// The caller's password again, before a sensitive change: counted like a sign-in, and a wrong one is
+    /// `WrongPassword` (the caller is signed in; it is not a failed sign-in to them).
+    pub(super) async fn recheck_password(
+        &self,
+        caller: &super::Principal,
+        password: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        match self.check_password(&caller.user.username, password, client, now).await {
+            Ok(user) if user.id == caller.user.id => Ok(user),
+            Ok(_) | Err(AuthError::InvalidCredentials) => Err(AuthError::WrongPassword),
+            Err(e) => Err(e),
+        }
     }
 
     /// The account with this username, or this e-mail when `login` contains `@`.

@@ -5,6 +5,7 @@ mod account;
 mod browser;
 pub mod identity;
 mod login;
+pub mod mfa;
 pub mod password;
 mod private_tokens;
 mod session;
@@ -17,11 +18,17 @@ pub use password::{PasswordError, Passwords};
 pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
 };
-pub use session::{Credential, FamilyOwner, PASSWORD_AMR, Principal, RotatedFamily, SINGLE_FACTOR_ACR, TokenPair};
+pub use session::{
+    Authentication, Credential, FamilyOwner, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal, RotatedFamily,
+    SINGLE_FACTOR_ACR, TokenPair,
+};
 pub use signup::{NewAccount, SignupOutcome};
 
 use crate::apps::rate_limit::RateLimiter;
-use crate::config::{Config, LoginConfig, SessionConfig, SignupConfig, TokenConfig, UserCreateScope};
+use crate::config::{
+    Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
+};
+use crate::notify::Notifier;
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
 
@@ -65,6 +72,26 @@ pub enum AuthError {
     InteractiveLoginRequired,
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("the mfa_token is unknown, expired, spent, or for another sign-in")]
+    MfaTokenInvalid,
+    #[error("the code is wrong, expired or spent")]
+    InvalidCode,
+    #[error("the second factor `{0}` is not available for this account")]
+    MethodUnavailable(&'static str),
+    #[error("too many codes were asked for; retry in {0} s")]
+    OtpRateLimited(u64),
+    #[error("an authenticator is already enabled")]
+    TotpAlreadyEnabled,
+    #[error("no authenticator enrollment is pending")]
+    TotpNotPending,
+    #[error("this needs a recent sign-in")]
+    ReauthenticationRequired,
+    #[error("the {0} is already verified")]
+    AlreadyVerified(&'static str),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
+    #[error("{0}")]
+    Internal(String),
     #[error("the caller does not hold the `{0}` scope it tried to hand on")]
     ScopeNotHeld(String),
     #[error("the caller lacks the `{0}` scope")]
@@ -98,6 +125,11 @@ pub struct AuthService {
     login_policy: LoginConfig,
     session_policy: SessionConfig,
     token_policy: TokenConfig,
+    mfa_policy: MfaConfig,
+    otp_policy: OtpConfig,
+    notify: Arc<Notifier>,
+    /// Seals authenticator seeds at rest.
+    secret_key: Option<Secret>,
     password_len: std::ops::RangeInclusive<usize>,
     user_create_scope: UserCreateScope,
 }
@@ -109,6 +141,7 @@ impl AuthService {
         tokens: AccessTokens,
         passwords: Arc<Passwords>,
         limiter: Arc<dyn RateLimiter>,
+        notify: Arc<Notifier>,
     ) -> Self {
         Self {
             db,
@@ -120,6 +153,10 @@ impl AuthService {
             login_policy: config.login.clone(),
             session_policy: config.session.clone(),
             token_policy: config.tokens.clone(),
+            mfa_policy: config.mfa.clone(),
+            otp_policy: config.otp.clone(),
+            notify,
+            secret_key: config.secret_key.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             user_create_scope: config.user_create_scope,
         }

@@ -83,7 +83,7 @@ impl AuthService {
         request: PrivateTokenRequest,
         now: UnixTime,
     ) -> Result<NewPrivateToken, AuthError> {
-        require_interactive(caller)?;
+        caller.require_interactive()?;
         let (description, expires_at, scopes) = self.validate_private_token(caller, request, now)?;
         let minted = opaque::mint(PRIVATE_TOKEN_PREFIX);
         let row = PrivateTokenRow {
@@ -152,7 +152,7 @@ impl AuthService {
         token_id: &str,
         now: UnixTime,
     ) -> Result<NewPrivateToken, AuthError> {
-        require_interactive(caller)?;
+        caller.require_interactive()?;
         let (old, _) = private_tokens::find_with_user(&self.db, token_id.to_owned())
             .await?
             .filter(|(row, _)| row.user_id == caller.user.id && row.revoked_at.is_none())
@@ -266,6 +266,8 @@ impl AuthService {
                 client_id: None,
                 application: Some(&app.id),
                 private_token: Some(&live.token.id),
+                amr: None,
+                acr: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
             },
             now,
@@ -327,15 +329,6 @@ impl AuthService {
         } else {
             Err(AuthError::Validation(problems))
         }
-    }
-}
-
-/// Creating or rotating a private token needs a password sign-in, not another private token.
-fn require_interactive(caller: &Principal) -> Result<(), AuthError> {
-    if caller.is_interactive() {
-        Ok(())
-    } else {
-        Err(AuthError::InteractiveLoginRequired)
     }
 }
 

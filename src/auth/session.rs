@@ -16,6 +16,33 @@ use crate::tokens::{AccessGrant, IssuedAccessToken, TokenError};
 pub const PASSWORD_AMR: &str = "pwd";
 /// The `acr` of a single-factor login.
 pub const SINGLE_FACTOR_ACR: &str = "1";
+/// The `acr` of a login with a second factor.
+pub const MULTI_FACTOR_ACR: &str = "2";
+
+/// How a sign-in was authenticated: its methods (RFC 8176 `amr`, space-separated) and level (`acr`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authentication {
+    pub amr: String,
+    pub acr: &'static str,
+}
+
+impl Authentication {
+    /// A password alone.
+    pub fn password() -> Self {
+        Self {
+            amr: PASSWORD_AMR.into(),
+            acr: SINGLE_FACTOR_ACR,
+        }
+    }
+
+    /// A password and a second factor whose method is `factor_amr` (`otp`, `sms`).
+    pub fn with_second_factor(factor_amr: &str) -> Self {
+        Self {
+            amr: format!("{PASSWORD_AMR} {factor_amr} mfa"),
+            acr: MULTI_FACTOR_ACR,
+        }
+    }
+}
 
 /// What a login or refresh hands back.
 #[derive(Clone, Debug)]
@@ -46,8 +73,8 @@ pub struct RotatedFamily {
 /// What a bearer request authenticated with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
-    /// An access token of a sign-in: the id of its token family.
-    Session(String),
+    /// An access token of a sign-in: its token family, and when the user signed in.
+    Session { family: String, auth_time: UnixTime },
     /// A private token, presented itself or through an access token exchanged for it: the token's id.
     PrivateToken(String),
 }
@@ -70,7 +97,16 @@ impl Principal {
 
     /// Whether the caller signed in (with a password), rather than presenting a private token.
     pub fn is_interactive(&self) -> bool {
-        matches!(self.credential, Credential::Session(_))
+        matches!(self.credential, Credential::Session { .. })
+    }
+
+    /// Refuses a caller that presented a private token: some things need a password sign-in.
+    pub fn require_interactive(&self) -> Result<(), AuthError> {
+        if self.is_interactive() {
+            Ok(())
+        } else {
+            Err(AuthError::InteractiveLoginRequired)
+        }
     }
 
     /// Whether the caller is an administrator.
@@ -80,11 +116,12 @@ impl Principal {
 }
 
 impl AuthService {
-    /// Opens a session for `user` in `app` and issues its first token pair.
+    /// Opens a session for `user` in `app`, signed in by `how`, and issues its first token pair.
     pub(super) async fn start_session(
         &self,
         user: User,
         app: &Application,
+        how: Authentication,
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         let session_id = opaque::random_id();
@@ -96,6 +133,8 @@ impl AuthService {
                 client_id: None,
                 application: Some(&app.id),
                 private_token: None,
+                amr: Some(&how.amr),
+                acr: Some(how.acr),
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -111,8 +150,8 @@ impl AuthService {
             application_id: Some(app.id.clone()),
             client_id: None,
             scope: user.scopes.clone(),
-            amr: PASSWORD_AMR.into(),
-            acr: SINGLE_FACTOR_ACR.into(),
+            amr: how.amr,
+            acr: how.acr.into(),
             browser_session_id: None,
             offline: false,
         };
@@ -145,6 +184,8 @@ impl AuthService {
                 client_id: None,
                 application: Some(&app.id),
                 private_token: None,
+                amr: Some(&rotated.family.amr),
+                acr: Some(&rotated.family.acr),
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -221,7 +262,7 @@ impl AuthService {
     /// Ends the caller's session: its refresh and access tokens stop working at once. A private token has
     /// no session to end; it is revoked through `/api/v1/tokens` instead.
     pub async fn logout(&self, principal: &Principal, now: UnixTime) -> Result<(), AuthError> {
-        let Credential::Session(family) = &principal.credential else {
+        let Credential::Session { family, .. } = &principal.credential else {
             return Err(AuthError::InteractiveLoginRequired);
         };
         sessions::revoke(&self.db, family.clone(), "logout", now).await?;
@@ -279,7 +320,10 @@ impl AuthService {
         Ok(Principal {
             user,
             scope: claims.scope,
-            credential: Credential::Session(family),
+            credential: Credential::Session {
+                family,
+                auth_time: session.auth_time,
+            },
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
 use super::password::is_common;
-use super::{ADMIN_SCOPE, AuthError, AuthService, FieldError, LimitedBy, Principal, TokenPair};
+use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, FieldError, LimitedBy, Principal, TokenPair};
 use crate::apps::Application;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
@@ -58,7 +58,9 @@ impl AuthService {
         if by_admin {
             Ok(SignupOutcome::CreatedByAdmin(user))
         } else {
-            self.start_session(user, app, now).await.map(SignupOutcome::SignedUp)
+            self.start_session(user, app, Authentication::password(), now)
+                .await
+                .map(SignupOutcome::SignedUp)
         }
     }
 

@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::auth::AuthError;
+use crate::notify::{CaptchaError, NotifyError};
 use crate::store::StoreError;
 use crate::tokens::TokenError;
 
@@ -215,6 +216,46 @@ impl From<AuthError> for ApiError {
                 "This needs an access token from a password sign-in; a private token cannot do it.",
             ),
             AuthError::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "The current password is incorrect."),
+            AuthError::MfaTokenInvalid => Self::new(
+                S::UNAUTHORIZED,
+                "mfa_token_invalid",
+                "The mfa_token is unknown, expired, already used or for another sign-in; sign in again.",
+            ),
+            AuthError::InvalidCode => {
+                Self::new(S::UNAUTHORIZED, "invalid_code", "The code is incorrect or has expired.")
+            }
+            AuthError::MethodUnavailable(method) => Self::new(
+                S::BAD_REQUEST,
+                "method_unavailable",
+                format!("The method `{method}` is not available for this account or on this server."),
+            ),
+            AuthError::OtpRateLimited(retry_after) => Self::too_many(
+                "otp_rate_limited",
+                "Too many codes were asked for. Please wait before asking for another.",
+                retry_after,
+            ),
+            AuthError::TotpAlreadyEnabled => Self::new(
+                S::CONFLICT,
+                "totp_already_enabled",
+                "An authenticator app is already enabled; disable it before adding another.",
+            ),
+            AuthError::TotpNotPending => Self::new(
+                S::CONFLICT,
+                "totp_not_pending",
+                "No authenticator enrollment is pending; start one with POST /api/v1/user/mfa/totp.",
+            ),
+            AuthError::ReauthenticationRequired => Self::new(
+                S::FORBIDDEN,
+                "reauthentication_required",
+                "This change needs a recent sign-in; sign in again and retry.",
+            ),
+            AuthError::AlreadyVerified(what) => Self::new(
+                S::CONFLICT,
+                "already_verified",
+                format!("The {what} is already verified."),
+            ),
+            AuthError::Notify(e) => e.into(),
+            AuthError::Internal(cause) => Self::internal(&cause),
             AuthError::ScopeNotHeld(scope) => Self::new(
                 S::FORBIDDEN,
                 "insufficient_scope",
@@ -233,6 +274,57 @@ impl From<AuthError> for ApiError {
             AuthError::Token(e) => e.into(),
             AuthError::Store(e) => e.into(),
             AuthError::Password(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(error: NotifyError) -> Self {
+        match error {
+            NotifyError::Disabled(channel) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "method_unavailable",
+                format!("No {channel} channel is configured on this server."),
+            ),
+            NotifyError::Sms(cause) => {
+                tracing::error!(error = %cause, "SMS delivery failed");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "sms_delivery_failed",
+                    "The text message could not be sent. Please try again later.",
+                )
+            }
+            NotifyError::Email(cause) => {
+                tracing::error!(error = %cause, "e-mail delivery failed");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "email_delivery_failed",
+                    "The e-mail could not be sent. Please try again later.",
+                )
+            }
+        }
+    }
+}
+
+impl From<CaptchaError> for ApiError {
+    fn from(error: CaptchaError) -> Self {
+        match error {
+            CaptchaError::Failed(why) => {
+                tracing::warn!(reason = %why, "captcha refused");
+                Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "captcha_failed",
+                    "The captcha was not solved; please try again.",
+                )
+            }
+            CaptchaError::Unavailable(why) => {
+                tracing::error!(reason = %why, "captcha provider unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "captcha_unavailable",
+                    "The captcha cannot be checked right now; please try again later.",
+                )
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ struct Metadata<'a> {
     prompt_values_supported: [&'static str; 4],
     display_values_supported: [&'static str; 2],
     ui_locales_supported: [&'static str; 1],
-    acr_values_supported: [&'static str; 1],
+    acr_values_supported: [&'static str; 2],
     frontchannel_logout_supported: bool,
     backchannel_logout_supported: bool,
 }
@@ -105,7 +105,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         prompt_values_supported: ["none", "login", "consent", "select_account"],
         display_values_supported: ["page", "popup"],
         ui_locales_supported: ["en"],
-        acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR],
+        acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR, crate::auth::MULTI_FACTOR_ACR],
         frontchannel_logout_supported: false,
         backchannel_logout_supported: false,
     };

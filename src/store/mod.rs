@@ -8,7 +8,9 @@ pub mod authorization_requests;
 pub mod browser_sessions;
 pub mod clients;
 pub mod consents;
+pub mod mfa_challenges;
 mod migrate;
+pub mod one_time_codes;
 mod pool;
 pub mod private_tokens;
 pub mod prune;
@@ -17,6 +19,7 @@ pub mod revoked_tokens;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+pub mod totp_factors;
 pub mod users;
 
 use std::time::Duration;

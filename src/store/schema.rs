@@ -13,6 +13,7 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        phone -> Nullable<Text>,
     }
 }
 
@@ -187,8 +188,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_used_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    one_time_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        binding -> Text,
+        channel -> Text,
+        destination -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        attempts -> Integer,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        application_id -> Nullable<Text>,
+        browser_binding -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        attempts -> Integer,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(private_tokens -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -206,4 +258,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     api_keys,
     private_tokens,
+    totp_factors,
+    recovery_codes,
+    one_time_codes,
+    mfa_challenges,
 );

@@ -25,6 +25,8 @@ pub struct User {
     pub locked_until: Option<UnixTime>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// E.164; stored only once a code sent to it came back.
+    pub phone: Option<String>,
 }
 
 /// A new account.
@@ -204,6 +206,28 @@ pub async fn change_password(
             }
             Ok(())
         })
+    })
+    .await
+}
+
+/// Marks the account's e-mail address as verified, if it is still `email`.
+pub async fn set_email_verified(db: &Database, id: String, email: String, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(users::table.find(id).filter(users::email.eq(email)))
+            .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Sets (a verified number) or removes the account's phone number.
+pub async fn set_phone(db: &Database, id: String, phone: Option<String>, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::phone.eq(phone), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
     })
     .await
 }

@@ -39,6 +39,11 @@ pub struct AccessClaims {
     /// The private token this access token was exchanged for; revoking that token revokes this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pat: Option<String>,
+    /// How the user signed in (RFC 8176), for tokens of a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// Who and what an access token is for.
@@ -54,6 +59,9 @@ pub struct AccessGrant<'a> {
     pub application: Option<&'a str>,
     /// The private token the access token is exchanged for, if any.
     pub private_token: Option<&'a str>,
+    /// The sign-in's methods (space-separated) and level, for tokens of a sign-in.
+    pub amr: Option<&'a str>,
+    pub acr: Option<&'a str>,
     /// Lifetime in seconds (the application's setting).
     pub lifetime: i64,
 }
@@ -101,6 +109,8 @@ impl AccessTokens {
             client_id: grant.client_id.map(str::to_owned),
             app: grant.application.map(str::to_owned),
             pat: grant.private_token.map(str::to_owned),
+            amr: grant.amr.map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
+            acr: grant.acr.map(str::to_owned),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;

@@ -1,10 +1,12 @@
-//! `POST /api/v1/auth/login`, `/refresh` and `/logout`.
+//! `POST /api/v1/auth/login` (with its second-factor steps `/mfa` and `/mfa/challenge`), `/refresh` and
+//! `/logout`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, token_response};
+use crate::auth::mfa::{LoginStep, Method, SentCode, SignInPlace};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::{ClientAddress, client_ip};
 use crate::http::error::ApiError;
@@ -18,6 +20,51 @@ pub struct LoginRequest {
     password: Option<String>,
     /// A private token to exchange for a short-lived access token, instead of a login and password.
     application_token: Option<String>,
+    /// The captcha widget's response, when a captcha is configured.
+    captcha_token: Option<String>,
+}
+
+/// The answer to a password that needs a second factor: no tokens yet.
+#[derive(Serialize)]
+struct SecondFactorNeeded {
+    mfa_required: bool,
+    mfa_token: String,
+    methods: Vec<&'static str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaRequest {
+    mfa_token: Option<String>,
+    method: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaChallengeRequest {
+    mfa_token: Option<String>,
+    method: Option<String>,
+}
+
+/// A code on its way.
+#[derive(Serialize)]
+pub(super) struct CodeSent {
+    sent: bool,
+    channel: &'static str,
+    destination: String,
+    expires_in: i64,
+}
+
+impl From<SentCode> for CodeSent {
+    fn from(sent: SentCode) -> Self {
+        Self {
+            sent: true,
+            channel: sent.channel.as_str(),
+            destination: sent.destination,
+            expires_in: sent.expires_in,
+        }
+    }
 }
 
 /// The answer to an application-token exchange: an access token and nothing to refresh it with.
@@ -47,6 +94,7 @@ pub async fn login(
         login,
         password,
         application_token,
+        captcha_token,
     } = body.into_inner();
     if let Some(token) = application_token {
         if login.is_some() || password.is_some() {
@@ -75,11 +123,82 @@ pub async fn login(
             ("password", password.is_none()),
         ]));
     };
-    let pair = state
+    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    state
+        .captcha
+        .verify(captcha_token.as_deref(), "login", ip.as_deref())
+        .await?;
+    let step = state
         .auth
         .login(&app.0, login, password, &client.0, state.clock.now())
         .await?;
+    Ok(match step {
+        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
+        LoginStep::SecondFactor(challenge) => token_response(
+            StatusCode::OK,
+            SecondFactorNeeded {
+                mfa_required: true,
+                mfa_token: challenge.token,
+                methods: challenge.methods.iter().map(|m| m.as_str()).collect(),
+            },
+        ),
+    })
+}
+
+/// Completes a sign-in that needs a second factor: the `mfa_token`, a method and its code.
+pub async fn complete_mfa(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    body: web::Json<MfaRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let MfaRequest {
+        mfa_token,
+        method,
+        code,
+    } = body.into_inner();
+    let (Some(token), Some(method), Some(code)) = (&mfa_token, &method, &code) else {
+        return Err(missing_fields(&[
+            ("mfa_token", mfa_token.is_none()),
+            ("method", method.is_none()),
+            ("code", code.is_none()),
+        ]));
+    };
+    let method = parse_method(method)?;
+    let pair = state
+        .auth
+        .login_second_factor(&app.0, token, method, code, state.clock.now())
+        .await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
+}
+
+/// Sends a code for a pending sign-in, by SMS or e-mail.
+pub async fn send_mfa_code(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    client: ClientAddress,
+    body: web::Json<MfaChallengeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let MfaChallengeRequest { mfa_token, method } = body.into_inner();
+    let (Some(token), Some(method)) = (&mfa_token, &method) else {
+        return Err(missing_fields(&[
+            ("mfa_token", mfa_token.is_none()),
+            ("method", method.is_none()),
+        ]));
+    };
+    let method = match parse_method(method)? {
+        method @ (Method::Sms | Method::Email) => method,
+        _ => {
+            return Err(ApiError::validation([(
+                "method",
+                "must be sms or email: only those are sent".to_owned(),
+            )]));
+        }
+    };
+    let sent = state
+        .auth
+        .send_second_factor_code(token, SignInPlace::Api(&app.0), method, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }
 
 /// Exchanges a refresh token for a new pair; the presented token is spent.
@@ -99,6 +218,12 @@ pub async fn refresh(
 pub async fn logout(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     state.auth.logout(&caller.0, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A second-factor method by name; anything else is a 422 naming the field.
+pub(super) fn parse_method(name: &str) -> Result<Method, ApiError> {
+    Method::parse(name)
+        .ok_or_else(|| ApiError::validation([("method", "must be one of totp, sms, email, recovery_code".to_owned())]))
 }
 
 /// 422 naming each required field that is absent (`(name, is_missing)`).

@@ -20,6 +20,8 @@ pub struct UserBody {
     pub scopes: Vec<String>,
     pub is_active: bool,
     pub created_at: String,
+    /// The verified phone number, if any.
+    pub phone: Option<String>,
 }
 
 impl From<User> for UserBody {
@@ -32,6 +34,7 @@ impl From<User> for UserBody {
             email_verified: user.email_verified,
             is_active: user.is_active,
             created_at: rfc3339(user.created_at),
+            phone: user.phone,
         }
     }
 }

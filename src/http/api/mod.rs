@@ -5,6 +5,7 @@ mod admin_clients;
 mod admin_users;
 mod auth;
 mod body;
+mod mfa;
 mod tokens;
 mod users;
 
@@ -15,8 +16,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/users").post(users::create_user))
         .service(web::resource("/user").get(users::get_current_user))
         .service(web::resource("/auth/login").post(auth::login))
+        .service(web::resource("/auth/mfa").post(auth::complete_mfa))
+        .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
         .service(web::resource("/auth/refresh").post(auth::refresh))
         .service(web::resource("/user/password").put(users::change_password))
+        .service(web::resource("/user/mfa").get(mfa::get_mfa))
+        .service(
+            web::resource("/user/mfa/totp")
+                .post(mfa::start_totp)
+                .delete(mfa::disable_totp),
+        )
+        .service(web::resource("/user/mfa/totp/confirm").post(mfa::confirm_totp))
+        .service(web::resource("/user/mfa/recovery-codes").post(mfa::regenerate_recovery_codes))
+        .service(
+            web::resource("/user/phone")
+                .post(mfa::start_phone)
+                .delete(mfa::remove_phone),
+        )
+        .service(web::resource("/user/phone/confirm").post(mfa::confirm_phone))
+        .service(web::resource("/user/email/verify").post(mfa::start_email_verification))
+        .service(web::resource("/user/email/confirm").post(mfa::confirm_email))
         .service(web::resource("/auth/logout").post(auth::logout))
         .service(
             web::resource("/tokens")

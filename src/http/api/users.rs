@@ -2,13 +2,13 @@
 //! `PUT /api/v1/user/password`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, UserBody, token_response};
-use crate::auth::{NewAccount, SignupOutcome};
+use crate::auth::{NewAccount, Principal, SignupOutcome};
 use crate::http::applications::RequestApp;
-use crate::http::client_ip::ClientAddress;
+use crate::http::client_ip::{ClientAddress, client_ip};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
@@ -19,6 +19,8 @@ pub struct CreateUserRequest {
     username: Option<String>,
     email: Option<String>,
     password: Option<String>,
+    /// The captcha widget's response, when a captcha is configured (self-service signup only).
+    captcha_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -28,6 +30,7 @@ struct CreatedUser {
 
 /// Creates an account: self-service signup answers with a token pair, an administrator gets the account.
 pub async fn create_user(
+    req: HttpRequest,
     state: web::Data<AppState>,
     app: RequestApp,
     client: ClientAddress,
@@ -38,7 +41,15 @@ pub async fn create_user(
         username,
         email,
         password,
+        captcha_token,
     } = body.into_inner();
+    if !caller.0.as_ref().is_some_and(Principal::is_admin) {
+        let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+        state
+            .captcha
+            .verify(captcha_token.as_deref(), "signup", ip.as_deref())
+            .await?;
+    }
     let account = NewAccount {
         username,
         email,

@@ -90,6 +90,8 @@ impl OidcService {
                 client_id: Some(&client.id),
                 application: Some(&app.id),
                 private_token: None,
+                amr: Some(&row.amr),
+                acr: Some(&row.acr),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

@@ -45,6 +45,8 @@ impl OidcService {
                 client_id: Some(&client.id),
                 application: Some(&app.id),
                 private_token: None,
+                amr: None,
+                acr: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,

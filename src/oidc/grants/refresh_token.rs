@@ -52,6 +52,8 @@ impl OidcService {
                 client_id: Some(&client.id),
                 application: Some(&app.id),
                 private_token: None,
+                amr: Some(&family.amr),
+                acr: Some(&family.acr),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

@@ -85,6 +85,8 @@ impl OidcService {
                 client_id: Some(&client.id),
                 application: Some(&app.id),
                 private_token: Some(&live.token.id),
+                amr: None,
+                acr: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
             },
             now,

@@ -1,0 +1,229 @@
+//! One-time codes by SMS or e-mail: six random digits, stored as a hash bound to the row, valid for
+//! `otp.ttl_secs`, once, for one purpose and one thing (a sign-in, an address, a number). A new code voids the
+//! earlier ones; wrong guesses void a code after `otp.max_attempts`; sends are limited per destination, per
+//! account and per client address, with a cool-down between two codes (against SMS pumping).
+
+use subtle::ConstantTimeEq;
+
+use super::super::{AuthError, AuthService};
+use crate::apps::rate_limit::Policy;
+use crate::clock::UnixTime;
+use crate::notify::messages;
+use crate::notify::sms::mask_phone;
+use crate::store::one_time_codes::{self, OneTimeCodeRow};
+use crate::store::users::User;
+use crate::tokens::opaque::{self, random_bytes};
+
+/// What a code is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CodePurpose {
+    SignIn,
+    VerifyEmail,
+    VerifyPhone,
+}
+
+impl CodePurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "mfa",
+            Self::VerifyEmail => "verify_email",
+            Self::VerifyPhone => "verify_phone",
+        }
+    }
+
+    /// How the message names it ("Your code to … is").
+    fn words(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign in",
+            Self::VerifyEmail => "verify your e-mail address",
+            Self::VerifyPhone => "verify your phone number",
+        }
+    }
+}
+
+/// How a code travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// A code on its way: where to (masked) and for how long it is good. Never the code.
+#[derive(Clone, Debug)]
+pub struct SentCode {
+    pub channel: Channel,
+    pub destination: String,
+    pub expires_in: i64,
+}
+
+impl AuthService {
+    /// Makes, stores and sends a code for `purpose` and `binding` to `destination` over `channel`, asked for
+    /// from `client` (an address key).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is one fact about the code, named at the call"
+    )]
+    pub(super) async fn send_code(
+        &self,
+        user: &User,
+        purpose: CodePurpose,
+        binding: String,
+        channel: Channel,
+        destination: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<SentCode, AuthError> {
+        let policy = &self.otp_policy;
+        if let Some(latest) = one_time_codes::latest(&self.db, user.id.clone(), purpose.as_str(), None).await? {
+            let wait = latest.created_at + policy.resend_after_secs - now;
+            if wait > 0 {
+                return Err(AuthError::OtpRateLimited(wait.unsigned_abs()));
+            }
+        }
+        let window_ms = policy.send_window_secs * 1000;
+        let limits = [
+            (format!("otp-to:{destination}"), policy.max_sends_per_destination),
+            (format!("otp-account:{}", user.id), policy.max_sends_per_account),
+            (format!("otp-ip:{client}"), policy.max_sends_per_ip),
+        ];
+        for (key, max) in &limits {
+            let standing = self
+                .limiter
+                .check(key, Policy::Window { max: *max, window_ms }, now * 1000)
+                .await?;
+            if !standing.allowed {
+                tracing::warn!(user_id = %user.id, "one-time code refused: send limit");
+                return Err(AuthError::OtpRateLimited(standing.retry_after_secs));
+            }
+        }
+        for (key, max) in &limits {
+            self.limiter
+                .take(key, Policy::Window { max: *max, window_ms }, now * 1000)
+                .await?;
+        }
+
+        let code = six_digits();
+        let id = opaque::random_id();
+        let row = OneTimeCodeRow {
+            code_hash: code_hash(&id, &code),
+            id,
+            user_id: user.id.clone(),
+            purpose: purpose.as_str().into(),
+            binding,
+            channel: channel.as_str().into(),
+            destination: destination.to_owned(),
+            created_at: now,
+            expires_at: now + policy.ttl_secs,
+            attempts: 0,
+            consumed_at: None,
+        };
+        one_time_codes::insert_replacing(&self.db, row).await?;
+        let issuer = &self.mfa_policy.issuer_name;
+        let minutes = (policy.ttl_secs + 59) / 60;
+        match channel {
+            Channel::Sms => {
+                let text = messages::code_sms(issuer, &code, purpose.words(), minutes);
+                self.notify.sms.send(destination, &text).await?;
+            }
+            Channel::Email => {
+                let email = messages::code_email(issuer, &code, purpose.words(), minutes)
+                    .map_err(|e| AuthError::Notify(crate::notify::NotifyError::Email(e.to_string())))?;
+                self.notify.email.send(destination, email).await?;
+            }
+        }
+        tracing::info!(user_id = %user.id, purpose = purpose.as_str(), channel = channel.as_str(), "one-time code sent");
+        Ok(SentCode {
+            channel,
+            destination: match channel {
+                Channel::Sms => mask_phone(destination),
+                Channel::Email => mask_email(destination),
+            },
+            expires_in: policy.ttl_secs,
+        })
+    }
+
+    /// Checks `code` against the newest code of `purpose` (for `binding` and over `channel` when given). A
+    /// match spends it and returns it; a wrong guess is counted.
+    pub(super) async fn check_code(
+        &self,
+        user: &User,
+        purpose: CodePurpose,
+        binding: Option<&str>,
+        channel: Option<Channel>,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<Option<OneTimeCodeRow>, AuthError> {
+        let latest =
+            one_time_codes::latest(&self.db, user.id.clone(), purpose.as_str(), binding.map(str::to_owned)).await?;
+        let Some(row) = latest else {
+            return Ok(None);
+        };
+        let usable = row.consumed_at.is_none()
+            && row.expires_at > now
+            && channel.is_none_or(|channel| channel.as_str() == row.channel);
+        if !usable {
+            return Ok(None);
+        }
+        let presented = code_hash(&row.id, code.trim());
+        if !bool::from(presented.as_bytes().ct_eq(row.code_hash.as_bytes())) {
+            one_time_codes::record_attempt(&self.db, row.id.clone(), self.otp_policy.max_attempts, now).await?;
+            return Ok(None);
+        }
+        if !one_time_codes::consume(&self.db, row.id.clone(), now).await? {
+            return Ok(None);
+        }
+        Ok(Some(row))
+    }
+}
+
+/// Six uniformly random digits.
+fn six_digits() -> String {
+    // Rejection sampling keeps every code equally likely.
+    const LIMIT: u32 = u32::MAX - u32::MAX % 1_000_000;
+    loop {
+        let value = u32::from_be_bytes(random_bytes::<4>());
+        if value < LIMIT {
+            return format!("{:06}", value % 1_000_000);
+        }
+    }
+}
+
+/// The stored form of a code: SHA-256 over the row id and the code, so equal codes never hash alike.
+fn code_hash(id: &str, code: &str) -> String {
+    opaque::hash(&format!("{id}:{code}"))
+}
+
+/// An address with most of its local part hidden: `a•••e@example.org`.
+fn mask_email(address: &str) -> String {
+    let Some((local, domain)) = address.split_once('@') else {
+        return "•••".into();
+    };
+    let mut chars = local.chars();
+    let first = chars.next().unwrap_or('•');
+    let last = chars.next_back().map(String::from).unwrap_or_default();
+    format!("{first}•••{last}@{domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_hash_per_row() {
+        let code = six_digits();
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        assert_ne!(code_hash("a", "123456"), code_hash("b", "123456"));
+        assert_eq!(mask_email("alice@example.org"), "a•••e@example.org");
+        assert_eq!(mask_email("x@example.org"), "x•••@example.org");
+    }
+}

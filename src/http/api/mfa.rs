@@ -1,0 +1,205 @@
+//! The signed-in user's second factors and contact details: `/api/v1/user/mfa/…` (authenticator app,
+//! recovery codes), `/api/v1/user/phone…` and `/api/v1/user/email/…` (verification by code).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{CodeSent, missing_fields};
+use super::body::{UserBody, token_response};
+use crate::http::client_ip::ClientAddress;
+use crate::http::error::ApiError;
+use crate::http::extract::Authenticated;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordAndCode {
+    password: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneRequest {
+    phone: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Enrollment {
+    secret: String,
+    otpauth_uri: String,
+    qr_png_base64: String,
+}
+
+#[derive(Serialize)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MfaStatus {
+    /// The methods a sign-in of this account can be completed with; empty: a password suffices.
+    methods: Vec<&'static str>,
+    recovery_codes_left: i64,
+}
+
+/// The account's second factors.
+pub async fn get_mfa(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+    let user = &caller.0.user;
+    let methods = state.auth.second_factors(user).await?;
+    let recovery_codes_left = state.auth.recovery_codes_left(user).await?;
+    Ok(HttpResponse::Ok().json(MfaStatus {
+        methods: methods.iter().map(|m| m.as_str()).collect(),
+        recovery_codes_left,
+    }))
+}
+
+/// Starts adding an authenticator app: the secret, its `otpauth://` URI and a QR code of it.
+pub async fn start_totp(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+    let enrollment = state.auth.start_totp(&caller.0, state.clock.now()).await?;
+    Ok(token_response(
+        StatusCode::OK,
+        Enrollment {
+            secret: enrollment.secret,
+            otpauth_uri: enrollment.otpauth_uri,
+            qr_png_base64: enrollment.qr_png_base64,
+        },
+    ))
+}
+
+/// Turns the authenticator on with its first code; answers the recovery codes, shown this once.
+pub async fn confirm_totp(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required_code(body.into_inner().code)?;
+    let recovery_codes = state.auth.confirm_totp(&caller.0, &code, state.clock.now()).await?;
+    Ok(token_response(StatusCode::OK, RecoveryCodes { recovery_codes }))
+}
+
+/// Turns the authenticator off: the password and a current code.
+pub async fn disable_totp(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: web::Json<PasswordAndCode>,
+) -> Result<HttpResponse, ApiError> {
+    let (password, code) = password_and_code(body.into_inner())?;
+    state
+        .auth
+        .disable_totp(&caller.0, &password, &code, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// New recovery codes for the old: the password and a current code.
+pub async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: web::Json<PasswordAndCode>,
+) -> Result<HttpResponse, ApiError> {
+    let (password, code) = password_and_code(body.into_inner())?;
+    let recovery_codes = state
+        .auth
+        .regenerate_recovery_codes(&caller.0, &password, &code, &client.0, state.clock.now())
+        .await?;
+    Ok(token_response(StatusCode::OK, RecoveryCodes { recovery_codes }))
+}
+
+/// Sends a code to a new phone number.
+pub async fn start_phone(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: web::Json<PhoneRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(phone) = body.into_inner().phone else {
+        return Err(missing_fields(&[("phone", true)]));
+    };
+    let sent = state
+        .auth
+        .start_phone_verification(&caller.0, &phone, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
+}
+
+/// The code sent to the new number stores it.
+pub async fn confirm_phone(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required_code(body.into_inner().code)?;
+    let user = state.auth.confirm_phone(&caller.0, &code, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+/// Removes the phone number, after the password.
+pub async fn remove_phone(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: web::Json<PasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(password) = body.into_inner().password else {
+        return Err(missing_fields(&[("password", true)]));
+    };
+    let user = state
+        .auth
+        .remove_phone(&caller.0, &password, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+/// Sends a code to the account's e-mail address.
+pub async fn start_email_verification(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let sent = state
+        .auth
+        .start_email_verification(&caller.0, &client.0, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
+}
+
+/// The code marks the address verified.
+pub async fn confirm_email(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required_code(body.into_inner().code)?;
+    let user = state.auth.confirm_email(&caller.0, &code, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+fn required_code(code: Option<String>) -> Result<String, ApiError> {
+    code.ok_or_else(|| missing_fields(&[("code", true)]))
+}
+
+fn password_and_code(body: PasswordAndCode) -> Result<(String, String), ApiError> {
+    match (body.password, body.code) {
+        (Some(password), Some(code)) => Ok((password, code)),
+        (password, code) => Err(missing_fields(&[
+            ("password", password.is_none()),
+            ("code", code.is_none()),
+        ])),
+    }
+}
