@@ -9,6 +9,7 @@
 )]
 
 mod oidc_support;
+mod standins;
 mod support;
 
 mod admin_clients;
@@ -16,6 +17,7 @@ mod applications;
 mod authorize;
 mod bad_input;
 mod bearer;
+mod captcha;
 mod cli;
 mod client_credentials;
 mod discovery;
@@ -24,6 +26,7 @@ mod introspection;
 mod jwks;
 mod login;
 mod logout;
+mod mfa;
 mod oauth_refresh;
 mod pkce;
 mod private_tokens;

@@ -202,7 +202,10 @@ impl AuthService {
         let accepted = !locked && self.check_factor(&user, method, code, &challenge.id, now).await?;
         if !accepted {
             mfa_challenges::record_attempt(&self.db, challenge.id, self.mfa_policy.max_attempts, now).await?;
-            self.count_failure(&user, now).await?;
+            // Like a password, a code tried while locked is refused unchecked and does not extend the lock.
+            if !locked {
+                self.count_failure(&user, now).await?;
+            }
             tracing::warn!(user_id = %user.id, method = method.as_str(), locked, "second factor refused");
             return Err(AuthError::InvalidCode);
         }
