@@ -228,8 +228,7 @@ async fn smtp_session(stream: tokio::net::TcpStream, store: Arc<Mutex<Vec<Mail>>
 }
 
 fn address(text: &str) -> String {
-    text.trim()
-        .split_whitespace()
+    text.split_whitespace()
         .next()
         .unwrap_or_default()
         .trim_start_matches('<')
@@ -249,7 +248,7 @@ pub fn first_code(text: &str) -> Option<String> {
 pub struct SiteVerify {
     pub url: String,
     verdict: Arc<Mutex<Value>>,
-    requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    requests: Arc<Mutex<Vec<Form>>>,
 }
 
 impl SiteVerify {
@@ -277,14 +276,16 @@ impl SiteVerify {
         *self.verdict.lock().unwrap() = verdict;
     }
 
-    pub fn requests(&self) -> Vec<Vec<(String, String)>> {
+    pub fn requests(&self) -> Vec<Form> {
         self.requests.lock().unwrap().clone()
     }
 }
 
-type SiteVerifyState = (Arc<Mutex<Value>>, Arc<Mutex<Vec<Vec<(String, String)>>>>);
+/// A form as received: its fields in order.
+pub type Form = Vec<(String, String)>;
+type SiteVerifyState = (Arc<Mutex<Value>>, Arc<Mutex<Vec<Form>>>);
 
-async fn siteverify(state: web::Data<SiteVerifyState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+async fn siteverify(state: web::Data<SiteVerifyState>, form: web::Form<Form>) -> HttpResponse {
     state.1.lock().unwrap().push(form.into_inner());
     HttpResponse::Ok().json(state.0.lock().unwrap().clone())
 }
