@@ -90,6 +90,8 @@ pub enum AuthError {
     AlreadyVerified(&'static str),
     #[error(transparent)]
     Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
+    Captcha(#[from] crate::notify::CaptchaError),
     #[error("{0}")]
     Internal(String),
     #[error("the caller does not hold the `{0}` scope it tried to hand on")]

@@ -75,6 +75,8 @@ pub struct RotatedFamily {
 pub enum Credential {
     /// An access token of a sign-in: its token family, and when the user signed in.
     Session { family: String, auth_time: UnixTime },
+    /// A browser session of the sign-in pages, and when the user signed in.
+    Browser { auth_time: UnixTime },
     /// A private token, presented itself or through an access token exchanged for it: the token's id.
     PrivateToken(String),
 }
@@ -97,7 +99,18 @@ impl Principal {
 
     /// Whether the caller signed in (with a password), rather than presenting a private token.
     pub fn is_interactive(&self) -> bool {
-        matches!(self.credential, Credential::Session { .. })
+        matches!(self.credential, Credential::Session { .. } | Credential::Browser { .. })
+    }
+
+    /// The user signed in to a browser, acting on their own account through the pages.
+    pub fn of_browser(session: &super::BrowserSession) -> Self {
+        Self {
+            scope: session.user.scopes.clone(),
+            user: session.user.clone(),
+            credential: Credential::Browser {
+                auth_time: session.auth_time,
+            },
+        }
     }
 
     /// Refuses a caller that presented a private token: some things need a password sign-in.

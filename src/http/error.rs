@@ -255,6 +255,7 @@ impl From<AuthError> for ApiError {
                 format!("The {what} is already verified."),
             ),
             AuthError::Notify(e) => e.into(),
+            AuthError::Captcha(e) => e.into(),
             AuthError::Internal(cause) => Self::internal(&cause),
             AuthError::ScopeNotHeld(scope) => Self::new(
                 S::FORBIDDEN,

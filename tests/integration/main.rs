@@ -28,6 +28,7 @@ mod login;
 mod logout;
 mod mfa;
 mod oauth_refresh;
+mod pages_mfa;
 mod pkce;
 mod private_tokens;
 mod rate_limit;

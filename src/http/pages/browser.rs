@@ -91,6 +91,31 @@ pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
     cookie
 }
 
+fn mfa_name(secure: bool) -> &'static str {
+    if secure { "__Host-tessera-mfa" } else { "tessera-mfa" }
+}
+
+/// The cookie carrying a sign-in's `mfa_token` between the password and the second factor.
+pub fn mfa_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    let secure = secure(state);
+    let mut cookie = cookie(mfa_name(secure), token, secure);
+    cookie.set_max_age(CookieDuration::seconds(state.config.mfa.challenge_ttl_secs));
+    cookie
+}
+
+/// The `mfa_token` of a sign-in waiting for its second factor in this browser, if any.
+pub fn pending_mfa(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(mfa_name(secure(state))).map(|c| c.value().to_owned())
+}
+
+/// A cookie that removes the `mfa_token` cookie.
+pub fn clear_mfa_cookie(state: &AppState) -> Cookie<'static> {
+    let secure = secure(state);
+    let mut cookie = cookie(mfa_name(secure), String::new(), secure);
+    cookie.make_removal();
+    cookie
+}
+
 /// A cookie that removes the session cookie.
 pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {
     let secure = secure(state);

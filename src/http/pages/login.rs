@@ -6,11 +6,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{PageError, browser_state, check_csrf, finish_sign_in, page, render, see_other};
+use super::browser::pending_mfa;
+use super::{PageError, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other};
 use crate::auth::AuthError;
+use crate::auth::mfa::SignInPlace;
 use crate::config::UserCreateScope;
-use crate::http::client_ip::ClientAddress;
+use crate::http::client_ip::{ClientAddress, client_ip};
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
+use crate::notify::CaptchaError;
+use crate::notify::captcha::Widget;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -22,6 +26,7 @@ struct LoginPage<'a> {
     login: &'a str,
     error: Option<&'a str>,
     signup_open: bool,
+    captcha: Option<Widget>,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +43,14 @@ pub struct LoginForm {
     #[serde(default)]
     password: String,
     request: Option<String>,
+    /// The captcha widget's answer (each provider names the field its own way).
+    #[serde(
+        default,
+        rename = "g-recaptcha-response",
+        alias = "h-captcha-response",
+        alias = "cf-turnstile-response"
+    )]
+    captcha: Option<String>,
 }
 
 /// The sign-in form (pre-filled with `login_hint`, naming the client).
@@ -58,7 +71,21 @@ pub async fn get_login(
         None if browser.session.is_some() => return Ok(see_other("/account")),
         None => None,
     };
-    let mut response = page(StatusCode::OK);
+    // A sign-in waiting for its second factor continues there: the password step is not a way around it.
+    if let Some(token) = pending_mfa(&req, &state) {
+        let binding = browser.binding();
+        let place = SignInPlace::Browser(&binding);
+        if state
+            .auth
+            .challenge_methods(&token, place, state.clock.now())
+            .await
+            .is_ok()
+        {
+            return Ok(see_other(&mfa::location(query.request.as_deref(), None)));
+        }
+    }
+    let captcha = state.captcha.widget();
+    let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     if let Some(cookie) = &browser.new_csrf_cookie {
         response.cookie(cookie.clone());
     }
@@ -74,6 +101,7 @@ pub async fn get_login(
                 .unwrap_or_default(),
             error: None,
             signup_open: state.config.user_create_scope == UserCreateScope::Public,
+            captcha,
         },
     )
 }
@@ -93,12 +121,26 @@ pub async fn post_login(
         Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
         None => None,
     };
-    let refused = match state
-        .auth
-        .check_password(&form.login, &form.password, &client.0, now)
-        .await
-    {
+    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let captcha = state
+        .captcha
+        .verify(form.captcha.as_deref(), "login", ip.as_deref())
+        .await;
+    let checked = match captcha {
+        Ok(()) => {
+            state
+                .auth
+                .check_password(&form.login, &form.password, &client.0, now)
+                .await
+        }
+        Err(refused) => Err(AuthError::Captcha(refused)),
+    };
+    let refused = match checked {
         Ok(user) => Ok(user),
+        Err(AuthError::Captcha(CaptchaError::Failed(_))) => Err((StatusCode::BAD_REQUEST, CAPTCHA_FAILED)),
+        Err(AuthError::Captcha(CaptchaError::Unavailable(_))) => {
+            Err((StatusCode::SERVICE_UNAVAILABLE, CAPTCHA_UNAVAILABLE))
+        }
         Err(AuthError::InvalidCredentials) => Err((
             StatusCode::UNAUTHORIZED,
             "The username, e-mail or password is incorrect.",
@@ -109,8 +151,9 @@ pub async fn post_login(
     let user = match refused {
         Ok(user) => user,
         Err((status, message)) => {
+            let captcha = state.captcha.widget();
             return render(
-                page(status),
+                page_with_captcha(status, captcha.as_ref()),
                 &LoginPage {
                     csrf: &browser.csrf,
                     request: form.request.as_deref(),
@@ -118,12 +161,18 @@ pub async fn post_login(
                     login: &form.login,
                     error: Some(message),
                     signup_open: state.config.user_create_scope == UserCreateScope::Public,
+                    captcha,
                 },
             );
         }
     };
-    finish_sign_in(&state, &browser, user, pending.as_ref(), now).await
+    after_password(&state, &browser, user, pending.as_ref(), now).await
 }
+
+/// The words of a captcha that was not solved (the same on `/signup`).
+pub const CAPTCHA_FAILED: &str = "Please solve the captcha, then try again.";
+/// The words of a captcha that could not be checked (the same on `/signup`).
+pub const CAPTCHA_UNAVAILABLE: &str = "The captcha cannot be checked right now. Please try again in a moment.";
 
 /// A pending request that cannot continue becomes an error page.
 pub fn rejected(rejection: crate::oidc::authorize::Rejection) -> PageError {

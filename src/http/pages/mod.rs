@@ -5,6 +5,8 @@ mod account;
 mod browser;
 mod consent;
 mod login;
+mod mfa;
+mod security;
 mod signup;
 
 use actix_web::http::StatusCode;
@@ -12,10 +14,15 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError, web};
 use askama::Template;
 
-pub use browser::{BrowserState, browser_state, check_csrf, clear_session_cookie, session_cookie};
+pub use browser::{
+    BrowserState, browser_state, check_csrf, clear_mfa_cookie, clear_session_cookie, mfa_cookie, session_cookie,
+};
 
-/// The pages' CSP: own stylesheet only, no scripts, no framing (RFC 9700 §4.16).
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+use crate::notify::captcha::Widget;
+
+/// The pages' CSP: own stylesheet only, images from here or inline (QR codes), no scripts, no framing
+/// (RFC 9700 §4.16).
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const STYLESHEET: &[u8] = include_bytes!("../../../static/tessera.css");
 
@@ -32,7 +39,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(consent::get_consent)
                 .post(consent::post_consent),
         )
+        .service(web::resource("/login/mfa").get(mfa::get_mfa).post(mfa::post_mfa))
+        .service(web::resource("/login/mfa/send").post(mfa::post_send))
+        .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
         .service(web::resource("/account").get(account::get_account))
+        .service(web::resource("/account/security").get(security::get_security))
+        .service(web::resource("/account/security/totp").post(security::post_start_totp))
+        .service(web::resource("/account/security/totp/confirm").post(security::post_confirm_totp))
+        .service(web::resource("/account/security/totp/disable").post(security::post_disable_totp))
         .service(web::resource("/static/tessera.css").get(get_stylesheet));
 }
 
@@ -56,6 +70,19 @@ pub fn page(status: StatusCode) -> HttpResponseBuilder {
     builder
         .insert_header(ContentType::html())
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP));
+    builder
+}
+
+/// A page that shows a captcha widget: the provider's script and frames are allowed, nothing else more.
+pub fn page_with_captcha(status: StatusCode, widget: Option<&Widget>) -> HttpResponseBuilder {
+    let mut builder = page(status);
+    if let Some(widget) = widget {
+        let csp = format!(
+            "{PAGE_CSP}; script-src {origins}; frame-src {origins}; connect-src {origins}",
+            origins = widget.origins
+        );
+        builder.insert_header((header::CONTENT_SECURITY_POLICY, csp));
+    }
     builder
 }
 
@@ -167,19 +194,48 @@ impl From<askama::Error> for PageError {
     }
 }
 
-/// Signs `user` in to this browser with a new session cookie, then continues the authorization request that
-/// sent them here, or shows the account page.
-pub(super) async fn finish_sign_in(
+/// After a correct password: on to the second factor when the account has one (the challenge's token in a
+/// short-lived cookie), else signed in.
+pub(super) async fn after_password(
     state: &crate::state::AppState,
     browser: &BrowserState,
     user: crate::store::users::User,
     pending: Option<&crate::oidc::interaction::Pending>,
     now: crate::clock::UnixTime,
 ) -> Result<HttpResponse, PageError> {
-    use crate::auth::{PASSWORD_AMR, SINGLE_FACTOR_ACR};
+    let binding = browser.binding();
+    let place = crate::auth::mfa::SignInPlace::Browser(&binding);
+    let Some(challenge) = state.auth.challenge_if_needed(&user, place, now).await? else {
+        return finish_sign_in(
+            state,
+            browser,
+            user,
+            crate::auth::Authentication::password(),
+            pending,
+            now,
+        )
+        .await;
+    };
+    let mut response = see_other(&mfa::location(pending.map(|p| p.id.as_str()), None));
+    response
+        .add_cookie(&mfa_cookie(state, challenge.token))
+        .map_err(PageError::internal)?;
+    Ok(response)
+}
+
+/// Signs `user` in to this browser with a new session cookie, then continues the authorization request that
+/// sent them here, or shows the account page.
+pub(super) async fn finish_sign_in(
+    state: &crate::state::AppState,
+    browser: &BrowserState,
+    user: crate::store::users::User,
+    how: crate::auth::Authentication,
+    pending: Option<&crate::oidc::interaction::Pending>,
+    now: crate::clock::UnixTime,
+) -> Result<HttpResponse, PageError> {
     let signed_in = state
         .auth
-        .sign_in_browser(browser.session.as_ref(), user, PASSWORD_AMR, SINGLE_FACTOR_ACR, now)
+        .sign_in_browser(browser.session.as_ref(), user, &how.amr, how.acr, now)
         .await?;
     let mut response = match pending {
         Some(pending) => {

@@ -6,12 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::login::rejected;
-use super::{PageError, browser_state, check_csrf, finish_sign_in, page, render};
+use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE, rejected};
+use super::{PageError, after_password, browser_state, check_csrf, page_with_captcha, render};
 use crate::auth::{AuthError, NewAccount};
 use crate::config::UserCreateScope;
-use crate::http::client_ip::ClientAddress;
+use crate::http::client_ip::{ClientAddress, client_ip};
 use crate::http::error::signup_limit_message;
+use crate::notify::CaptchaError;
+use crate::notify::captcha::Widget;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -24,6 +26,7 @@ struct SignupPage<'a> {
     email: &'a str,
     errors: Vec<(&'a str, String)>,
     min_password: usize,
+    captcha: Option<Widget>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +45,13 @@ pub struct SignupForm {
     #[serde(default)]
     password: String,
     request: Option<String>,
+    #[serde(
+        default,
+        rename = "g-recaptcha-response",
+        alias = "h-captcha-response",
+        alias = "cf-turnstile-response"
+    )]
+    captcha: Option<String>,
 }
 
 fn closed(state: &AppState) -> Result<(), PageError> {
@@ -70,7 +80,8 @@ pub async fn get_signup(
         ),
         None => None,
     };
-    let mut response = page(StatusCode::OK);
+    let captcha = state.captcha.widget();
+    let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     if let Some(cookie) = &browser.new_csrf_cookie {
         response.cookie(cookie.clone());
     }
@@ -84,6 +95,7 @@ pub async fn get_signup(
             email: "",
             errors: Vec::new(),
             min_password: state.config.password.min_length,
+            captcha,
         },
     )
 }
@@ -108,13 +120,21 @@ pub async fn post_signup(
         email: Some(form.email.clone()),
         password: Some(form.password.clone()),
     };
-    let created = match state.auth.count_signup_attempt(Some(&form.email), &client.0, now).await {
-        Ok(()) => state.auth.create_user(account, &[], now).await,
-        Err(limited) => Err(limited),
+    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let created = match state
+        .captcha
+        .verify(form.captcha.as_deref(), "signup", ip.as_deref())
+        .await
+    {
+        Err(refused) => Err(AuthError::Captcha(refused)),
+        Ok(()) => match state.auth.count_signup_attempt(Some(&form.email), &client.0, now).await {
+            Ok(()) => state.auth.create_user(account, &[], now).await,
+            Err(limited) => Err(limited),
+        },
     };
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let errors = match created {
-        Ok(user) => return finish_sign_in(&state, &browser, user, pending.as_ref(), now).await,
+        Ok(user) => return after_password(&state, &browser, user, pending.as_ref(), now).await,
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
         Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
         Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
@@ -122,10 +142,19 @@ pub async fn post_signup(
             status = StatusCode::TOO_MANY_REQUESTS;
             vec![("signup", signup_limit_message(by).to_owned())]
         }
+        Err(AuthError::Captcha(CaptchaError::Failed(_))) => {
+            status = StatusCode::BAD_REQUEST;
+            vec![("signup", CAPTCHA_FAILED.to_owned())]
+        }
+        Err(AuthError::Captcha(CaptchaError::Unavailable(_))) => {
+            status = StatusCode::SERVICE_UNAVAILABLE;
+            vec![("signup", CAPTCHA_UNAVAILABLE.to_owned())]
+        }
         Err(other) => return Err(other.into()),
     };
+    let captcha = state.captcha.widget();
     render(
-        page(status),
+        page_with_captcha(status, captcha.as_ref()),
         &SignupPage {
             csrf: &browser.csrf,
             request: form.request.as_deref(),
@@ -134,6 +163,7 @@ pub async fn post_signup(
             email: &form.email,
             errors,
             min_password: state.config.password.min_length,
+            captcha,
         },
     )
 }

@@ -1,0 +1,203 @@
+//! `/account/security`: the signed-in user's authenticator app in the browser — a QR code and the secret to
+//! type in, the confirmation form, the recovery codes (shown once), and turning it off with the password and
+//! a current code. The same rules as the REST API: a recent sign-in, codes checked once, notices sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{BrowserState, PageError, browser_state, check_csrf, page, render, see_other};
+use crate::auth::{AuthError, BrowserSession, Principal};
+use crate::http::client_ip::ClientAddress;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "account_security.html")]
+struct SecurityPage<'a> {
+    csrf: &'a str,
+    username: &'a str,
+    totp_on: bool,
+    codes_left: i64,
+    /// A pending authenticator: (QR PNG base64, secret).
+    enrollment: Option<(String, String)>,
+    /// Just made: shown this once.
+    recovery_codes: Vec<String>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct SecurityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// What the page shows besides the account's state.
+#[derive(Default)]
+struct View<'a> {
+    enrollment: Option<(String, String)>,
+    recovery_codes: Vec<String>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+pub async fn get_security(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    show(&state, &browser, session, StatusCode::OK, View::default()).await
+}
+
+/// Starts adding an authenticator app: shows its QR code and secret.
+pub async fn post_start_totp(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SecurityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    enroll(&state, &browser, session, StatusCode::OK, None).await
+}
+
+/// The first code turns the authenticator on; the recovery codes are shown this once.
+pub async fn post_confirm_totp(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SecurityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    match state.auth.confirm_totp(&caller, &form.code, state.clock.now()).await {
+        Ok(recovery_codes) => {
+            let view = View {
+                recovery_codes,
+                notice: Some("Your authenticator app is on. Keep these recovery codes somewhere safe."),
+                ..View::default()
+            };
+            show(&state, &browser, session, StatusCode::OK, view).await
+        }
+        // The secret is not shown twice: a wrong code starts over with a new one.
+        Err(AuthError::InvalidCode) => {
+            let message = "That code did not match. Scan this new code and try again.";
+            enroll(&state, &browser, session, StatusCode::UNAUTHORIZED, Some(message)).await
+        }
+        Err(other) => refused(&state, &browser, session, other).await,
+    }
+}
+
+/// Turns the authenticator off with the password and a current code.
+pub async fn post_disable_totp(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: web::Form<SecurityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    let outcome = state
+        .auth
+        .disable_totp(&caller, &form.password, &form.code, &client.0, state.clock.now())
+        .await;
+    match outcome {
+        Ok(()) => {
+            let view = View {
+                notice: Some("Your authenticator app is off."),
+                ..View::default()
+            };
+            show(&state, &browser, session, StatusCode::OK, view).await
+        }
+        Err(other) => refused(&state, &browser, session, other).await,
+    }
+}
+
+async fn enroll(
+    state: &AppState,
+    browser: &BrowserState,
+    session: &BrowserSession,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let caller = Principal::of_browser(session);
+    match state.auth.start_totp(&caller, state.clock.now()).await {
+        Ok(enrollment) => {
+            let view = View {
+                enrollment: Some((enrollment.qr_png_base64, enrollment.secret)),
+                error,
+                ..View::default()
+            };
+            show(state, browser, session, status, view).await
+        }
+        Err(other) => refused(state, browser, session, other).await,
+    }
+}
+
+/// A refusal the user can act on, shown on the page; anything else is an error page.
+async fn refused(
+    state: &AppState,
+    browser: &BrowserState,
+    session: &BrowserSession,
+    error: AuthError,
+) -> Result<HttpResponse, PageError> {
+    let (status, message) = match error {
+        AuthError::ReauthenticationRequired => (
+            StatusCode::FORBIDDEN,
+            "For your security, sign out and sign in again before changing your second factors.",
+        ),
+        AuthError::WrongPassword => (StatusCode::FORBIDDEN, "The password is incorrect."),
+        AuthError::InvalidCode => (StatusCode::UNAUTHORIZED, "The code is incorrect or has expired."),
+        AuthError::TotpAlreadyEnabled => (StatusCode::CONFLICT, "An authenticator app is already on."),
+        AuthError::TotpNotPending => (StatusCode::CONFLICT, "Start adding an authenticator app first."),
+        other => return Err(other.into()),
+    };
+    let view = View {
+        error: Some(message),
+        ..View::default()
+    };
+    show(state, browser, session, status, view).await
+}
+
+async fn show(
+    state: &AppState,
+    browser: &BrowserState,
+    session: &BrowserSession,
+    status: StatusCode,
+    view: View<'_>,
+) -> Result<HttpResponse, PageError> {
+    let methods = state.auth.second_factors(&session.user).await?;
+    let totp_on = methods.contains(&crate::auth::mfa::Method::Totp);
+    let codes_left = state.auth.recovery_codes_left(&session.user).await?;
+    let mut response = page(status);
+    if let Some(cookie) = &browser.new_csrf_cookie {
+        response.cookie(cookie.clone());
+    }
+    render(
+        response,
+        &SecurityPage {
+            csrf: &browser.csrf,
+            username: &session.user.username,
+            totp_on,
+            codes_left,
+            enrollment: view.enrollment,
+            recovery_codes: view.recovery_codes,
+            notice: view.notice,
+            error: view.error,
+        },
+    )
+}
