@@ -192,9 +192,11 @@ async fn p_lo_03_04_06_without_a_valid_hint_the_user_confirms_first() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A browser under `Referrer-Policy: no-referrer` names no origin (`null`) for its own forms.
     let response = browser
         .client
         .post(browser.url("/oauth2/logout"))
+        .header("origin", "null")
         .form(&[("confirm", "yes"), ("csrf", csrf.as_str())])
         .send()
         .await

@@ -17,6 +17,7 @@ mod applications;
 mod authorize;
 mod bad_input;
 mod bearer;
+mod browser;
 mod captcha;
 mod cli;
 mod client_credentials;

@@ -1,0 +1,194 @@
+//! A real browser: headless Chromium (Debian's `chromium` and `chromium-driver`) driven over WebDriver signs
+//! up, adds an authenticator app from the secret on the security page, signs out, and signs in through an
+//! OpenID Connect authorization request with password and TOTP, landing on the client's redirect URI with a
+//! code. Ignored by default (it needs the two packages); `.ci/run` installs them and runs it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tessera::oidc::clients::ClientSpec;
+
+use crate::jwks::decode_segment;
+use crate::mfa::totp_code;
+use crate::oidc_support::{CHALLENGE, query_param};
+use crate::support::{PASSWORD, TestApp};
+
+/// chromedriver, stopped with the test however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_browser() -> (Driver, Client) {
+    // Two rustls crypto providers are compiled into the tests; choose one for the WebDriver connection.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium chromium-driver)");
+    let driver = Driver(driver);
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-dev-shm-usage", "--window-size=1024,900"]}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connected = ClientBuilder::rustls()
+            .expect("a TLS configuration")
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match connected {
+            Ok(client) => return (driver, client),
+            Err(e) if Instant::now() > deadline => panic!("chromedriver did not answer: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+async fn fill(browser: &Client, css: &str, value: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// Clicks a form's submit button and waits for the page it leads to (a click returns before navigation).
+async fn submit(browser: &Client, css: &str) {
+    let before = browser.current_url().await.unwrap();
+    browser.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = browser.current_url().await.unwrap();
+        let ready = browser.execute("return document.readyState", vec![]).await.unwrap();
+        if now != before && ready == json!("complete") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the form at {before} led nowhere");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn path_of(browser: &Client) -> String {
+    let url = browser.current_url().await.unwrap();
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_signs_up_enrolls_totp_and_signs_in_with_it_through_an_authorization_request() {
+    let app = TestApp::spawn().await;
+    // The client comes back to a page of this same server, so the browser lands somewhere real.
+    let redirect_uri = app.url("/health/live");
+    let client = app
+        .register(ClientSpec {
+            name: Some("Browser RP".into()),
+            redirect_uris: vec![redirect_uri.clone()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let (_driver, browser) = start_browser().await;
+
+    browser.goto(&app.url("/signup")).await.unwrap();
+    fill(&browser, "#username", "carol").await;
+    fill(&browser, "#email", "carol@example.org").await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "button[type=submit]").await;
+    assert_eq!(path_of(&browser).await, "/account");
+
+    browser.goto(&app.url("/account/security")).await.unwrap();
+    submit(&browser, "form[action='/account/security/totp'] button").await;
+    let qr = browser.find(Locator::Css("img.qr")).await.unwrap();
+    assert!(
+        qr.attr("src")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    let secret = browser
+        .find(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    fill(&browser, "#code", &totp_code(secret.trim(), app.clock.now())).await;
+    submit(&browser, "form[action='/account/security/totp/confirm'] button").await;
+    let codes = browser.find_all(Locator::Css("#recovery-codes li")).await.unwrap();
+    assert_eq!(codes.len(), 10);
+
+    browser.goto(&app.url("/account")).await.unwrap();
+    submit(&browser, "form[action='/oauth2/logout'] button").await;
+    browser.goto(&app.url("/account")).await.unwrap();
+    assert_eq!(path_of(&browser).await, "/login");
+
+    let authorize = format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=st-1&nonce=n-1\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        client.id,
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>(),
+    );
+    browser.goto(&app.url(&authorize)).await.unwrap();
+    assert!(path_of(&browser).await.starts_with("/login?request="));
+    fill(&browser, "#login", "carol").await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+    assert!(
+        path_of(&browser).await.starts_with("/login/mfa"),
+        "{}",
+        path_of(&browser).await
+    );
+
+    // The enrollment spent this step's code.
+    app.advance_clock(Duration::from_secs(30));
+    fill(&browser, "#code", &totp_code(secret.trim(), app.clock.now())).await;
+    submit(&browser, "form[action='/login/mfa'] button").await;
+    let landed = browser.current_url().await.unwrap().to_string();
+    assert!(landed.starts_with(&redirect_uri), "{landed}");
+    assert_eq!(query_param(&landed, "state").as_deref(), Some("st-1"));
+    let code = query_param(&landed, "code").expect("an authorization code");
+    browser.close().await.unwrap();
+
+    let tokens = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", crate::oidc_support::VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let id_token = decode_segment(tokens["id_token"].as_str().expect("an ID token"), 1);
+    assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id_token["acr"], "2");
+}
