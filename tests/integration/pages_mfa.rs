@@ -298,3 +298,40 @@ async fn captcha_widgets_appear_only_when_configured_and_are_checked() {
     assert!(!csp.contains("script-src"), "{csp}");
     assert!(!response.text().await.unwrap().contains("<script"));
 }
+
+#[tokio::test]
+async fn an_email_code_finishes_a_browser_sign_in() {
+    let (app, channels) = app_with_channels(|_| {}).await;
+    let alice = app.signup("alice").await;
+    let session = app.login("alice", PASSWORD).await;
+    app.post_bearer("/api/v1/user/email/verify", &session.access, &json!({}))
+        .await;
+    let code = channels.smtp.last_code_to(&alice.email).await;
+    app.post_bearer("/api/v1/user/email/confirm", &session.access, &json!({"code": code}))
+        .await;
+    app.enroll_totp(&session.access).await;
+
+    let browser = app.browser();
+    let response = browser.submit_login("/login", &alice, PASSWORD).await;
+    assert!(location(&response).starts_with("/login/mfa"));
+    let page = browser.get("/login/mfa?method=email").await.text().await.unwrap();
+    assert!(page.contains("Send a code"), "{page}");
+    let csrf = hidden(&page, "csrf").unwrap();
+    let response = browser
+        .client
+        .post(browser.url("/login/mfa/send"))
+        .form(&[("csrf", csrf.as_str()), ("method", "email")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("We sent a code to a•••e@example.org")
+    );
+    let code = channels.smtp.last_code_to(&alice.email).await;
+    let response = browser.submit_code("/login/mfa?method=email", "email", &code).await;
+    assert_eq!(location(&response), "/account");
+}
