@@ -139,7 +139,7 @@ async fn a_private_token_is_made_listed_used_rotated_and_revoked() {
 
     // The use is recorded in the background.
     let mut listed = Value::Null;
-    for _ in 0..50 {
+    for _ in 0..250 {
         listed = app.list_tokens(&session.access, "/api/v1/tokens").await;
         if listed[0]["last_used_at"].is_string() {
             break;

@@ -151,7 +151,7 @@ impl SmtpReceiver {
 
     /// The last message delivered to `to`, waiting for it briefly (delivery may be in flight).
     pub async fn last_to(&self, to: &str) -> Mail {
-        for _ in 0..100 {
+        for _ in 0..250 {
             if let Some(mail) = self.received().into_iter().rev().find(|m| m.to.iter().any(|r| r == to)) {
                 return mail;
             }
@@ -166,7 +166,7 @@ impl SmtpReceiver {
             let subject = mail.data.lines().find_map(|l| l.strip_prefix("Subject: "))?;
             first_code(subject)
         };
-        for _ in 0..100 {
+        for _ in 0..250 {
             let received = self.received();
             let last = received.iter().rev().filter(|m| m.to.iter().any(|r| r == to));
             if let Some(code) = last.filter_map(code_in).next() {
