@@ -100,8 +100,8 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
 fn warn_about_insecure_settings(config: &Config) {
     if config.secret_key.is_none() {
         tracing::warn!(
-            "TESSERA_SECRET_KEY is not set: signing keys are stored unencrypted in the database. \
-             Set it (32+ random characters) before running in production."
+            "TESSERA_SECRET_KEY is not set: signing keys and authenticator seeds are stored unencrypted in the \
+             database. Set it (32+ random characters) before running in production."
         );
     }
     if config.sms.provider == crate::config::SmsProvider::Log {
