@@ -3,6 +3,7 @@
 //! OpenID Connect authorization request with password and TOTP, landing on the client's redirect URI with a
 //! code. Ignored by default (it needs the two packages); `.ci/run` installs them and runs it.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,12 +16,13 @@ use crate::mfa::totp_code;
 use crate::oidc_support::{CHALLENGE, query_param};
 use crate::support::{PASSWORD, TestApp};
 
-/// chromedriver, stopped with the test however it ends.
+/// chromedriver in a process group of its own, stopped with the browsers it started however the test ends.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -35,6 +37,7 @@ async fn start_browser() -> (Driver, Client) {
         .port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
