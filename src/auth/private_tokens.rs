@@ -3,6 +3,8 @@
 //! is stored as a SHA-256 hash. It works as a bearer token by itself, or is exchanged for a short-lived
 //! access token that dies with it.
 
+use std::net::IpAddr;
+
 use super::{AuthError, AuthService, Credential, FieldError, Principal};
 use crate::apps::Application;
 use crate::clock::UnixTime;
@@ -235,7 +237,7 @@ impl AuthService {
         &self,
         presented: &str,
         app: &Application,
-        client_ip: Option<String>,
+        client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
         let live = self.resolve_private_token(presented, &app.id, now).await?;
@@ -253,7 +255,7 @@ impl AuthService {
         &self,
         presented: &str,
         app: &Application,
-        client_ip: Option<String>,
+        client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<IssuedAccessToken, AuthError> {
         let live = self.resolve_private_token(presented, &app.id, now).await?;
@@ -276,15 +278,17 @@ impl AuthService {
 
     /// Writes `last_used_at` / `last_used_ip` in the background when they are stale: at most once a minute
     /// per token unless the address changed.
-    pub fn record_use(&self, token: &PrivateTokenRow, client_ip: Option<String>, now: UnixTime) {
+    pub fn record_use(&self, token: &PrivateTokenRow, client_ip: Option<IpAddr>, now: UnixTime) {
         let recent = token.last_used_at.is_some_and(|at| now - at < TOUCH_EVERY_SECS);
-        if recent && token.last_used_ip == client_ip {
+        let same_address = token.last_used_ip.as_deref().and_then(|ip| ip.parse().ok()) == client_ip;
+        if recent && same_address {
             return;
         }
         let db = self.db.clone();
         let id = token.id.clone();
         tokio::spawn(async move {
-            if let Err(e) = private_tokens::touch(&db, id, client_ip, now).await {
+            let ip = client_ip.map(|ip| ip.to_string());
+            if let Err(e) = private_tokens::touch(&db, id, ip, now).await {
                 tracing::warn!(error = %e, "recording a private token's use failed");
             }
         });

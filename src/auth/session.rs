@@ -1,6 +1,8 @@
 //! Login sessions: the first token pair, refresh with rotation and reuse detection (a replayed refresh
 //! token revokes its whole family, RFC 9700 §4.14.2), logout, and bearer-token resolution.
 
+use std::net::IpAddr;
+
 use super::{ADMIN_SCOPE, AuthError, AuthService};
 use crate::apps::Application;
 use crate::clock::UnixTime;
@@ -290,7 +292,7 @@ impl AuthService {
         &self,
         token: &str,
         app: &Application,
-        client_ip: Option<String>,
+        client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
         if token.starts_with(PRIVATE_TOKEN_PREFIX) {

@@ -20,12 +20,17 @@ impl FromRequest for ClientAddress {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trusted = req
-            .app_data::<web::Data<AppState>>()
-            .map(|state| state.config.server.trusted_proxies.as_slice())
-            .unwrap_or_default();
-        ready(Ok(ClientAddress(rate_key(client_ip(req, trusted)))))
+        ready(Ok(ClientAddress(rate_key(request_ip(req)))))
     }
+}
+
+/// The client's address for this request, believing only the configured trusted proxies.
+pub fn request_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.config.server.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    client_ip(req, trusted)
 }
 
 /// The address requests from this client are counted under.

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::applications::RequestApp;
-use super::client_ip::client_ip;
+use super::client_ip::request_ip;
 use super::error::ApiError;
 use crate::auth::Principal;
 use crate::state::AppState;
@@ -64,7 +64,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
         .get::<RequestApp>()
         .cloned()
         .ok_or_else(|| ApiError::from(TokenError::Key("no application resolved for this request".into())))?;
-    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let ip = request_ip(&req);
     let principal = state
         .auth
         .authenticate_bearer(token, &app.0, ip, state.clock.now())

@@ -2,6 +2,8 @@
 //! form sent is checked server-side: `success`, the expected hostname, and — when the provider reports them
 //! (reCAPTCHA v3) — the action and a minimum score. Fail closed: an unreachable provider refuses the request.
 
+use std::net::IpAddr;
+
 use serde::Deserialize;
 
 use crate::config::{CaptchaConfig, CaptchaProvider, Secret};
@@ -100,15 +102,21 @@ impl Captcha {
 
     /// Checks `token` (the form's response field) for `action` (`login`, `signup`) from `remote_ip`. Passes
     /// everything when no captcha is configured.
-    pub async fn verify(&self, token: Option<&str>, action: &str, remote_ip: Option<&str>) -> Result<(), CaptchaError> {
+    pub async fn verify(
+        &self,
+        token: Option<&str>,
+        action: &str,
+        remote_ip: Option<IpAddr>,
+    ) -> Result<(), CaptchaError> {
         let Some(verifier) = &self.0 else {
             return Ok(());
         };
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| CaptchaError::Failed("no captcha response was sent".into()))?;
+        let remote_ip = remote_ip.map(|ip| ip.to_string());
         let mut form = vec![("secret", verifier.secret.expose()), ("response", token)];
-        if let Some(ip) = remote_ip {
+        if let Some(ip) = &remote_ip {
             form.push(("remoteip", ip));
         }
         let response = verifier

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::body::{TokenPairBody, token_response};
 use crate::auth::mfa::{LoginStep, Method, SentCode, SignInPlace};
 use crate::http::applications::RequestApp;
-use crate::http::client_ip::{ClientAddress, client_ip};
+use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
@@ -103,7 +103,7 @@ pub async fn login(
                 "is sent alone, without login and password".to_owned(),
             )]));
         }
-        let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+        let ip = request_ip(&req);
         let access = state
             .auth
             .exchange_private_token(&token, &app.0, ip, state.clock.now())
@@ -123,11 +123,8 @@ pub async fn login(
             ("password", password.is_none()),
         ]));
     };
-    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
-    state
-        .captcha
-        .verify(captcha_token.as_deref(), "login", ip.as_deref())
-        .await?;
+    let ip = request_ip(&req);
+    state.captcha.verify(captcha_token.as_deref(), "login", ip).await?;
     let step = state
         .auth
         .login(&app.0, login, password, &client.0, state.clock.now())

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::body::{TokenPairBody, UserBody, token_response};
 use crate::auth::{NewAccount, Principal, SignupOutcome};
 use crate::http::applications::RequestApp;
-use crate::http::client_ip::{ClientAddress, client_ip};
+use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
@@ -44,11 +44,8 @@ pub async fn create_user(
         captcha_token,
     } = body.into_inner();
     if !caller.0.as_ref().is_some_and(Principal::is_admin) {
-        let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
-        state
-            .captcha
-            .verify(captcha_token.as_deref(), "signup", ip.as_deref())
-            .await?;
+        let ip = request_ip(&req);
+        state.captcha.verify(captcha_token.as_deref(), "signup", ip).await?;
     }
     let account = NewAccount {
         username,

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::client_auth::client_credentials;
-use crate::http::client_ip::client_ip;
+use crate::http::client_ip::request_ip;
 use crate::http::rate_limit;
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError};
@@ -31,7 +31,7 @@ pub async fn post_token(
         rate_limit::apply(response.headers_mut(), &decision);
         return Ok(response);
     }
-    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
+    let ip = request_ip(&req);
     let tokens = state.oidc.token(&client, &app, &params, ip, state.clock.now()).await?;
     let mut response = no_store_json(&tokens);
     rate_limit::apply(response.headers_mut(), &decision);

@@ -11,7 +11,7 @@ use super::{PageError, after_password, browser_state, check_csrf, mfa, page_with
 use crate::auth::AuthError;
 use crate::auth::mfa::SignInPlace;
 use crate::config::UserCreateScope;
-use crate::http::client_ip::{ClientAddress, client_ip};
+use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
 use crate::notify::captcha::Widget;
@@ -121,11 +121,8 @@ pub async fn post_login(
         Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
         None => None,
     };
-    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
-    let captcha = state
-        .captcha
-        .verify(form.captcha.as_deref(), "login", ip.as_deref())
-        .await;
+    let ip = request_ip(&req);
+    let captcha = state.captcha.verify(form.captcha.as_deref(), "login", ip).await;
     let checked = match captcha {
         Ok(()) => {
             state

@@ -10,7 +10,7 @@ use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE, rejected};
 use super::{PageError, after_password, browser_state, check_csrf, page_with_captcha, render};
 use crate::auth::{AuthError, NewAccount};
 use crate::config::UserCreateScope;
-use crate::http::client_ip::{ClientAddress, client_ip};
+use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::signup_limit_message;
 use crate::notify::CaptchaError;
 use crate::notify::captcha::Widget;
@@ -120,12 +120,8 @@ pub async fn post_signup(
         email: Some(form.email.clone()),
         password: Some(form.password.clone()),
     };
-    let ip = client_ip(&req, &state.config.server.trusted_proxies).map(|ip| ip.to_string());
-    let created = match state
-        .captcha
-        .verify(form.captcha.as_deref(), "signup", ip.as_deref())
-        .await
-    {
+    let ip = request_ip(&req);
+    let created = match state.captcha.verify(form.captcha.as_deref(), "signup", ip).await {
         Err(refused) => Err(AuthError::Captcha(refused)),
         Ok(()) => match state.auth.count_signup_attempt(Some(&form.email), &client.0, now).await {
             Ok(()) => state.auth.create_user(account, &[], now).await,

@@ -1,9 +1,12 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8693), one file each, and the response they share.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8693), one file each, and the response they
+//! share.
 
 mod authorization_code;
 mod client_credentials;
 mod refresh_token;
 mod token_exchange;
+
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -36,7 +39,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
-        client_ip: Option<String>,
+        client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         if let Some(name) = params.first_duplicate() {

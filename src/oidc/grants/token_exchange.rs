@@ -3,6 +3,8 @@
 //! was asked for (or everything) narrowed to what both the private token and the client hold; no refresh
 //! token and no ID token are issued, and the access token dies with the private token.
 
+use std::net::IpAddr;
+
 use super::{TokenResponse, param, required};
 use crate::apps::Application;
 use crate::auth::{AuthError, exchanged_lifetime};
@@ -24,7 +26,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
-        client_ip: Option<String>,
+        client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let subject_token = required(params, "subject_token")?;
