@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use super::{ConfigError, Secret, invalid};
+use super::load::invalid;
+use super::{ConfigError, Secret};
 
 /// Second factors at sign-in.
 #[derive(Clone, Debug, Deserialize)]
