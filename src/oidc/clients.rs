@@ -1,13 +1,14 @@
 //! OAuth clients: the registration rules, the stored form, and client authentication at the token,
 //! revocation and introspection endpoints (RFC 6749 §2.3).
 
+mod registration;
+
 use std::time::Duration;
 
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use super::redirect_uri;
-use super::scope::{self, Scope};
+use super::scope::Scope;
 use super::{ErrorCode, OAuthError};
 use crate::apps::DEFAULT_SLUG;
 use crate::auth::FieldError;
@@ -18,18 +19,11 @@ use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
 
+pub use registration::ClientSpec;
+use registration::validate;
+
 /// Prefix of client secrets.
 pub const CLIENT_SECRET_PREFIX: &str = "tss_";
-
-/// Scopes a client may be granted when its registration names none.
-const DEFAULT_SCOPES: &[&str] = &[
-    scope::OPENID,
-    scope::PROFILE,
-    scope::EMAIL,
-    scope::PHONE,
-    scope::ADDRESS,
-    scope::OFFLINE_ACCESS,
-];
 
 /// A grant type a client may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,26 +160,6 @@ impl Client {
             updated_at: self.updated_at,
         }
     }
-}
-
-/// What an administrator asks for when registering or updating a client.
-#[derive(Clone, Debug, Default)]
-pub struct ClientSpec {
-    /// The application (id or slug) the client belongs to; the default application when absent.
-    pub application: Option<String>,
-    pub name: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    /// A public client (SPA, native app) has no secret and must use PKCE.
-    pub public: bool,
-    /// Defaults to `authorization_code` and `refresh_token`.
-    pub grant_types: Option<Vec<String>>,
-    /// Defaults to the OpenID Connect scopes.
-    pub scopes: Option<Vec<String>>,
-    /// `client_secret_basic` (default) or `client_secret_post`; public clients always use `none`.
-    pub token_endpoint_auth_method: Option<String>,
-    pub first_party: bool,
-    pub is_active: Option<bool>,
 }
 
 /// Why a client operation failed.
@@ -394,103 +368,6 @@ impl ClientService {
             Err(OAuthError::invalid_client())
         }
     }
-}
-
-/// Checks a registration; `current` is the client being updated, if any.
-fn validate(
-    spec: ClientSpec,
-    application_id: String,
-    current: Option<&Client>,
-    now: UnixTime,
-) -> Result<Client, ClientError> {
-    let mut problems = Vec::new();
-    let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
-    let name = spec.name.unwrap_or_default().trim().to_owned();
-    if !(1..=100).contains(&name.chars().count()) {
-        problem("name", "must be 1 to 100 characters".into());
-    }
-    for (field, uris) in [
-        ("redirect_uris", &spec.redirect_uris),
-        ("post_logout_redirect_uris", &spec.post_logout_redirect_uris),
-    ] {
-        for uri in uris {
-            if let Some(why) = redirect_uri::registration_problem(uri) {
-                problem(field, format!("{uri:?} {why}"));
-            }
-        }
-    }
-    let grant_names = spec
-        .grant_types
-        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
-    let mut grant_types = Vec::new();
-    for name in &grant_names {
-        match GrantType::parse(name) {
-            Some(grant) if !grant_types.contains(&grant) => grant_types.push(grant),
-            Some(_) => {}
-            None => problem("grant_types", format!("{name:?} is not supported")),
-        }
-    }
-    if grant_types.is_empty() {
-        problem("grant_types", "at least one grant type is required".into());
-    }
-    if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
-        problem(
-            "redirect_uris",
-            "the authorization_code grant needs at least one redirect URI".into(),
-        );
-    }
-    if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
-        problem("grant_types", "a public client cannot use client_credentials".into());
-    }
-    let requested_scopes = spec
-        .scopes
-        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
-    let scopes = Scope::parse(&requested_scopes.join(" ")).unwrap_or_else(|| {
-        problem(
-            "scopes",
-            "a scope may contain only printable ASCII other than space, '\"' and '\\'".into(),
-        );
-        Scope::default()
-    });
-    let auth_method = match (spec.public, spec.token_endpoint_auth_method.as_deref()) {
-        (true, None | Some("none")) => AuthMethod::None,
-        (true, Some(_)) => {
-            problem(
-                "token_endpoint_auth_method",
-                "a public client authenticates with none".into(),
-            );
-            AuthMethod::None
-        }
-        (false, None) => AuthMethod::ClientSecretBasic,
-        (false, Some(text)) => match AuthMethod::parse(text) {
-            Some(AuthMethod::None) | None => {
-                problem(
-                    "token_endpoint_auth_method",
-                    "must be client_secret_basic or client_secret_post".into(),
-                );
-                AuthMethod::ClientSecretBasic
-            }
-            Some(method) => method,
-        },
-    };
-    if !problems.is_empty() {
-        return Err(ClientError::Validation(problems));
-    }
-    Ok(Client {
-        id: current.map_or_else(opaque::random_id, |c| c.id.clone()),
-        application_id,
-        name,
-        secret_hash: None,
-        redirect_uris: spec.redirect_uris,
-        post_logout_redirect_uris: spec.post_logout_redirect_uris,
-        grant_types,
-        scopes,
-        auth_method,
-        first_party: spec.first_party,
-        is_active: spec.is_active.unwrap_or(true),
-        created_at: current.map_or(now, |c| c.created_at),
-        updated_at: now,
-    })
 }
 
 impl From<ClientError> for OAuthError {
