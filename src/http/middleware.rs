@@ -51,7 +51,8 @@ pub async fn request_context(
     let status = res.status().as_u16();
     let micros = started.elapsed().as_micros();
     span.in_scope(|| {
-        if res.status().is_server_error() {
+        // A 503 (the database is away) is reported once per burst where it is decided, not per request.
+        if res.status().is_server_error() && res.status() != StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(status, micros, "request failed");
         } else {
             tracing::debug!(status, micros, "request served");

@@ -46,6 +46,8 @@ pub enum Rejection {
     Page(String),
     /// Send the error back to the client's redirect URI.
     Redirect(ErrorRedirect),
+    /// The request could not be looked at: the database failed.
+    Store(crate::store::StoreError),
 }
 
 /// An error on its way back to the client.
@@ -73,8 +75,7 @@ impl ErrorRedirect {
 
 impl From<crate::store::StoreError> for Rejection {
     fn from(error: crate::store::StoreError) -> Self {
-        tracing::error!(%error, "authorization request failed");
-        Rejection::Page("The service is temporarily unavailable; please try again.".into())
+        Rejection::Store(error)
     }
 }
 

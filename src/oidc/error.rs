@@ -118,8 +118,8 @@ fn sanitize(text: &str) -> String {
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => Self {
-                cause: Some(error.to_string()),
+            StoreError::Unavailable(cause) => Self {
+                cause: Some(cause),
                 ..Self::new(
                     ErrorCode::TemporarilyUnavailable,
                     "The service is temporarily unavailable.",

@@ -7,7 +7,7 @@ use super::{OidcService, with_query};
 use crate::auth::BrowserSession;
 
 /// What to do with a logout request.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum LogoutPlan {
     /// End the session now, then go to `redirect` (or the signed-out page).
     Now { redirect: Option<String> },
@@ -18,6 +18,8 @@ pub enum LogoutPlan {
     },
     /// The request names a client or redirect it may not: show an error page, go nowhere.
     Refuse(String),
+    /// The database could not be asked.
+    Unavailable(crate::store::StoreError),
 }
 
 impl OidcService {
@@ -49,9 +51,7 @@ impl OidcService {
             Some(id) => match self.clients.find_active(id).await {
                 Ok(Some(client)) => Some(client),
                 Ok(None) => return LogoutPlan::Refuse("The application is not registered here.".into()),
-                Err(_) => {
-                    return LogoutPlan::Refuse("The service is temporarily unavailable; please try again.".into());
-                }
+                Err(error) => return LogoutPlan::Unavailable(error),
             },
             None => None,
         };

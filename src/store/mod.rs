@@ -82,6 +82,9 @@ pub enum StoreError {
     /// Stored data could not be understood.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A query panicked: a fault in Tessera, not in the database.
+    #[error("a database task panicked")]
+    Panicked,
     /// Any other database error.
     #[error("database error: {0}")]
     Query(DieselError),
@@ -95,12 +98,37 @@ impl From<DieselError> for StoreError {
                 info.constraint_name().unwrap_or_default(),
                 info.message()
             )),
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                Self::Unavailable(info.message().to_owned())
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Unavailable(one_line(info.message())),
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if means_unavailable(info.message()) => {
+                Self::Unavailable(one_line(info.message()))
             }
             other => Self::Query(other),
         }
     }
+}
+
+/// Messages of errors that say the database cannot serve right now (it is restarting, shutting down, or —
+/// SQLite — another process holds the write lock past the busy timeout), not that the query was wrong.
+fn means_unavailable(message: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "terminating connection",
+        "server closed the connection",
+        "the database system is",
+        "no connection to the server",
+        "could not receive data from server",
+        "database is locked",
+        "database table is locked",
+    ];
+    let message = message.to_ascii_lowercase();
+    SIGNS.iter().any(|sign| message.contains(sign))
+}
+
+/// A driver message on one line: libpq's carry newlines and tabs that would split a log line.
+pub(crate) fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Result of a store call.

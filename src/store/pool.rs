@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, Pool, RecycleError, RecycleResult};
-use deadpool_sync::SyncWrapper;
+use deadpool_sync::{InteractError, SyncWrapper};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
@@ -37,7 +37,8 @@ impl Database {
             }
             DatabaseUrl::Postgres(_) => None,
         };
-        let pool = Pool::builder(ConnectionManager { url })
+        let busy_timeout = acquire_timeout;
+        let pool = Pool::builder(ConnectionManager { url, busy_timeout })
             .max_size(max_connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(acquire_timeout))
@@ -47,7 +48,8 @@ impl Database {
         Ok(Self { pool, writer })
     }
 
-    /// Runs `f` on a pooled connection in a blocking task.
+    /// Runs `f` on a pooled connection in a blocking task. A connection that turned out to be lost leaves the
+    /// pool, so the next request opens a fresh one instead of failing on the same dead socket.
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
@@ -57,9 +59,15 @@ impl Database {
             managed::PoolError::Backend(inner) => inner,
             other => StoreError::Unavailable(other.to_string()),
         })?;
-        conn.interact(f)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        let result = match conn.interact(f).await {
+            Ok(result) => result,
+            Err(InteractError::Panic(_)) => Err(StoreError::Panicked),
+            Err(InteractError::Cancelled) => Err(StoreError::Unavailable("the database task was cancelled".into())),
+        };
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            drop(managed::Object::take(conn));
+        }
+        result
     }
 
     /// Runs `f`, which writes, on a pooled connection: like [`Database::run`], one writer at a time on SQLite.
@@ -112,6 +120,8 @@ fn prepare_sqlite_file(path: &str) -> StoreResult<()> {
 /// Makes connections for the pool and checks them on the way back out.
 pub(super) struct ConnectionManager {
     url: DatabaseUrl,
+    /// How long a SQLite writer waits for another process's lock: as long as a request waits for a connection.
+    busy_timeout: Duration,
 }
 
 impl managed::Manager for ConnectionManager {
@@ -119,8 +129,8 @@ impl managed::Manager for ConnectionManager {
     type Error = StoreError;
 
     async fn create(&self) -> Result<Self::Type, Self::Error> {
-        let url = self.url.clone();
-        SyncWrapper::new(Runtime::Tokio1, move || establish(&url)).await
+        let (url, busy_timeout) = (self.url.clone(), self.busy_timeout);
+        SyncWrapper::new(Runtime::Tokio1, move || establish(&url, busy_timeout)).await
     }
 
     async fn recycle(&self, conn: &mut Self::Type, metrics: &Metrics) -> RecycleResult<Self::Error> {
@@ -148,20 +158,25 @@ impl managed::Manager for ConnectionManager {
     }
 }
 
-fn establish(url: &DatabaseUrl) -> StoreResult<DbConnection> {
+/// Opens one connection. Failing to reach the database is `Unavailable` (a 503 that heals by itself), not a
+/// fault in the request.
+fn establish(url: &DatabaseUrl, busy_timeout: Duration) -> StoreResult<DbConnection> {
+    let unreachable = |e: diesel::ConnectionError| StoreError::Unavailable(super::one_line(&e.to_string()));
     match url {
         DatabaseUrl::Sqlite(path) => {
-            let mut conn = SqliteConnection::establish(path).map_err(|e| StoreError::Connect(e.to_string()))?;
-            // WAL lets readers run beside the one writer; a writer waits up to 5 s for the lock.
-            conn.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+            let mut conn = SqliteConnection::establish(path).map_err(unreachable)?;
+            // WAL lets readers run beside the one writer; a writer waits for another process's lock as long as
+            // a request waits for a connection.
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )?;
+                busy_timeout.as_millis()
+            ))?;
             Ok(DbConnection::Sqlite(conn))
         }
         DatabaseUrl::Postgres(url) => PgConnection::establish(url)
             .map(DbConnection::Postgres)
-            .map_err(|e| StoreError::Connect(e.to_string())),
+            .map_err(unreachable),
     }
 }
 

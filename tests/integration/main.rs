@@ -29,6 +29,7 @@ mod login;
 mod logout;
 mod mfa;
 mod oauth_refresh;
+mod outage;
 mod pages_mfa;
 mod pkce;
 mod private_tokens;

@@ -57,6 +57,7 @@ async fn logout(
     let plan = state.oidc.plan_logout(&params, browser.session.as_ref()).await;
     match plan {
         LogoutPlan::Refuse(message) => Err(PageError::bad_request(message)),
+        LogoutPlan::Unavailable(error) => Err(error.into()),
         LogoutPlan::Now { redirect } => end_session(state, &browser, redirect).await,
         LogoutPlan::Confirm { redirect, .. } if confirmed || browser.session.is_none() => {
             end_session(state, &browser, redirect).await

@@ -176,5 +176,6 @@ pub fn rejected(rejection: crate::oidc::authorize::Rejection) -> PageError {
     match rejection {
         crate::oidc::authorize::Rejection::Page(message) => PageError::bad_request(message),
         crate::oidc::authorize::Rejection::Redirect(error) => PageError::bad_request(error.error.description),
+        crate::oidc::authorize::Rejection::Store(error) => error.into(),
     }
 }

@@ -111,6 +111,8 @@ pub struct PageError {
     status: StatusCode,
     title: &'static str,
     message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for a page that says "come back later".
+    retry_after: Option<u64>,
 }
 
 impl PageError {
@@ -119,6 +121,7 @@ impl PageError {
             status: StatusCode::BAD_REQUEST,
             title: "This request cannot be completed",
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -127,6 +130,7 @@ impl PageError {
             status: StatusCode::FORBIDDEN,
             title: "This request was refused",
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -136,14 +140,18 @@ impl PageError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             title: "Something went wrong",
             message: "An internal error occurred. It has been logged; please try again later.".into(),
+            retry_after: None,
         }
     }
 
-    pub fn unavailable() -> Self {
+    /// The database cannot be reached: 503, come back in a few seconds.
+    pub fn unavailable(cause: &str) -> Self {
+        crate::http::error::log_storage_outage(cause);
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             title: "Temporarily unavailable",
             message: "The service is temporarily unavailable; please try again in a moment.".into(),
+            retry_after: Some(crate::http::error::STORAGE_RETRY_AFTER),
         }
     }
 }
@@ -166,14 +174,18 @@ impl ResponseError for PageError {
         }
         .render()
         .unwrap_or_else(|_| self.message.clone());
-        page(self.status).body(body)
+        let mut response = page(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        response.body(body)
     }
 }
 
 impl From<crate::auth::AuthError> for PageError {
     fn from(error: crate::auth::AuthError) -> Self {
         match error {
-            crate::auth::AuthError::Store(crate::store::StoreError::Unavailable(_)) => Self::unavailable(),
+            crate::auth::AuthError::Store(error) => error.into(),
             other => Self::internal(other),
         }
     }
@@ -182,7 +194,7 @@ impl From<crate::auth::AuthError> for PageError {
 impl From<crate::store::StoreError> for PageError {
     fn from(error: crate::store::StoreError) -> Self {
         match error {
-            crate::store::StoreError::Unavailable(_) => Self::unavailable(),
+            crate::store::StoreError::Unavailable(cause) => Self::unavailable(&cause),
             other => Self::internal(other),
         }
     }
@@ -267,6 +279,7 @@ pub fn outcome_response(
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
         Err(Rejection::Redirect(error)) => Ok(see_other(&error.location(issuer))),
         Err(Rejection::Page(message)) => Err(PageError::bad_request(message)),
+        Err(Rejection::Store(error)) => Err(error.into()),
     }
 }
 
