@@ -1,6 +1,7 @@
 //! Typed configuration, loaded once: built-in defaults, then `tessera.toml`, then `TESSERA_*` variables.
 
 mod channels;
+mod environment;
 mod load;
 
 use std::fmt;
@@ -374,16 +375,20 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// A configuration problem, naming the key and its environment spelling.
+/// A configuration problem, naming the setting the way the operator wrote it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0}")]
-    Load(Box<figment::Error>),
-    #[error("invalid configuration: {key} ({env}): {message}")]
+    /// Values that could not be read, each as `where: what`.
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Load(Vec<String>),
+    /// A value that was read but is not acceptable.
+    #[error("invalid configuration: {}: {message}", .at.clone().unwrap_or_else(|| format!("{key} ({env})")))]
     Invalid {
         key: &'static str,
         env: &'static str,
         message: String,
+        /// Where it was set (the variable or file), when known.
+        at: Option<String>,
     },
 }
 

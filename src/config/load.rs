@@ -4,42 +4,28 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
+use figment::{Figment, Profile, Source};
 
+use super::environment::{ALIAS_SOURCE, Environment, PREFIXED_SOURCE};
 use super::{Config, ConfigError, MIN_SECRET_KEY_LEN};
-
-/// Environment names the signup limits are also known by, and the keys they set.
-const UNPREFIXED_SIGNUP_LIMITS: &[(&str, &str)] = &[
-    ("USER_SIGNUP_RATE_LIMIT_EMAIL", "signup.rate_limit_email"),
-    (
-        "USER_SIGNUP_RATE_LIMIT_EMAIL_WINDOW_MS",
-        "signup.rate_limit_email_window_ms",
-    ),
-    ("USER_SIGNUP_RATE_LIMIT_IP", "signup.rate_limit_ip"),
-    ("USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS", "signup.rate_limit_ip_window_ms"),
-];
 
 impl Config {
     /// Loads defaults → the TOML file (`path`, else `TESSERA_CONFIG`, else `./tessera.toml` if present) →
-    /// `TESSERA_*` environment variables, then validates.
+    /// the environment (the aliases other products use, then `TESSERA_*`), then validates. Every complaint names
+    /// the setting the way the operator wrote it: the variable, or the TOML key and file.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let file = path
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("tessera.toml"));
-        let mut config: Config = Figment::new()
+        let figment = Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::raw().filter_map(|name| {
-                UNPREFIXED_SIGNUP_LIMITS
-                    .iter()
-                    .find(|(env, _)| name == *env)
-                    .map(|(_, key)| (*key).into())
-            }))
-            .merge(Env::prefixed("TESSERA_").split("__").ignore(&["config"]))
-            .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
-        config.validate()?;
+            .merge(Environment::Aliases)
+            .merge(Environment::Prefixed);
+        // Lossy: environment values are text, read as numbers or booleans only where a key wants one.
+        let mut config: Config = figment.extract_lossy().map_err(unreadable)?;
+        config.validate().map_err(|e| e.located(&figment))?;
         Ok(config)
     }
 
@@ -227,7 +213,54 @@ impl Config {
 }
 
 pub(super) fn invalid(key: &'static str, env: &'static str, message: String) -> ConfigError {
-    ConfigError::Invalid { key, env, message }
+    ConfigError::Invalid {
+        key,
+        env,
+        message,
+        at: None,
+    }
+}
+
+/// Where the operator wrote the value at `path` that `metadata` describes: the environment variable (with
+/// the key), or the key in its file.
+fn written_at(metadata: Option<&figment::Metadata>, path: &[&str]) -> String {
+    let key = path.join(".");
+    let Some(md) = metadata else {
+        return key;
+    };
+    match &md.source {
+        Some(Source::File(file)) => format!("{key} in {}", file.display()),
+        _ if md.name == PREFIXED_SOURCE || md.name == ALIAS_SOURCE => {
+            format!("{} ({key})", md.interpolate(&Profile::Default, path))
+        }
+        _ => key,
+    }
+}
+
+/// A configuration that could not be read, each problem named where it was written.
+fn unreadable(error: figment::Error) -> ConfigError {
+    let problems = error
+        .into_iter()
+        .map(|e| {
+            let path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+            format!("{}: {}", written_at(e.metadata.as_ref(), &path), e.kind)
+        })
+        .collect();
+    ConfigError::Load(problems)
+}
+
+impl ConfigError {
+    /// Names an invalid value where the operator set it, when `figment` knows.
+    fn located(self, figment: &Figment) -> Self {
+        match self {
+            ConfigError::Invalid { key, env, message, .. } => {
+                let path: Vec<&str> = key.split('.').collect();
+                let at = figment.find_metadata(key).map(|md| written_at(Some(md), &path));
+                ConfigError::Invalid { key, env, message, at }
+            }
+            other => other,
+        }
+    }
 }
 
 fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
@@ -350,6 +383,96 @@ mod tests {
             jail.set_env("TESSERA_SERVER__TRUSTED_PROXIES", "not-a-network");
             let err = Config::load(None).unwrap_err().to_string().to_lowercase();
             assert!(err.contains("trusted_proxies"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn environment_strings_stay_as_written() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TESSERA_SMS__FROM_NUMBER", "+15005550006");
+            jail.set_env("TESSERA_SMS__ACCOUNT_SID", "0123");
+            jail.set_env("TESSERA_CAPTCHA__SITE_KEY", "12345");
+            jail.set_env("TESSERA_SECRET_KEY", "01234567890123456789012345678901234");
+            jail.set_env("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "true");
+            jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "900");
+            jail.set_env("TESSERA_TOKENS__REVOKE_PRIVATE_TOKENS_ON_DISABLE", "false");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.sms.from_number, "+15005550006");
+            assert_eq!(config.sms.account_sid, "0123");
+            assert_eq!(config.captcha.site_key, "12345");
+            assert_eq!(
+                config.secret_key.as_ref().map(Secret::expose),
+                Some("01234567890123456789012345678901234")
+            );
+            assert_eq!(config.bootstrap_admin_email.as_deref(), Some("true"));
+            assert_eq!(config.tokens.access_token_ttl_secs, 900);
+            assert!(!config.tokens.revoke_private_tokens_on_disable);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn api_user_create_scope_is_an_alias_and_unknown_values_stop_start_up() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("API_USER_CREATE_SCOPE", "admin");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.user_create_scope, UserCreateScope::Admin);
+            jail.set_env("TESSERA_USER_CREATE_SCOPE", "public");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.user_create_scope,
+                UserCreateScope::Public,
+                "the prefixed name wins"
+            );
+
+            jail.set_env("TESSERA_USER_CREATE_SCOPE", "everyone");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("TESSERA_USER_CREATE_SCOPE") && err.contains("everyone"),
+                "{err}"
+            );
+            jail.set_env("TESSERA_USER_CREATE_SCOPE", "");
+            jail.set_env("API_USER_CREATE_SCOPE", "Admins");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("API_USER_CREATE_SCOPE"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn errors_name_the_setting_where_it_was_written() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tessera.toml", "[tokens]\naccess_token_ttl_secs = \"an hour\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("tokens.access_token_ttl_secs in") && err.contains("tessera.toml"),
+                "{err}"
+            );
+            jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "soon");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS"), "{err}");
+            jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "60");
+
+            jail.create_file("tessera.toml", "[server]\nissuer = \"https://id.example.test/\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("server.issuer in") && err.contains("tessera.toml"),
+                "{err}"
+            );
+            jail.set_env("TESSERA_SERVER__ISSUER", "https://id.example.test?x=1");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("TESSERA_SERVER__ISSUER (server.issuer)"), "{err}");
+            jail.set_env("TESSERA_SERVER__ISSUER", "https://id.example.test");
+            jail.set_env("USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS", "0");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("USER_SIGNUP_RATE_LIMIT_IP_WINDOW_MS"), "{err}");
+            jail.set_env("TESSERA_SMS__FROM_NUMBERS", "+1");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("TESSERA_SMS__FROM_NUMBERS"), "{err}");
             Ok(())
         });
     }

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -280,64 +281,97 @@ fn the_bootstrap_administrator_can_come_from_the_environment() {
     assert!(!output.contains("TESSERA_SECRET_KEY is not set"));
 }
 
+/// The binary serving on an ephemeral port, with everything it prints collected.
+struct Served {
+    base: String,
+    api_key: String,
+    printed: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    server: Option<KillOnDrop>,
+}
+
+impl Served {
+    /// Starts `command` (on a fresh database, so the default application's key is printed, and logging at
+    /// `info` or finer, so "listening" is) and waits until it listens.
+    async fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+            .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let printed = Arc::new(Mutex::new(String::new()));
+        let readers: Vec<_> = [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ]
+        .into_iter()
+        .map(|stream| {
+            let printed = printed.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut all = printed.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            })
+        })
+        .collect();
+        // Stopped however the test ends, so a failure leaves no server behind.
+        let server = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (port, api_key) = loop {
+            let seen = printed.lock().unwrap().clone();
+            let port = seen
+                .lines()
+                .find(|l| l.contains("Tessera is listening"))
+                .and_then(|l| l.split("port=").nth(1))
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().map(str::to_owned));
+            let key = seen
+                .lines()
+                .find_map(|l| l.split("x-api-key): ").nth(1).map(str::to_owned));
+            if let (Some(port), Some(key)) = (port, key) {
+                break (port, key);
+            }
+            assert!(Instant::now() < deadline, "the server did not start: {seen}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            api_key,
+            printed,
+            readers,
+            server: Some(server),
+        }
+    }
+
+    /// A request to `path` with the API key.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", &self.api_key)
+    }
+
+    /// Stops the server and returns everything it printed.
+    fn stop(mut self) -> String {
+        drop(self.server.take());
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        self.printed.lock().unwrap().clone()
+    }
+}
+
 /// Runs the server with debug logging, makes and uses a private token, and searches everything the process
 /// printed for the token.
 #[tokio::test]
 async fn a_private_token_never_reaches_the_log() {
-    use std::sync::{Arc, Mutex};
-
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db", dir.path().display());
-    let mut child = tessera(dir.path(), &url)
-        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
-        .env("TESSERA_LOG__LEVEL", "debug")
-        .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let printed = Arc::new(Mutex::new(String::new()));
-    let readers: Vec<_> = [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ]
-    .into_iter()
-    .map(|stream| {
-        let printed = printed.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let mut all = printed.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
-        })
-    })
-    .collect();
-    // Stopped however the test ends, so a failure leaves no server behind.
-    let server = KillOnDrop(child);
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (port, key) = loop {
-        let seen = printed.lock().unwrap().clone();
-        let port = seen
-            .lines()
-            .find(|l| l.contains("Tessera is listening"))
-            .and_then(|l| l.split("port=").nth(1))
-            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().map(str::to_owned));
-        let key = seen
-            .lines()
-            .find_map(|l| l.split("x-api-key): ").nth(1).map(str::to_owned));
-        if let (Some(port), Some(key)) = (port, key) {
-            break (port, key);
-        }
-        assert!(Instant::now() < deadline, "the server did not start: {seen}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .header("x-api-key", &key)
+    let served = Served::start(tessera(dir.path(), &url).env("TESSERA_LOG__LEVEL", "debug")).await;
+    let session: Value = served
+        .request(reqwest::Method::POST, "/api/v1/auth/login")
         .json(&serde_json::json!({"login": "admin", "password": ADMIN_PASSWORD}))
         .send()
         .await
@@ -346,9 +380,8 @@ async fn a_private_token_never_reaches_the_log() {
         .await
         .unwrap();
     let in_thirty_days = tessera::clock::rfc3339(tessera::clock::Clock::system().now() + 30 * 24 * 3600);
-    let created: Value = http
-        .post(format!("{base}/api/v1/tokens"))
-        .header("x-api-key", &key)
+    let created: Value = served
+        .request(reqwest::Method::POST, "/api/v1/tokens")
         .bearer_auth(session["access_token"].as_str().unwrap())
         .json(&serde_json::json!({"description": "log check", "expires_at": in_thirty_days}))
         .send()
@@ -359,41 +392,85 @@ async fn a_private_token_never_reaches_the_log() {
         .unwrap();
     let token = created["token"].as_str().expect("a token").to_owned();
     for path in ["/api/v1/user", "/api/v1/admin/apps"] {
-        let response = http
-            .get(format!("{base}{path}"))
-            .header("x-api-key", &key)
+        let response = served
+            .request(reqwest::Method::GET, path)
             .bearer_auth(&token)
             .send()
             .await
             .unwrap();
         assert!(response.status() == StatusCode::OK || response.status() == StatusCode::FORBIDDEN);
     }
-    let exchanged = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .header("x-api-key", &key)
+    let exchanged = served
+        .request(reqwest::Method::POST, "/api/v1/auth/login")
         .json(&serde_json::json!({"application_token": token}))
         .send()
         .await
         .unwrap();
     assert_eq!(exchanged.status(), StatusCode::OK);
     let garbled = format!("{token}x");
-    http.get(format!("{base}/api/v1/user"))
-        .header("x-api-key", &key)
+    served
+        .request(reqwest::Method::GET, "/api/v1/user")
         .bearer_auth(&garbled)
         .send()
         .await
         .unwrap();
 
-    drop(server);
-    for reader in readers {
-        reader.join().unwrap();
-    }
-    let printed = printed.lock().unwrap();
+    let printed = served.stop();
     assert!(
         printed.contains("private token created"),
         "debug logging was on: {printed}"
     );
     assert!(!printed.contains(&token[12..]), "the token was logged:\n{printed}");
+}
+
+/// Settings read from the environment keep their text: a Twilio sender number with its `+`, given as
+/// operators give it, reaches Twilio unchanged; `API_USER_CREATE_SCOPE` closes signup as it does elsewhere.
+#[tokio::test]
+async fn environment_settings_reach_the_running_server_as_written() {
+    let twilio = crate::standins::Twilio::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let served = Served::start(
+        tessera(dir.path(), &url)
+            .env("TESSERA_SMS__PROVIDER", "twilio")
+            .env("TESSERA_SMS__ACCOUNT_SID", "AC0123")
+            .env("TESSERA_SMS__AUTH_TOKEN", "0123456789")
+            .env("TESSERA_SMS__FROM_NUMBER", "+15005550006")
+            .env("TESSERA_SMS__BASE_URL", &twilio.base_url)
+            .env("API_USER_CREATE_SCOPE", "admin")
+            .env("TESSERA_LOG__LEVEL", "info"),
+    )
+    .await;
+    let signup = served
+        .request(reqwest::Method::POST, "/api/v1/users")
+        .json(&serde_json::json!({"username": "bob", "email": "bob@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(signup, StatusCode::UNAUTHORIZED, "token_missing").await;
+
+    let session: Value = served
+        .request(reqwest::Method::POST, "/api/v1/auth/login")
+        .json(&serde_json::json!({"login": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let phone = served
+        .request(reqwest::Method::POST, "/api/v1/user/phone")
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"phone": "+14155552671"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(phone.status(), StatusCode::ACCEPTED);
+    let sent = twilio.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].from.as_deref(), Some("+15005550006"));
+    assert_eq!(sent[0].account, "AC0123");
+    served.stop();
 }
 
 /// A child process killed (and reaped) when dropped.
