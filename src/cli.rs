@@ -89,6 +89,10 @@ pub enum AdminCommand {
         /// A scope the client may be granted (repeatable; default: the OpenID Connect scopes).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// How it authenticates: client_secret_basic (the default) or client_secret_post — either way its
+        /// secret is accepted in the Authorization header or the body — or none (a public client, as --public).
+        #[arg(long = "auth-method")]
+        auth_method: Option<String>,
         /// A trusted first-party application: no consent page.
         #[arg(long)]
         first_party: bool,
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             public,
             grant_types,
             scopes,
+            auth_method,
             first_party,
             json,
         }) => {
@@ -202,10 +207,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 name: Some(name),
                 redirect_uris,
                 post_logout_redirect_uris,
-                public,
+                public: public || auth_method.as_deref() == Some("none"),
                 grant_types: (!grant_types.is_empty()).then_some(grant_types),
                 scopes: (!scopes.is_empty()).then_some(scopes),
-                token_endpoint_auth_method: None,
+                token_endpoint_auth_method: auth_method,
                 first_party,
                 is_active: None,
             };

@@ -447,6 +447,18 @@ struct OAuthErrorBody<'a> {
     error_description: &'a str,
 }
 
+/// A protected OAuth resource (userinfo) asked for without a token: 401 with the OAuth error body, and a
+/// challenge that carries no error code (RFC 6750 §3.1: no credentials, no error information).
+pub fn bearer_token_missing() -> HttpResponse {
+    let error = crate::oidc::OAuthError::from(TokenError::Missing);
+    let mut response = error.error_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="tessera""#),
+    );
+    response
+}
+
 /// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
 impl ResponseError for crate::oidc::OAuthError {
     fn status_code(&self) -> StatusCode {

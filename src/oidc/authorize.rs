@@ -147,14 +147,15 @@ async fn check_client(clients: &ClientService, params: &Params) -> Result<Client
         .ok_or_else(|| Rejection::Page("The application making this request is not registered here.".into()))
 }
 
-/// OIDC Core §3.1.2.1 (`redirect_uri` REQUIRED); RFC 9700 §4.1.3: exact string match.
+/// OIDC Core §3.1.2.1 (`redirect_uri` REQUIRED); RFC 9700 §4.1.3: exact string match (any loopback port
+/// only for public clients, RFC 8252 §7.3).
 fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Rejection> {
     let presented = match params.get("redirect_uri") {
         Err(_) => return Err(Rejection::Page("The redirect_uri parameter is repeated.".into())),
         Ok(None) => return Err(Rejection::Page("The request names no redirect_uri.".into())),
         Ok(Some(uri)) => uri,
     };
-    if redirect_uri::is_registered(&client.redirect_uris, presented) {
+    if redirect_uri::is_registered(&client.redirect_uris, presented, client.is_public()) {
         Ok(presented.to_owned())
     } else {
         Err(Rejection::Page(

@@ -192,17 +192,16 @@ pub enum ClientCredentials {
 }
 
 impl ClientCredentials {
-    fn method(&self) -> AuthMethod {
-        match self {
-            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
-            Self::Post { .. } => AuthMethod::ClientSecretPost,
-            Self::Public { .. } => AuthMethod::None,
-        }
-    }
-
     fn id(&self) -> &str {
         match self {
             Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::Public { .. } => None,
         }
     }
 }
@@ -340,22 +339,19 @@ impl ClientService {
         }
     }
 
-    /// RFC 6749 §2.3: identifies and authenticates the client. Unknown clients, wrong secrets, disabled
-    /// clients and a method other than the registered one all fail alike with `invalid_client`.
+    /// RFC 6749 §2.3: identifies and authenticates the client, the same way at the token, revocation and
+    /// introspection endpoints. The registered kind of credential is enforced — a confidential client proves
+    /// its secret, a public client presents none — while a secret may come either way the discovery document
+    /// lists (`client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), whichever the client was
+    /// registered with. Unknown clients, wrong secrets, disabled clients and the wrong kind of credential
+    /// all fail alike with `invalid_client`.
     pub async fn authenticate(&self, credentials: &ClientCredentials) -> Result<Client, OAuthError> {
         let client = self.find_active(credentials.id()).await?;
-        let presented = match credentials {
-            ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => Some(secret),
-            ClientCredentials::Public { .. } => None,
-        };
         // Hash whatever was presented even when the client is unknown, so both cost the same.
-        let presented_hash = presented.map(|s| opaque::hash(s));
+        let presented_hash = credentials.secret().map(opaque::hash);
         let Some(client) = client else {
             return Err(OAuthError::invalid_client());
         };
-        if client.auth_method != credentials.method() {
-            return Err(OAuthError::invalid_client());
-        }
         let secret_ok = match (&client.secret_hash, &presented_hash) {
             (None, None) => true,
             (Some(stored), Some(presented)) => bool::from(stored.as_bytes().ct_eq(presented.as_bytes())),

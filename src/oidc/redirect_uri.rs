@@ -32,17 +32,19 @@ pub fn registration_problem(uri: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether `presented` is one of `registered`: byte-for-byte, except that a loopback redirect may name
-/// any port (RFC 8252 §7.3).
-pub fn is_registered(registered: &[String], presented: &str) -> bool {
+/// Whether `presented` is one of `registered`: byte-for-byte (RFC 9700 §4.1.3), except that a public
+/// (native) client's loopback redirect may name any port (RFC 8252 §7.3) — `any_loopback_port`. A
+/// confidential client's loopback redirect matches exactly, port included.
+pub fn is_registered(registered: &[String], presented: &str, any_loopback_port: bool) -> bool {
     registered.iter().any(|r| r == presented)
-        || LOOPBACK_PREFIXES.iter().any(|prefix| {
-            strip_loopback_port(presented, prefix).is_some_and(|bare| {
-                registered
-                    .iter()
-                    .any(|r| strip_loopback_port(r, prefix) == Some(bare.clone()))
+        || any_loopback_port
+            && LOOPBACK_PREFIXES.iter().any(|prefix| {
+                strip_loopback_port(presented, prefix).is_some_and(|bare| {
+                    registered
+                        .iter()
+                        .any(|r| strip_loopback_port(r, prefix) == Some(bare.clone()))
+                })
             })
-        })
 }
 
 /// `uri` without its port when it is `prefix` + optional `:port` + a path, query or nothing.
@@ -96,9 +98,11 @@ mod tests {
     #[test]
     fn matching_is_exact_except_loopback_ports() {
         let registered = vec!["https://rp1.test/cb".to_owned(), "http://127.0.0.1/cb".to_owned()];
-        assert!(is_registered(&registered, "https://rp1.test/cb"));
-        assert!(is_registered(&registered, "http://127.0.0.1:54321/cb"));
-        assert!(is_registered(&registered, "http://127.0.0.1/cb"));
+        assert!(is_registered(&registered, "https://rp1.test/cb", true));
+        assert!(is_registered(&registered, "http://127.0.0.1:54321/cb", true));
+        assert!(is_registered(&registered, "http://127.0.0.1/cb", true));
+        assert!(!is_registered(&registered, "http://127.0.0.1:54321/cb", false));
+        assert!(is_registered(&registered, "http://127.0.0.1/cb", false));
         for bad in [
             "https://rp1.test/cb/",
             "https://rp1.test/CB",
@@ -115,7 +119,7 @@ mod tests {
             "http://127.0.0.1.evil.test/cb",
             "http://127.0.0.1:123456/cb",
         ] {
-            assert!(!is_registered(&registered, bad), "{bad}");
+            assert!(!is_registered(&registered, bad, true), "{bad}");
         }
     }
 }

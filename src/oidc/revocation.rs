@@ -5,6 +5,7 @@
 //! reported rather than pretending success.
 
 use super::clients::Client;
+use super::params::Params;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::AuthError;
 use crate::clock::UnixTime;
@@ -12,23 +13,18 @@ use crate::store::{refresh_tokens, revoked_tokens, sessions};
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 impl OidcService {
-    /// `POST /oauth2/revoke` for an authenticated `client`.
-    pub async fn revoke(
-        &self,
-        client: &Client,
-        token: &str,
-        hint: Option<&str>,
-        now: UnixTime,
-    ) -> Result<(), OAuthError> {
-        // RFC 7009 §2.1: the hint is advisory; a hint for a type Tessera does not revoke is refused (§2.2.1).
-        if let Some(hint) = hint
-            && !matches!(hint, "access_token" | "refresh_token")
-        {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedTokenType,
-                format!("tokens of type {hint} cannot be revoked here"),
-            ));
+    /// `POST /oauth2/revoke` for an authenticated `client`. RFC 7009 §2.1: `token_type_hint` only speeds the
+    /// look-up up; whatever it says (an unknown value included), every kind of token is searched — Tessera
+    /// tells its tokens apart by their form and needs no hint.
+    pub async fn revoke(&self, client: &Client, params: &Params, now: UnixTime) -> Result<(), OAuthError> {
+        if let Some(name) = params.first_duplicate() {
+            return Err(OAuthError::invalid_request(format!("{name} must not be repeated")));
         }
+        let token = params
+            .get("token")
+            .ok()
+            .flatten()
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             return self.revoke_refresh_token(client, token, now).await;
         }

@@ -105,6 +105,32 @@ async fn p_az_02_03_loopback_redirects_may_change_port_only() {
     assert_error_page(browser.authorize(&c1, &[("redirect_uri", "http://127.0.0.1/cb")]).await).await;
 }
 
+/// RFC 8252 §7.3 lets a native (public) client's loopback redirect change port; RFC 9700 §4.1.3 wants every
+/// other redirect matched exactly, so a confidential client's loopback redirect keeps its port.
+#[tokio::test]
+async fn p_az_02b_a_confidential_clients_loopback_redirect_matches_exactly() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app
+        .register(ClientSpec {
+            name: Some("Local web app".into()),
+            redirect_uris: vec!["http://127.0.0.1:8000/cb".into()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let browser = app.browser();
+    for other in [
+        "http://127.0.0.1:9000/cb",
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:80/cb",
+    ] {
+        assert_error_page(browser.authorize(&client, &[("redirect_uri", other)]).await).await;
+    }
+    let callback = browser.authorize_through(&client, &[], &user).await;
+    assert!(callback.starts_with("http://127.0.0.1:8000/cb?code="), "{callback}");
+}
+
 #[tokio::test]
 async fn p_az_04_05_missing_redirect_uri_or_client_gets_an_error_page() {
     let app = TestApp::spawn().await;

@@ -167,6 +167,74 @@ async fn admin_commands_create_disable_and_enable_accounts() {
     app.login("carol", PASSWORD).await;
 }
 
+#[tokio::test]
+async fn create_client_takes_an_auth_method_and_a_resource_server_flag() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let create = |args: &[&str]| {
+        let mut command = tessera(dir.path(), &app.database.url);
+        command.args(["admin", "create-client", "--json"]).args(args);
+        command.output().unwrap()
+    };
+    let posting: Value = serde_json::from_str(&stdout(&create(&[
+        "--name",
+        "Posting",
+        "--grant-type",
+        "client_credentials",
+        "--auth-method",
+        "client_secret_post",
+    ])))
+    .unwrap();
+    let native: Value = serde_json::from_str(&stdout(&create(&[
+        "--name",
+        "Native",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--auth-method",
+        "none",
+    ])))
+    .unwrap();
+    assert!(
+        native["client_secret"].is_null(),
+        "a public client has no secret: {native}"
+    );
+    let refused = create(&[
+        "--name",
+        "Odd",
+        "--grant-type",
+        "client_credentials",
+        "--auth-method",
+        "magic",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("token_endpoint_auth_method"));
+
+    let admin = app.admin_login().await;
+    for (created, method) in [(&posting, "client_secret_post"), (&native, "none")] {
+        let id = created["client_id"].as_str().unwrap();
+        let shown: Value = app
+            .get_authorized(&format!("/api/v1/admin/clients/{id}"), &admin.access)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown["token_endpoint_auth_method"], method, "{shown}");
+    }
+    // Registered for the body, the secret still works in the Authorization header.
+    let response = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .basic_auth(
+            posting["client_id"].as_str().unwrap(),
+            posting["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 #[test]
 fn malformed_configuration_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

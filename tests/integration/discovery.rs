@@ -58,6 +58,14 @@ async fn p_disc_01_02_03_metadata_is_complete_and_truthful() {
         !text.contains("\"none\",\"HS") && !text.contains("HS256"),
         "no none or HS algorithms"
     );
+    // Exactly the client authentication each endpoint accepts (tested in token_code and introspection).
+    let secrets = serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
+    assert_eq!(doc["token_endpoint_auth_methods_supported"], secrets);
+    assert_eq!(doc["revocation_endpoint_auth_methods_supported"], secrets);
+    assert_eq!(
+        doc["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
 }
 
 #[tokio::test]
@@ -142,4 +150,27 @@ async fn p_disc_09_metadata_allows_any_origin_but_the_authorization_endpoint_sen
             .keys()
             .all(|h| !h.as_str().starts_with("access-control-"))
     );
+}
+
+#[tokio::test]
+async fn head_on_discovery_and_jwks_answers_like_get_without_a_body() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/oauth2/jwks",
+    ] {
+        let get = app.client.get(app.url(path)).send().await.unwrap();
+        let length = get.text().await.unwrap().len();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert_eq!(head.headers()["content-type"], "application/json", "{path}");
+        assert!(head.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            length.to_string(),
+            "{path}: the length GET would send"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
+    }
 }

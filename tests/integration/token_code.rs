@@ -189,14 +189,14 @@ async fn p_tok_07_08_09_14_client_authentication_failures_are_uniform_401s() {
     }
     assert_eq!(bodies[0], bodies[1], "unknown client and wrong secret look alike");
 
-    // c1 is registered for Basic: the same credentials in the body are refused (P-TOK-08/09).
+    // P-TOK-08: a wrong secret in the body is refused the same way.
     let response = app
         .client
         .post(app.url("/oauth2/token"))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", c1.id.as_str()),
-            ("client_secret", c1.secret.as_deref().unwrap()),
+            ("client_secret", "tss_wrong"),
         ])
         .send()
         .await
@@ -223,6 +223,53 @@ async fn p_tok_07_08_09_14_client_authentication_failures_are_uniform_401s() {
         )
         .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
+
+/// P-TOK-09, Tessera's policy: a confidential client's secret is accepted in the Authorization header or in
+/// the body, whichever method it was registered with, at the token, revocation and introspection endpoints
+/// alike — as the discovery document says. A public client can never authenticate with a secret.
+#[tokio::test]
+async fn p_tok_09_a_confidential_client_may_send_its_secret_either_way_at_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let client = app
+            .register(ClientSpec {
+                name: Some(method.into()),
+                redirect_uris: vec![RP1_CB.into()],
+                first_party: true,
+                token_endpoint_auth_method: Some(method.into()),
+                ..ClientSpec::default()
+            })
+            .await;
+        let secret = client.secret.clone().unwrap();
+        for endpoint in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+            let tokens = app.code_flow(&client, &user, "openid").await;
+            let refresh = tokens["refresh_token"].as_str().unwrap();
+            let form: Vec<(&str, &str)> = match endpoint {
+                "/oauth2/token" => vec![("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                _ => vec![("token", refresh)],
+            };
+            let basic = app
+                .client
+                .post(app.url(endpoint))
+                .basic_auth(&client.id, Some(&secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(basic.status(), StatusCode::OK, "{method} client, Basic, at {endpoint}");
+            let tokens = app.code_flow(&client, &user, "openid").await;
+            let refresh = tokens["refresh_token"].as_str().unwrap();
+            let mut form: Vec<(&str, &str)> = match endpoint {
+                "/oauth2/token" => vec![("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                _ => vec![("token", refresh)],
+            };
+            form.extend([("client_id", client.id.as_str()), ("client_secret", secret.as_str())]);
+            let post = app.client.post(app.url(endpoint)).form(&form).send().await.unwrap();
+            assert_eq!(post.status(), StatusCode::OK, "{method} client, body, at {endpoint}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -79,13 +79,15 @@ async fn p_ui_03_04_05_07_08_token_presentation_errors() {
         .unwrap();
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 
+    // No token: the OAuth error body, and a challenge without an error code (RFC 6750 §3.1).
     let response = app.client.get(app.url("/oauth2/userinfo")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(
         challenge.starts_with("Bearer") && !challenge.contains("error="),
         "{challenge}"
     );
+    let body = assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert!(body.get("code").is_none(), "not the REST shape: {body}");
 
     for bad in [
         "garbage",

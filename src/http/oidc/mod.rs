@@ -19,20 +19,24 @@ use crate::oidc::discovery as paths;
 
 /// Registers the OAuth and OpenID Connect routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // HEAD answers like GET without the body (RFC 9110 §9.3.2), for caches and monitors that probe.
     cfg.service(
         web::resource("/.well-known/openid-configuration")
             .wrap(from_fn(allow_any_origin))
-            .get(discovery::get_discovery),
+            .get(discovery::get_discovery)
+            .route(web::head().to(discovery::get_discovery)),
     )
     .service(
         web::resource("/.well-known/oauth-authorization-server")
             .wrap(from_fn(allow_any_origin))
-            .get(discovery::get_discovery),
+            .get(discovery::get_discovery)
+            .route(web::head().to(discovery::get_discovery)),
     )
     .service(
         web::resource(paths::JWKS_PATH)
             .wrap(from_fn(allow_any_origin))
-            .get(jwks::get_jwks),
+            .get(jwks::get_jwks)
+            .route(web::head().to(jwks::get_jwks)),
     )
     .service(
         web::resource(paths::AUTHORIZATION_PATH)

@@ -18,16 +18,7 @@ pub async fn post_revoke(
         .clients
         .authenticate(&client_credentials(&req, &params)?)
         .await?;
-    let field = |name: &'static str| {
-        params
-            .get(name)
-            .map_err(|_| OAuthError::invalid_request(format!("{name} must not be repeated")))
-    };
-    let token = field("token")?.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    state
-        .oidc
-        .revoke(&client, token, field("token_type_hint")?, state.clock.now())
-        .await?;
+    state.oidc.revoke(&client, &params, state.clock.now()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .finish())

@@ -45,12 +45,7 @@ fn header_token(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
 async fn respond(oidc: &OidcService, token: Result<Option<String>, OAuthError>, state: &AppState) -> HttpResponse {
     let token = match token {
         Err(error) => return error.error_response(),
-        // RFC 6750 §3.1: no credentials, no error code.
-        Ok(None) => {
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tessera""#))
-                .finish();
-        }
+        Ok(None) => return crate::http::error::bearer_token_missing(),
         Ok(Some(token)) => token,
     };
     match oidc.userinfo(&token, state.clock.now()).await {
