@@ -96,6 +96,10 @@ pub enum AdminCommand {
         /// A trusted first-party application: no consent page.
         #[arg(long)]
         first_party: bool,
+        /// An API gateway: may introspect every token of its application (with no --grant-type, it only
+        /// introspects).
+        #[arg(long)]
+        resource_server: bool,
         /// Print one JSON object with client_id and client_secret.
         #[arg(long)]
         json: bool,
@@ -200,6 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             scopes,
             auth_method,
             first_party,
+            resource_server,
             json,
         }) => {
             let spec = ClientSpec {
@@ -212,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 token_endpoint_auth_method: auth_method,
                 first_party,
+                resource_server,
                 is_active: None,
             };
             let state = AppState::build(config, clock).await?;

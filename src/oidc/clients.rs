@@ -98,6 +98,8 @@ pub struct Client {
     pub auth_method: AuthMethod,
     /// Trusted first-party applications skip the consent page.
     pub first_party: bool,
+    /// An API gateway of its application: may introspect every token of the application, not only its own.
+    pub resource_server: bool,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -131,6 +133,7 @@ impl Client {
             name: row.name,
             secret_hash: row.secret_hash,
             first_party: row.first_party,
+            resource_server: row.resource_server,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -155,6 +158,7 @@ impl Client {
             scopes: self.scopes.to_string(),
             token_endpoint_auth_method: self.auth_method.as_str().into(),
             first_party: self.first_party,
+            resource_server: self.resource_server,
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -28,6 +28,8 @@ pub struct ClientRow {
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// May introspect every token of its application (an API gateway).
+    pub resource_server: bool,
 }
 
 /// Stores a new client.
@@ -80,6 +82,7 @@ pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
                 oauth_clients::first_party.eq(client.first_party),
                 oauth_clients::is_active.eq(client.is_active),
                 oauth_clients::updated_at.eq(client.updated_at),
+                oauth_clients::resource_server.eq(client.resource_server),
             ))
             .execute(conn)?;
         Ok(updated == 1)

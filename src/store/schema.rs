@@ -102,6 +102,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        resource_server -> Bool,
     }
 }
 

@@ -198,6 +198,7 @@ async fn create_client_takes_an_auth_method_and_a_resource_server_flag() {
         native["client_secret"].is_null(),
         "a public client has no secret: {native}"
     );
+    let gateway: Value = serde_json::from_str(&stdout(&create(&["--name", "Gateway", "--resource-server"]))).unwrap();
     let refused = create(&[
         "--name",
         "Odd",
@@ -219,7 +220,21 @@ async fn create_client_takes_an_auth_method_and_a_resource_server_flag() {
             .await
             .unwrap();
         assert_eq!(shown["token_endpoint_auth_method"], method, "{shown}");
+        assert_eq!(shown["resource_server"], false);
     }
+    let id = gateway["client_id"].as_str().unwrap();
+    let shown: Value = app
+        .get_authorized(&format!("/api/v1/admin/clients/{id}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["resource_server"], true, "{shown}");
+    assert_eq!(
+        shown["grant_types"],
+        serde_json::json!([]),
+        "a gateway only introspects"
+    );
     // Registered for the body, the secret still works in the Authorization header.
     let response = app
         .client

@@ -5,8 +5,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use tessera::oidc::clients::ClientSpec;
+
 use crate::oidc_support::*;
-use crate::support::TestApp;
+use crate::support::{PASSWORD, TestApp};
 
 async fn introspect(app: &TestApp, client: &TestClient, token: &str) -> Value {
     let response = app.client_post("/oauth2/introspect", client, &[("token", token)]).await;
@@ -75,7 +77,7 @@ async fn p_int_03_04_inactive_is_exactly_active_false() {
         assert_eq!(introspect(&app, &c1, garbage).await, json!({"active": false}));
     }
     // A REST API token belongs to no client.
-    let rest = app.login("alice", crate::support::PASSWORD).await;
+    let rest = app.login("alice", PASSWORD).await;
     assert_eq!(introspect(&app, &c1, &rest.access).await, json!({"active": false}));
     app.advance_clock(Duration::from_secs(3601));
     assert_eq!(introspect(&app, &c1, access).await, json!({"active": false}), "expired");
@@ -95,4 +97,139 @@ async fn p_int_05_refresh_tokens_have_a_defined_answer() {
     app.token(&client, &[("grant_type", "refresh_token"), ("refresh_token", rt)])
         .await;
     assert_eq!(introspect(&app, &client, rt).await, json!({"active": false}), "spent");
+}
+
+/// A gateway (a confidential client marked as a resource server) sees every token of its own application —
+/// access and refresh tokens of any client, the REST API's tokens, private tokens — with who and how, and
+/// nothing of another application.
+#[tokio::test]
+async fn a_resource_server_introspects_every_token_of_its_application() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let web = app.first_party().await;
+    let gateway = app
+        .register(ClientSpec {
+            name: Some("API gateway".into()),
+            resource_server: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let default_app = app.state.apps.get("default").await.unwrap();
+
+    let oauth = app.code_flow(&web, &user, "openid email").await;
+    let body = introspect(&app, &gateway, oauth["access_token"].as_str().unwrap()).await;
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["client_id"], web.id.as_str());
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["sub"], user.id.as_str());
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["aud"], app.address.as_str());
+    assert_eq!(body["acr"], "1");
+    assert_eq!(body["amr"], json!(["pwd"]));
+    assert_eq!(body["application_id"], default_app.id.as_str());
+    assert_eq!(body["scope"], "openid email");
+    let body = introspect(&app, &gateway, oauth["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "refresh_token");
+    assert_eq!(body["client_id"], web.id.as_str());
+    assert_eq!(body["username"], "alice");
+
+    let rest = app.login("alice", PASSWORD).await;
+    for token in [&rest.access, &rest.refresh] {
+        let body = introspect(&app, &gateway, token).await;
+        assert_eq!(body["active"], true, "{body}");
+        assert_eq!(body["username"], "alice");
+        assert!(body.get("client_id").is_none(), "the REST API is no client: {body}");
+    }
+    let private = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&rest.access)
+        .json(&json!({"description": "ci", "expires_at": tessera::clock::rfc3339(app.clock.now() + 86_400)}))
+        .send()
+        .await
+        .unwrap();
+    let private: Value = private.json().await.unwrap();
+    let body = introspect(&app, &gateway, private["token"].as_str().unwrap()).await;
+    assert_eq!(body["token_type"], "private_token");
+    assert_eq!(body["username"], "alice");
+
+    // Client credentials: a client acting for itself has no username.
+    let svc = app.service_client().await;
+    let issued: Value = app
+        .token(&svc, &[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let body = introspect(&app, &gateway, issued["access_token"].as_str().unwrap()).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["sub"], svc.id.as_str());
+    assert!(body.get("username").is_none());
+
+    // Revoked is inactive for the gateway too.
+    let response = app
+        .client_post(
+            "/oauth2/revoke",
+            &web,
+            &[("token", oauth["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        introspect(&app, &gateway, oauth["access_token"].as_str().unwrap()).await,
+        json!({"active": false})
+    );
+
+    // Another application's tokens stay invisible.
+    let other = app.create_application(json!({"name": "Other"})).await;
+    let foreign = app
+        .register(ClientSpec {
+            application: Some("other".into()),
+            name: Some("Other web".into()),
+            redirect_uris: vec![RP1_CB.into()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    assert_eq!(other["slug"], "other");
+    let theirs = app.code_flow(&foreign, &user, "openid").await;
+    for token in [&theirs["access_token"], &theirs["refresh_token"]] {
+        assert_eq!(
+            introspect(&app, &gateway, token.as_str().unwrap()).await,
+            json!({"active": false})
+        );
+    }
+    // A gateway gets no tokens of its own.
+    let response = app.token(&gateway, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "unauthorized_client").await;
+}
+
+#[tokio::test]
+async fn only_a_confidential_client_can_be_a_resource_server_and_the_admin_api_says_which_is() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_login().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/admin/clients"))
+        .bearer_auth(&admin.access)
+        .json(&json!({"name": "Gateway", "resource_server": true, "public": true}))
+        .send()
+        .await
+        .unwrap();
+    let body = crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body["fields"]["resource_server"].is_string(), "{body}");
+    let response = app
+        .client
+        .post(app.url("/api/v1/admin/clients"))
+        .bearer_auth(&admin.access)
+        .json(&json!({"name": "Gateway", "resource_server": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["resource_server"], true);
+    assert_eq!(created["grant_types"], json!([]));
+    assert!(created["client_secret"].is_string());
 }

@@ -29,6 +29,8 @@ pub struct ClientRequest {
     token_endpoint_auth_method: Option<String>,
     #[serde(default)]
     first_party: bool,
+    #[serde(default)]
+    resource_server: bool,
     is_active: Option<bool>,
 }
 
@@ -44,6 +46,7 @@ impl From<ClientRequest> for ClientSpec {
             scopes: request.scopes,
             token_endpoint_auth_method: request.token_endpoint_auth_method,
             first_party: request.first_party,
+            resource_server: request.resource_server,
             is_active: request.is_active,
         }
     }
@@ -64,6 +67,7 @@ pub struct ClientBody {
     token_endpoint_auth_method: &'static str,
     public: bool,
     first_party: bool,
+    resource_server: bool,
     is_active: bool,
     created_at: String,
     updated_at: String,
@@ -85,6 +89,7 @@ impl ClientBody {
             redirect_uris: client.redirect_uris,
             post_logout_redirect_uris: client.post_logout_redirect_uris,
             first_party: client.first_party,
+            resource_server: client.resource_server,
             is_active: client.is_active,
         }
     }

@@ -34,6 +34,8 @@ pub struct ClientSpec {
     /// `client_secret_basic` (default) or `client_secret_post`; public clients always use `none`.
     pub token_endpoint_auth_method: Option<String>,
     pub first_party: bool,
+    /// An API gateway that introspects every token of its application (confidential clients only).
+    pub resource_server: bool,
     pub is_active: Option<bool>,
 }
 
@@ -60,9 +62,12 @@ pub(super) fn validate(
             }
         }
     }
-    let grant_names = spec
-        .grant_types
-        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
+    let default_grants = if spec.resource_server {
+        Vec::new()
+    } else {
+        vec!["authorization_code".into(), "refresh_token".into()]
+    };
+    let grant_names = spec.grant_types.unwrap_or(default_grants);
     let mut grant_types = Vec::new();
     for name in &grant_names {
         match GrantType::parse(name) {
@@ -71,8 +76,15 @@ pub(super) fn validate(
             None => problem("grant_types", format!("{name:?} is not supported")),
         }
     }
-    if grant_types.is_empty() {
+    // A resource server may do nothing but introspect; every other client needs a grant.
+    if grant_types.is_empty() && !spec.resource_server {
         problem("grant_types", "at least one grant type is required".into());
+    }
+    if spec.resource_server && spec.public {
+        problem(
+            "resource_server",
+            "a resource server introspects tokens, which needs a confidential client".into(),
+        );
     }
     if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
         problem(
@@ -128,6 +140,7 @@ pub(super) fn validate(
         scopes,
         auth_method,
         first_party: spec.first_party,
+        resource_server: spec.resource_server,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,
