@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::clients::{Client, ClientService, GrantType};
 use super::params::{Duplicated, Params};
+use super::response_mode::{AuthorizationResponse, ResponseMode};
 use super::scope::{OFFLINE_ACCESS, Scope};
-use super::{ErrorCode, OAuthError, pkce, redirect_uri, with_query};
+use super::{ErrorCode, OAuthError, pkce, redirect_uri};
 use crate::clock::UnixTime;
 use crate::tokens::IdTokens;
 
@@ -26,6 +27,9 @@ pub struct AuthorizationRequest {
     /// The subject of a valid `id_token_hint`.
     pub hint_subject: Option<String>,
     pub login_hint: Option<String>,
+    /// How the response goes back (requests kept before `response_mode` existed answer in the query).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     pub created_at: UnixTime,
 }
 
@@ -55,21 +59,26 @@ pub enum Rejection {
 pub struct ErrorRedirect {
     pub redirect_uri: String,
     pub state: Option<String>,
+    pub response_mode: ResponseMode,
     pub error: OAuthError,
 }
 
 impl ErrorRedirect {
-    /// The `Location`: the error, `state` and `iss` on the registered redirect URI.
-    pub fn location(&self, issuer: &str) -> String {
+    /// The error, `state` and `iss` for the registered redirect URI, in the requested response mode.
+    pub fn response(&self, issuer: &str) -> AuthorizationResponse {
         let mut params = vec![
-            ("error", self.error.code.as_str()),
-            ("error_description", self.error.description.as_str()),
+            ("error", self.error.code.as_str().to_owned()),
+            ("error_description", self.error.description.clone()),
         ];
         if let Some(state) = &self.state {
-            params.push(("state", state));
+            params.push(("state", state.clone()));
         }
-        params.push(("iss", issuer));
-        with_query(&self.redirect_uri, &params)
+        params.push(("iss", issuer.to_owned()));
+        AuthorizationResponse {
+            redirect_uri: self.redirect_uri.clone(),
+            mode: self.response_mode,
+            params,
+        }
     }
 }
 
@@ -92,13 +101,21 @@ pub async fn validate(
     let redirect_uri = check_redirect_uri(&client, params)?;
     // A duplicated state cannot be echoed faithfully, so it is not echoed at all.
     let state = params.get("state").ok().flatten().map(str::to_owned);
-    let back = |error: OAuthError| {
-        Rejection::Redirect(ErrorRedirect {
-            redirect_uri: redirect_uri.clone(),
-            state: state.clone(),
-            error,
-        })
+    let back_in = |response_mode: ResponseMode| {
+        let (redirect_uri, state) = (redirect_uri.clone(), state.clone());
+        move |error: OAuthError| {
+            Rejection::Redirect(ErrorRedirect {
+                redirect_uri,
+                state,
+                response_mode,
+                error,
+            })
+        }
     };
+    // The mode is known before anything else is answered, so every later error travels in it; an unknown
+    // mode is answered in the default one.
+    let response_mode = check_response_mode(params).map_err(back_in(ResponseMode::default()))?;
+    let back = |error: OAuthError| back_in(response_mode)(error);
     check_duplicates(params).map_err(back)?;
     check_request_objects(params).map_err(back)?;
     check_response_type(params, &client).map_err(back)?;
@@ -119,6 +136,7 @@ pub async fn validate(
         max_age,
         hint_subject,
         login_hint: text("login_hint"),
+        response_mode,
         created_at: now,
     };
     Ok((request, client))
@@ -161,6 +179,19 @@ fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Reject
         Err(Rejection::Page(
             "The redirect_uri is not registered for this application.".into(),
         ))
+    }
+}
+
+/// OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and Form Post Response Mode: `query` (the default
+/// for `code`), `fragment` or `form_post`; anything else is refused before any page is shown.
+fn check_response_mode(params: &Params) -> Result<ResponseMode, OAuthError> {
+    match single(params, "response_mode")? {
+        None => Ok(ResponseMode::default()),
+        Some(text) => ResponseMode::parse(text).ok_or_else(|| {
+            OAuthError::invalid_request(format!(
+                "response_mode {text} is not supported: use query, fragment or form_post"
+            ))
+        }),
     }
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::clients::GrantType;
 use super::pkce::S256;
+use super::response_mode::ResponseMode;
 use super::scope::OIDC_SCOPES;
 
 /// Paths of the endpoints, relative to the issuer.
@@ -29,7 +30,7 @@ struct Metadata<'a> {
     introspection_endpoint: String,
     scopes_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
-    response_modes_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 3],
     grant_types_supported: [&'static str; 4],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
@@ -87,7 +88,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         introspection_endpoint: endpoint(INTROSPECTION_PATH),
         scopes_supported: OIDC_SCOPES,
         response_types_supported: ["code"],
-        response_modes_supported: ["query"],
+        response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str),
         grant_types_supported: GrantType::ALL.map(GrantType::as_str),
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: ["RS256"],

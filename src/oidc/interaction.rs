@@ -8,8 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::authorize::{self, AuthorizationRequest, ErrorRedirect, Rejection};
 use super::clients::Client;
 use super::params::Params;
+use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
-use super::{ErrorCode, OAuthError, OidcService, with_query};
+use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::BrowserSession;
 use crate::clock::UnixTime;
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
@@ -30,8 +31,8 @@ pub struct Browser<'a> {
 /// Where the browser goes next.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Back to the client, with a code or an error.
-    Redirect(String),
+    /// Back to the client, with a code or an error, in the requested response mode.
+    Respond(AuthorizationResponse),
     /// To the sign-in page, then back to the request.
     Login { request_id: String },
     /// To the consent page.
@@ -80,7 +81,7 @@ impl OidcService {
                 return Err(spent());
             }
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user declined");
-            return Ok(Outcome::Redirect(back(&pending.request, error).location(&self.issuer)));
+            return Ok(Outcome::Respond(back(&pending.request, error).response(&self.issuer)));
         }
         let Some(session) = browser.session else {
             return Ok(Outcome::Login { request_id: pending.id });
@@ -155,7 +156,7 @@ impl OidcService {
                 _ => ErrorCode::ConsentRequired,
             };
             let error = OAuthError::new(code, "the user must interact, but prompt=none");
-            return Ok(Outcome::Redirect(back(&request, error).location(&self.issuer)));
+            return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
         }
         match (step, browser.session) {
             (Step::Issue, Some(session)) => self.issue_code(&request, session, pending_id, now).await,
@@ -265,12 +266,16 @@ impl OidcService {
             session_id: None,
         };
         authorization_codes::insert(&self.db, row).await?;
-        let mut params = vec![("code", code.as_str())];
+        let mut params = vec![("code", code)];
         if let Some(state) = &request.state {
-            params.push(("state", state));
+            params.push(("state", state.clone()));
         }
-        params.push(("iss", &self.issuer));
-        Ok(Outcome::Redirect(with_query(&request.redirect_uri, &params)))
+        params.push(("iss", self.issuer.clone()));
+        Ok(Outcome::Respond(AuthorizationResponse {
+            redirect_uri: request.redirect_uri.clone(),
+            mode: request.response_mode,
+            params,
+        }))
     }
 }
 
@@ -278,6 +283,7 @@ fn back(request: &AuthorizationRequest, error: OAuthError) -> ErrorRedirect {
     ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),
         state: request.state.clone(),
+        response_mode: request.response_mode,
         error,
     }
 }

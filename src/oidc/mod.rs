@@ -13,6 +13,7 @@ pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod response_mode;
 pub mod revocation;
 pub mod scope;
 mod standing;

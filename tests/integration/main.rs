@@ -35,6 +35,7 @@ mod pkce;
 mod private_tokens;
 mod rate_limit;
 mod refresh;
+mod response_mode;
 mod revocation;
 mod rp_flow;
 mod sessions;

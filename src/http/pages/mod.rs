@@ -4,6 +4,7 @@
 mod account;
 mod browser;
 mod consent;
+mod form_post;
 mod login;
 mod mfa;
 mod security;
@@ -274,12 +275,21 @@ pub fn outcome_response(
     use crate::oidc::authorize::Rejection;
     use crate::oidc::interaction::Outcome;
     match outcome {
-        Ok(Outcome::Redirect(location)) => Ok(see_other(&location)),
+        Ok(Outcome::Respond(response)) => respond(&response),
         Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
-        Err(Rejection::Redirect(error)) => Ok(see_other(&error.location(issuer))),
+        Err(Rejection::Redirect(error)) => respond(&error.response(issuer)),
         Err(Rejection::Page(message)) => Err(PageError::bad_request(message)),
         Err(Rejection::Store(error)) => Err(error.into()),
+    }
+}
+
+/// An authorization response in its mode: a `303` for `query` and `fragment`, the auto-submitting page for
+/// `form_post`.
+fn respond(response: &crate::oidc::response_mode::AuthorizationResponse) -> Result<HttpResponse, PageError> {
+    match response.location() {
+        Some(location) => Ok(see_other(&location)),
+        None => form_post::respond(response),
     }
 }
 
