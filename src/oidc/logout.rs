@@ -1,16 +1,24 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). With a valid `id_token_hint` the session
 //! ends at once and the browser returns to an exactly registered `post_logout_redirect_uri`; without one,
-//! the user confirms on a CSRF-protected page first, so no other site can sign anyone out.
+//! the user confirms on a CSRF-protected page first, so no other site can sign anyone out. The session a
+//! valid hint names (its `sid`) ends even when the request carries no session cookie — a cross-site POST
+//! from the relying party drops `SameSite=Lax` cookies.
 
 use super::params::Params;
 use super::{OidcService, with_query};
 use crate::auth::BrowserSession;
+use crate::store::{StoreError, browser_sessions};
+use crate::tokens::IdClaims;
 
 /// What to do with a logout request.
 #[derive(Debug)]
 pub enum LogoutPlan {
-    /// End the session now, then go to `redirect` (or the signed-out page).
-    Now { redirect: Option<String> },
+    /// End the browser's session now, and the session the hint names (`hinted`, when it is another live
+    /// session of the hint's user), then go to `redirect` (or the signed-out page).
+    Now {
+        redirect: Option<String>,
+        hinted: Option<String>,
+    },
     /// Ask the user first; `redirect` is where to go after they confirm.
     Confirm {
         redirect: Option<String>,
@@ -76,12 +84,36 @@ impl OidcService {
             (None, _) => false,
         };
         if same_user {
-            LogoutPlan::Now { redirect }
+            match self.hinted_session(hint_claims.as_ref(), session).await {
+                Ok(hinted) => LogoutPlan::Now { redirect, hinted },
+                Err(error) => LogoutPlan::Unavailable(error),
+            }
         } else {
             LogoutPlan::Confirm {
                 redirect,
                 client_name: client.map(|c| c.name),
             }
         }
+    }
+}
+
+impl OidcService {
+    /// The live browser session a valid hint's `sid` names, when it belongs to the hint's user and is not the
+    /// browser's own (that one ends anyway).
+    async fn hinted_session(
+        &self,
+        claims: Option<&IdClaims>,
+        session: Option<&BrowserSession>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some((claims, sid)) = claims.and_then(|c| c.sid.as_ref().map(|sid| (c, sid))) else {
+            return Ok(None);
+        };
+        if session.is_some_and(|s| s.id == *sid) {
+            return Ok(None);
+        }
+        Ok(browser_sessions::find(&self.db, sid.clone())
+            .await?
+            .filter(|row| row.user_id == claims.sub && row.revoked_at.is_none())
+            .map(|row| row.id))
     }
 }

@@ -227,3 +227,80 @@ async fn p_lo_05_an_expired_but_genuine_hint_is_accepted() {
         .unwrap();
     assert_eq!(location(&response), RP1_LOGGED_OUT);
 }
+
+/// A relying party's cross-site POST carries no `SameSite=Lax` cookie: the hint's `sid` names the session,
+/// which ends all the same, so `prompt=none` no longer returns a code.
+#[tokio::test]
+async fn p_lo_10_a_valid_hint_ends_its_session_without_the_cookie() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.first_party().await;
+    let browser = app.browser();
+    let to = browser.authorize_through(&client, &[], &user).await;
+    let tokens = app.exchange(&client, &query_param(&to, "code").unwrap(), false).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    assert!(decode_segment(hint, 1)["sid"].is_string());
+
+    // Another jar: no session cookie, as after a cross-site POST.
+    let cookieless = app.browser();
+    let response = cookieless
+        .client
+        .post(cookieless.url("/oauth2/logout"))
+        .form(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", RP1_LOGGED_OUT),
+            ("state", "bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), format!("{RP1_LOGGED_OUT}?state=bye"));
+
+    let response = browser.authorize(&client, &[("prompt", "none")]).await;
+    assert_eq!(
+        query_param(&location(&response), "error").as_deref(),
+        Some("login_required"),
+        "the session the hint named has ended"
+    );
+    let response = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+/// A hint names its own user's session only: the session of whoever is signed in in another browser is
+/// untouched by someone else's hint.
+#[tokio::test]
+async fn p_lo_11_a_hint_ends_no_other_users_session() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let client = app.first_party().await;
+    let alices = app.browser();
+    let to = alices.authorize_through(&client, &[], &alice).await;
+    let alice_tokens = app.exchange(&client, &query_param(&to, "code").unwrap(), false).await;
+    let bobs = app.browser();
+    let to = bobs.authorize_through(&client, &[], &bob).await;
+    app.exchange(&client, &query_param(&to, "code").unwrap(), false).await;
+
+    // Bob's browser presents Alice's hint: Bob is asked to confirm; nothing ends yet.
+    let response = bobs
+        .client
+        .get(bobs.url("/oauth2/logout"))
+        .query(&[("id_token_hint", alice_tokens["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "a confirmation page");
+    for browser in [&alices, &bobs] {
+        let response = browser.authorize(&client, &[("prompt", "none")]).await;
+        assert!(query_param(&location(&response), "code").is_some(), "still signed in");
+    }
+}

@@ -58,9 +58,9 @@ async fn logout(
     match plan {
         LogoutPlan::Refuse(message) => Err(PageError::bad_request(message)),
         LogoutPlan::Unavailable(error) => Err(error.into()),
-        LogoutPlan::Now { redirect } => end_session(state, &browser, redirect).await,
+        LogoutPlan::Now { redirect, hinted } => end_session(state, &browser, hinted, redirect).await,
         LogoutPlan::Confirm { redirect, .. } if confirmed || browser.session.is_none() => {
-            end_session(state, &browser, redirect).await
+            end_session(state, &browser, None, redirect).await
         }
         LogoutPlan::Confirm { client_name, .. } => {
             let carried = CARRIED
@@ -84,14 +84,17 @@ async fn logout(
     }
 }
 
-/// Ends the browser session (and its non-offline grants), clears the cookie, and leaves.
+/// Ends the browser's session and the one the hint named (with their non-offline grants), clears the cookie,
+/// and leaves.
 async fn end_session(
     state: &AppState,
     browser: &BrowserState,
+    hinted: Option<String>,
     redirect: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(session) = &browser.session {
-        state.auth.end_browser_session(&session.id, state.clock.now()).await?;
+    let now = state.clock.now();
+    for id in browser.session.iter().map(|s| s.id.clone()).chain(hinted) {
+        state.auth.end_browser_session(&id, now).await?;
     }
     let mut response = match redirect {
         Some(location) => see_other(&location),
