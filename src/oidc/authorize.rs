@@ -31,6 +31,13 @@ pub struct AuthorizationRequest {
     #[serde(default)]
     pub response_mode: ResponseMode,
     pub created_at: UnixTime,
+    /// The browser session that was signed in when the request arrived. Only a sign-in made for this request
+    /// — a session other than this one — satisfies `prompt=login`, `max_age` and account selection.
+    #[serde(default)]
+    pub session_at_start: Option<String>,
+    /// The user chose to go on with the signed-in account (`prompt=select_account`).
+    #[serde(default)]
+    pub account_chosen: bool,
 }
 
 impl AuthorizationRequest {
@@ -138,6 +145,8 @@ pub async fn validate(
         login_hint: text("login_hint"),
         response_mode,
         created_at: now,
+        session_at_start: None,
+        account_chosen: false,
     };
     Ok((request, client))
 }

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     LoginRequired,
     ConsentRequired,
+    /// OIDC Core §3.1.2.6: the user must choose an account.
+    AccountSelectionRequired,
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
@@ -48,6 +50,7 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::AccountSelectionRequired => "account_selection_required",
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",

@@ -12,6 +12,7 @@ use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::BrowserSession;
+use crate::auth::identity::{normalize_email, normalize_username};
 use crate::clock::UnixTime;
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
 use crate::store::authorization_requests::{self, AuthorizationRequestRow};
@@ -37,6 +38,8 @@ pub enum Outcome {
     Login { request_id: String },
     /// To the consent page.
     Consent { request_id: String },
+    /// To the account choice: go on as the signed-in user, or sign in as someone else.
+    SelectAccount { request_id: String },
 }
 
 /// A pending request, for the pages that show it.
@@ -49,6 +52,7 @@ pub struct Pending {
 
 enum Step {
     Login,
+    SelectAccount,
     Consent,
     Issue,
 }
@@ -56,8 +60,30 @@ enum Step {
 impl OidcService {
     /// `GET`/`POST /oauth2/authorize`.
     pub async fn authorize(&self, params: &Params, browser: Browser<'_>, now: UnixTime) -> Result<Outcome, Rejection> {
-        let (request, client) = authorize::validate(&self.clients, &self.id_tokens, params, now).await?;
+        let (mut request, client) = authorize::validate(&self.clients, &self.id_tokens, params, now).await?;
+        request.session_at_start = browser.session.map(|session| session.id.clone());
         self.proceed(request, client, None, browser, false, now).await
+    }
+
+    /// The user chose, on the account page, to go on as the signed-in user.
+    pub async fn continue_as_signed_in(
+        &self,
+        request_id: &str,
+        browser: Browser<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        let mut pending = self.pending(request_id, browser.binding, now).await?;
+        if browser.session.is_none() {
+            return Ok(Outcome::Login { request_id: pending.id });
+        }
+        pending.request.account_chosen = true;
+        let parameters = serde_json::to_string(&pending.request)
+            .map_err(|_| Rejection::Page("The request could not be kept.".into()))?;
+        if !authorization_requests::update_parameters(&self.db, pending.id.clone(), parameters).await? {
+            return Err(spent());
+        }
+        self.proceed(pending.request, pending.client, Some(pending.id), browser, false, now)
+            .await
     }
 
     /// Continues a pending request after the user signed in.
@@ -149,11 +175,12 @@ impl OidcService {
         let step = self
             .next_step(&request, &client, browser.session, resumed, consented_now, now)
             .await?;
-        let needs_user = matches!(step, Step::Login | Step::Consent);
+        let needs_user = !matches!(step, Step::Issue);
         if needs_user && request.prompts("none") {
             let code = match step {
                 Step::Login => ErrorCode::LoginRequired,
-                _ => ErrorCode::ConsentRequired,
+                Step::SelectAccount => ErrorCode::AccountSelectionRequired,
+                Step::Consent | Step::Issue => ErrorCode::ConsentRequired,
             };
             let error = OAuthError::new(code, "the user must interact, but prompt=none");
             return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
@@ -161,6 +188,9 @@ impl OidcService {
         match (step, browser.session) {
             (Step::Issue, Some(session)) => self.issue_code(&request, session, pending_id, now).await,
             (Step::Login | Step::Issue, _) => Ok(Outcome::Login {
+                request_id: self.keep(&request, pending_id, browser.binding, now).await?,
+            }),
+            (Step::SelectAccount, _) => Ok(Outcome::SelectAccount {
                 request_id: self.keep(&request, pending_id, browser.binding, now).await?,
             }),
             (Step::Consent, _) => Ok(Outcome::Consent {
@@ -181,13 +211,27 @@ impl OidcService {
         let Some(session) = session else {
             return Ok(Step::Login);
         };
-        // Only a sign-in made while this request waited satisfies prompt=login and max_age.
-        let signed_in_for_this = resumed && session.auth_time >= request.created_at;
-        let wants_fresh_login = request.prompts("login") || request.prompts("select_account");
-        let too_old = request.max_age.is_some_and(|max| now - session.auth_time > max);
+        // Only a sign-in made while this request waited — a new session, not the one it found — satisfies
+        // prompt=login, max_age and the account choice. Sessions are told apart by id, not by auth_time, which
+        // has whole seconds only.
+        let signed_in_for_this = resumed
+            && session.auth_time >= request.created_at
+            && request.session_at_start.as_deref() != Some(session.id.as_str());
+        // OIDC Core §3.1.2.1: max_age=0 asks for a sign-in now, like prompt=login.
+        let too_old = request
+            .max_age
+            .is_some_and(|max| max == 0 || now - session.auth_time > max);
         let other_user = request.hint_subject.as_ref().is_some_and(|sub| *sub != session.user.id);
-        if other_user || (!signed_in_for_this && (wants_fresh_login || too_old)) {
+        if other_user || (!signed_in_for_this && (request.prompts("login") || too_old)) {
             return Ok(Step::Login);
+        }
+        // A choice is needed when asked for, or when the login_hint names someone other than who is signed in.
+        let hint_names_another = request
+            .login_hint
+            .as_deref()
+            .is_some_and(|hint| !names(&session.user, hint));
+        if !signed_in_for_this && !request.account_chosen && (request.prompts("select_account") || hint_names_another) {
+            return Ok(Step::SelectAccount);
         }
         if client.first_party && !request.prompts("consent") {
             return Ok(Step::Issue);
@@ -285,6 +329,15 @@ fn back(request: &AuthorizationRequest, error: OAuthError) -> ErrorRedirect {
         state: request.state.clone(),
         response_mode: request.response_mode,
         error,
+    }
+}
+
+/// Whether a `login_hint` (a username, an e-mail address, or the subject) names `user`.
+fn names(user: &crate::store::users::User, hint: &str) -> bool {
+    if hint.contains('@') {
+        normalize_email(hint) == user.email
+    } else {
+        normalize_username(hint) == user.username || hint == user.id
     }
 }
 

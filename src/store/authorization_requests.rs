@@ -59,3 +59,19 @@ pub async fn consume(db: &Database, id: String, now: UnixTime) -> StoreResult<bo
     })
     .await
 }
+
+/// Replaces a pending request's parameters (what the user decided on the way). Returns whether it was still
+/// pending.
+pub async fn update_parameters(db: &Database, id: String, parameters: String) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(
+            authorization_requests::table
+                .find(id)
+                .filter(authorization_requests::consumed_at.is_null()),
+        )
+        .set(authorization_requests::parameters.eq(parameters))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}

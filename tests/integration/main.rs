@@ -33,6 +33,7 @@ mod outage;
 mod pages_mfa;
 mod pkce;
 mod private_tokens;
+mod prompts;
 mod rate_limit;
 mod refresh;
 mod response_mode;

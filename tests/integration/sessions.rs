@@ -206,7 +206,13 @@ async fn a_sess_09_cross_site_posts_are_refused() {
 async fn a_sess_10_11_every_page_and_json_response_carries_the_headers() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    for path in ["/login", "/signup", "/oauth2/logout", "/oauth2/authorize"] {
+    for path in [
+        "/login",
+        "/signup",
+        "/select-account",
+        "/oauth2/logout",
+        "/oauth2/authorize",
+    ] {
         let response = browser.get(path).await;
         let headers = response.headers();
         assert!(

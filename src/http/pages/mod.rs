@@ -8,6 +8,7 @@ mod form_post;
 mod login;
 mod mfa;
 mod security;
+mod select_account;
 mod signup;
 
 use actix_web::http::StatusCode;
@@ -39,6 +40,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/consent")
                 .get(consent::get_consent)
                 .post(consent::post_consent),
+        )
+        .service(
+            web::resource("/select-account")
+                .get(select_account::get_select_account)
+                .post(select_account::post_select_account),
         )
         .service(web::resource("/login/mfa").get(mfa::get_mfa).post(mfa::post_mfa))
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
@@ -278,6 +284,9 @@ pub fn outcome_response(
         Ok(Outcome::Respond(response)) => respond(&response),
         Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
+        Ok(Outcome::SelectAccount { request_id }) => {
+            Ok(see_other(&format!("/select-account?request={}", encode(&request_id))))
+        }
         Err(Rejection::Redirect(error)) => respond(&error.response(issuer)),
         Err(Rejection::Page(message)) => Err(PageError::bad_request(message)),
         Err(Rejection::Store(error)) => Err(error.into()),

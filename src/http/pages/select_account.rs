@@ -1,0 +1,87 @@
+//! `/select-account` (`prompt=select_account`, or a `login_hint` naming someone else): go on as the
+//! signed-in user, or sign in as another one. Works without JavaScript; the choice is a CSRF-protected POST.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::login::rejected;
+use super::{PageError, browser_state, check_csrf, encode, outcome_response, page, render, see_other};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "select_account.html")]
+struct SelectAccountPage<'a> {
+    csrf: &'a str,
+    request: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    email: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct SelectAccountQuery {
+    #[serde(default)]
+    request: String,
+}
+
+#[derive(Deserialize)]
+pub struct SelectAccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn get_select_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<SelectAccountQuery>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let pending = state
+        .oidc
+        .pending(&query.request, &browser.binding(), state.clock.now())
+        .await
+        .map_err(rejected)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other(&format!("/login?request={}", encode(&pending.id))));
+    };
+    let mut response = page(StatusCode::OK);
+    if let Some(cookie) = &browser.new_csrf_cookie {
+        response.cookie(cookie.clone());
+    }
+    render(
+        response,
+        &SelectAccountPage {
+            csrf: &browser.csrf,
+            request: &pending.id,
+            client_name: &pending.client.name,
+            username: &session.user.username,
+            email: &session.user.email,
+        },
+    )
+}
+
+/// "Continue as …": the request goes on with the signed-in account. ("Use another account" is a link to the
+/// sign-in page, which changes nothing by itself.)
+pub async fn post_select_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SelectAccountForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    if form.decision != "continue" {
+        return Err(PageError::bad_request("Choose the account to continue with."));
+    }
+    let binding = browser.binding();
+    let outcome = state
+        .oidc
+        .continue_as_signed_in(&form.request, browser.as_browser(&binding), state.clock.now())
+        .await;
+    outcome_response(outcome, state.oidc.issuer())
+}
