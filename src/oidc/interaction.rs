@@ -308,6 +308,7 @@ impl OidcService {
             expires_at: now + self.code_ttl,
             used_at: None,
             session_id: None,
+            replayed_at: None,
         };
         authorization_codes::insert(&self.db, row).await?;
         let mut params = vec![("code", code)];

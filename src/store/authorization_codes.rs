@@ -1,5 +1,8 @@
 //! The `authorization_codes` table: codes (as SHA-256) with everything they are bound to. A code is spent
-//! by one atomic update; the token family it produced is recorded so a replay can revoke it.
+//! by one atomic update; the token family it produced is recorded on it, and so is a replay. Whichever comes
+//! first, the family ends up revoked: a replay revokes the family already made, and a family made after a
+//! replay is born revoked. On PostgreSQL the two updates of the code's row queue behind each other's row
+//! lock; on SQLite writes are serial.
 
 use diesel::prelude::*;
 
@@ -29,6 +32,8 @@ pub struct AuthorizationCodeRow {
     pub expires_at: UnixTime,
     pub used_at: Option<UnixTime>,
     pub session_id: Option<String>,
+    /// When the code was last presented again after it was spent.
+    pub replayed_at: Option<UnixTime>,
 }
 
 /// Stores a new code.
@@ -47,65 +52,86 @@ pub async fn insert(db: &Database, code: AuthorizationCodeRow) -> StoreResult<()
 pub enum Spend {
     /// This caller spent it.
     Spent(Box<AuthorizationCodeRow>),
-    /// It was spent before: a replay. Holds the family it produced, if it has produced one yet.
+    /// It was spent before: a replay, now recorded. Holds the family the code had produced, if it had yet
+    /// (that family is revoked now; one made later is born revoked).
     Replayed(Option<String>),
     /// No such code.
     Unknown,
 }
 
-/// Spends a code: exactly one caller gets [`Spend::Spent`]; the others learn which family it produced.
+/// Why a family is revoked when its code is replayed.
+const REPLAYED: &str = "authorization_code_reused";
+
+/// Spends a code: exactly one caller gets [`Spend::Spent`]. Any other records the replay on the code and
+/// revokes the family the code produced, in one transaction.
 pub async fn spend(db: &Database, code_hash: String, now: UnixTime) -> StoreResult<Spend> {
     db.write(move |conn| {
-        let spent = diesel::update(
-            authorization_codes::table
-                .find(&code_hash)
-                .filter(authorization_codes::used_at.is_null()),
-        )
-        .set(authorization_codes::used_at.eq(now))
-        .returning(authorization_codes::all_columns)
-        .get_result::<AuthorizationCodeRow>(conn)
-        .optional()?;
-        if let Some(row) = spent {
-            return Ok(Spend::Spent(Box::new(row)));
-        }
-        let family: Option<Option<String>> = authorization_codes::table
-            .find(&code_hash)
-            .select(authorization_codes::session_id)
-            .first(conn)
+        conn.transaction::<_, StoreError, _>(|conn| {
+            let spent = diesel::update(
+                authorization_codes::table
+                    .find(&code_hash)
+                    .filter(authorization_codes::used_at.is_null()),
+            )
+            .set(authorization_codes::used_at.eq(now))
+            .returning(authorization_codes::all_columns)
+            .get_result::<AuthorizationCodeRow>(conn)
             .optional()?;
-        Ok(match family {
-            None => Spend::Unknown,
-            Some(family) => Spend::Replayed(family),
+            if let Some(row) = spent {
+                return Ok(Spend::Spent(Box::new(row)));
+            }
+            let family: Option<Option<String>> = diesel::update(authorization_codes::table.find(&code_hash))
+                .set(authorization_codes::replayed_at.eq(now))
+                .returning(authorization_codes::session_id)
+                .get_result(conn)
+                .optional()?;
+            let Some(family) = family else {
+                return Ok(Spend::Unknown);
+            };
+            if let Some(id) = &family {
+                diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+                    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REPLAYED)))
+                    .execute(conn)?;
+            }
+            Ok(Spend::Replayed(family))
         })
     })
     .await
 }
 
 /// Creates the token family a spent code grants, with its first refresh token if any, and records it on the
-/// code (once). Returns whether the family was created.
+/// code (once). A family whose code was replayed meanwhile is stored revoked. Returns whether the family
+/// was created and is live.
 pub async fn create_family(
     db: &Database,
     code_hash: String,
     family: NewSession,
     refresh_token: Option<NewRefreshToken>,
 ) -> StoreResult<bool> {
+    let now = family.created_at;
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
-            let claimed = diesel::update(
+            let claimed: Option<Option<UnixTime>> = diesel::update(
                 authorization_codes::table
                     .find(&code_hash)
                     .filter(authorization_codes::session_id.is_null()),
             )
             .set(authorization_codes::session_id.eq(&family.id))
-            .execute(conn)?;
-            if claimed == 0 {
+            .returning(authorization_codes::replayed_at)
+            .get_result(conn)
+            .optional()?;
+            let Some(replayed_at) = claimed else {
                 return Ok(false);
-            }
+            };
             diesel::insert_into(sessions::table).values(&family).execute(conn)?;
             if let Some(token) = &refresh_token {
                 diesel::insert_into(refresh_tokens::table).values(token).execute(conn)?;
             }
-            Ok(true)
+            if replayed_at.is_some() {
+                diesel::update(sessions::table.find(&family.id))
+                    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REPLAYED)))
+                    .execute(conn)?;
+            }
+            Ok(replayed_at.is_none())
         })
     })
     .await

@@ -151,6 +151,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+        replayed_at -> Nullable<BigInt>,
     }
 }
 

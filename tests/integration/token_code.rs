@@ -98,17 +98,14 @@ async fn p_tok_02_a_replayed_code_revokes_what_it_produced() {
 }
 
 #[tokio::test]
-async fn p_tok_03_parallel_redemptions_let_exactly_one_through() {
+async fn p_tok_03_parallel_redemptions_let_exactly_one_through_and_its_tokens_die() {
     let app = TestApp::spawn().await;
     let user = app.signup("alice").await;
     let client = app.first_party().await;
     let code = code_for(&app, &client, &user).await;
     let form = code_form(&code);
-    let statuses: Vec<StatusCode> = join_all((0..20).map(|_| app.token(&client, &form)))
-        .await
-        .iter()
-        .map(|r| r.status())
-        .collect();
+    let responses = join_all((0..20).map(|_| app.token(&client, &form))).await;
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
         1,
@@ -119,6 +116,78 @@ async fn p_tok_03_parallel_redemptions_let_exactly_one_through() {
             .iter()
             .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
     );
+    // Nineteen replays, whenever they came — before the winner's grant was written or after — leave the
+    // tokens of that one redemption revoked.
+    let mut winner = None;
+    for response in responses {
+        if response.status() == StatusCode::OK {
+            winner = Some(response.json::<Value>().await.unwrap());
+        }
+    }
+    let winner = winner.unwrap();
+    let access = winner["access_token"].as_str().unwrap();
+    let introspection: Value = app
+        .client_post("/oauth2/introspect", &client, &[("token", access)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspection, serde_json::json!({"active": false}));
+    let response = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", winner["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+/// The replay overtakes the first redemption: the code is spent, then replayed, and only then does the first
+/// redemption write its grant. The grant is born revoked.
+#[tokio::test]
+async fn p_tok_03b_a_replay_before_the_grant_is_written_still_revokes_it() {
+    use tessera::store::authorization_codes::{self, Spend};
+    use tessera::store::sessions::{self, NewSession};
+    use tessera::tokens::opaque;
+
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.first_party().await;
+    let code = code_for(&app, &client, &user).await;
+    let now = app.clock.now();
+    let db = &app.state.db;
+    // The first redemption spends the code...
+    let Spend::Spent(row) = authorization_codes::spend(db, opaque::hash(&code), now).await.unwrap() else {
+        panic!("the first redemption spends the code");
+    };
+    // ...a replay arrives through the token endpoint before its grant exists...
+    let response = app.token(&client, &code_form(&code)).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    // ...and then the first redemption writes its grant.
+    let family = NewSession {
+        id: opaque::random_id(),
+        user_id: row.user_id.clone(),
+        auth_time: row.auth_time,
+        created_at: now,
+        expires_at: now + 3600,
+        application_id: None,
+        client_id: Some(client.id.clone()),
+        scope: row.scope.clone(),
+        amr: row.amr.clone(),
+        acr: row.acr.clone(),
+        browser_session_id: Some(row.browser_session_id.clone()),
+        offline: false,
+    };
+    let live = authorization_codes::create_family(db, opaque::hash(&code), family.clone(), None)
+        .await
+        .unwrap();
+    assert!(!live, "the grant of a replayed code is not live");
+    let stored = sessions::find(db, family.id).await.unwrap().unwrap();
+    assert!(stored.revoked_at.is_some(), "born revoked");
+    assert_eq!(stored.revoked_reason.as_deref(), Some("authorization_code_reused"));
 }
 
 #[tokio::test]

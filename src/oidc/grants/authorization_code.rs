@@ -11,7 +11,7 @@ use crate::oidc::scope::{OPENID, Scope};
 use crate::oidc::{OAuthError, OidcService, pkce};
 use crate::store::authorization_codes::{self, AuthorizationCodeRow, Spend};
 use crate::store::refresh_tokens::NewRefreshToken;
-use crate::store::sessions::{self, NewSession};
+use crate::store::sessions::NewSession;
 use crate::store::{browser_sessions, users};
 use crate::tokens::AccessGrant;
 use crate::tokens::id_token::IdTokenFacts;
@@ -32,10 +32,7 @@ impl OidcService {
         let row = match authorization_codes::spend(&self.db, code_hash.clone(), now).await? {
             Spend::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
             Spend::Replayed(family) => {
-                if let Some(family) = family {
-                    sessions::revoke(&self.db, family.clone(), "authorization_code_reused", now).await?;
-                    tracing::warn!(%family, client_id = %client.id, "authorization code replayed; its tokens revoked");
-                }
+                tracing::warn!(?family, client_id = %client.id, "authorization code replayed; its tokens revoked");
                 return Err(OAuthError::invalid_grant("the authorization code was already used"));
             }
             Spend::Spent(row) => row,
@@ -78,8 +75,10 @@ impl OidcService {
             created_at: now,
             expires_at,
         });
+        // A replay that overtook this redemption leaves the family born revoked: the answer still carries the
+        // tokens (exactly one redemption succeeds), but they are dead, as if the replay had come after.
         if !authorization_codes::create_family(&self.db, code_hash, family, refresh_row).await? {
-            return Err(OAuthError::invalid_grant("the authorization code was already used"));
+            tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption; its tokens revoked");
         }
 
         let access = self.access.issue(
