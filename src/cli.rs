@@ -12,10 +12,10 @@ use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
 use crate::oidc::clients::{ClientError, ClientSpec, RegisteredClient};
 use crate::startup::Application;
-use crate::state::{AppState, publish_window};
+use crate::state::{AppState, key_policy, publish_window};
 use crate::store::Database;
 use crate::store::signing_keys;
-use crate::tokens::keyring;
+use crate::tokens::rotation;
 
 /// Tessera, an OpenID Connect identity provider.
 #[derive(Debug, Parser)]
@@ -46,8 +46,14 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate a new signing key and make it active; the old one stays published until its tokens expire.
-    Rotate,
+    /// Generate a new signing key: published at once, signing once every relying party's cached JWKS has it;
+    /// the old one stays published until its tokens expire.
+    Rotate {
+        /// Sign with the new key at once (after a key compromise). Relying parties that cached the JWKS
+        /// refuse new tokens until they fetch it again.
+        #[arg(long)]
+        now: bool,
+    },
     /// List signing keys and whether they are active, published or expired.
     List,
 }
@@ -153,16 +159,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = db.migrate().await?;
             println!("{} migration(s) applied", applied.len());
         }
-        Command::Keys(KeysCommand::Rotate) => {
+        Command::Keys(KeysCommand::Rotate { now }) => {
             let db = open(&config)?;
             db.migrate().await?;
-            let kid = keyring::rotate(&db, config.secret_key.as_ref(), config.keys.rsa_bits, clock.now()).await?;
-            println!("new active signing key: {kid}");
-            println!(
-                "running servers start signing with it within {} s; the previous key stays published for {} s",
-                config.keys.reload_interval_secs,
-                publish_window(&config)
-            );
+            let started = clock.now();
+            let key = rotation::rotate(&db, key_policy(&config), started, now).await?;
+            println!("new signing key: {}", key.kid);
+            if now {
+                println!(
+                    "it signs now (running servers publish it within {} s); the previous key stays published \
+                     for {} s",
+                    config.keys.reload_interval_secs,
+                    publish_window(&config)
+                );
+            } else {
+                println!(
+                    "published within {} s; it signs from {} ({} s from now, once every cached JWKS has it); the \
+                     previous key stays published for {} s after that",
+                    config.keys.reload_interval_secs,
+                    rfc3339(key.activates_at),
+                    key.activates_at - started,
+                    publish_window(&config)
+                );
+            }
         }
         Command::Keys(KeysCommand::List) => {
             let db = open(&config)?;
@@ -352,11 +371,13 @@ async fn list_keys(db: &Database, config: &Config, now: i64) -> anyhow::Result<(
     println!("{:<45} {:<22} STATUS", "KID", "CREATED");
     for row in signing_keys::list(db).await? {
         let status = match row.retired_at {
-            None => "active".to_owned(),
-            Some(retired) if retired + window > now => {
+            Some(retired) if retired <= now && retired + window > now => {
                 format!("retired, published until {}", rfc3339(retired + window))
             }
-            Some(retired) => format!("retired {}, no longer published", rfc3339(retired)),
+            Some(retired) if retired <= now => format!("retired {}, no longer published", rfc3339(retired)),
+            _ if row.activates_at > now => format!("next: published, signs from {}", rfc3339(row.activates_at)),
+            Some(retired) => format!("active until {}", rfc3339(retired)),
+            None => "active".to_owned(),
         };
         println!("{:<45} {:<22} {status}", row.kid, rfc3339(row.created_at));
     }

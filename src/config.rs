@@ -186,6 +186,9 @@ pub struct KeyConfig {
     pub rsa_bits: u32,
     /// How often a running server re-reads the signing keys (to see `tessera keys rotate`).
     pub reload_interval_secs: u64,
+    /// Rotate the signing key automatically once it has signed this many days; 0 leaves rotation to
+    /// `tessera keys rotate`.
+    pub rotate_after_days: u32,
 }
 
 impl Default for KeyConfig {
@@ -193,6 +196,7 @@ impl Default for KeyConfig {
         Self {
             rsa_bits: 2048,
             reload_interval_secs: 30,
+            rotate_after_days: 0,
         }
     }
 }

@@ -165,6 +165,7 @@ fn spawn_maintenance(state: Arc<AppState>) {
     spawn_every(key_interval, move || {
         let state = keys.clone();
         async move {
+            rotate_if_due(&state).await;
             if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
@@ -180,6 +181,19 @@ fn spawn_maintenance(state: Arc<AppState>) {
         state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });
+}
+
+/// With `keys.rotate_after_days` set, schedules the next signing key once the current one is that old.
+pub async fn rotate_if_due(state: &AppState) {
+    let days = state.config.keys.rotate_after_days;
+    if days == 0 {
+        return;
+    }
+    let policy = crate::state::key_policy(&state.config);
+    let max_age = i64::from(days) * 24 * 3600;
+    if let Err(e) = crate::tokens::rotation::rotate_if_due(&state.db, policy, max_age, state.clock.now()).await {
+        tracing::warn!(error = %e, "scheduled key rotation failed; trying again later");
+    }
 }
 
 /// Deletes expired and revoked rows older than the retention period, a bounded batch per table.

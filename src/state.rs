@@ -12,7 +12,8 @@ use crate::config::Config;
 use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
 use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
-use crate::tokens::keyring::{self, KeyRing, KeyRingError};
+use crate::tokens::keyring::{KeyRing, KeyRingError};
+use crate::tokens::rotation::{self, KeyPolicy};
 use crate::tokens::{AccessTokens, IdTokens};
 
 /// Shared state behind every request.
@@ -58,10 +59,8 @@ impl AppState {
         for name in db.migrate().await? {
             tracing::info!(migration = %name, "applied migration");
         }
-        if let Some(kid) =
-            keyring::ensure_active_key(&db, config.secret_key.as_ref(), config.keys.rsa_bits, clock.now()).await?
-        {
-            tracing::info!(%kid, "generated the first signing key");
+        if let Some(key) = rotation::ensure_active_key(&db, key_policy(&config), clock.now()).await? {
+            tracing::info!(kid = %key.kid, "generated the first signing key");
         }
         let keys = Arc::new(KeyRing::load(&db, config.secret_key.clone(), publish_window(&config), clock.now()).await?);
         let tokens = AccessTokens::new(keys.clone(), config.issuer().to_owned());
@@ -107,6 +106,15 @@ fn notifier(config: &Config) -> Result<Notifier, StartError> {
         sms: SmsSender::new(&config.sms).map_err(|e| StartError::Other(format!("SMS client: {e}")))?,
         email: Mailer::new(&config.email).map_err(|e| StartError::Other(format!("SMTP transport: {e}")))?,
     })
+}
+
+/// How signing keys are made and rotated under `config`.
+pub fn key_policy(config: &Config) -> KeyPolicy<'_> {
+    KeyPolicy {
+        secret: config.secret_key.as_ref(),
+        rsa_bits: config.keys.rsa_bits,
+        lead: KeyPolicy::lead_for(config.keys.reload_interval_secs),
+    }
 }
 
 /// How long a retired signing key stays in the JWKS: the longest-lived token it can have signed (any

@@ -182,6 +182,20 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if self.keys.rotate_after_days > 3650 {
+            return Err(invalid(
+                "keys.rotate_after_days",
+                "TESSERA_KEYS__ROTATE_AFTER_DAYS",
+                "must be between 0 (off) and 3650".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.keys.reload_interval_secs) {
+            return Err(invalid(
+                "keys.reload_interval_secs",
+                "TESSERA_KEYS__RELOAD_INTERVAL_SECS",
+                "must be between 1 and 3600".into(),
+            ));
+        }
         if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {
             return Err(invalid(
                 "keys.rsa_bits",

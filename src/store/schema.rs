@@ -26,6 +26,7 @@ diesel::table! {
         public_e -> Text,
         created_at -> BigInt,
         retired_at -> Nullable<BigInt>,
+        activates_at -> BigInt,
     }
 }
 

@@ -113,7 +113,7 @@ impl AccessTokens {
             acr: grant.acr.map(str::to_owned),
         };
         let keys = self.keys.current();
-        let token = jwt::sign(keys.signer()?, ACCESS_TOKEN_TYPE, &claims)?;
+        let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;
         Ok(IssuedAccessToken {
             token,
             expires_in: grant.lifetime,

@@ -80,7 +80,7 @@ impl IdTokens {
             sid: facts.browser_session_id.map(str::to_owned),
             at_hash: facts.access_token.map(at_hash),
         };
-        jwt::sign(self.keys.current().signer()?, ID_TOKEN_TYPE, &claims)
+        jwt::sign(self.keys.current().signer(now)?, ID_TOKEN_TYPE, &claims)
     }
 
     /// Checks an ID token this issuer signed, whether or not it has expired (OIDC Core §3.1.2.1

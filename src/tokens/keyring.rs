@@ -1,5 +1,6 @@
-//! The signing keys in memory: the active signer, the published verifiers and the JWKS document, rebuilt
-//! from the database at start, after a rotation, and on a timer (so every instance sees a rotation).
+//! The signing keys in memory: the signers (the active key and any scheduled to follow), the published
+//! verifiers and the JWKS document, rebuilt from the database at start and on a timer (so every instance
+//! sees a rotation). Which key signs is decided by time, so instances switch at the same moment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,18 +47,29 @@ impl Signer {
     }
 }
 
+/// A key that signs from `activates_at` (and until a later one does).
+struct ScheduledSigner {
+    activates_at: UnixTime,
+    signer: Arc<Signer>,
+}
+
 /// One consistent view of the keys.
 pub struct KeySet {
-    signer: Option<Arc<Signer>>,
+    /// The keys that sign now or will, by activation time; parsed once.
+    signers: Vec<ScheduledSigner>,
     verifiers: HashMap<String, DecodingKey>,
     jwks: Bytes,
 }
 
 impl KeySet {
-    /// The key that signs new tokens.
-    pub fn signer(&self) -> Result<&Arc<Signer>, TokenError> {
-        self.signer
-            .as_ref()
+    /// The key that signs at `now`: of the keys already active, the one that activated last. Every instance
+    /// reading the same rows picks the same key at the same moment, without waiting for a reload.
+    pub fn signer(&self, now: UnixTime) -> Result<&Arc<Signer>, TokenError> {
+        self.signers
+            .iter()
+            .rev()
+            .find(|scheduled| scheduled.activates_at <= now)
+            .map(|scheduled| &scheduled.signer)
             .ok_or_else(|| TokenError::Key("no active signing key".into()))
     }
 
@@ -100,7 +112,7 @@ impl KeyRing {
         now: UnixTime,
     ) -> Result<Self, KeyRingError> {
         let rows = signing_keys::list(db).await?;
-        let set = build(&rows, secret.as_ref(), publish_window, now, None)?;
+        let set = build(&rows, secret.as_ref(), publish_window, now, &[])?;
         Ok(Self {
             current: ArcSwap::from_pointee(set),
             secret,
@@ -108,17 +120,11 @@ impl KeyRing {
         })
     }
 
-    /// Re-reads the keys; the active signer is reused when it has not changed.
+    /// Re-reads the keys; signers already parsed are reused.
     pub async fn reload(&self, db: &Database, now: UnixTime) -> Result<(), KeyRingError> {
         let rows = signing_keys::list(db).await?;
         let previous = self.current.load();
-        let set = build(
-            &rows,
-            self.secret.as_ref(),
-            self.publish_window,
-            now,
-            previous.signer.as_ref(),
-        )?;
+        let set = build(&rows, self.secret.as_ref(), self.publish_window, now, &previous.signers)?;
         self.current.store(Arc::new(set));
         Ok(())
     }
@@ -134,6 +140,7 @@ impl KeyRing {
     }
 }
 
+/// Published from creation — before it signs — until every token it signed has expired.
 fn is_published(row: &SigningKeyRow, publish_window: i64, now: UnixTime) -> bool {
     row.retired_at.is_none_or(|retired| retired + publish_window > now)
 }
@@ -143,14 +150,21 @@ fn build(
     secret: Option<&Secret>,
     publish_window: i64,
     now: UnixTime,
-    previous: Option<&Arc<Signer>>,
+    previous: &[ScheduledSigner],
 ) -> Result<KeySet, KeyRingError> {
-    // Rows come newest first, so the first unretired row is the active key.
-    let signer = match rows.iter().find(|row| row.retired_at.is_none()) {
-        Some(row) if previous.is_some_and(|p| p.kid == row.kid) => previous.cloned(),
-        Some(row) => Some(Arc::new(Signer::from_material(&KeyMaterial::from_row(row, secret)?)?)),
-        None => None,
-    };
+    // The keys not yet retired at `now`: the active one and any scheduled to follow it.
+    let mut signers = Vec::new();
+    for row in rows.iter().filter(|row| row.retired_at.is_none_or(|at| at > now)) {
+        let signer = match previous.iter().find(|p| p.signer.kid == row.kid) {
+            Some(parsed) => parsed.signer.clone(),
+            None => Arc::new(Signer::from_material(&KeyMaterial::from_row(row, secret)?)?),
+        };
+        signers.push(ScheduledSigner {
+            activates_at: row.activates_at,
+            signer,
+        });
+    }
+    signers.sort_by_key(|s| s.activates_at);
     let published: Vec<&SigningKeyRow> = rows
         .iter()
         .filter(|row| row.algorithm == ALGORITHM && is_published(row, publish_window, now))
@@ -176,49 +190,10 @@ fn build(
     };
     let jwks = serde_json::to_vec(&jwks).map_err(|e| TokenError::Key(e.to_string()))?;
     Ok(KeySet {
-        signer,
+        signers,
         verifiers,
         jwks: Bytes::from(jwks),
     })
-}
-
-/// Makes sure an active key exists, generating one on first start. Returns the kid when one was made.
-pub async fn ensure_active_key(
-    db: &Database,
-    secret: Option<&Secret>,
-    rsa_bits: u32,
-    now: UnixTime,
-) -> Result<Option<String>, KeyRingError> {
-    let rows = signing_keys::list(db).await?;
-    if rows.iter().any(|row| row.retired_at.is_none()) {
-        return Ok(None);
-    }
-    rotate(db, secret, rsa_bits, now).await.map(Some)
-}
-
-/// Generates a new key, makes it active and retires the previous one. Returns the new kid.
-pub async fn rotate(
-    db: &Database,
-    secret: Option<&Secret>,
-    rsa_bits: u32,
-    now: UnixTime,
-) -> Result<String, KeyRingError> {
-    let material = tokio::task::spawn_blocking(move || KeyMaterial::generate(rsa_bits))
-        .await
-        .map_err(|e| TokenError::Key(e.to_string()))??;
-    import(db, &material, secret, now).await?;
-    Ok(material.kid)
-}
-
-/// Stores existing key material as the active key.
-pub async fn import(
-    db: &Database,
-    material: &KeyMaterial,
-    secret: Option<&Secret>,
-    now: UnixTime,
-) -> Result<(), KeyRingError> {
-    signing_keys::insert_active(db, material.to_row(secret, now)?, now).await?;
-    Ok(())
 }
 
 /// A key-ring operation failed in the database or on a key.
@@ -228,4 +203,7 @@ pub enum KeyRingError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A rotation was asked for while the key of the previous one has not started signing yet.
+    #[error("key {kid} is already scheduled to start signing at {activates_at}; rotate again after that")]
+    AlreadyScheduled { kid: String, activates_at: UnixTime },
 }

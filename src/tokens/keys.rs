@@ -74,8 +74,14 @@ impl KeyMaterial {
         parse(&self.pkcs8)
     }
 
-    /// The row to store: the private key sealed when `secret` is set.
-    pub fn to_row(&self, secret: Option<&Secret>, now: UnixTime) -> Result<SigningKeyRow, TokenError> {
+    /// The row to store, made at `now` and signing from `activates_at`: the private key sealed when `secret`
+    /// is set.
+    pub fn to_row(
+        &self,
+        secret: Option<&Secret>,
+        now: UnixTime,
+        activates_at: UnixTime,
+    ) -> Result<SigningKeyRow, TokenError> {
         Ok(SigningKeyRow {
             kid: self.kid.clone(),
             algorithm: ALGORITHM.into(),
@@ -84,6 +90,7 @@ impl KeyMaterial {
             public_e: self.e.clone(),
             created_at: now,
             retired_at: None,
+            activates_at,
         })
     }
 
@@ -139,7 +146,7 @@ mod tests {
     fn sealed_keys_open_only_with_their_secret() {
         let material = KeyMaterial::generate(2048).unwrap();
         let secret = Secret::new("a secret of at least thirty-two characters");
-        let row = material.to_row(Some(&secret), 0).unwrap();
+        let row = material.to_row(Some(&secret), 0, 0).unwrap();
         assert!(is_sealed(&row.private_key));
         assert_eq!(KeyMaterial::from_row(&row, Some(&secret)).unwrap().kid, material.kid);
         let other = Secret::new("another secret of thirty-two characters!");
@@ -147,7 +154,7 @@ mod tests {
         assert!(err.contains("TESSERA_SECRET_KEY"), "{err}");
         assert!(KeyMaterial::from_row(&row, None).is_err());
 
-        let plain = material.to_row(None, 0).unwrap();
+        let plain = material.to_row(None, 0, 0).unwrap();
         assert!(!is_sealed(&plain.private_key));
         assert_eq!(KeyMaterial::from_row(&plain, Some(&secret)).unwrap().kid, material.kid);
     }

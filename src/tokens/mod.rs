@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod keyring;
 pub mod keys;
 pub mod opaque;
+pub mod rotation;
 pub mod sealing;
 
 pub use access::{AccessClaims, AccessGrant, AccessTokens, IssuedAccessToken};

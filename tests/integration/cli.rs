@@ -67,8 +67,38 @@ async fn keys_rotate_and_list() {
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(line_of(&new_kid).contains("active"), "{listed}");
-    assert!(line_of(&old_kid).contains("published until"), "{listed}");
+    assert!(line_of(&new_kid).contains("next: published, signs from"), "{listed}");
+    assert!(line_of(&old_kid).contains("active until"), "{listed}");
+    assert!(rotated.contains("signs from"), "{rotated}");
+    let again = tessera(dir.path(), &app.database.url)
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a second rotation waits for the first");
+    assert!(String::from_utf8_lossy(&again.stderr).contains(&new_kid));
+    let urgent = stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["keys", "rotate", "--now"])
+            .output()
+            .unwrap(),
+    );
+    let urgent_kid = urgent.lines().next().unwrap().rsplit(' ').next().unwrap().to_owned();
+    assert!(urgent.contains("it signs now"), "{urgent}");
+    let listed = stdout(
+        &tessera(dir.path(), &app.database.url)
+            .args(["keys", "list"])
+            .output()
+            .unwrap(),
+    );
+    let line_of = |kid: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(kid))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line_of(&urgent_kid).ends_with("active"), "{listed}");
+    assert!(line_of(&old_kid).contains("retired, published until"), "{listed}");
 
     app.reload_keys().await;
     let after: Value = app
@@ -87,7 +117,7 @@ async fn keys_rotate_and_list() {
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
     assert!(
-        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        kids.contains(&old_kid.as_str()) && kids.contains(&urgent_kid.as_str()),
         "{kids:?}"
     );
 }

@@ -15,8 +15,8 @@ use tessera::config::{Config, Secret};
 use tessera::startup::Application;
 use tessera::state::AppState;
 use tessera::store::Database;
-use tessera::tokens::keyring;
 use tessera::tokens::keys::KeyMaterial;
+use tessera::tokens::rotation;
 
 /// Password of the administrator every test app starts with.
 pub const ADMIN_PASSWORD: &str = "bootstrap admin passphrase";
@@ -157,6 +157,30 @@ impl TestApp {
             .await
     }
 
+    /// Starts a second server on this one's database and clock, as another instance behind a load balancer
+    /// would run; `customize` may change its configuration.
+    pub async fn spawn_sibling(&self, customize: impl FnOnce(&mut Config)) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = listener.local_addr().unwrap().port();
+        let mut config = test_config(&self.database.url);
+        config.server.issuer = self.state.config.issuer().to_owned();
+        customize(&mut config);
+        config.validate().expect("valid test configuration");
+        let app = Application::build_with_listener(config, self.clock.clone(), listener)
+            .await
+            .expect("the second server starts");
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: self.client.clone(),
+            api_key: self.api_key.clone(),
+            clock: self.clock.clone(),
+            state,
+            database: TestDatabase::borrowed(&self.database.url),
+        }
+    }
+
     /// Makes the server re-read its signing keys now instead of at the next interval.
     pub async fn reload_keys(&self) {
         self.state.keys.reload(&self.state.db, self.clock.now()).await.unwrap();
@@ -213,7 +237,7 @@ pub fn test_key() -> KeyMaterial {
 async fn seed_signing_key(config: &Config, clock: &Clock) {
     let db = Database::connect(&config.database.url, 1, Duration::from_secs(5)).unwrap();
     db.migrate().await.unwrap();
-    keyring::import(&db, &test_key(), config.secret_key.as_ref(), clock.now())
+    rotation::import(&db, &test_key(), config.secret_key.as_ref(), clock.now())
         .await
         .unwrap();
 }
@@ -251,6 +275,17 @@ impl TestDatabase {
                     postgres: None,
                 }
             }
+        }
+    }
+}
+
+impl TestDatabase {
+    /// The database of another test app: used, never dropped, by this one.
+    fn borrowed(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+            postgres: None,
         }
     }
 }

@@ -1,0 +1,140 @@
+//! Signing-key rotation without a gap. A new key is published in the JWKS at once but signs only `lead`
+//! seconds later — at least as long as a relying party may cache the JWKS plus the time every instance takes
+//! to re-read its keys — so no relying party meets a token whose `kid` its cached JWKS lacks. The key it
+//! replaces stays published until every token it signed has expired. Rotation is by command
+//! (`tessera keys rotate`) or, when `keys.rotate_after_days` is set, automatic; of several instances due at
+//! once, one rotates.
+
+use super::TokenError;
+use super::keyring::KeyRingError;
+use super::keys::KeyMaterial;
+use crate::clock::UnixTime;
+use crate::config::Secret;
+use crate::store::Database;
+use crate::store::signing_keys::{self, SigningKeyRow};
+
+/// How long a relying party may cache the JWKS (`Cache-Control: max-age`).
+pub const JWKS_MAX_AGE_SECS: i64 = 300;
+
+/// A key just made: its `kid` and when it starts signing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewKey {
+    pub kid: String,
+    pub activates_at: UnixTime,
+}
+
+/// What a rotation needs to make a key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyPolicy<'a> {
+    pub secret: Option<&'a Secret>,
+    pub rsa_bits: u32,
+    /// Seconds between publishing a new key and its first signature.
+    pub lead: i64,
+}
+
+impl KeyPolicy<'_> {
+    /// The lead for a JWKS re-read by every instance every `reload_interval_secs`.
+    pub fn lead_for(reload_interval_secs: u64) -> i64 {
+        JWKS_MAX_AGE_SECS + i64::try_from(reload_interval_secs).unwrap_or(i64::MAX / 2)
+    }
+}
+
+/// Makes sure a key signs now, generating one at once on first start. Returns it when one was made.
+pub async fn ensure_active_key(
+    db: &Database,
+    policy: KeyPolicy<'_>,
+    now: UnixTime,
+) -> Result<Option<NewKey>, KeyRingError> {
+    let rows = signing_keys::list(db).await?;
+    if rows.iter().any(|row| signs_at(row, now)) {
+        return Ok(None);
+    }
+    let material = generate(policy.rsa_bits).await?;
+    store(db, &material, policy.secret, now, now).await.map(Some)
+}
+
+/// Publishes a new key that signs after `policy.lead`; refused while the previous rotation's key has not
+/// started signing. With `now_please`, the key signs at once (after a key compromise: relying parties that
+/// cached the JWKS refuse new tokens until they fetch it again).
+pub async fn rotate(
+    db: &Database,
+    policy: KeyPolicy<'_>,
+    now: UnixTime,
+    now_please: bool,
+) -> Result<NewKey, KeyRingError> {
+    if !now_please
+        && let Some(pending) = signing_keys::list(db)
+            .await?
+            .into_iter()
+            .find(|row| row.activates_at > now && row.retired_at.is_none())
+    {
+        return Err(KeyRingError::AlreadyScheduled {
+            kid: pending.kid,
+            activates_at: pending.activates_at,
+        });
+    }
+    let activates_at = if now_please { now } else { now + policy.lead };
+    let material = generate(policy.rsa_bits).await?;
+    store(db, &material, policy.secret, now, activates_at).await
+}
+
+/// Rotates when the newest key started signing `max_age` seconds ago or more and none is scheduled yet.
+/// Returns the new key when this call made it (another instance may have been first).
+pub async fn rotate_if_due(
+    db: &Database,
+    policy: KeyPolicy<'_>,
+    max_age: i64,
+    now: UnixTime,
+) -> Result<Option<NewKey>, KeyRingError> {
+    let due_before = now - max_age;
+    let newest = signing_keys::list(db).await?.iter().map(|row| row.activates_at).max();
+    if newest.is_some_and(|at| at > now || at > due_before) {
+        return Ok(None);
+    }
+    let material = generate(policy.rsa_bits).await?;
+    let activates_at = now + policy.lead;
+    let row = material.to_row(policy.secret, now, activates_at)?;
+    if !signing_keys::insert_if_due(db, row, now, due_before).await? {
+        return Ok(None);
+    }
+    tracing::info!(kid = %material.kid, activates_at, "signing key rotated on schedule");
+    Ok(Some(NewKey {
+        kid: material.kid,
+        activates_at,
+    }))
+}
+
+/// Stores existing key material, signing at once (tests, and keys brought from elsewhere).
+pub async fn import(
+    db: &Database,
+    material: &KeyMaterial,
+    secret: Option<&Secret>,
+    now: UnixTime,
+) -> Result<NewKey, KeyRingError> {
+    store(db, material, secret, now, now).await
+}
+
+/// Whether `row` is the kind of key that signs at `now` (activated, not retired).
+fn signs_at(row: &SigningKeyRow, now: UnixTime) -> bool {
+    row.activates_at <= now && row.retired_at.is_none_or(|at| at > now)
+}
+
+async fn generate(rsa_bits: u32) -> Result<KeyMaterial, KeyRingError> {
+    Ok(tokio::task::spawn_blocking(move || KeyMaterial::generate(rsa_bits))
+        .await
+        .map_err(|e| TokenError::Key(e.to_string()))??)
+}
+
+async fn store(
+    db: &Database,
+    material: &KeyMaterial,
+    secret: Option<&Secret>,
+    now: UnixTime,
+    activates_at: UnixTime,
+) -> Result<NewKey, KeyRingError> {
+    signing_keys::insert_scheduled(db, material.to_row(secret, now, activates_at)?).await?;
+    Ok(NewKey {
+        kid: material.kid.clone(),
+        activates_at,
+    })
+}
