@@ -27,8 +27,6 @@ pub struct AppState {
     pub oidc: OidcService,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
-    /// The captcha check of signup and login (a no-op when none is configured).
-    pub captcha: Captcha,
 }
 
 /// Why the services could not be built.
@@ -75,6 +73,7 @@ impl AppState {
             .map_err(|e| StartError::Other(e.to_string()))??;
         let limiter: Arc<dyn RateLimiter> = Arc::new(InProcessLimiter::default());
         let apps = Arc::new(AppService::new(&config, db.clone(), limiter.clone()));
+        let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
         let auth = Arc::new(AuthService::new(
             &config,
             db.clone(),
@@ -82,13 +81,12 @@ impl AppState {
             Arc::new(passwords),
             limiter,
             Arc::new(notifier(&config)?),
+            captcha,
         ));
         apps.ensure_default(clock.now()).await?;
         let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
-        let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),
-            captcha,
             config: Arc::new(config),
             clock,
             db,

@@ -5,12 +5,26 @@
 use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
-use super::{AuthError, AuthService};
+use super::{AuthError, AuthService, Origin};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
 impl AuthService {
+    /// A password sign-in from `origin`, the same at every front door: the captcha (when one is configured),
+    /// then the limit on failures per address, then the credentials.
+    pub async fn sign_in_with_password(
+        &self,
+        login: &str,
+        password: &str,
+        captcha: Option<&str>,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        self.captcha.verify(captcha, "login", origin.ip).await?;
+        self.check_password(login, password, &origin.key, now).await
+    }
+
     /// Checks credentials sent from `client` (an address key). Too many failures from one address are
     /// refused before any check; every refusal of the credentials themselves looks the same.
     pub async fn check_password(

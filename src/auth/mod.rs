@@ -28,9 +28,17 @@ use crate::apps::rate_limit::RateLimiter;
 use crate::config::{
     Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
 };
-use crate::notify::Notifier;
+use crate::notify::{Captcha, Notifier};
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
+
+/// Where a request came from: the client's address (captcha providers are told it) and the key per-address
+/// limits count it under (the address, or its /64 for IPv6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub ip: Option<std::net::IpAddr>,
+    pub key: String,
+}
 
 /// One invalid input field and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +138,8 @@ pub struct AuthService {
     mfa_policy: MfaConfig,
     otp_policy: OtpConfig,
     notify: Arc<Notifier>,
+    /// The captcha check of sign-up and sign-in (passes everything when none is configured).
+    captcha: Captcha,
     /// Seals authenticator seeds at rest.
     secret_key: Option<Secret>,
     password_len: std::ops::RangeInclusive<usize>,
@@ -144,6 +154,7 @@ impl AuthService {
         passwords: Arc<Passwords>,
         limiter: Arc<dyn RateLimiter>,
         notify: Arc<Notifier>,
+        captcha: Captcha,
     ) -> Self {
         Self {
             db,
@@ -158,6 +169,7 @@ impl AuthService {
             mfa_policy: config.mfa.clone(),
             otp_policy: config.otp.clone(),
             notify,
+            captcha,
             secret_key: config.secret_key.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             user_create_scope: config.user_create_scope,
@@ -177,5 +189,15 @@ impl AuthService {
     /// The database this service works on.
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// The captcha widget the sign-in and sign-up pages show, if a captcha is configured.
+    pub fn captcha_widget(&self) -> Option<crate::notify::captcha::Widget> {
+        self.captcha.widget()
+    }
+
+    /// Whether people may sign themselves up (else only administrators create accounts).
+    pub fn is_signup_open(&self) -> bool {
+        self.user_create_scope == UserCreateScope::Public
     }
 }

@@ -2,12 +2,12 @@
 //! administrator of a fresh install.
 
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
+use super::mfa::{LoginStep, MfaChallenge};
 use super::password::is_common;
-use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, FieldError, LimitedBy, Principal, TokenPair};
+use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, FieldError, LimitedBy, Origin, Principal, TokenPair};
 use crate::apps::Application;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
-use crate::config::UserCreateScope;
 use crate::store::StoreError;
 use crate::store::users::{self, NewUser, User};
 
@@ -24,6 +24,8 @@ pub struct NewAccount {
 pub enum SignupOutcome {
     /// Someone signed themselves up and is now signed in.
     SignedUp(TokenPair),
+    /// Someone signed themselves up, and a second factor is needed before any token (`mfa.required`).
+    SecondFactor { user: User, challenge: MfaChallenge },
     /// An administrator created an account for someone else; no tokens are handed out.
     CreatedByAdmin(User),
 }
@@ -35,33 +37,54 @@ struct ValidAccount {
 }
 
 impl AuthService {
-    /// `POST /api/v1/users`: creates an account, honouring the configured signup scope.
+    /// `POST /api/v1/users`: creates an account, honouring the configured signup scope. A closed signup is
+    /// refused before anything else — before the captcha, which then costs no call to its provider.
     pub async fn signup(
         &self,
         caller: Option<&Principal>,
         app: &Application,
         account: NewAccount,
-        client: &str,
+        captcha: Option<&str>,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<SignupOutcome, AuthError> {
         let by_admin = caller.is_some_and(Principal::is_admin);
-        if self.user_create_scope == UserCreateScope::Admin && !by_admin {
+        if !self.is_signup_open() && !by_admin {
             return Err(match caller {
                 None => crate::tokens::TokenError::Missing.into(),
                 Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
             });
         }
-        if !by_admin {
-            self.count_signup_attempt(account.email.as_deref(), client, now).await?;
-        }
-        let user = self.create_user(account, &[], now).await?;
         if by_admin {
-            Ok(SignupOutcome::CreatedByAdmin(user))
-        } else {
-            self.start_session(user, app, Authentication::password(), now)
-                .await
-                .map(SignupOutcome::SignedUp)
+            return Ok(SignupOutcome::CreatedByAdmin(
+                self.create_user(account, &[], now).await?,
+            ));
         }
+        let user = self.self_signup(account, captcha, origin, now).await?;
+        Ok(
+            match self
+                .after_first_factor(user.clone(), app, Authentication::password(), origin, now)
+                .await?
+            {
+                LoginStep::SignedIn(pair) => SignupOutcome::SignedUp(pair),
+                LoginStep::SecondFactor(challenge) => SignupOutcome::SecondFactor { user, challenge },
+            },
+        )
+    }
+
+    /// Someone signing themselves up, the same at every front door: the captcha (when one is configured), the
+    /// limits per e-mail address and per client address, then the account.
+    pub async fn self_signup(
+        &self,
+        account: NewAccount,
+        captcha: Option<&str>,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        self.captcha.verify(captcha, "signup", origin.ip).await?;
+        self.count_signup_attempt(account.email.as_deref(), &origin.key, now)
+            .await?;
+        self.create_user(account, &[], now).await
     }
 
     /// Counts a self-service signup attempt against the limits per e-mail address and per client address

@@ -30,6 +30,12 @@ pub async fn require_api_key(
         return Ok(req
             .into_response(ApiError::from(crate::store::StoreError::Unavailable("no state".into())).error_response()));
     };
+    // A path that leads nowhere is 404 whether or not a key came with it: no key is looked up and no budget
+    // is spent for it.
+    if !req.resource_map().has_resource(req.path()) {
+        let error = ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.");
+        return Ok(req.into_response(error.error_response()));
+    }
     let now_ms = state.clock.now_millis();
     let ip_budget_key = format!(
         "keyless:{}",

@@ -9,18 +9,21 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{Ready, ready};
 use ipnet::IpNet;
 
+use crate::auth::Origin;
 use crate::state::AppState;
 
-/// The key per-address limits count this request under (see [`rate_key`]).
+/// Where the request came from: its address and the key per-address limits count it under (see
+/// [`rate_key`]).
 #[derive(Clone, Debug)]
-pub struct ClientAddress(pub String);
+pub struct ClientAddress(pub Origin);
 
 impl FromRequest for ClientAddress {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(ClientAddress(rate_key(request_ip(req)))))
+        let ip = request_ip(req);
+        ready(Ok(ClientAddress(Origin { ip, key: rate_key(ip) })))
     }
 }
 

@@ -61,14 +61,26 @@ pub async fn request_context(
     Ok(res)
 }
 
-/// Names of query parameters that carry secrets.
-const SECRET_PARAMETERS: &[&str] = &["password", "refresh_token", "access_token", "client_secret", "api_key"];
+/// Names of query parameters that carry secrets, and where each belongs instead.
+const SECRET_PARAMETERS: &[(&str, &str)] = &[
+    ("password", "the request body"),
+    ("refresh_token", "the request body"),
+    ("access_token", "the Authorization header"),
+    ("client_secret", "the request body or the Authorization header"),
+    ("api_key", "the x-api-key header"),
+    ("apikey", "the x-api-key header"),
+    ("x-api-key", "the x-api-key header"),
+    ("x_api_key", "the x-api-key header"),
+];
 
-/// The first secret-carrying parameter in the request's URL, if any.
-fn secret_in_query(req: &ServiceRequest) -> Option<String> {
-    url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(name, _)| SECRET_PARAMETERS.contains(&name.as_ref()))
-        .map(|(name, _)| name.into_owned())
+/// The first secret-carrying parameter in the request's URL, if any, with where it belongs.
+fn secret_in_query(req: &ServiceRequest) -> Option<(String, &'static str)> {
+    url::form_urlencoded::parse(req.query_string().as_bytes()).find_map(|(name, _)| {
+        SECRET_PARAMETERS
+            .iter()
+            .find(|(secret, _)| name.eq_ignore_ascii_case(secret))
+            .map(|(_, place)| (name.into_owned(), *place))
+    })
 }
 
 /// Refuses REST requests that put a secret in the URL: URLs end up in logs, proxies and browser history.
@@ -76,13 +88,13 @@ pub async fn refuse_credentials_in_query(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
-    if let Some(name) = secret_in_query(&req) {
+    if let Some((name, place)) = secret_in_query(&req) {
         let error = ApiError::new(
             StatusCode::BAD_REQUEST,
             "credentials_in_query",
             format!(
-                "`{name}` must not be sent in the URL, where it ends up in logs and browser history; \
-                 send it in the request body or the Authorization header."
+                "`{name}` must not be sent in the URL, where it ends up in logs and browser history; send it in \
+                 {place}."
             ),
         );
         return Ok(req.into_response(error.error_response()));
@@ -95,10 +107,9 @@ pub async fn refuse_oauth_credentials_in_query(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
-    if let Some(name) = secret_in_query(&req) {
-        let error = crate::oidc::OAuthError::invalid_request(format!(
-            "{name} must not be sent in the URL; send it in the request body or the Authorization header"
-        ));
+    if let Some((name, place)) = secret_in_query(&req) {
+        let error =
+            crate::oidc::OAuthError::invalid_request(format!("{name} must not be sent in the URL; send it in {place}"));
         return Ok(req.into_response(error.error_response()));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

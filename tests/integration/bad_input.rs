@@ -112,3 +112,40 @@ async fn error_bodies_never_leak_internals() {
         assert!(!text.contains(leak), "{text}");
     }
 }
+
+/// An unknown `/api/v1` path is 404 with a key, without one, and with a bad one; a known path with a
+/// variable segment still needs its key.
+#[tokio::test]
+async fn an_unknown_api_path_is_404_whatever_the_key() {
+    let app = TestApp::spawn().await;
+    let bare = reqwest::Client::new();
+    for key in [None, Some("tsk_not_a_real_key"), Some(app.api_key.as_str())] {
+        let mut request = bare.get(app.url("/api/v1/nothing-here"));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        assert_error(request.send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let response = bare.delete(app.url("/api/v1/tokens/some-id")).send().await.unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "api_key_missing").await;
+}
+
+/// An API key in the URL is refused like any credential there, saying where it belongs.
+#[tokio::test]
+async fn an_api_key_in_the_url_is_refused_with_directions() {
+    let app = TestApp::spawn().await;
+    let bare = reqwest::Client::new();
+    for name in ["x-api-key", "api_key", "apikey", "X-Api-Key"] {
+        let url = app.url(&format!("/api/v1/user?{name}={}", app.api_key));
+        let body = assert_error(
+            bare.get(&url).send().await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "credentials_in_query",
+        )
+        .await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("x-api-key header"),
+            "{name}: {body}"
+        );
+    }
+}

@@ -11,14 +11,37 @@ use crate::support::{PASSWORD, TestApp, assert_error};
 const SECRET: &str = "captcha server secret";
 
 async fn app_with_captcha(verify_url: String) -> TestApp {
+    app_with_captcha_and(verify_url, |_| {}).await
+}
+
+async fn app_with_captcha_and(verify_url: String, customize: impl FnOnce(&mut tessera::config::Config)) -> TestApp {
     TestApp::spawn_with(move |config| {
         config.captcha.provider = CaptchaProvider::Recaptcha;
         config.captcha.site_key = "site-key-123".into();
         config.captcha.secret = Some(Secret::new(SECRET));
         config.captcha.verify_url = verify_url;
         config.captcha.min_score = 0.5;
+        customize(config);
     })
     .await
+}
+
+/// Admin-only account creation is checked before the captcha: an anonymous signup is refused for what it is
+/// (no token), whatever the captcha, and the provider is never asked.
+#[tokio::test]
+async fn a_closed_signup_is_refused_before_the_captcha_is_checked() {
+    let verify = SiteVerify::start();
+    let app = app_with_captcha_and(verify.url.clone(), |config| {
+        config.user_create_scope = tessera::config::UserCreateScope::Admin;
+    })
+    .await;
+    for captcha in [None, Some("widget-answer")] {
+        let response = app.post_json("/api/v1/users", &signup_body("alice", captcha)).await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "token_missing").await;
+    }
+    assert!(verify.requests().is_empty(), "no provider call for a closed door");
+    let browser = app.browser();
+    assert_eq!(browser.get("/signup").await.status(), StatusCode::FORBIDDEN);
 }
 
 fn signup_body(username: &str, captcha: Option<&str>) -> serde_json::Value {

@@ -484,17 +484,21 @@ async fn a_phone_is_verified_by_sms_through_twilio_and_then_a_factor() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["phone"], PHONE);
 
-    // The phone is now a second factor.
+    // The phone is now a second factor, and the password sends its code at once.
+    app.advance_clock(Duration::from_secs(30));
     let response = app.login_raw("alice", PASSWORD).await;
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["methods"], json!(["sms"]));
+    assert_eq!(
+        body["code_sent"],
+        json!({"sent": true, "channel": "sms", "destination": "+•••••••2671", "expires_in": 300})
+    );
     let token = body["mfa_token"].as_str().unwrap();
     // The verification code cannot complete a sign-in.
     let response = app.complete_mfa(token, "sms", &code).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
-    let response = app.send_mfa_code(token, "sms").await;
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
     let code = channels.twilio.last_code_to(PHONE);
+    assert!(!body.to_string().contains(&code), "the code is never in a response");
     let tokens = signed_in(app.complete_mfa(token, "sms", &code).await).await;
     let claims = decode_segment(&tokens.access, 1);
     assert_eq!(claims["amr"], json!(["pwd", "sms", "mfa"]));
@@ -509,9 +513,8 @@ async fn sms_codes_are_single_use_bound_short_lived_and_limited() {
     app.verify_phone(&session.access, &channels.twilio, PHONE).await;
     app.advance_clock(Duration::from_secs(30));
 
-    // A resend needs a pause, then makes a new code and voids the old one.
+    // The sign-in sends a code; a resend needs a pause, then makes a new code and voids the old one.
     let first = app.mfa_token("alice").await;
-    assert_eq!(app.send_mfa_code(&first, "sms").await.status(), StatusCode::ACCEPTED);
     let code_a = channels.twilio.last_code_to(PHONE);
     let response = app.send_mfa_code(&first, "sms").await;
     assert!(response.headers().contains_key("retry-after"));
@@ -524,20 +527,22 @@ async fn sms_codes_are_single_use_bound_short_lived_and_limited() {
         assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
     }
 
-    // A code belongs to its own sign-in.
+    // A code belongs to its own sign-in; a newer sign-in's code replaces it.
     app.advance_clock(Duration::from_secs(30));
     let second = app.mfa_token("alice").await;
+    let code_c = channels.twilio.last_code_to(PHONE);
     let response = app.complete_mfa(&second, "sms", &code_b).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
-    signed_in(app.complete_mfa(&first, "sms", &code_b).await).await;
-    let response = app.complete_mfa(&first, "sms", &code_b).await;
+    signed_in(app.complete_mfa(&second, "sms", &code_c).await).await;
+    let response = app.complete_mfa(&second, "sms", &code_c).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "mfa_token_invalid").await;
 
     // Five minutes, then it is dead.
-    assert_eq!(app.send_mfa_code(&second, "sms").await.status(), StatusCode::ACCEPTED);
+    app.advance_clock(Duration::from_secs(30));
+    let fourth = app.mfa_token("alice").await;
     let late = channels.twilio.last_code_to(PHONE);
     app.advance_clock(Duration::from_secs(5 * 60 + 1));
-    let response = app.complete_mfa(&second, "sms", &late).await;
+    let response = app.complete_mfa(&fourth, "sms", &late).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "mfa_token_invalid").await;
     let third = app.mfa_token("alice").await;
     let response = app.complete_mfa(&third, "sms", &late).await;
@@ -644,6 +649,29 @@ async fn when_required_every_sign_in_needs_a_second_factor() {
     assert_eq!(app.send_mfa_code(&token, "email").await.status(), StatusCode::ACCEPTED);
     let code = channels.smtp.last_code_to(&alice.email).await;
     signed_in(app.complete_mfa(&token, "email", &code).await).await;
+}
+
+/// Under `mfa.required` a self-service signup is a sign-in like any other: an `mfa_token`, no token pair, until
+/// the second factor.
+#[tokio::test]
+async fn a_signup_under_mfa_required_answers_an_mfa_token_not_tokens() {
+    let (app, channels) = app_with_channels(|c| c.mfa.required = true).await;
+    let response = app.signup_raw("alice", "alice@example.org", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["mfa_required"], true);
+    assert_eq!(body["methods"], json!(["email"]));
+    for absent in ["access_token", "refresh_token"] {
+        assert!(body.get(absent).is_none(), "{absent} before the second factor: {body}");
+    }
+    let token = body["mfa_token"].as_str().unwrap();
+    assert_eq!(app.send_mfa_code(token, "email").await.status(), StatusCode::ACCEPTED);
+    let code = channels.smtp.last_code_to("alice@example.org").await;
+    let tokens = signed_in(app.complete_mfa(token, "email", &code).await).await;
+    let claims = decode_segment(&tokens.access, 1);
+    assert_eq!(claims["acr"], "2");
 }
 
 #[tokio::test]

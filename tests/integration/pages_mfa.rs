@@ -105,10 +105,16 @@ async fn sms_codes_are_sent_from_the_page_with_a_cool_down() {
         .await;
     app.advance_clock(Duration::from_secs(30));
 
+    // The password sends the code at once, and the page says where it went.
     let browser = app.browser();
+    let sent_before = channels.twilio.sent().len();
     let response = browser.submit_login("/login", &alice, PASSWORD).await;
     let mfa_path = location(&response);
+    assert_eq!(channels.twilio.sent().len(), sent_before + 1);
     let page = browser.get(&mfa_path).await.text().await.unwrap();
+    assert!(page.contains("We sent a code to +•••••••2671"), "{page}");
+    let first = channels.twilio.last_code_to("+14155552671");
+    assert!(!page.contains(&first), "the code is never on the page");
     let csrf = hidden(&page, "csrf").unwrap();
     let send = || {
         browser
@@ -117,15 +123,16 @@ async fn sms_codes_are_sent_from_the_page_with_a_cool_down() {
             .form(&[("csrf", csrf.as_str()), ("method", "sms")])
             .send()
     };
+    // A resend waits for the cool-down, then sends a new code.
+    let response = send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.text().await.unwrap().contains("Please wait"));
+    app.advance_clock(Duration::from_secs(30));
     let response = send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert!(page.contains("We sent a code to +•••••••2671"), "{page}");
     let code = channels.twilio.last_code_to("+14155552671");
-    assert!(!page.contains(&code), "the code is never on the page");
-    let response = send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(response.text().await.unwrap().contains("Please wait"));
 
     let response = browser.submit_code(&mfa_path, "sms", &code).await;
     assert_eq!(location(&response), "/account");
@@ -261,6 +268,18 @@ async fn captcha_widgets_appear_only_when_configured_and_are_checked() {
     );
     assert!(page.contains("https://challenges.cloudflare.com/turnstile/v0/api.js"));
     assert!(!page.contains("captcha secret"));
+    // The provider's script is loaded once, in the body — never inside <title>.
+    for path in ["/login", "/signup"] {
+        let page = browser.get(path).await.text().await.unwrap();
+        let title = page.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+        assert!(!title.contains('<'), "{path}: {title}");
+        assert_eq!(page.matches("<script").count(), 1, "{path}");
+        let body = page.split("<body>").nth(1).unwrap();
+        assert!(
+            body.contains("<script src=\"https://challenges.cloudflare.com"),
+            "{path}"
+        );
+    }
 
     let (csrf, _) = browser.form_fields("/signup").await;
     let signup = |answer: Option<&'static str>| {

@@ -10,7 +10,7 @@ mod totp;
 pub use codes::{Channel, SentCode};
 pub use totp::TotpEnrollment;
 
-use super::{AuthError, AuthService, Authentication, Credential, Principal, TokenPair};
+use super::{AuthError, AuthService, Authentication, Credential, Origin, Principal, TokenPair};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::mfa_challenges::{self, MfaChallengeRow};
@@ -63,6 +63,8 @@ pub struct MfaChallenge {
     /// Shown once; only its hash is stored.
     pub token: String,
     pub methods: Vec<Method>,
+    /// The code sent at once, when the account's second factor is a text message.
+    pub sent: Option<SentCode>,
 }
 
 /// What a password sign-in through the REST API produced.
@@ -100,29 +102,50 @@ impl AuthService {
             .collect())
     }
 
-    /// Signs in with a username or e-mail and a password from `client` (an address key), for `app`: tokens,
-    /// or a challenge when the account has a second factor.
+    /// Signs in with a username or e-mail and a password from `origin`, for `app`: tokens, or a challenge
+    /// when the account has a second factor.
     pub async fn login(
         &self,
         app: &Application,
         login: &str,
         password: &str,
-        client: &str,
+        captcha: Option<&str>,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<LoginStep, AuthError> {
-        let user = self.check_password(login, password, client, now).await?;
-        if let Some(challenge) = self.challenge_if_needed(&user, SignInPlace::Api(app), now).await? {
+        let user = self
+            .sign_in_with_password(login, password, captcha, origin, now)
+            .await?;
+        self.after_first_factor(user, app, Authentication::password(), origin, now)
+            .await
+    }
+
+    /// Once `user` has proven `how` for `app`: tokens, or the second-factor challenge when one is needed.
+    pub(crate) async fn after_first_factor(
+        &self,
+        user: User,
+        app: &Application,
+        how: Authentication,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<LoginStep, AuthError> {
+        if let Some(challenge) = self
+            .challenge_if_needed(&user, SignInPlace::Api(app), origin, now)
+            .await?
+        {
             return Ok(LoginStep::SecondFactor(challenge));
         }
-        let pair = self.start_session(user, app, Authentication::password(), now).await?;
+        let pair = self.start_session(user, app, how, now).await?;
         Ok(LoginStep::SignedIn(pair))
     }
 
-    /// After a correct password: a challenge for `place` when `user` must show a second factor.
+    /// After a correct password: a challenge for `place` when `user` must show a second factor. When that
+    /// factor is a text message (a verified phone and no authenticator app), the code goes out at once.
     pub async fn challenge_if_needed(
         &self,
         user: &User,
         place: SignInPlace<'_>,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Option<MfaChallenge>, AuthError> {
         let methods = self.second_factors(user).await?;
@@ -134,10 +157,11 @@ impl AuthService {
             SignInPlace::Api(app) => (Some(app.id.clone()), None),
             SignInPlace::Browser(binding) => (None, Some(binding.to_owned())),
         };
+        let challenge_id = opaque::random_id();
         mfa_challenges::insert(
             &self.db,
             MfaChallengeRow {
-                id: opaque::random_id(),
+                id: challenge_id.clone(),
                 token_hash: token.hash,
                 user_id: user.id.clone(),
                 application_id,
@@ -150,9 +174,29 @@ impl AuthService {
         )
         .await?;
         tracing::info!(user_id = %user.id, "password accepted; second factor required");
+        let sent = match (&user.phone, methods.contains(&Method::Totp)) {
+            (Some(phone), false) if methods.contains(&Method::Sms) => {
+                let sent = self
+                    .send_code(
+                        user,
+                        CodePurpose::SignIn,
+                        challenge_id,
+                        Channel::Sms,
+                        phone,
+                        &origin.key,
+                        now,
+                    )
+                    .await;
+                // The sign-in goes on either way: the explicit challenge call resends, or says why it cannot.
+                sent.inspect_err(|e| tracing::warn!(user_id = %user.id, error = %e, "sign-in code not sent"))
+                    .ok()
+            }
+            _ => None,
+        };
         Ok(Some(MfaChallenge {
             token: token.value,
             methods,
+            sent,
         }))
     }
 

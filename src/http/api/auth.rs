@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, token_response};
-use crate::auth::mfa::{LoginStep, Method, SentCode, SignInPlace};
+use crate::auth::mfa::{LoginStep, Method, MfaChallenge, SentCode, SignInPlace};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::ApiError;
@@ -26,10 +26,24 @@ pub struct LoginRequest {
 
 /// The answer to a password that needs a second factor: no tokens yet.
 #[derive(Serialize)]
-struct SecondFactorNeeded {
+pub(super) struct SecondFactorNeeded {
     mfa_required: bool,
     mfa_token: String,
     methods: Vec<&'static str>,
+    /// The code already sent, when the account's second factor is a text message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_sent: Option<CodeSent>,
+}
+
+impl From<MfaChallenge> for SecondFactorNeeded {
+    fn from(challenge: MfaChallenge) -> Self {
+        Self {
+            mfa_required: true,
+            mfa_token: challenge.token,
+            methods: challenge.methods.iter().map(|m| m.as_str()).collect(),
+            code_sent: challenge.sent.map(CodeSent::from),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,22 +137,20 @@ pub async fn login(
             ("password", password.is_none()),
         ]));
     };
-    let ip = request_ip(&req);
-    state.captcha.verify(captcha_token.as_deref(), "login", ip).await?;
     let step = state
         .auth
-        .login(&app.0, login, password, &client.0, state.clock.now())
+        .login(
+            &app.0,
+            login,
+            password,
+            captcha_token.as_deref(),
+            &client.0,
+            state.clock.now(),
+        )
         .await?;
     Ok(match step {
         LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
-        LoginStep::SecondFactor(challenge) => token_response(
-            StatusCode::OK,
-            SecondFactorNeeded {
-                mfa_required: true,
-                mfa_token: challenge.token,
-                methods: challenge.methods.iter().map(|m| m.as_str()).collect(),
-            },
-        ),
+        LoginStep::SecondFactor(challenge) => token_response(StatusCode::OK, SecondFactorNeeded::from(challenge)),
     })
 }
 
@@ -193,7 +205,13 @@ pub async fn send_mfa_code(
     };
     let sent = state
         .auth
-        .send_second_factor_code(token, SignInPlace::Api(&app.0), method, &client.0, state.clock.now())
+        .send_second_factor_code(
+            token,
+            SignInPlace::Api(&app.0),
+            method,
+            &client.0.key,
+            state.clock.now(),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }

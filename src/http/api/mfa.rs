@@ -101,7 +101,7 @@ pub async fn disable_totp(
     let (password, code) = password_and_code(body.into_inner())?;
     state
         .auth
-        .disable_totp(&caller.0, &password, &code, &client.0, state.clock.now())
+        .disable_totp(&caller.0, &password, &code, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -116,7 +116,7 @@ pub async fn regenerate_recovery_codes(
     let (password, code) = password_and_code(body.into_inner())?;
     let recovery_codes = state
         .auth
-        .regenerate_recovery_codes(&caller.0, &password, &code, &client.0, state.clock.now())
+        .regenerate_recovery_codes(&caller.0, &password, &code, &client.0.key, state.clock.now())
         .await?;
     Ok(token_response(StatusCode::OK, RecoveryCodes { recovery_codes }))
 }
@@ -133,7 +133,7 @@ pub async fn start_phone(
     };
     let sent = state
         .auth
-        .start_phone_verification(&caller.0, &phone, &client.0, state.clock.now())
+        .start_phone_verification(&caller.0, &phone, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }
@@ -161,7 +161,7 @@ pub async fn remove_phone(
     };
     let user = state
         .auth
-        .remove_phone(&caller.0, &password, &client.0, state.clock.now())
+        .remove_phone(&caller.0, &password, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
@@ -174,7 +174,7 @@ pub async fn start_email_verification(
 ) -> Result<HttpResponse, ApiError> {
     let sent = state
         .auth
-        .start_email_verification(&caller.0, &client.0, state.clock.now())
+        .start_email_verification(&caller.0, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }

@@ -2,13 +2,14 @@
 //! `PUT /api/v1/user/password`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::auth::SecondFactorNeeded;
 use super::body::{TokenPairBody, UserBody, token_response};
-use crate::auth::{NewAccount, Principal, SignupOutcome};
+use crate::auth::{NewAccount, SignupOutcome};
 use crate::http::applications::RequestApp;
-use crate::http::client_ip::{ClientAddress, request_ip};
+use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
@@ -28,9 +29,17 @@ struct CreatedUser {
     user: UserBody,
 }
 
-/// Creates an account: self-service signup answers with a token pair, an administrator gets the account.
+/// A self-service signup that needs a second factor before any token: the account and the challenge.
+#[derive(Serialize)]
+struct CreatedNeedingSecondFactor {
+    user: UserBody,
+    #[serde(flatten)]
+    challenge: SecondFactorNeeded,
+}
+
+/// Creates an account: self-service signup answers with a token pair (or, when a second factor is needed
+/// first, an `mfa_token`), an administrator gets the account.
 pub async fn create_user(
-    req: HttpRequest,
     state: web::Data<AppState>,
     app: RequestApp,
     client: ClientAddress,
@@ -43,10 +52,6 @@ pub async fn create_user(
         password,
         captcha_token,
     } = body.into_inner();
-    if !caller.0.as_ref().is_some_and(Principal::is_admin) {
-        let ip = request_ip(&req);
-        state.captcha.verify(captcha_token.as_deref(), "signup", ip).await?;
-    }
     let account = NewAccount {
         username,
         email,
@@ -54,10 +59,24 @@ pub async fn create_user(
     };
     let outcome = state
         .auth
-        .signup(caller.0.as_ref(), &app.0, account, &client.0, state.clock.now())
+        .signup(
+            caller.0.as_ref(),
+            &app.0,
+            account,
+            captcha_token.as_deref(),
+            &client.0,
+            state.clock.now(),
+        )
         .await?;
     Ok(match outcome {
         SignupOutcome::SignedUp(pair) => token_response(StatusCode::CREATED, TokenPairBody::from(pair)),
+        SignupOutcome::SecondFactor { user, challenge } => token_response(
+            StatusCode::CREATED,
+            CreatedNeedingSecondFactor {
+                user: user.into(),
+                challenge: challenge.into(),
+            },
+        ),
         SignupOutcome::CreatedByAdmin(user) => HttpResponse::Created().json(CreatedUser { user: user.into() }),
     })
 }
@@ -93,7 +112,7 @@ pub async fn change_password(
     };
     state
         .auth
-        .change_password(&caller.0, current, new, &client.0, state.clock.now())
+        .change_password(&caller.0, current, new, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,8 +10,7 @@ use super::browser::pending_mfa;
 use super::{PageError, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other};
 use crate::auth::AuthError;
 use crate::auth::mfa::SignInPlace;
-use crate::config::UserCreateScope;
-use crate::http::client_ip::{ClientAddress, request_ip};
+use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
 use crate::notify::captcha::Widget;
@@ -81,10 +80,10 @@ pub async fn get_login(
             .await
             .is_ok()
         {
-            return Ok(see_other(&mfa::location(query.request.as_deref(), None)));
+            return Ok(see_other(&mfa::location(query.request.as_deref(), None, false)));
         }
     }
-    let captcha = state.captcha.widget();
+    let captcha = state.auth.captcha_widget();
     let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     if let Some(cookie) = &browser.new_csrf_cookie {
         response.cookie(cookie.clone());
@@ -100,7 +99,7 @@ pub async fn get_login(
                 .and_then(|p| p.request.login_hint.as_deref())
                 .unwrap_or_default(),
             error: None,
-            signup_open: state.config.user_create_scope == UserCreateScope::Public,
+            signup_open: state.auth.is_signup_open(),
             captcha,
         },
     )
@@ -121,17 +120,10 @@ pub async fn post_login(
         Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
         None => None,
     };
-    let ip = request_ip(&req);
-    let captcha = state.captcha.verify(form.captcha.as_deref(), "login", ip).await;
-    let checked = match captcha {
-        Ok(()) => {
-            state
-                .auth
-                .check_password(&form.login, &form.password, &client.0, now)
-                .await
-        }
-        Err(refused) => Err(AuthError::Captcha(refused)),
-    };
+    let checked = state
+        .auth
+        .sign_in_with_password(&form.login, &form.password, form.captcha.as_deref(), &client.0, now)
+        .await;
     let refused = match checked {
         Ok(user) => Ok(user),
         Err(AuthError::Captcha(CaptchaError::Failed(_))) => Err((StatusCode::BAD_REQUEST, CAPTCHA_FAILED)),
@@ -148,7 +140,7 @@ pub async fn post_login(
     let user = match refused {
         Ok(user) => user,
         Err((status, message)) => {
-            let captcha = state.captcha.widget();
+            let captcha = state.auth.captcha_widget();
             return render(
                 page_with_captcha(status, captcha.as_ref()),
                 &LoginPage {
@@ -157,13 +149,13 @@ pub async fn post_login(
                     client_name: pending.as_ref().map(|p| p.client.name.as_str()),
                     login: &form.login,
                     error: Some(message),
-                    signup_open: state.config.user_create_scope == UserCreateScope::Public,
+                    signup_open: state.auth.is_signup_open(),
                     captcha,
                 },
             );
         }
     };
-    after_password(&state, &browser, user, pending.as_ref(), now).await
+    after_password(&state, &browser, user, pending.as_ref(), &client.0, now).await
 }
 
 /// The words of a captcha that was not solved (the same on `/signup`).

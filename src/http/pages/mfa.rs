@@ -17,6 +17,7 @@ use super::{
 use crate::auth::AuthError;
 use crate::auth::mfa::{Method, SignInPlace};
 use crate::http::client_ip::ClientAddress;
+use crate::notify::sms::mask_phone;
 use crate::oidc::interaction::Pending;
 use crate::state::AppState;
 
@@ -40,6 +41,8 @@ struct MfaPage<'a> {
 pub struct MfaQuery {
     request: Option<String>,
     method: Option<String>,
+    /// Set when the password step already sent a code by text message.
+    sent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,14 +56,18 @@ pub struct MfaForm {
     request: Option<String>,
 }
 
-/// Where the second step lives, keeping the authorization request and the chosen method.
-pub fn location(request: Option<&str>, method: Option<&str>) -> String {
+/// Where the second step lives, keeping the authorization request and the chosen method (and whether a code
+/// for it was sent already).
+pub fn location(request: Option<&str>, method: Option<&str>, sent: bool) -> String {
     let mut query: Vec<String> = Vec::new();
     if let Some(id) = request {
         query.push(format!("request={}", encode(id)));
     }
     if let Some(method) = method {
         query.push(format!("method={}", encode(method)));
+    }
+    if sent {
+        query.push("sent=1".into());
     }
     if query.is_empty() {
         "/login/mfa".into()
@@ -80,7 +87,11 @@ pub async fn get_mfa(
         return Ok(restart(&state, query.request.as_deref()));
     };
     let method = step.choose(query.method.as_deref());
-    step.render(&browser, method, StatusCode::OK, None, None)
+    let notice = match (&query.sent, method, &step.phone) {
+        (Some(_), Method::Sms, Some(phone)) => Some(format!("We sent a code to {}.", mask_phone(phone))),
+        _ => None,
+    };
+    step.render(&browser, method, StatusCode::OK, notice, None)
 }
 
 /// Checks the code; on success signs the browser in and continues.
@@ -143,7 +154,7 @@ pub async fn post_send(
             &step.token,
             SignInPlace::Browser(&binding),
             method,
-            &client.0,
+            &client.0.key,
             state.clock.now(),
         )
         .await;
@@ -199,6 +210,8 @@ fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
 struct Step {
     token: String,
     methods: Vec<Method>,
+    /// The account's verified phone, to say where a text message went.
+    phone: Option<String>,
     pending: Option<Pending>,
 }
 
@@ -214,12 +227,12 @@ impl Step {
         };
         let now = state.clock.now();
         let binding = browser.binding();
-        let methods = match state
+        let (phone, methods) = match state
             .auth
             .challenge_methods(&token, SignInPlace::Browser(&binding), now)
             .await
         {
-            Ok((_, methods)) => methods,
+            Ok((user, methods)) => (user.phone, methods),
             Err(AuthError::MfaTokenInvalid) => return Ok(None),
             Err(other) => return Err(other.into()),
         };
@@ -230,6 +243,7 @@ impl Step {
         Ok(Some(Self {
             token,
             methods,
+            phone,
             pending,
         }))
     }

@@ -220,11 +220,12 @@ pub(super) async fn after_password(
     browser: &BrowserState,
     user: crate::store::users::User,
     pending: Option<&crate::oidc::interaction::Pending>,
+    origin: &crate::auth::Origin,
     now: crate::clock::UnixTime,
 ) -> Result<HttpResponse, PageError> {
     let binding = browser.binding();
     let place = crate::auth::mfa::SignInPlace::Browser(&binding);
-    let Some(challenge) = state.auth.challenge_if_needed(&user, place, now).await? else {
+    let Some(challenge) = state.auth.challenge_if_needed(&user, place, origin, now).await? else {
         return finish_sign_in(
             state,
             browser,
@@ -235,7 +236,9 @@ pub(super) async fn after_password(
         )
         .await;
     };
-    let mut response = see_other(&mfa::location(pending.map(|p| p.id.as_str()), None));
+    // A code already sent by text message: the page says where it went.
+    let sent = challenge.sent.as_ref().map(|_| crate::auth::mfa::Method::Sms.as_str());
+    let mut response = see_other(&mfa::location(pending.map(|p| p.id.as_str()), sent, sent.is_some()));
     response
         .add_cookie(&mfa_cookie(state, challenge.token))
         .map_err(PageError::internal)?;

@@ -113,7 +113,7 @@ pub async fn post_disable_totp(
     let caller = Principal::of_browser(session);
     let outcome = state
         .auth
-        .disable_totp(&caller, &form.password, &form.code, &client.0, state.clock.now())
+        .disable_totp(&caller, &form.password, &form.code, &client.0.key, state.clock.now())
         .await;
     match outcome {
         Ok(()) => {

@@ -9,8 +9,7 @@ use serde::Deserialize;
 use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE, rejected};
 use super::{PageError, after_password, browser_state, check_csrf, page_with_captcha, render};
 use crate::auth::{AuthError, NewAccount};
-use crate::config::UserCreateScope;
-use crate::http::client_ip::{ClientAddress, request_ip};
+use crate::http::client_ip::ClientAddress;
 use crate::http::error::signup_limit_message;
 use crate::notify::CaptchaError;
 use crate::notify::captcha::Widget;
@@ -55,11 +54,12 @@ pub struct SignupForm {
 }
 
 fn closed(state: &AppState) -> Result<(), PageError> {
-    match state.config.user_create_scope {
-        UserCreateScope::Public => Ok(()),
-        UserCreateScope::Admin => Err(PageError::forbidden(
+    if state.auth.is_signup_open() {
+        Ok(())
+    } else {
+        Err(PageError::forbidden(
             "Accounts are created by an administrator here; sign-up is closed.",
-        )),
+        ))
     }
 }
 
@@ -80,7 +80,7 @@ pub async fn get_signup(
         ),
         None => None,
     };
-    let captcha = state.captcha.widget();
+    let captcha = state.auth.captcha_widget();
     let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     if let Some(cookie) = &browser.new_csrf_cookie {
         response.cookie(cookie.clone());
@@ -120,17 +120,13 @@ pub async fn post_signup(
         email: Some(form.email.clone()),
         password: Some(form.password.clone()),
     };
-    let ip = request_ip(&req);
-    let created = match state.captcha.verify(form.captcha.as_deref(), "signup", ip).await {
-        Err(refused) => Err(AuthError::Captcha(refused)),
-        Ok(()) => match state.auth.count_signup_attempt(Some(&form.email), &client.0, now).await {
-            Ok(()) => state.auth.create_user(account, &[], now).await,
-            Err(limited) => Err(limited),
-        },
-    };
+    let created = state
+        .auth
+        .self_signup(account, form.captcha.as_deref(), &client.0, now)
+        .await;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let errors = match created {
-        Ok(user) => return after_password(&state, &browser, user, pending.as_ref(), now).await,
+        Ok(user) => return after_password(&state, &browser, user, pending.as_ref(), &client.0, now).await,
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
         Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
         Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
@@ -148,7 +144,7 @@ pub async fn post_signup(
         }
         Err(other) => return Err(other.into()),
     };
-    let captcha = state.captcha.widget();
+    let captcha = state.auth.captcha_widget();
     render(
         page_with_captcha(status, captcha.as_ref()),
         &SignupPage {
