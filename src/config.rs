@@ -56,6 +56,11 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed (addresses or CIDR ranges).
     #[serde(deserialize_with = "networks")]
     pub trusted_proxies: Vec<IpNet>,
+    /// The longest a request's body may take to arrive after its headers (408 after that).
+    pub body_timeout_secs: u64,
+    /// Connections served at once, all workers together; more wait to be accepted. Keep it below the open-file
+    /// limit (`ulimit -n`) less what the database pool needs.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +70,8 @@ impl Default for ServerConfig {
             issuer: String::new(),
             workers: 0,
             trusted_proxies: Vec::new(),
+            body_timeout_secs: 10,
+            max_connections: 4096,
         }
     }
 }

@@ -82,15 +82,19 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
+    let per_worker = state.config.server.max_connections.div_ceil(workers).max(1);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(http::body::bound_body_reads))
+            .wrap(from_fn(http::middleware::refuse_nul_in_url))
             .wrap(http::error_bodies())
             .wrap(http::middleware::security_headers(https))
             .wrap(from_fn(http::middleware::request_context))
             .configure(http::routes)
     })
     .workers(workers)
+    .max_connections(per_worker)
     .listen(listener)
     .map_err(|e| StartError::Other(e.to_string()))?
     .run();

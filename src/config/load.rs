@@ -49,6 +49,20 @@ impl Config {
             self.server.issuer = format!("http://{bind}");
         }
         validate_issuer(&self.server.issuer)?;
+        if !(1..=600).contains(&self.server.body_timeout_secs) {
+            return Err(invalid(
+                "server.body_timeout_secs",
+                "TESSERA_SERVER__BODY_TIMEOUT_SECS",
+                "must be between 1 and 600".into(),
+            ));
+        }
+        if self.server.max_connections == 0 {
+            return Err(invalid(
+                "server.max_connections",
+                "TESSERA_SERVER__MAX_CONNECTIONS",
+                "must be at least 1".into(),
+            ));
+        }
         if !is_supported_database_url(&self.database.url) {
             return Err(invalid(
                 "database.url",

@@ -11,6 +11,7 @@ use futures_util::future::{Ready, ready};
 
 use super::client_ip::{client_ip, rate_key};
 use super::error::ApiError;
+use super::extract::{RepeatedHeader, single_header};
 use super::rate_limit;
 use crate::apps::Application;
 use crate::apps::api_keys::KeyError;
@@ -52,6 +53,13 @@ pub async fn require_api_key(
         .map_err(ApiError::from)?;
     if !standing.allowed {
         return Ok(too_many(req, &standing));
+    }
+    // Two keys, or two Authorization headers: which would count cannot be told.
+    for name in ["x-api-key", "authorization"] {
+        if let Err(RepeatedHeader(name)) = single_header(req.request(), name) {
+            let error = ApiError::malformed_request(format!("The {name} header must not be repeated."));
+            return Ok(req.into_response(error.error_response()));
+        }
     }
     let presented = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
     let app = match state.apps.authenticate_key(presented, state.clock.now()).await {

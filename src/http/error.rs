@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use super::body::BodyError;
 use crate::auth::AuthError;
 use crate::notify::{CaptchaError, NotifyError};
 use crate::store::StoreError;
@@ -23,7 +23,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    fields: Option<BTreeMap<&'static str, String>>,
+    fields: Option<BTreeMap<String, String>>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
 }
@@ -33,7 +33,7 @@ struct ErrorBody<'a> {
     code: &'a str,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<&'a BTreeMap<&'static str, String>>,
+    fields: Option<&'a BTreeMap<String, String>>,
 }
 
 /// The words of a signup refused by its limits (the same on the `/signup` page).
@@ -76,8 +76,8 @@ impl ApiError {
     }
 
     /// 422 naming each invalid field.
-    pub fn validation(fields: impl IntoIterator<Item = (&'static str, String)>) -> Self {
-        let fields: BTreeMap<_, _> = fields.into_iter().collect();
+    pub fn validation<K: Into<String>>(fields: impl IntoIterator<Item = (K, String)>) -> Self {
+        let fields: BTreeMap<String, String> = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
         let detail = fields
             .iter()
             .map(|(field, message)| format!("{field}: {message}"))
@@ -103,30 +103,56 @@ impl ApiError {
         }
     }
 
-    /// The error for a request body that could not be read as JSON.
-    pub fn from_json(error: &JsonPayloadError) -> Self {
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The request body must be JSON, sent with Content-Type: application/json.",
+        )
+    }
+
+    /// 400: the body is not valid JSON.
+    pub fn malformed_json() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "The request body is not valid JSON.",
+        )
+    }
+
+    /// 422: valid JSON of the wrong shape (missing, mistyped or unknown fields).
+    pub fn unexpected_fields(error: &serde_json::Error) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("The request body does not have the expected fields: {error}."),
+        )
+    }
+
+    /// 400: the URL or a header cannot be taken as given (a NUL character, a repeated credential header).
+    pub fn malformed_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
         match error {
-            JsonPayloadError::ContentType => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "The request body must be JSON, sent with Content-Type: application/json.",
-            ),
-            JsonPayloadError::Overflow { .. }
-            | JsonPayloadError::OverflowKnownLength { .. }
-            | JsonPayloadError::Payload(PayloadError::Overflow) => Self::new(
+            BodyError::TooLarge => Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "The request body is too large.",
             ),
-            JsonPayloadError::Deserialize(e) if e.is_data() => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                format!("The request body does not have the expected fields: {e}."),
+            BodyError::TimedOut => Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time.",
             ),
-            _ => Self::new(
+            BodyError::Broken => Self::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "The request body is not valid JSON.",
+                "malformed_request",
+                "The request body could not be read.",
             ),
         }
     }

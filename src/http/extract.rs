@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::applications::RequestApp;
+use super::body::{has_content_type, read_limited};
 use super::client_ip::request_ip;
 use super::error::ApiError;
 use crate::auth::Principal;
@@ -17,11 +18,77 @@ use crate::tokens::TokenError;
 /// Largest JSON body the REST API reads.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// JSON bodies: `application/json` only, bounded, errors in the REST shape.
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_JSON_BODY)
-        .error_handler(|error, _req| ApiError::from_json(&error).into())
+/// A REST request's JSON body as `T`: `application/json` only, at most [`MAX_JSON_BODY`], read within the
+/// body timeout. Malformed JSON is `400 malformed_json` whatever fields it names (the syntax is checked
+/// before the shape); a string holding a NUL character is `422` naming the field; wrong or unknown fields
+/// are `422 validation_failed`.
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !has_content_type(&req, "application/json") {
+                return Err(ApiError::unsupported_media_type());
+            }
+            let bytes = read_limited(&req, &mut payload, MAX_JSON_BODY).await?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::malformed_json())?;
+            if let Some(field) = nul_in(&value, None) {
+                return Err(ApiError::validation([(
+                    field,
+                    "must not contain NUL characters".to_owned(),
+                )]));
+            }
+            serde_json::from_value(value)
+                .map(ApiJson)
+                .map_err(|e| ApiError::unexpected_fields(&e))
+        })
+    }
+}
+
+/// The top-level field of `value` whose text (or key) holds a NUL character, if any (`body` for a value that
+/// is no object, or a field whose name is itself the problem).
+fn nul_in(value: &serde_json::Value, field: Option<&str>) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => Some(field.unwrap_or("body").to_owned()),
+        Value::Array(items) => items.iter().find_map(|item| nul_in(item, field)),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some("body".to_owned())
+            } else {
+                nul_in(item, field.or(Some(key)))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// A credential header sent more than once: which of two credentials would count cannot be told, so the
+/// request is refused, like a repeated form parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedHeader(pub &'static str);
+
+/// The request's one `name` header; an error when it came more than once.
+pub fn single_header<'a>(
+    req: &'a HttpRequest,
+    name: &'static str,
+) -> Result<Option<&'a header::HeaderValue>, RepeatedHeader> {
+    let mut values = req.headers().get_all(name);
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(RepeatedHeader(name)),
+        (value, _) => Ok(value),
+    }
 }
 
 /// The raw token of an `Authorization: Bearer …` header, if the request has one.

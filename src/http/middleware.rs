@@ -11,6 +11,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, ResponseError};
 use tracing::Instrument;
 
+use super::body::has_nul;
 use super::error::ApiError;
 use crate::tokens::opaque::random_id;
 
@@ -137,3 +138,35 @@ pub async fn allow_any_origin(
     );
     Ok(res)
 }
+
+/// Refuses a URL whose path or query holds a NUL character (`%00`): no id, parameter or value of Tessera can
+/// hold one, and a database would refuse it. Answered in the shape of the endpoint asked for: the REST API's,
+/// an OAuth error, or a page.
+pub async fn refuse_nul_in_url(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    let uri = req.uri();
+    let in_url = has_nul(uri.path().as_bytes()) || uri.query().is_some_and(|q| has_nul(q.as_bytes()));
+    if !in_url {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    const WHY: &str = "The address contains a NUL character (%00), which no value here may hold.";
+    let path = req.path();
+    let response = if path.starts_with("/api/") {
+        ApiError::malformed_request(WHY).error_response()
+    } else if OAUTH_JSON_PATHS.contains(&path) {
+        crate::oidc::OAuthError::invalid_request(WHY).error_response()
+    } else {
+        super::pages::PageError::bad_request(WHY).error_response()
+    };
+    Ok(req.into_response(response))
+}
+
+/// The OAuth endpoints that answer in JSON (the others are pages).
+const OAUTH_JSON_PATHS: &[&str] = &[
+    crate::oidc::discovery::TOKEN_PATH,
+    crate::oidc::discovery::REVOCATION_PATH,
+    crate::oidc::discovery::INTROSPECTION_PATH,
+    crate::oidc::discovery::USERINFO_PATH,
+];

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod applications;
+pub mod body;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
@@ -16,8 +17,7 @@ use actix_web::web;
 
 /// Registers every route; `App::configure` calls this.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(extract::json_config())
-        .app_data(pages::form_config())
+    cfg.app_data(pages::query_config())
         .service(
             web::scope("/health")
                 .route("/live", web::get().to(health::live))

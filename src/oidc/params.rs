@@ -1,8 +1,9 @@
 //! Request parameters of OAuth endpoints, from a query string or a form body, keeping duplicates visible
 //! (RFC 6749 §3.1, §3.2: parameters MUST NOT be included more than once; empty ones count as absent).
 
-/// The parameters of one request, in order.
-#[derive(Clone, Debug, Default)]
+/// The parameters of one request, in order (also as read from a form body by serde).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Params(Vec<(String, String)>);
 
 /// A parameter that appeared more than once.

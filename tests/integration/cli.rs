@@ -466,6 +466,31 @@ impl Served {
             .header("x-api-key", &self.api_key)
     }
 
+    /// The server's `host:port`.
+    fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends the server `SIGTERM` and waits (bounded) for it to exit; returns its exit status and what it
+    /// printed.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let mut server = self.server.take().unwrap();
+        let pid = server.0.id().to_string();
+        let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(signalled.success());
+        let (exited, exit) = std::sync::mpsc::channel();
+        std::thread::spawn(move || exited.send(server.0.wait()));
+        let Ok(status) = exit.recv_timeout(Duration::from_secs(30)) else {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("the server did not stop after SIGTERM");
+        };
+        let status = status.unwrap();
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        (status, self.printed.lock().unwrap().clone())
+    }
+
     /// Stops the server and returns everything it printed.
     fn stop(mut self) -> String {
         drop(self.server.take());
@@ -594,4 +619,98 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Reads one HTTP/1.1 response (head and `Content-Length` body) from `stream`.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "the connection closed mid-head"
+        );
+        seen.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&seen).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
+/// What a client sends that is not HTTP is answered 400 and logged at debug level only (no one can fill the
+/// log with errors from outside); on SIGTERM a request already on a kept-alive connection is answered before
+/// the server exits.
+#[tokio::test]
+async fn garbage_is_no_error_and_sigterm_finishes_what_arrived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let served = Served::start(
+        tessera(dir.path(), &url)
+            .env("TESSERA_LOG__LEVEL", "debug")
+            // A sign-in that takes a while, to be in flight when the signal comes.
+            .env("TESSERA_PASSWORD__ARGON2_MEMORY_KIB", "65536")
+            .env("TESSERA_PASSWORD__ARGON2_ITERATIONS", "4"),
+    )
+    .await;
+
+    for garbage in [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(served.authority()).await.unwrap();
+        stream.write_all(garbage.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
+    let mut stream = tokio::net::TcpStream::connect(served.authority()).await.unwrap();
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let body = serde_json::json!({"login": "admin", "password": "not the password"}).to_string();
+    let request = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nx-api-key: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        served.api_key,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let terminated = tokio::task::spawn_blocking(move || served.terminate());
+    let answer = read_response(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the request in flight was answered: {answer}"
+    );
+    assert!(answer.contains("invalid_credentials"), "{answer}");
+    let (status, printed) = terminated.await.unwrap();
+    assert!(status.success(), "a clean exit: {status}\n{printed}");
+    assert!(
+        !printed.contains("ERROR"),
+        "nothing from outside is an error:\n{printed}"
+    );
+    assert!(
+        printed.contains("a client connection was dropped"),
+        "at debug level:\n{printed}"
+    );
 }

@@ -11,6 +11,7 @@ use crate::apps::{AppError, AppSpec, Application};
 use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -116,7 +117,7 @@ impl From<AppError> for ApiError {
 pub async fn create_app(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<AppRequest>,
+    body: ApiJson<AppRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let app = state.apps.create(body.into_inner().into(), state.clock.now()).await?;
     Ok(HttpResponse::Created().json(AppBody::from(app)))
@@ -136,7 +137,7 @@ pub async fn update_app(
     _: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<AppRequest>,
+    body: ApiJson<AppRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let app = state
         .apps
@@ -154,7 +155,7 @@ pub async fn create_api_key(
     _: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<KeyRequest>,
+    body: ApiJson<KeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let KeyRequest { name, expires_at } = body.into_inner();
     let expires_at = expires_at.as_deref().map(|t| parse_time("expires_at", t)).transpose()?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
+use crate::http::extract::ApiJson;
 use crate::oidc::clients::{Client, ClientError, ClientSpec, RegisteredClient};
 use crate::state::AppState;
 
@@ -120,7 +121,7 @@ fn secret_response(status: StatusCode, body: ClientBody) -> HttpResponse {
 pub async fn create_client(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<ClientRequest>,
+    body: ApiJson<ClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let registered = state
         .oidc
@@ -145,7 +146,7 @@ pub async fn update_client(
     _: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ClientRequest>,
+    body: ApiJson<ClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let registered = state
         .oidc

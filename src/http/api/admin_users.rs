@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::body::UserBody;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
+use crate::http::extract::ApiJson;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -24,7 +25,7 @@ pub async fn update_user(
     _: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<UpdateUserRequest>,
+    body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut user = state.auth.find_user(&id).await?;
     if let Some(active) = body.into_inner().is_active {

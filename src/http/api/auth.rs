@@ -10,6 +10,7 @@ use crate::auth::mfa::{LoginStep, Method, MfaChallenge, SentCode, SignInPlace};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::ApiError;
+use crate::http::extract::ApiJson;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
 
@@ -102,7 +103,7 @@ pub async fn login(
     state: web::Data<AppState>,
     app: RequestApp,
     client: ClientAddress,
-    body: web::Json<LoginRequest>,
+    body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest {
         login,
@@ -158,7 +159,7 @@ pub async fn login(
 pub async fn complete_mfa(
     state: web::Data<AppState>,
     app: RequestApp,
-    body: web::Json<MfaRequest>,
+    body: ApiJson<MfaRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let MfaRequest {
         mfa_token,
@@ -185,7 +186,7 @@ pub async fn send_mfa_code(
     state: web::Data<AppState>,
     app: RequestApp,
     client: ClientAddress,
-    body: web::Json<MfaChallengeRequest>,
+    body: ApiJson<MfaChallengeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let MfaChallengeRequest { mfa_token, method } = body.into_inner();
     let (Some(token), Some(method)) = (&mfa_token, &method) else {
@@ -220,7 +221,7 @@ pub async fn send_mfa_code(
 pub async fn refresh(
     state: web::Data<AppState>,
     app: RequestApp,
-    body: web::Json<RefreshRequest>,
+    body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.into_inner().refresh_token else {
         return Err(missing_fields(&[("refresh_token", true)]));

@@ -9,6 +9,7 @@ use super::auth::{CodeSent, missing_fields};
 use super::body::{UserBody, token_response};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
+use crate::http::extract::ApiJson;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
 
@@ -84,7 +85,7 @@ pub async fn start_totp(state: web::Data<AppState>, caller: Authenticated) -> Re
 pub async fn confirm_totp(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CodeRequest>,
+    body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
     let recovery_codes = state.auth.confirm_totp(&caller.0, &code, state.clock.now()).await?;
@@ -96,7 +97,7 @@ pub async fn disable_totp(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
-    body: web::Json<PasswordAndCode>,
+    body: ApiJson<PasswordAndCode>,
 ) -> Result<HttpResponse, ApiError> {
     let (password, code) = password_and_code(body.into_inner())?;
     state
@@ -111,7 +112,7 @@ pub async fn regenerate_recovery_codes(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
-    body: web::Json<PasswordAndCode>,
+    body: ApiJson<PasswordAndCode>,
 ) -> Result<HttpResponse, ApiError> {
     let (password, code) = password_and_code(body.into_inner())?;
     let recovery_codes = state
@@ -126,7 +127,7 @@ pub async fn start_phone(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
-    body: web::Json<PhoneRequest>,
+    body: ApiJson<PhoneRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(phone) = body.into_inner().phone else {
         return Err(missing_fields(&[("phone", true)]));
@@ -142,7 +143,7 @@ pub async fn start_phone(
 pub async fn confirm_phone(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CodeRequest>,
+    body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
     let user = state.auth.confirm_phone(&caller.0, &code, state.clock.now()).await?;
@@ -154,7 +155,7 @@ pub async fn remove_phone(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
-    body: web::Json<PasswordRequest>,
+    body: ApiJson<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(password) = body.into_inner().password else {
         return Err(missing_fields(&[("password", true)]));
@@ -183,7 +184,7 @@ pub async fn start_email_verification(
 pub async fn confirm_email(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CodeRequest>,
+    body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
     let user = state.auth.confirm_email(&caller.0, &code, state.clock.now()).await?;

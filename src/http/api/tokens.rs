@@ -10,6 +10,7 @@ use crate::auth::{NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest};
 use crate::clock::{UnixTime, rfc3339};
 use crate::http::applications::RequestApp;
 use crate::http::error::ApiError;
+use crate::http::extract::ApiJson;
 use crate::http::extract::{Admin, Authenticated};
 use crate::state::AppState;
 
@@ -74,7 +75,7 @@ pub async fn create_token(
     state: web::Data<AppState>,
     app: RequestApp,
     caller: Authenticated,
-    body: web::Json<CreateTokenRequest>,
+    body: ApiJson<CreateTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let CreateTokenRequest {
         description,

@@ -11,6 +11,7 @@ use crate::auth::{NewAccount, SignupOutcome};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
+use crate::http::extract::ApiJson;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
 
@@ -44,7 +45,7 @@ pub async fn create_user(
     app: RequestApp,
     client: ClientAddress,
     caller: MaybeAuthenticated,
-    body: web::Json<CreateUserRequest>,
+    body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let CreateUserRequest {
         username,
@@ -98,7 +99,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
-    body: web::Json<ChangePasswordRequest>,
+    body: ApiJson<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePasswordRequest {
         current_password,

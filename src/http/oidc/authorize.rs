@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::http::pages::{PageError, browser_state, outcome_response};
+use crate::http::pages::{PageError, PageForm, browser_state, outcome_response};
 use crate::oidc::params::Params;
 use crate::state::AppState;
 
@@ -11,17 +11,13 @@ pub async fn get_authorize(req: HttpRequest, state: web::Data<AppState>) -> Resu
     authorize(&req, &state, params).await
 }
 
+/// The parameters in a form body (a non-form body, one too large or too slow is an error page).
 pub async fn post_authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: PageForm<Params>,
 ) -> Result<HttpResponse, PageError> {
-    if !super::is_form(&req) {
-        return Err(PageError::bad_request(
-            "An authorization request sent by POST must be a form (application/x-www-form-urlencoded).",
-        ));
-    }
-    authorize(&req, &state, Params::parse(&body)).await
+    authorize(&req, &state, form.0).await
 }
 
 async fn authorize(req: &HttpRequest, state: &AppState, params: Params) -> Result<HttpResponse, PageError> {

@@ -3,10 +3,11 @@
 //! at once.
 
 use actix_web::HttpRequest;
-use actix_web::http::header;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::http::body::has_nul;
+use crate::http::extract::single_header;
 use crate::oidc::OAuthError;
 use crate::oidc::clients::ClientCredentials;
 use crate::oidc::params::Params;
@@ -38,9 +39,12 @@ pub fn client_credentials(req: &HttpRequest, params: &Params) -> Result<ClientCr
     }
 }
 
-/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, if present.
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, if present. A repeated header is
+/// `invalid_request`; credentials holding a NUL character are no client's.
 fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let value = single_header(req, "authorization")
+        .map_err(|_| OAuthError::invalid_request("the Authorization header must not be repeated"))?;
+    let Some(value) = value else {
         return Ok(None);
     };
     let malformed = OAuthError::invalid_client;
@@ -53,6 +57,9 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    if has_nul(decoded.as_bytes()) {
+        return Err(malformed());
+    }
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
     let decode = |part: &str| -> String {
         url::form_urlencoded::parse(format!("v={part}").as_bytes())

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::http::pages::{
-    BrowserState, PageError, browser_state, check_csrf, clear_session_cookie, page, render, see_other,
+    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_session_cookie, page, render, see_other,
 };
 use crate::oidc::logout::LogoutPlan;
 use crate::oidc::params::Params;
@@ -36,9 +36,9 @@ pub async fn get_logout(req: HttpRequest, state: web::Data<AppState>) -> Result<
 pub async fn post_logout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: PageForm<Params>,
 ) -> Result<HttpResponse, PageError> {
-    let params = Params::parse(&body);
+    let params = form.0;
     let confirmed = params.get("confirm").ok().flatten() == Some("yes");
     if confirmed {
         let csrf = params.get("csrf").ok().flatten().unwrap_or_default();

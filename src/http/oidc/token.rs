@@ -3,19 +3,19 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
+use super::OAuthForm;
 use super::client_auth::client_credentials;
 use crate::http::client_ip::request_ip;
 use crate::http::rate_limit;
-use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
 pub async fn post_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = form_params(&req, &body)?;
+    let params = form.0;
     let credentials = client_credentials(&req, &params)?;
     let client = state.oidc.clients.authenticate(&credentials).await?;
     let app = state
@@ -36,16 +36,6 @@ pub async fn post_token(
     let mut response = no_store_json(&tokens);
     rate_limit::apply(response.headers_mut(), &decision);
     Ok(response)
-}
-
-/// The form body of an OAuth endpoint; any other content type is `invalid_request`.
-pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
-    if !super::is_form(req) {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    Ok(Params::parse(body))
 }
 
 /// A JSON response that must never be cached (RFC 6749 §5.1).

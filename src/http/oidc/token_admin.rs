@@ -2,17 +2,18 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::OAuthForm;
 use super::client_auth::client_credentials;
-use super::token::{form_params, no_store_json};
+use super::token::no_store_json;
 use crate::oidc::OAuthError;
 use crate::state::AppState;
 
 pub async fn post_revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = form_params(&req, &body)?;
+    let params = form.0;
     let client = state
         .oidc
         .clients
@@ -27,9 +28,9 @@ pub async fn post_revoke(
 pub async fn post_introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = form_params(&req, &body)?;
+    let params = form.0;
     let credentials = client_credentials(&req, &params)?;
     // RFC 7662 §2.1: introspection requires authorization; public clients cannot authenticate.
     if matches!(credentials, crate::oidc::clients::ClientCredentials::Public { .. }) {

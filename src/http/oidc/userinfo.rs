@@ -2,9 +2,11 @@
 //! or in a form body on POST — exactly one of them.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 
-use crate::http::extract::bearer_token;
+use super::OAuthForm;
+use crate::http::body::has_content_type;
+use crate::http::extract::{bearer_token, single_header};
 use crate::oidc::params::Params;
 use crate::oidc::{OAuthError, OidcService};
 use crate::state::AppState;
@@ -13,10 +15,14 @@ pub async fn get_userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     respond(&state.oidc, header_token(&req), &state).await
 }
 
-pub async fn post_userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+/// RFC 6750 §2.2: the body is read only when it is a form; any other body is not where a token can be.
+pub async fn post_userinfo(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
     let from_header = header_token(&req);
-    let params = if super::is_form(&req) {
-        Params::parse(&body)
+    let params = if has_content_type(&req, "application/x-www-form-urlencoded") {
+        match OAuthForm::from_request(&req, &mut payload.into_inner()).await {
+            Ok(form) => form.0,
+            Err(rejected) => return rejected.error_response(),
+        }
     } else {
         Params::default()
     };
@@ -37,6 +43,8 @@ pub async fn post_userinfo(req: HttpRequest, state: web::Data<AppState>, body: w
 }
 
 fn header_token(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    single_header(req, "authorization")
+        .map_err(|_| OAuthError::invalid_request("the Authorization header must not be repeated"))?;
     bearer_token(req)
         .map(|t| t.map(str::to_owned))
         .map_err(OAuthError::from)

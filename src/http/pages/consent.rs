@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::login::rejected;
-use super::{PageError, browser_state, check_csrf, outcome_response, page, render, see_other};
+use super::{PageError, PageForm, browser_state, check_csrf, outcome_response, page, render, see_other};
 use crate::oidc::scope;
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ pub async fn get_consent(
 pub async fn post_consent(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<ConsentForm>,
+    form: PageForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;

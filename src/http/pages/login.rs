@@ -7,7 +7,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::browser::pending_mfa;
-use super::{PageError, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other};
+use super::{
+    PageError, PageForm, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other,
+};
 use crate::auth::AuthError;
 use crate::auth::mfa::SignInPlace;
 use crate::http::client_ip::ClientAddress;
@@ -110,7 +112,7 @@ pub async fn post_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     client: ClientAddress,
-    form: web::Form<LoginForm>,
+    form: PageForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;

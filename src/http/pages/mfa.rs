@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::browser::pending_mfa;
 use super::login::rejected;
 use super::{
-    BrowserState, PageError, browser_state, check_csrf, clear_mfa_cookie, encode, finish_sign_in, page, render,
-    see_other,
+    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_mfa_cookie, encode, finish_sign_in, page,
+    render, see_other,
 };
 use crate::auth::AuthError;
 use crate::auth::mfa::{Method, SignInPlace};
@@ -98,7 +98,7 @@ pub async fn get_mfa(
 pub async fn post_mfa(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<MfaForm>,
+    form: PageForm<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
@@ -138,7 +138,7 @@ pub async fn post_send(
     req: HttpRequest,
     state: web::Data<AppState>,
     client: ClientAddress,
-    form: web::Form<MfaForm>,
+    form: PageForm<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
@@ -189,7 +189,7 @@ pub async fn post_send(
 pub async fn post_cancel(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<MfaForm>,
+    form: PageForm<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &state, &form.csrf)?;
     Ok(restart(&state, form.request.as_deref()))

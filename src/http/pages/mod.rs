@@ -4,6 +4,7 @@
 mod account;
 mod browser;
 mod consent;
+mod form;
 mod form_post;
 mod login;
 mod mfa;
@@ -19,6 +20,7 @@ use askama::Template;
 pub use browser::{
     BrowserState, browser_state, check_csrf, clear_mfa_cookie, clear_session_cookie, mfa_cookie, session_cookie,
 };
+pub use form::PageForm;
 
 use crate::notify::captcha::Widget;
 
@@ -57,10 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/static/tessera.css").get(get_stylesheet));
 }
 
-/// Form bodies of the pages: bounded, errors as an HTML page.
-pub fn form_config() -> web::FormConfig {
-    web::FormConfig::default().limit(16 * 1024).error_handler(|_, _| {
-        PageError::bad_request("The form could not be read. Please go back and try again.").into()
+/// Query strings of the pages that cannot be read (a repeated or mistyped parameter): an HTML error page.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|_, _| {
+        PageError::bad_request("The address of this page is malformed. Please go back and try again.").into()
     })
 }
 
@@ -129,6 +131,14 @@ impl PageError {
             title: "This request cannot be completed",
             message: message.into(),
             retry_after: None,
+        }
+    }
+
+    /// A refusal with its own status (413, 408, …).
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            ..Self::bad_request(message)
         }
     }
 

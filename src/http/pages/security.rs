@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{BrowserState, PageError, browser_state, check_csrf, page, render, see_other};
+use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
 use crate::auth::{AuthError, BrowserSession, Principal};
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
@@ -58,7 +58,7 @@ pub async fn get_security(req: HttpRequest, state: web::Data<AppState>) -> Resul
 pub async fn post_start_totp(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SecurityForm>,
+    form: PageForm<SecurityForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
@@ -72,7 +72,7 @@ pub async fn post_start_totp(
 pub async fn post_confirm_totp(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SecurityForm>,
+    form: PageForm<SecurityForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
@@ -103,7 +103,7 @@ pub async fn post_disable_totp(
     req: HttpRequest,
     state: web::Data<AppState>,
     client: ClientAddress,
-    form: web::Form<SecurityForm>,
+    form: PageForm<SecurityForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;

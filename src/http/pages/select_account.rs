@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::login::rejected;
-use super::{PageError, browser_state, check_csrf, encode, outcome_response, page, render, see_other};
+use super::{PageError, PageForm, browser_state, check_csrf, encode, outcome_response, page, render, see_other};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -71,7 +71,7 @@ pub async fn get_select_account(
 pub async fn post_select_account(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SelectAccountForm>,
+    form: PageForm<SelectAccountForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE, rejected};
-use super::{PageError, after_password, browser_state, check_csrf, page_with_captcha, render};
+use super::{PageError, PageForm, after_password, browser_state, check_csrf, page_with_captcha, render};
 use crate::auth::{AuthError, NewAccount};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::signup_limit_message;
@@ -104,7 +104,7 @@ pub async fn post_signup(
     req: HttpRequest,
     state: web::Data<AppState>,
     client: ClientAddress,
-    form: web::Form<SignupForm>,
+    form: PageForm<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
     closed(&state)?;
     let browser = browser_state(&req, &state).await?;

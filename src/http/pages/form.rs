@@ -1,0 +1,60 @@
+//! Form bodies of the pages: `application/x-www-form-urlencoded`, at most 16 KiB, read within the body
+//! timeout, without NUL characters; every refusal is an HTML error page with the fitting status.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::PageError;
+use crate::http::body::{BodyError, FormError, read_form};
+
+/// Largest form a page reads.
+const MAX_PAGE_FORM: usize = 16 * 1024;
+
+/// A page's form, as `T`.
+pub struct PageForm<T>(pub T);
+
+impl<T> std::ops::Deref for PageForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_form(&req, &mut payload, MAX_PAGE_FORM).await.map_err(refused)?;
+            serde_urlencoded::from_bytes(&body)
+                .map(PageForm)
+                .map_err(|_| PageError::bad_request(UNREADABLE))
+        })
+    }
+}
+
+const UNREADABLE: &str = "The form could not be read. Please go back and try again.";
+
+fn refused(error: FormError) -> PageError {
+    match error {
+        FormError::NotForm | FormError::Body(BodyError::Broken) => PageError::bad_request(UNREADABLE),
+        FormError::Nul => PageError::bad_request("The form contains a character that cannot be taken (NUL)."),
+        FormError::Body(BodyError::TooLarge) => PageError::with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large. Please go back and try again.",
+        ),
+        FormError::Body(BodyError::TimedOut) => PageError::with_status(
+            StatusCode::REQUEST_TIMEOUT,
+            "The form did not arrive in time. Please try again.",
+        ),
+    }
+}
