@@ -4,7 +4,9 @@
 // discovery, PKCE S256 + state + nonce, the sign-in form (driven over plain HTTP, no browser), the code
 // exchange with ID token validation, userinfo, refresh token rotation, introspection, revocation and
 // RP-initiated logout. With a second, non-first-party client it also goes through the consent page and
-// checks that a replayed code and a replayed refresh token are refused.
+// checks that a replayed code and a replayed refresh token are refused. A second browser signs in with
+// response_mode=form_post; an API gateway (a resource server, client_secret_post) introspects that user's
+// access token; and a logout sent from another site without the session cookie ends that browser's session.
 //
 // Configuration (environment):
 //   RP_ISSUER                      issuer URL, e.g. http://127.0.0.1:8080
@@ -16,6 +18,9 @@
 //   RP_EXPECTED_EMAIL              optional: compared with the `email` claim from userinfo
 //   RP_CONSENT_CLIENT_ID, RP_CONSENT_CLIENT_SECRET, RP_CONSENT_REDIRECT_URI
 //                                  optional: a non-first-party client (enables the consent steps)
+//   RP_GATEWAY_CLIENT_ID, RP_GATEWAY_CLIENT_SECRET
+//                                  optional: a client registered as a resource server (an API gateway that
+//                                  introspects the users' access tokens; authenticates with client_secret_post)
 //
 // Prints one `ok - ...` line per passed step, then `N passed, N failed`. Exits 1 at the first failure.
 
@@ -121,6 +126,8 @@ const EXPECTED_EMAIL = env("RP_EXPECTED_EMAIL", { optional: true });
 const CONSENT_CLIENT_ID = env("RP_CONSENT_CLIENT_ID", { optional: true });
 const CONSENT_CLIENT_SECRET = env("RP_CONSENT_CLIENT_SECRET", { optional: true });
 const CONSENT_REDIRECT_URI = env("RP_CONSENT_REDIRECT_URI", { optional: true }) ?? REDIRECT_URI;
+const GATEWAY_CLIENT_ID = env("RP_GATEWAY_CLIENT_ID", { optional: true });
+const GATEWAY_CLIENT_SECRET = env("RP_GATEWAY_CLIENT_SECRET", { optional: true });
 
 const SCOPE = "openid profile email offline_access";
 
@@ -290,9 +297,27 @@ async function authorize(browser, config, { redirectUri, extra = {} }) {
   const seen = [];
   let r = await browser.request(url);
   for (let hops = 0; hops < 6; hops += 1) {
+    if (extra.response_mode === "form_post" && r.response.status === 200) {
+      // OAuth 2.0 Form Post Response Mode: the browser would POST this form to the redirect URI.
+      const action = r.body.match(/<form method="post" action="([^"]*)"/)?.[1];
+      check(action && decodeEntities(action) === redirectUri, `form_post page with another action: ${exchange(r)}`);
+      const fields = {};
+      for (const name of ["code", "state", "iss", "error", "error_description"]) {
+        if (r.body.includes(`name="${name}"`)) fields[name] = hiddenInput(r, name, "form_post page");
+      }
+      const csp = r.response.headers.get("content-security-policy") ?? "";
+      check(csp.includes(`form-action ${redirectUri}`), `form_post page CSP does not allow its form: ${csp}`);
+      check(/script-src 'sha256-[A-Za-z0-9+/=]+'/.test(csp), `form_post page CSP allows more than its script: ${csp}`);
+      const callback = new Request(redirectUri, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+      });
+      return { callback, codeVerifier, state, nonce, seen };
+    }
     const next = expectRedirect(r, `after ${r.method} ${r.url.pathname}`);
     if (sameEndpoint(next, target)) {
-      return { callbackUrl: next, codeVerifier, state, nonce, seen };
+      return { callbackUrl: next, callback: next, codeVerifier, state, nonce, seen };
     }
     check(next.origin === new URL(ISSUER).origin, `redirected to an unexpected place: ${exchange(r)}`);
     const page = await browser.request(next);
@@ -527,7 +552,79 @@ async function main() {
     console.log("# second client not configured: consent, code replay and refresh reuse steps skipped");
   }
 
+  // A second browser signs in with response_mode=form_post; its tokens serve the next steps.
+  const formBrowser = new Browser();
+  let formTokens;
+  await step("response_mode=form_post: the code arrives in a POSTed form, authorizationCodeGrant takes it", async () => {
+    const m = config.serverMetadata();
+    check(m.response_modes_supported?.includes("form_post"), `response_modes_supported: ${m.response_modes_supported}`);
+    const f = await authorize(formBrowser, config, { redirectUri: REDIRECT_URI, extra: { response_mode: "form_post" } });
+    check(f.seen.includes("login"), `the sign-in page was not shown (pages: ${f.seen})`);
+    formTokens = await client.authorizationCodeGrant(config, f.callback, {
+      pkceCodeVerifier: f.codeVerifier,
+      expectedState: f.state,
+      expectedNonce: f.nonce,
+      idTokenExpected: true,
+    });
+    checkTokenResponse(formTokens, "form_post token response");
+    checkIdTokenClaims(formTokens.claims(), { clientId: CLIENT_ID, nonce: f.nonce, what: "form_post ID token" });
+    return `scope: ${formTokens.scope}`;
+  });
+
+  if (GATEWAY_CLIENT_ID && GATEWAY_CLIENT_SECRET) {
+    await step("gateway (resource server, client_secret_post) introspects a user's access token of another client", async () => {
+      const gateway = await client.discovery(
+        new URL(ISSUER),
+        GATEWAY_CLIENT_ID,
+        undefined,
+        client.ClientSecretPost(GATEWAY_CLIENT_SECRET),
+        { execute: [client.allowInsecureRequests], timeout: HTTP_TIMEOUT_MS / 1000 },
+      );
+      const i = await client.tokenIntrospection(gateway, formTokens.access_token);
+      equal(i.active, true, "active");
+      equal(i.client_id, CLIENT_ID, "client_id");
+      equal(i.username, USERNAME, "username");
+      equal(i.sub, formTokens.claims().sub, "sub");
+      equal(i.token_type, "Bearer", "token_type");
+      equal(i.aud, ISSUER, "aud");
+      check(Array.isArray(i.amr) && i.amr.includes("pwd"), `amr: ${JSON.stringify(i.amr)}`);
+      equal(i.acr, "1", "acr");
+      const garbage = await client.tokenIntrospection(gateway, "not-a-token");
+      equal(garbage.active, false, "garbage active");
+      return Object.keys(i).sort().join(",");
+    });
+  } else {
+    console.log("# RP_GATEWAY_CLIENT_ID not set: gateway introspection step skipped");
+  }
+
   if (POST_LOGOUT_REDIRECT_URI) {
+    await step("logout from another site (no session cookie): the id_token_hint's session ends anyway", async () => {
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: formTokens.id_token,
+        post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+        state: "elsewhere",
+      });
+      // A cross-site POST from the relying party's page carries no SameSite=Lax cookie: a cookie-less browser.
+      const elsewhere = new Browser();
+      const r = await elsewhere.request(url.origin + url.pathname, {
+        method: "POST",
+        form: Object.fromEntries(url.searchParams),
+      });
+      const back = expectRedirect(r, "logout without the cookie");
+      check(sameEndpoint(back, new URL(POST_LOGOUT_REDIRECT_URI)), `logout went elsewhere: ${exchange(r)}`);
+      equal(back.searchParams.get("state"), "elsewhere", "state after logout");
+      const silent = client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: "openid",
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: "S256",
+        state: "after",
+        prompt: "none",
+      });
+      const again = expectRedirect(await formBrowser.request(silent), "prompt=none after logout");
+      equal(again.searchParams.get("error"), "login_required", "prompt=none error (the session must be gone)");
+    });
+
     await step("RP-initiated logout: id_token_hint honoured, back to post_logout_redirect_uri with state", async () => {
       const state = client.randomState();
       const url = client.buildEndSessionUrl(config, {

@@ -2,8 +2,9 @@
 # Runs the openid-client relying-party check (check.mjs) against a freshly started Tessera.
 #
 # Builds target/debug/tessera if missing, starts it on a free loopback port with a throw-away SQLite
-# database, creates a user and two clients (one first party, one that needs consent), installs the
-# locked npm dependencies and runs the check. Exits 0 only if every step passed.
+# database, creates a user and three clients (one first party, one that needs consent, and an API gateway
+# marked as a resource server), installs the locked npm dependencies and runs the check. Exits 0 only if
+# every step passed.
 #
 # Environment (all optional):
 #   TESSERA_BIN        Tessera binary to test (default: <repo>/target/debug/tessera, built if missing)
@@ -111,6 +112,10 @@ json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>c
 
 first_party="$(create_client "openid-client check" --first-party)" || die "create-client failed"
 consent_client="$(create_client "openid-client consent check")" || die "create-client failed"
+# An API gateway: a resource server that introspects every token of the application, sending its secret in
+# the body although registered for Basic (both are accepted).
+gateway_client="$(timeout 60 "$tessera" admin create-client --name "gateway check" --resource-server --json \
+  2>>"$tmp/server.log")" || die "create-client --resource-server failed"
 
 # --- the check -------------------------------------------------------------------------------------
 log "installing openid-client (npm ci)"
@@ -127,6 +132,8 @@ RP_POST_LOGOUT_REDIRECT_URI="$post_logout_uri" \
 RP_CONSENT_CLIENT_ID="$(json_field client_id <<<"$consent_client")" \
 RP_CONSENT_CLIENT_SECRET="$(json_field client_secret <<<"$consent_client")" \
 RP_CONSENT_REDIRECT_URI="$redirect_uri" \
+RP_GATEWAY_CLIENT_ID="$(json_field client_id <<<"$gateway_client")" \
+RP_GATEWAY_CLIENT_SECRET="$(json_field client_secret <<<"$gateway_client")" \
 RP_USERNAME="$username" \
 RP_PASSWORD="$password" \
 RP_EXPECTED_SUB="$user_id" \
