@@ -1,7 +1,9 @@
 //! A real browser: headless Chromium (Debian's `chromium` and `chromium-driver`) driven over WebDriver signs
 //! up, adds an authenticator app from the secret on the security page, signs out, and signs in through an
 //! OpenID Connect authorization request with password and TOTP, landing on the client's redirect URI with a
-//! code. Ignored by default (it needs the two packages); `.ci/run` installs them and runs it.
+//! code; and it takes `response_mode=form_post` answers to a relying party's redirect URI, with scripts on and
+//! off, and chooses its account on the select-account page. Ignored by default (it needs the two packages);
+//! `.ci/run` installs them and runs it.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -28,6 +30,11 @@ impl Drop for Driver {
 }
 
 async fn start_browser() -> (Driver, Client) {
+    start_browser_with(true).await
+}
+
+/// A browser with JavaScript on or off.
+async fn start_browser_with(javascript: bool) -> (Driver, Client) {
     // Two rustls crypto providers are compiled into the tests; choose one for the WebDriver connection.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -44,10 +51,12 @@ async fn start_browser() -> (Driver, Client) {
         .expect("chromedriver (apt-get install chromium chromium-driver)");
     let driver = Driver(driver);
     let mut capabilities = serde_json::Map::new();
+    let scripts = if javascript { 1 } else { 2 };
     capabilities.insert(
         "goog:chromeOptions".into(),
         json!({"args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-dev-shm-usage", "--window-size=1024,900"]}),
+                        "--disable-dev-shm-usage", "--window-size=1024,900"],
+               "prefs": {"profile.managed_default_content_settings.javascript": scripts}}),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -194,4 +203,88 @@ async fn a_browser_signs_up_enrolls_totp_and_signs_in_with_it_through_an_authori
     let id_token = decode_segment(tokens["id_token"].as_str().expect("an ID token"), 1);
     assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]));
     assert_eq!(id_token["acr"], "2");
+}
+
+/// Waits until the browser is at a page whose URL starts with `prefix`.
+async fn wait_for_url(browser: &Client, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = browser.current_url().await.unwrap().to_string();
+        if now.starts_with(prefix) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {prefix}; at {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `response_mode=form_post` in a real browser: the response page's one script (allowed by its CSP hash)
+/// POSTs the code to the relying party, or — scripts off — its button does; and `prompt=select_account`
+/// works by clicking.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_posts_the_form_post_response_and_chooses_its_account() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("carol").await;
+    let rp = crate::standins::FormPostReceiver::start();
+    let client = app
+        .register(ClientSpec {
+            name: Some("Form post RP".into()),
+            redirect_uris: vec![rp.redirect_uri.clone()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let authorize = |extra: &str| {
+        app.url(&format!(
+            "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=st-2\
+             &response_mode=form_post{extra}",
+            client.id,
+            url::form_urlencoded::byte_serialize(rp.redirect_uri.as_bytes()).collect::<String>(),
+        ))
+    };
+    let field = |form: &crate::standins::Form, name: &str| form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+
+    let (_driver, browser) = start_browser_with(true).await;
+    browser.goto(&authorize("")).await.unwrap();
+    fill(&browser, "#login", &user.username).await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+    wait_for_url(&browser, &rp.redirect_uri).await;
+    let received = rp.received();
+    assert_eq!(received.len(), 1, "one POST to the client");
+    assert_eq!(field(&received[0], "state").as_deref(), Some("st-2"));
+    assert_eq!(field(&received[0], "iss").as_deref(), Some(app.address.as_str()));
+    let code = field(&received[0], "code").expect("a code");
+    app.exchange(&client, &code, false).await;
+
+    // The account choice, by clicking; the answer is posted again.
+    browser.goto(&authorize("&prompt=select_account")).await.unwrap();
+    assert!(path_of(&browser).await.starts_with("/select-account?request="));
+    submit(&browser, "form[action='/select-account'] button").await;
+    wait_for_url(&browser, &rp.redirect_uri).await;
+    assert_eq!(rp.received().len(), 2);
+    browser.close().await.unwrap();
+
+    // Scripts off: the page waits for its button.
+    let (_driver, quiet) = start_browser_with(false).await;
+    quiet.goto(&authorize("")).await.unwrap();
+    fill(&quiet, "#login", &user.username).await;
+    fill(&quiet, "#password", PASSWORD).await;
+    submit(&quiet, "form[action='/login'] button").await;
+    assert!(quiet.current_url().await.unwrap().to_string().starts_with(&app.address));
+    assert_eq!(rp.received().len(), 2, "nothing posted without a click");
+    quiet
+        .find(Locator::Css("noscript button, button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&quiet, &rp.redirect_uri).await;
+    let received = rp.received();
+    assert_eq!(received.len(), 3);
+    let code = field(&received[2], "code").expect("a code");
+    app.exchange(&client, &code, false).await;
+    quiet.close().await.unwrap();
 }

@@ -289,3 +289,42 @@ async fn siteverify(state: web::Data<SiteVerifyState>, form: web::Form<Form>) ->
     state.1.lock().unwrap().push(form.into_inner());
     HttpResponse::Ok().json(state.0.lock().unwrap().clone())
 }
+
+/// A relying party's redirect URI that takes form-posted authorization responses (OAuth 2.0 Form Post
+/// Response Mode) at `/cb` and records each.
+#[derive(Clone)]
+pub struct FormPostReceiver {
+    pub redirect_uri: String,
+    received: Arc<Mutex<Vec<Form>>>,
+}
+
+impl FormPostReceiver {
+    pub fn start() -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state = received.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let redirect_uri = format!("http://{}/cb", listener.local_addr().unwrap());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .route("/cb", web::post().to(receive_form_post))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self { redirect_uri, received }
+    }
+
+    pub fn received(&self) -> Vec<Form> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn receive_form_post(state: web::Data<Arc<Mutex<Vec<Form>>>>, form: web::Form<Form>) -> HttpResponse {
+    state.lock().unwrap().push(form.into_inner());
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body("<!doctype html><title>received</title><p id=received>received</p>")
+}
