@@ -3,6 +3,8 @@
 mod channels;
 mod environment;
 mod load;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

@@ -9,6 +9,7 @@ pub mod extract;
 mod health;
 pub mod middleware;
 pub mod oidc;
+pub mod outage;
 pub mod pages;
 pub mod rate_limit;
 

@@ -128,7 +128,12 @@ impl From<StoreError> for OAuthError {
                     "The service is temporarily unavailable.",
                 )
             },
-            other => Self::server(other),
+            StoreError::Duplicate(_)
+            | StoreError::Connect(_)
+            | StoreError::Migration(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Panicked
+            | StoreError::Query(_) => Self::server(error),
         }
     }
 }

@@ -163,12 +163,12 @@ impl PageError {
 
     /// The database cannot be reached: 503, come back in a few seconds.
     pub fn unavailable(cause: &str) -> Self {
-        crate::http::error::log_storage_outage(cause);
+        crate::http::outage::log_storage_outage(cause);
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             title: "Temporarily unavailable",
             message: "The service is temporarily unavailable; please try again in a moment.".into(),
-            retry_after: Some(crate::http::error::STORAGE_RETRY_AFTER),
+            retry_after: Some(crate::http::outage::STORAGE_RETRY_AFTER),
         }
     }
 }
@@ -210,9 +210,12 @@ impl From<crate::auth::AuthError> for PageError {
 
 impl From<crate::store::StoreError> for PageError {
     fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as E;
         match error {
-            crate::store::StoreError::Unavailable(cause) => Self::unavailable(&cause),
-            other => Self::internal(other),
+            E::Unavailable(cause) => Self::unavailable(&cause),
+            E::Duplicate(_) | E::Connect(_) | E::Migration(_) | E::Corrupt(_) | E::Panicked | E::Query(_) => {
+                Self::internal(error)
+            }
         }
     }
 }
