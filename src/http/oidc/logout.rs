@@ -68,9 +68,7 @@ async fn logout(
                 .filter_map(|name| params.get(name).ok().flatten().map(|value| (*name, value)))
                 .collect();
             let mut response = page(StatusCode::OK);
-            if let Some(cookie) = &browser.new_csrf_cookie {
-                response.cookie(cookie.clone());
-            }
+            browser.keep_csrf(&mut response);
             render(
                 response,
                 &ConfirmPage {

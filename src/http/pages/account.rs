@@ -21,9 +21,7 @@ pub async fn get_account(req: HttpRequest, state: web::Data<AppState>) -> Result
         return Ok(see_other("/login"));
     };
     let mut response = page(StatusCode::OK);
-    if let Some(cookie) = &browser.new_csrf_cookie {
-        response.cookie(cookie.clone());
-    }
+    browser.keep_csrf(&mut response);
     render(
         response,
         &AccountPage {

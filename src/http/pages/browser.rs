@@ -28,6 +28,13 @@ impl BrowserState {
         opaque::hash(&self.csrf)
     }
 
+    /// Puts the new CSRF cookie, if this browser had none yet, on a response about to be built.
+    pub fn keep_csrf(&self, response: &mut actix_web::HttpResponseBuilder) {
+        if let Some(cookie) = &self.new_csrf_cookie {
+            response.cookie(cookie.clone());
+        }
+    }
+
     /// The browser as the authorization logic sees it.
     pub fn as_browser<'a>(&'a self, binding: &'a str) -> crate::oidc::interaction::Browser<'a> {
         crate::oidc::interaction::Browser {

@@ -6,8 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::login::rejected;
-use super::{PageError, PageForm, browser_state, check_csrf, outcome_response, page, render, see_other};
+use super::{
+    PageError, PageForm, SignedInStep, browser_state, check_csrf, outcome_response, page, pending_for_signed_in, render,
+};
 use crate::oidc::scope;
 use crate::state::AppState;
 
@@ -55,19 +56,16 @@ pub async fn get_consent(
     state: web::Data<AppState>,
     query: web::Query<ConsentQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    let pending = state
-        .oidc
-        .pending(&query.request, &browser.binding(), state.clock.now())
-        .await
-        .map_err(rejected)?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other(&format!("/login?request={}", super::encode(&pending.id))));
+    let SignedInStep {
+        browser,
+        pending,
+        session,
+    } = match pending_for_signed_in(&req, &state, &query.request).await? {
+        Ok(step) => step,
+        Err(sign_in) => return Ok(sign_in),
     };
     let mut response = page(StatusCode::OK);
-    if let Some(cookie) = &browser.new_csrf_cookie {
-        response.cookie(cookie.clone());
-    }
+    browser.keep_csrf(&mut response);
     render(
         response,
         &ConsentPage {

@@ -266,9 +266,7 @@ impl Step {
         error: Option<&str>,
     ) -> Result<HttpResponse, PageError> {
         let mut response = page(status);
-        if let Some(cookie) = &browser.new_csrf_cookie {
-            response.cookie(cookie.clone());
-        }
+        browser.keep_csrf(&mut response);
         render(
             response,
             &MfaPage {

@@ -289,6 +289,35 @@ pub(super) async fn finish_sign_in(
     Ok(response)
 }
 
+/// A pending authorization request that the signed-in user answers on a page (consent, the account choice).
+struct SignedInStep {
+    browser: BrowserState,
+    pending: crate::oidc::interaction::Pending,
+    session: crate::auth::BrowserSession,
+}
+
+/// The step for `request_id` in this browser — or, when nobody is signed in, the way to the sign-in page.
+async fn pending_for_signed_in(
+    req: &actix_web::HttpRequest,
+    state: &crate::state::AppState,
+    request_id: &str,
+) -> Result<Result<SignedInStep, HttpResponse>, PageError> {
+    let browser = browser_state(req, state).await?;
+    let pending = state
+        .oidc
+        .pending(request_id, &browser.binding(), state.clock.now())
+        .await
+        .map_err(login::rejected)?;
+    let Some(session) = browser.session.clone() else {
+        return Ok(Err(see_other(&format!("/login?request={}", encode(&pending.id)))));
+    };
+    Ok(Ok(SignedInStep {
+        browser,
+        pending,
+        session,
+    }))
+}
+
 /// Where an authorization step sends the browser, or the error page it shows.
 pub fn outcome_response(
     outcome: Result<crate::oidc::interaction::Outcome, crate::oidc::authorize::Rejection>,

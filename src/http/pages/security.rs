@@ -184,9 +184,7 @@ async fn show(
     let totp_on = methods.contains(&crate::auth::mfa::Method::Totp);
     let codes_left = state.auth.recovery_codes_left(&session.user).await?;
     let mut response = page(status);
-    if let Some(cookie) = &browser.new_csrf_cookie {
-        response.cookie(cookie.clone());
-    }
+    browser.keep_csrf(&mut response);
     render(
         response,
         &SecurityPage {

@@ -6,8 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::login::rejected;
-use super::{PageError, PageForm, browser_state, check_csrf, encode, outcome_response, page, render, see_other};
+use super::{
+    PageError, PageForm, SignedInStep, browser_state, check_csrf, outcome_response, page, pending_for_signed_in, render,
+};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -41,19 +42,16 @@ pub async fn get_select_account(
     state: web::Data<AppState>,
     query: web::Query<SelectAccountQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    let pending = state
-        .oidc
-        .pending(&query.request, &browser.binding(), state.clock.now())
-        .await
-        .map_err(rejected)?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other(&format!("/login?request={}", encode(&pending.id))));
+    let SignedInStep {
+        browser,
+        pending,
+        session,
+    } = match pending_for_signed_in(&req, &state, &query.request).await? {
+        Ok(step) => step,
+        Err(sign_in) => return Ok(sign_in),
     };
     let mut response = page(StatusCode::OK);
-    if let Some(cookie) = &browser.new_csrf_cookie {
-        response.cookie(cookie.clone());
-    }
+    browser.keep_csrf(&mut response);
     render(
         response,
         &SelectAccountPage {

@@ -82,9 +82,7 @@ pub async fn get_signup(
     };
     let captcha = state.auth.captcha_widget();
     let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
-    if let Some(cookie) = &browser.new_csrf_cookie {
-        response.cookie(cookie.clone());
-    }
+    browser.keep_csrf(&mut response);
     render(
         response,
         &SignupPage {
