@@ -40,6 +40,16 @@ pub fn normalize_email(raw: &str) -> String {
     raw.trim().nfkc().collect::<String>().to_lowercase()
 }
 
+/// Whether `login` — a username, or an e-mail address when it has an `@` (as at sign-in), or the account's
+/// id — names `user`.
+pub fn names(user: &crate::store::users::User, login: &str) -> bool {
+    if login.contains('@') {
+        normalize_email(login) == user.email
+    } else {
+        normalize_username(login) == user.username || login == user.id
+    }
+}
+
 /// The form an address is counted under by signup limits: normalised, without a `+tag` (so `Alice+1@X` and
 /// `alice@x` count as one).
 pub fn counting_key(raw: &str) -> String {

@@ -56,6 +56,8 @@ pub enum AuthError {
     Validation(Vec<FieldError>),
     #[error("no such account")]
     UnknownAccount,
+    #[error("accounts are created by administrators only")]
+    SignupClosed,
     #[error("the username is taken")]
     UsernameTaken,
     #[error("the e-mail address is taken")]

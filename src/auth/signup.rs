@@ -51,7 +51,7 @@ impl AuthService {
         let by_admin = caller.is_some_and(Principal::is_admin);
         if !self.is_signup_open() && !by_admin {
             return Err(match caller {
-                None => crate::tokens::TokenError::Missing.into(),
+                None => AuthError::SignupClosed,
                 Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
             });
         }

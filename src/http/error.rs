@@ -200,6 +200,11 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
             AuthError::UnknownAccount => Self::new(S::NOT_FOUND, "not_found", "There is no such account."),
+            AuthError::SignupClosed => Self::new(
+                S::FORBIDDEN,
+                "signup_closed",
+                "Accounts are created by administrators here: this needs an administrator's bearer token.",
+            ),
             AuthError::UsernameTaken => Self::new(S::CONFLICT, "username_taken", "This username is already taken."),
             AuthError::EmailTaken => Self::new(
                 S::CONFLICT,

@@ -42,14 +42,20 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 return Err(ApiError::unsupported_media_type());
             }
             let bytes = read_limited(&req, &mut payload, MAX_JSON_BODY).await?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::malformed_json())?;
-            if let Some(field) = nul_in(&value, None) {
-                return Err(ApiError::validation([(
-                    field,
-                    "must not contain NUL characters".to_owned(),
-                )]));
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|_| ApiError::malformed_json())?;
+            // In JSON a NUL can only arrive escaped; look closer only then.
+            if bytes.windows(6).any(|w| w == b"\\u0000") {
+                let value: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|_| ApiError::malformed_json())?;
+                if let Some(field) = nul_in(&value, None) {
+                    return Err(ApiError::validation([(
+                        field,
+                        "must not contain NUL characters".to_owned(),
+                    )]));
+                }
             }
-            serde_json::from_value(value)
+            // Typed straight from the bytes, so a repeated field is refused as serde refuses it.
+            serde_json::from_slice(&bytes)
                 .map(ApiJson)
                 .map_err(|e| ApiError::unexpected_fields(&e))
         })

@@ -12,7 +12,7 @@ use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::BrowserSession;
-use crate::auth::identity::{normalize_email, normalize_username};
+use crate::auth::identity::names;
 use crate::clock::UnixTime;
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
 use crate::store::authorization_requests::{self, AuthorizationRequestRow};
@@ -65,16 +65,22 @@ impl OidcService {
         self.proceed(request, client, None, browser, false, now).await
     }
 
-    /// The user chose, on the account page, to go on as the signed-in user.
+    /// The user chose, on the account page, to go on as the account it showed (`shown_session`). If the
+    /// browser has signed in as someone else since, the page is shown again.
     pub async fn continue_as_signed_in(
         &self,
         request_id: &str,
+        shown_session: &str,
         browser: Browser<'_>,
         now: UnixTime,
     ) -> Result<Outcome, Rejection> {
         let mut pending = self.pending(request_id, browser.binding, now).await?;
-        if browser.session.is_none() {
-            return Ok(Outcome::Login { request_id: pending.id });
+        match browser.session {
+            None => return Ok(Outcome::Login { request_id: pending.id }),
+            Some(session) if session.id != shown_session => {
+                return Ok(Outcome::SelectAccount { request_id: pending.id });
+            }
+            Some(_) => {}
         }
         pending.request.account_chosen = true;
         let parameters = serde_json::to_string(&pending.request)
@@ -330,15 +336,6 @@ fn back(request: &AuthorizationRequest, error: OAuthError) -> ErrorRedirect {
         state: request.state.clone(),
         response_mode: request.response_mode,
         error,
-    }
-}
-
-/// Whether a `login_hint` (a username, an e-mail address, or the subject) names `user`.
-fn names(user: &crate::store::users::User, hint: &str) -> bool {
-    if hint.contains('@') {
-        normalize_email(hint) == user.email
-    } else {
-        normalize_username(hint) == user.username || hint == user.id
     }
 }
 

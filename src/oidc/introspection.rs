@@ -40,6 +40,7 @@ pub struct TokenDetails {
     pub exp: i64,
     pub iat: i64,
     pub iss: String,
+    /// Who the token is for: the issuer (Tessera's own API and endpoints), for every kind of token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,7 +159,8 @@ impl OidcService {
             exp: row.expires_at,
             iat: row.created_at,
             iss: self.issuer.clone(),
-            aud: None,
+            // A refresh token is presented to the issuer only.
+            aud: Some(self.issuer.clone()),
             jti: None,
             acr: Some(family.acr),
             amr: Some(methods(&family.amr)),
@@ -192,7 +194,8 @@ impl OidcService {
             exp: live.token.expires_at,
             iat: live.token.created_at,
             iss: self.issuer.clone(),
-            aud: None,
+            // A private token is presented to the issuer's API only.
+            aud: Some(self.issuer.clone()),
             jti: None,
             acr: None,
             amr: None,

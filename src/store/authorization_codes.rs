@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::refresh_tokens::NewRefreshToken;
 use super::schema::{authorization_codes, refresh_tokens, sessions};
+use super::sessions as session_families;
 use super::sessions::NewSession;
 use super::{Database, StoreError, StoreResult};
 use crate::clock::UnixTime;
@@ -88,9 +89,7 @@ pub async fn spend(db: &Database, code_hash: String, now: UnixTime) -> StoreResu
                 return Ok(Spend::Unknown);
             };
             if let Some(id) = &family {
-                diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
-                    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REPLAYED)))
-                    .execute(conn)?;
+                session_families::revoke_on(conn, id, REPLAYED, now)?;
             }
             Ok(Spend::Replayed(family))
         })
@@ -98,15 +97,25 @@ pub async fn spend(db: &Database, code_hash: String, now: UnixTime) -> StoreResu
     .await
 }
 
+/// What recording a code's grant found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The family is stored and live: its tokens may go out.
+    Live,
+    /// The code was replayed while it was being redeemed: the family is stored revoked.
+    BornRevoked,
+    /// The code already has a family (it cannot, for a code this caller spent): nothing was stored.
+    AlreadyGranted,
+}
+
 /// Creates the token family a spent code grants, with its first refresh token if any, and records it on the
-/// code (once). A family whose code was replayed meanwhile is stored revoked. Returns whether the family
-/// was created and is live.
+/// code (once). A family whose code was replayed meanwhile is stored revoked.
 pub async fn create_family(
     db: &Database,
     code_hash: String,
     family: NewSession,
     refresh_token: Option<NewRefreshToken>,
-) -> StoreResult<bool> {
+) -> StoreResult<Grant> {
     let now = family.created_at;
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
@@ -120,18 +129,17 @@ pub async fn create_family(
             .get_result(conn)
             .optional()?;
             let Some(replayed_at) = claimed else {
-                return Ok(false);
+                return Ok(Grant::AlreadyGranted);
             };
             diesel::insert_into(sessions::table).values(&family).execute(conn)?;
             if let Some(token) = &refresh_token {
                 diesel::insert_into(refresh_tokens::table).values(token).execute(conn)?;
             }
-            if replayed_at.is_some() {
-                diesel::update(sessions::table.find(&family.id))
-                    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REPLAYED)))
-                    .execute(conn)?;
+            if replayed_at.is_none() {
+                return Ok(Grant::Live);
             }
-            Ok(replayed_at.is_none())
+            session_families::revoke_on(conn, &family.id, REPLAYED, now)?;
+            Ok(Grant::BornRevoked)
         })
     })
     .await

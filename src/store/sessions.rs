@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::refresh_tokens::NewRefreshToken;
 use super::schema::{refresh_tokens, sessions, users};
 use super::users::User;
-use super::{Database, StoreError, StoreResult};
+use super::{Database, DbConnection, StoreError, StoreResult};
 use crate::clock::UnixTime;
 
 /// One login session as stored.
@@ -125,11 +125,13 @@ pub async fn revoke_for_browser_session(
 
 /// Revokes a session, and with it every token of its family. Returns whether it was still live.
 pub async fn revoke(db: &Database, id: String, reason: &'static str, now: UnixTime) -> StoreResult<bool> {
-    db.write(move |conn| {
-        let updated = diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
-            .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
-            .execute(conn)?;
-        Ok(updated == 1)
-    })
-    .await
+    db.write(move |conn| Ok(revoke_on(conn, &id, reason, now)?)).await
+}
+
+/// [`revoke`] on a connection already held (inside another store function's transaction).
+pub(super) fn revoke_on(conn: &mut DbConnection, id: &str, reason: &str, now: UnixTime) -> QueryResult<bool> {
+    let updated = diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+        .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+        .execute(conn)?;
+    Ok(updated == 1)
 }

@@ -62,15 +62,10 @@ fn schedule(conn: &mut DbConnection, key: &SigningKeyRow) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Stores `key` as [`insert_scheduled`] does, but only if no key is scheduled after `now` and the newest key
-/// started signing at `due_before` or earlier — checked under a lock, so of several instances due at once exactly
-/// one rotates. Returns whether `key` was stored.
-pub async fn insert_if_due(
-    db: &Database,
-    key: SigningKeyRow,
-    now: UnixTime,
-    due_before: UnixTime,
-) -> StoreResult<bool> {
+/// Stores `key` as [`insert_scheduled`] does, but only if the newest key (a scheduled one included) started
+/// signing at `due_before` or earlier — checked under a lock, so of several instances due at once exactly one
+/// rotates. Returns whether `key` was stored.
+pub async fn insert_if_due(db: &Database, key: SigningKeyRow, due_before: UnixTime) -> StoreResult<bool> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             match conn {
@@ -85,7 +80,7 @@ pub async fn insert_if_due(
                 }
             }
             let newest = load_all(conn)?.iter().map(|row| row.activates_at).max();
-            if newest.is_some_and(|at| at > now || at > due_before) {
+            if newest.is_some_and(|at| at > due_before) {
                 return Ok(false);
             }
             schedule(conn, &key)?;

@@ -88,13 +88,14 @@ pub async fn rotate_if_due(
 ) -> Result<Option<NewKey>, KeyRingError> {
     let due_before = now - max_age;
     let newest = signing_keys::list(db).await?.iter().map(|row| row.activates_at).max();
-    if newest.is_some_and(|at| at > now || at > due_before) {
+    // A key scheduled after `now` is newer than `due_before` too.
+    if newest.is_some_and(|at| at > due_before) {
         return Ok(None);
     }
     let material = generate(policy.rsa_bits).await?;
     let activates_at = now + policy.lead;
     let row = material.to_row(policy.secret, now, activates_at)?;
-    if !signing_keys::insert_if_due(db, row, now, due_before).await? {
+    if !signing_keys::insert_if_due(db, row, due_before).await? {
         return Ok(None);
     }
     tracing::info!(kid = %material.kid, activates_at, "signing key rotated on schedule");

@@ -274,15 +274,17 @@ async fn malformed_json_is_malformed_whatever_fields_it_names() {
             .unwrap();
         assert_error(response, StatusCode::BAD_REQUEST, "malformed_json").await;
     }
-    let response = app
-        .client
-        .post(&login)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(r#"{"unknown": 1}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    for shape in [r#"{"unknown": 1}"#, r#"{"login": "a", "login": "b", "password": "x"}"#] {
+        let response = app
+            .client
+            .post(&login)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(shape)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
 }
 
 /// Two credentials of one kind cannot both count: refused like a repeated form parameter.

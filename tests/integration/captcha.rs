@@ -37,7 +37,7 @@ async fn a_closed_signup_is_refused_before_the_captcha_is_checked() {
     .await;
     for captcha in [None, Some("widget-answer")] {
         let response = app.post_json("/api/v1/users", &signup_body("alice", captcha)).await;
-        assert_error(response, StatusCode::UNAUTHORIZED, "token_missing").await;
+        assert_error(response, StatusCode::FORBIDDEN, "signup_closed").await;
     }
     assert!(verify.requests().is_empty(), "no provider call for a closed door");
     let browser = app.browser();

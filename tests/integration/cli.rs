@@ -585,7 +585,7 @@ async fn environment_settings_reach_the_running_server_as_written() {
         .send()
         .await
         .unwrap();
-    assert_error(signup, StatusCode::UNAUTHORIZED, "token_missing").await;
+    assert_error(signup, StatusCode::FORBIDDEN, "signup_closed").await;
 
     let session: Value = served
         .request(reqwest::Method::POST, "/api/v1/auth/login")

@@ -304,3 +304,21 @@ async fn p_lo_11_a_hint_ends_no_other_users_session() {
         assert!(query_param(&location(&response), "code").is_some(), "still signed in");
     }
 }
+
+/// A bare POST (no form, no body) is an empty logout request: the user is asked to confirm.
+#[tokio::test]
+async fn p_lo_12_a_bare_post_asks_for_confirmation() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let browser = app.browser();
+    browser.sign_in(&user).await;
+    let response = browser.client.post(browser.url("/oauth2/logout")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("name=\"confirm\""), "a confirmation form: {html}");
+    assert_eq!(
+        browser.get("/account").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+}

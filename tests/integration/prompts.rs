@@ -5,7 +5,27 @@ use reqwest::StatusCode;
 
 use crate::jwks::decode_segment;
 use crate::oidc_support::*;
+
 use crate::support::{PASSWORD, TestApp};
+
+/// Posts "Continue as …" from the account page at `page_path`, as the page shows it.
+async fn continue_as_shown(browser: &Browser, page_path: &str) -> reqwest::Response {
+    let html = browser.get(page_path).await.text().await.unwrap();
+    let field = |name: &str| hidden(&html, name).unwrap_or_default();
+    let form = [
+        ("csrf", field("csrf")),
+        ("request", field("request")),
+        ("session", field("session")),
+        ("decision", "continue".to_owned()),
+    ];
+    browser
+        .client
+        .post(browser.url("/select-account"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
 
 fn auth_time(tokens: &serde_json::Value) -> i64 {
     decode_segment(tokens["id_token"].as_str().unwrap(), 1)["auth_time"]
@@ -78,20 +98,7 @@ async fn select_account_offers_the_signed_in_account_or_another_one() {
     );
     assert!(html.contains("Use another account") && html.contains("href=\"/login?request="));
     assert!(!html.contains("<script"), "no JavaScript");
-    let (csrf, request) = browser.form_fields(&page_path).await;
-    let request = request.unwrap();
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("request", request.as_str()),
-        ("decision", "continue"),
-    ];
-    let response = browser
-        .client
-        .post(browser.url("/select-account"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = continue_as_shown(&browser, &page_path).await;
     let code = query_param(&location(&response), "code").expect("a code for Alice");
     let again = app.exchange(&client, &code, false).await;
     assert_eq!(auth_time(&again), auth_time(&first), "no new sign-in");
@@ -123,7 +130,7 @@ async fn the_choice_carries_through_consent_and_needs_the_form() {
     let browser = app.browser();
     browser.sign_in(&alice).await;
     let page_path = location(&browser.authorize(&client, &[("prompt", "select_account")]).await);
-    let (csrf, request) = browser.form_fields(&page_path).await;
+    let (_, request) = browser.form_fields(&page_path).await;
     let request = request.unwrap();
 
     // No CSRF token, or another browser: refused.
@@ -150,18 +157,7 @@ async fn the_choice_carries_through_consent_and_needs_the_form() {
         .unwrap();
     assert_error_page(response).await;
 
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("request", request.as_str()),
-        ("decision", "continue"),
-    ];
-    let response = browser
-        .client
-        .post(browser.url("/select-account"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = continue_as_shown(&browser, &page_path).await;
     let consent = location(&response);
     assert!(consent.starts_with("/consent?request="), "{consent}");
     let response = browser.answer_consent(&consent, "allow").await;
@@ -207,4 +203,43 @@ async fn a_login_hint_for_someone_else_needs_a_choice_and_prompt_none_says_so() 
     // Nobody signed in: straight to the sign-in page.
     let response = app.browser().authorize(&client, &[("prompt", "select_account")]).await;
     assert!(location(&response).starts_with("/login?request="));
+}
+
+/// "Continue as alice" continues as Alice only: if the browser has signed in as someone else since the page was
+/// shown, the page is shown again, naming who is signed in now.
+#[tokio::test]
+async fn continue_goes_on_with_the_account_the_page_showed() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let client = app.first_party().await;
+    let browser = app.browser();
+    browser.sign_in(&alice).await;
+    let page_path = location(&browser.authorize(&client, &[("prompt", "select_account")]).await);
+    let html = browser.get(&page_path).await.text().await.unwrap();
+    let (csrf, shown) = (hidden(&html, "csrf").unwrap(), hidden(&html, "session").unwrap());
+    let request = hidden(&html, "request").unwrap();
+
+    // Meanwhile, in another tab, Bob signs in (through another request that asks for a sign-in).
+    let other = location(&browser.authorize(&client, &[("prompt", "login")]).await);
+    let response = browser.submit_login(&other, &bob, PASSWORD).await;
+    assert!(query_param(&location(&response), "code").is_some());
+
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("request", request.as_str()),
+        ("session", shown.as_str()),
+        ("decision", "continue"),
+    ];
+    let response = browser
+        .client
+        .post(browser.url("/select-account"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let again = location(&response);
+    assert!(again.starts_with("/select-account?request="), "{again}");
+    let html = browser.get(&again).await.text().await.unwrap();
+    assert!(html.contains("Continue as bob"), "{html}");
 }

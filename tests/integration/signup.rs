@@ -120,7 +120,7 @@ async fn parallel_signups_of_one_name_create_one_account() {
 async fn restricted_signup_needs_an_administrator() {
     let app = TestApp::spawn_with(|config| config.user_create_scope = UserCreateScope::Admin).await;
     let response = app.signup_raw("bob", "bob@example.org", PASSWORD).await;
-    assert_error(response, StatusCode::UNAUTHORIZED, "token_missing").await;
+    assert_error(response, StatusCode::FORBIDDEN, "signup_closed").await;
 
     let admin = app.admin_login().await;
     let created = app

@@ -97,8 +97,11 @@ async fn p_tok_02_a_replayed_code_revokes_what_it_produced() {
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+/// P-TOK-03, Tessera's policy: of parallel redemptions at most one gets tokens — exactly one when every other
+/// comes after its grant is written; none when a replay overtakes it (an ID token cannot be revoked, so none is
+/// handed out for a replayed code) — and whatever was issued dies with the replays.
 #[tokio::test]
-async fn p_tok_03_parallel_redemptions_let_exactly_one_through_and_its_tokens_die() {
+async fn p_tok_03_parallel_redemptions_let_at_most_one_through_and_its_tokens_die() {
     let app = TestApp::spawn().await;
     let user = app.signup("alice").await;
     let client = app.first_party().await;
@@ -106,9 +109,8 @@ async fn p_tok_03_parallel_redemptions_let_exactly_one_through_and_its_tokens_di
     let form = code_form(&code);
     let responses = join_all((0..20).map(|_| app.token(&client, &form))).await;
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        1,
+    assert!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count() <= 1,
         "{statuses:?}"
     );
     assert!(
@@ -124,7 +126,9 @@ async fn p_tok_03_parallel_redemptions_let_exactly_one_through_and_its_tokens_di
             winner = Some(response.json::<Value>().await.unwrap());
         }
     }
-    let winner = winner.unwrap();
+    let Some(winner) = winner else {
+        return; // a replay overtook every redemption: nothing was issued
+    };
     let access = winner["access_token"].as_str().unwrap();
     let introspection: Value = app
         .client_post("/oauth2/introspect", &client, &[("token", access)])
@@ -146,10 +150,10 @@ async fn p_tok_03_parallel_redemptions_let_exactly_one_through_and_its_tokens_di
 }
 
 /// The replay overtakes the first redemption: the code is spent, then replayed, and only then does the first
-/// redemption write its grant. The grant is born revoked.
+/// redemption write its grant. The grant is born revoked, and the redemption hands out nothing.
 #[tokio::test]
 async fn p_tok_03b_a_replay_before_the_grant_is_written_still_revokes_it() {
-    use tessera::store::authorization_codes::{self, Spend};
+    use tessera::store::authorization_codes::{self, Grant, Spend};
     use tessera::store::sessions::{self, NewSession};
     use tessera::tokens::opaque;
 
@@ -181,10 +185,10 @@ async fn p_tok_03b_a_replay_before_the_grant_is_written_still_revokes_it() {
         browser_session_id: Some(row.browser_session_id.clone()),
         offline: false,
     };
-    let live = authorization_codes::create_family(db, opaque::hash(&code), family.clone(), None)
+    let grant = authorization_codes::create_family(db, opaque::hash(&code), family.clone(), None)
         .await
         .unwrap();
-    assert!(!live, "the grant of a replayed code is not live");
+    assert_eq!(grant, Grant::BornRevoked, "the grant of a replayed code is not live");
     let stored = sessions::find(db, family.id).await.unwrap().unwrap();
     assert!(stored.revoked_at.is_some(), "born revoked");
     assert_eq!(stored.revoked_reason.as_deref(), Some("authorization_code_reused"));

@@ -5,8 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest};
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::PageError;
@@ -34,7 +35,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let body = read_form(&req, &mut payload, MAX_PAGE_FORM).await.map_err(refused)?;
+            // A bare POST with nothing in it (no content type, no body) is an empty form.
+            let headers = req.headers();
+            let bare = headers.get(header::CONTENT_TYPE).is_none()
+                && headers
+                    .get(header::CONTENT_LENGTH)
+                    .is_none_or(|length| length.as_bytes() == b"0");
+            let body = if bare {
+                Bytes::new()
+            } else {
+                read_form(&req, &mut payload, MAX_PAGE_FORM).await.map_err(refused)?
+            };
             serde_urlencoded::from_bytes(&body)
                 .map(PageForm)
                 .map_err(|_| PageError::bad_request(UNREADABLE))

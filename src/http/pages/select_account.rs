@@ -16,6 +16,8 @@ use crate::state::AppState;
 struct SelectAccountPage<'a> {
     csrf: &'a str,
     request: &'a str,
+    /// The browser session shown: "continue" goes on with exactly this one.
+    session: &'a str,
     client_name: &'a str,
     username: &'a str,
     email: &'a str,
@@ -33,6 +35,8 @@ pub struct SelectAccountForm {
     csrf: String,
     #[serde(default)]
     request: String,
+    #[serde(default)]
+    session: String,
     #[serde(default)]
     decision: String,
 }
@@ -57,6 +61,7 @@ pub async fn get_select_account(
         &SelectAccountPage {
             csrf: &browser.csrf,
             request: &pending.id,
+            session: &session.id,
             client_name: &pending.client.name,
             username: &session.user.username,
             email: &session.user.email,
@@ -79,7 +84,12 @@ pub async fn post_select_account(
     let binding = browser.binding();
     let outcome = state
         .oidc
-        .continue_as_signed_in(&form.request, browser.as_browser(&binding), state.clock.now())
+        .continue_as_signed_in(
+            &form.request,
+            &form.session,
+            browser.as_browser(&binding),
+            state.clock.now(),
+        )
         .await;
     outcome_response(outcome, state.oidc.issuer())
 }

@@ -9,7 +9,7 @@ use crate::oidc::clients::{Client, GrantType};
 use crate::oidc::params::Params;
 use crate::oidc::scope::{OPENID, Scope};
 use crate::oidc::{OAuthError, OidcService, pkce};
-use crate::store::authorization_codes::{self, AuthorizationCodeRow, Spend};
+use crate::store::authorization_codes::{self, AuthorizationCodeRow, Grant, Spend};
 use crate::store::refresh_tokens::NewRefreshToken;
 use crate::store::sessions::NewSession;
 use crate::store::{browser_sessions, users};
@@ -75,10 +75,14 @@ impl OidcService {
             created_at: now,
             expires_at,
         });
-        // A replay that overtook this redemption leaves the family born revoked: the answer still carries the
-        // tokens (exactly one redemption succeeds), but they are dead, as if the replay had come after.
-        if !authorization_codes::create_family(&self.db, code_hash, family, refresh_row).await? {
-            tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption; its tokens revoked");
+        // A replay that overtook this redemption leaves the family born revoked, and no token goes out: an ID
+        // token cannot be revoked, and third parties check access tokens offline.
+        match authorization_codes::create_family(&self.db, code_hash, family, refresh_row).await? {
+            Grant::Live => {}
+            Grant::BornRevoked | Grant::AlreadyGranted => {
+                tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption; nothing issued");
+                return Err(OAuthError::invalid_grant("the authorization code was already used"));
+            }
         }
 
         let access = self.access.issue(
