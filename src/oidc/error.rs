@@ -149,18 +149,47 @@ impl From<TokenError> for OAuthError {
     }
 }
 
+/// What the token endpoint's grants meet from authentication. Every variant is listed, so a new one is a
+/// decision here, never a silent `server_error`.
 impl From<AuthError> for OAuthError {
     fn from(error: AuthError) -> Self {
+        use AuthError as A;
         match error {
-            AuthError::RefreshInvalid => Self::invalid_grant("The refresh token is not valid for this client."),
-            AuthError::RefreshExpired => Self::invalid_grant("The refresh token has expired."),
-            AuthError::RefreshReused => {
+            A::RefreshInvalid => Self::invalid_grant("The refresh token is not valid for this client."),
+            A::RefreshExpired => Self::invalid_grant("The refresh token has expired."),
+            A::RefreshReused => {
                 Self::invalid_grant("The refresh token was already used; its whole grant is now revoked.")
             }
-            AuthError::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
-            AuthError::Store(e) => e.into(),
-            AuthError::Token(e) => e.into(),
-            other => Self::server(other),
+            A::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
+            A::AppMismatch => Self::invalid_grant("The token belongs to another application."),
+            A::Store(e) => e.into(),
+            A::Token(e) => e.into(),
+            // Steps of a sign-in, account and factor management: no grant leads to them.
+            A::InvalidCredentials
+            | A::Validation(_)
+            | A::UnknownAccount
+            | A::SignupClosed
+            | A::UsernameTaken
+            | A::EmailTaken
+            | A::SignupRateLimited(..)
+            | A::LoginRateLimited(_)
+            | A::UnknownToken
+            | A::InteractiveLoginRequired
+            | A::WrongPassword
+            | A::MfaTokenInvalid
+            | A::InvalidCode
+            | A::MethodUnavailable(_)
+            | A::OtpRateLimited(_)
+            | A::TotpAlreadyEnabled
+            | A::TotpNotPending
+            | A::ReauthenticationRequired
+            | A::AlreadyVerified(_)
+            | A::Notify(_)
+            | A::Captcha(_)
+            | A::Internal(_)
+            | A::ScopeNotHeld(_)
+            | A::InsufficientScope(_)
+            | A::Password(_) => Self::server(error),
         }
     }
 }

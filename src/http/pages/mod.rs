@@ -199,11 +199,55 @@ impl ResponseError for PageError {
     }
 }
 
+/// What the pages meet from authentication that they do not answer themselves (the sign-in and sign-up pages
+/// show their own messages for what a person can fix). Every variant is listed, so a new one is a decision
+/// here, never a silent 500.
 impl From<crate::auth::AuthError> for PageError {
     fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError as A;
+        use crate::notify::CaptchaError;
         match error {
-            crate::auth::AuthError::Store(error) => error.into(),
-            other => Self::internal(other),
+            A::Store(error) => error.into(),
+            A::Captcha(CaptchaError::Unavailable(_)) => Self::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The captcha cannot be checked right now. Please try again in a moment.",
+            ),
+            A::Captcha(CaptchaError::Failed(_)) => Self::bad_request("Please solve the captcha, then try again."),
+            A::Notify(_) => Self::with_status(
+                StatusCode::BAD_GATEWAY,
+                "The message could not be sent. Please try again later.",
+            ),
+            A::LoginRateLimited(_) | A::SignupRateLimited(..) | A::OtpRateLimited(_) => Self::with_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts. Please wait a while, then try again.",
+            ),
+            A::SignupClosed => Self::forbidden("Accounts are created by an administrator here; sign-up is closed."),
+            A::ReauthenticationRequired | A::InteractiveLoginRequired => {
+                Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
+            }
+            A::InvalidCredentials
+            | A::Validation(_)
+            | A::UnknownAccount
+            | A::UsernameTaken
+            | A::EmailTaken
+            | A::RefreshInvalid
+            | A::RefreshExpired
+            | A::RefreshReused
+            | A::RefreshRevoked
+            | A::AppMismatch
+            | A::UnknownToken
+            | A::WrongPassword
+            | A::MfaTokenInvalid
+            | A::InvalidCode
+            | A::MethodUnavailable(_)
+            | A::TotpAlreadyEnabled
+            | A::TotpNotPending
+            | A::AlreadyVerified(_)
+            | A::Internal(_)
+            | A::ScopeNotHeld(_)
+            | A::InsufficientScope(_)
+            | A::Token(_)
+            | A::Password(_) => Self::internal(error),
         }
     }
 }
