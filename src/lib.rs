@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod notify;
 pub mod oidc;

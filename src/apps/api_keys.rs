@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{AppError, AppService, Application};
-use crate::auth::FieldError;
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::store::StoreError;
 use crate::store::api_keys::{self, ApiKeyRow};
 use crate::tokens::opaque;

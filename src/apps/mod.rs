@@ -8,10 +8,10 @@ pub mod rate_limit;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::FieldError;
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::config::Config;
+use crate::error::FieldError;
 use crate::store::applications::{self, ApplicationRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;

@@ -1,8 +1,9 @@
 //! Looking after existing accounts: enabling and disabling them, and changing a password. Both end what
 //! the old state allowed: a disabled account's private tokens, a changed password's other sign-ins.
 
-use super::{AuthError, AuthService, Credential, FieldError, Principal};
+use super::{AuthError, AuthService, Credential, Principal};
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::store::users::{self, User};
 
 impl AuthService {

@@ -28,6 +28,7 @@ use crate::apps::rate_limit::RateLimiter;
 use crate::config::{
     Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
 };
+use crate::error::FieldError;
 use crate::notify::{Captcha, Notifier};
 use crate::store::{Database, StoreError};
 use crate::tokens::{AccessTokens, TokenError};
@@ -38,13 +39,6 @@ use crate::tokens::{AccessTokens, TokenError};
 pub struct Origin {
     pub ip: Option<std::net::IpAddr>,
     pub key: String,
-}
-
-/// One invalid input field and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
 }
 
 /// Everything authentication can refuse or fail with.

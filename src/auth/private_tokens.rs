@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 
-use super::{AuthError, AuthService, Credential, FieldError, Principal};
+use super::{AuthError, AuthService, Credential, Principal};
 use crate::apps::Application;
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::store::private_tokens::{self, PrivateTokenRow};
 use crate::store::users::User;
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX};

@@ -4,10 +4,11 @@
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
 use super::mfa::{LoginStep, MfaChallenge};
 use super::password::is_common;
-use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, FieldError, LimitedBy, Origin, Principal, TokenPair};
+use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, LimitedBy, Origin, Principal, TokenPair};
 use crate::apps::Application;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::store::StoreError;
 use crate::store::users::{self, NewUser, User};
 

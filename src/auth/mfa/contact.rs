@@ -2,9 +2,10 @@
 //! only once its code came back; the e-mail address is marked verified (and a code for an older address
 //! cannot verify a newer one).
 
-use super::super::{AuthError, AuthService, FieldError, Principal};
+use super::super::{AuthError, AuthService, Principal};
 use super::codes::{Channel, CodePurpose, SentCode};
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::notify::sms::{is_e164, mask_phone, normalize_phone};
 use crate::store::users::{self, User};
 

@@ -1,8 +1,8 @@
 //! The registration rules: what a client may ask for, checked field by field into a [`Client`].
 
 use super::{AuthMethod, Client, ClientError, GrantType};
-use crate::auth::FieldError;
 use crate::clock::UnixTime;
+use crate::error::FieldError;
 use crate::oidc::redirect_uri;
 use crate::oidc::scope::{self, Scope};
 use crate::tokens::opaque;
