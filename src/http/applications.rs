@@ -73,19 +73,7 @@ pub async fn require_api_key(
             if !decision.allowed {
                 return Ok(too_many(req, &decision));
             }
-            let error = match refusal {
-                KeyError::Missing => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "api_key_missing",
-                    "This API needs the application's key in the x-api-key header.",
-                ),
-                _ => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "api_key_invalid",
-                    "The x-api-key is unknown, revoked or expired.",
-                ),
-            };
-            return Ok(req.into_response(error.error_response()));
+            return Ok(req.into_response(ApiError::from(refusal).error_response()));
         }
     };
     let decision = state.apps.take(&app, now_ms).await.map_err(ApiError::from)?;

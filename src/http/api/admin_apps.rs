@@ -1,13 +1,12 @@
 //! `/api/v1/admin/apps`: applications and their API keys (administrators only). A key is shown when it is
 //! created, and never again.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::parse_time;
 use crate::apps::api_keys::ApiKeyInfo;
-use crate::apps::{AppError, AppSpec, Application};
+use crate::apps::{AppSpec, Application};
 use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
@@ -95,21 +94,6 @@ impl KeyBody {
             expires_at: info.expires_at.map(rfc3339),
             revoked_at: info.revoked_at.map(rfc3339),
             last_used_at: info.last_used_at.map(rfc3339),
-        }
-    }
-}
-
-impl From<AppError> for ApiError {
-    fn from(error: AppError) -> Self {
-        match error {
-            AppError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
-            AppError::NotFound => Self::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "There is no such application or key.",
-            ),
-            AppError::SlugTaken => Self::new(StatusCode::CONFLICT, "slug_taken", "Another application has this slug."),
-            AppError::Store(e) => e.into(),
         }
     }
 }

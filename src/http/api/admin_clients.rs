@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Admin;
 use crate::http::extract::ApiJson;
-use crate::oidc::clients::{Client, ClientError, ClientSpec, RegisteredClient};
+use crate::oidc::clients::{Client, ClientSpec, RegisteredClient};
 use crate::state::AppState;
 
 /// A client registration as the API takes it.
@@ -99,16 +99,6 @@ impl ClientBody {
 impl From<RegisteredClient> for ClientBody {
     fn from(registered: RegisteredClient) -> Self {
         Self::new(registered.client, registered.secret)
-    }
-}
-
-impl From<ClientError> for ApiError {
-    fn from(error: ClientError) -> Self {
-        match error {
-            ClientError::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
-            ClientError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such client."),
-            ClientError::Store(e) => e.into(),
-        }
     }
 }
 

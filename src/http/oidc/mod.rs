@@ -14,13 +14,12 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, web};
 
-use super::body::{BodyError, FormError, read_form};
+use super::body::read_form;
+use super::error::FormRejection;
 use super::middleware::{allow_any_origin, refuse_oauth_credentials_in_query};
-use crate::oidc::OAuthError;
 use crate::oidc::discovery as paths;
 use crate::oidc::params::Params;
 
@@ -89,39 +88,6 @@ const MAX_FORM_BODY: usize = 64 * 1024;
 /// slow.
 pub struct OAuthForm(pub Params);
 
-/// A form body an OAuth endpoint could not take.
-#[derive(Debug)]
-pub struct FormRejection(FormError);
-
-impl std::fmt::Display for FormRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-impl ResponseError for FormRejection {
-    fn status_code(&self) -> StatusCode {
-        match self.0 {
-            FormError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-            FormError::Body(BodyError::TimedOut) => StatusCode::REQUEST_TIMEOUT,
-            FormError::NotForm | FormError::Nul | FormError::Body(BodyError::Broken) => StatusCode::BAD_REQUEST,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let description = match self.0 {
-            FormError::NotForm => "the body must be application/x-www-form-urlencoded",
-            FormError::Nul => "a parameter contains a NUL character",
-            FormError::Body(BodyError::TooLarge) => "the request body is too large",
-            FormError::Body(BodyError::TimedOut) => "the request body did not arrive in time",
-            FormError::Body(BodyError::Broken) => "the request body could not be read",
-        };
-        let mut response = OAuthError::invalid_request(description).error_response();
-        *response.status_mut() = self.status_code();
-        response
-    }
-}
-
 impl FromRequest for OAuthForm {
     type Error = FormRejection;
     type Future = Pin<Box<dyn Future<Output = Result<Self, FormRejection>>>>;
@@ -132,7 +98,7 @@ impl FromRequest for OAuthForm {
         Box::pin(async move {
             let body = read_form(&req, &mut payload, MAX_FORM_BODY)
                 .await
-                .map_err(FormRejection)?;
+                .map_err(FormRejection::from)?;
             Ok(OAuthForm(Params::parse(&body)))
         })
     }

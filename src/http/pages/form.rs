@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::PageError;
-use crate::http::body::{BodyError, FormError, read_form};
+use crate::http::body::read_form;
 
 /// Largest form a page reads.
 const MAX_PAGE_FORM: usize = 16 * 1024;
@@ -44,28 +44,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
             let body = if bare {
                 Bytes::new()
             } else {
-                read_form(&req, &mut payload, MAX_PAGE_FORM).await.map_err(refused)?
+                read_form(&req, &mut payload, MAX_PAGE_FORM)
+                    .await
+                    .map_err(PageError::from)?
             };
             serde_urlencoded::from_bytes(&body)
                 .map(PageForm)
-                .map_err(|_| PageError::bad_request(UNREADABLE))
+                .map_err(|_| PageError::bad_request("The form could not be read. Please go back and try again."))
         })
-    }
-}
-
-const UNREADABLE: &str = "The form could not be read. Please go back and try again.";
-
-fn refused(error: FormError) -> PageError {
-    match error {
-        FormError::NotForm | FormError::Body(BodyError::Broken) => PageError::bad_request(UNREADABLE),
-        FormError::Nul => PageError::bad_request("The form contains a character that cannot be taken (NUL)."),
-        FormError::Body(BodyError::TooLarge) => PageError::with_status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The form is too large. Please go back and try again.",
-        ),
-        FormError::Body(BodyError::TimedOut) => PageError::with_status(
-            StatusCode::REQUEST_TIMEOUT,
-            "The form did not arrive in time. Please try again.",
-        ),
     }
 }

@@ -1,19 +1,16 @@
-//! The one place errors become HTTP responses. REST errors are `{"code", "detail"}` with a stable
-//! snake_case code; 5xx bodies are constant and the cause is logged once, here.
+//! The REST API's shape: `{"code", "detail"}` with a stable snake_case code and the right status; 5xx bodies
+//! are constant and the cause is logged once, here.
 
 use std::collections::BTreeMap;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use super::body::BodyError;
-use super::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
 use crate::auth::AuthError;
+use crate::http::body::BodyError;
+use crate::http::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
 use crate::notify::{CaptchaError, NotifyError};
 use crate::store::StoreError;
 use crate::tokens::TokenError;
@@ -48,7 +45,7 @@ pub fn signup_limit_message(by: crate::auth::LimitedBy) -> &'static str {
 /// The words of a sign-in refused because its address failed too often (the same on the `/login` page).
 pub const LOGIN_LIMIT_MESSAGE: &str = "Too many failed sign-in attempts from your IP address. Please try again later.";
 
-const INTERNAL_DETAIL: &str = "An internal error occurred. It has been logged; please try again later.";
+pub(super) const INTERNAL_DETAIL: &str = "An internal error occurred. It has been logged; please try again later.";
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
@@ -401,104 +398,48 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Gives error responses that actix produced with an empty body (unknown path, wrong method, …) the
-/// documented JSON shape.
-pub fn render_empty_error<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let status = res.status();
-    let has_body = !matches!(
-        res.response().body().size(),
-        actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
-    );
-    if has_body {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "There is nothing at this address."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This method is not allowed here."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "This content type is not accepted here."),
-        s if s.is_server_error() => ("internal_error", INTERNAL_DETAIL),
-        _ => ("bad_request", "The request could not be understood."),
-    };
-    let (req, original) = res.into_parts();
-    let mut response: HttpResponse<BoxBody> = ApiError::new(status, code, detail).error_response();
-    // Keep what the original response said (a challenge, `Allow`, …), but not its body's framing.
-    for (name, value) in original.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            response.headers_mut().insert(name.clone(), value.clone());
+impl From<crate::apps::AppError> for ApiError {
+    fn from(error: crate::apps::AppError) -> Self {
+        use crate::apps::AppError as A;
+        match error {
+            A::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            A::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is no such application or key.",
+            ),
+            A::SlugTaken => Self::new(StatusCode::CONFLICT, "slug_taken", "Another application has this slug."),
+            A::Store(e) => e.into(),
         }
     }
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, response).map_into_right_body(),
-    ))
 }
 
-#[derive(Serialize)]
-struct OAuthErrorBody<'a> {
-    error: &'a str,
-    error_description: &'a str,
-}
-
-/// A protected OAuth resource (userinfo) asked for without a token: 401 with the OAuth error body, and a
-/// challenge that carries no error code (RFC 6750 §3.1: no credentials, no error information).
-pub fn bearer_token_missing() -> HttpResponse {
-    let error = crate::oidc::OAuthError::from(TokenError::Missing);
-    let mut response = error.error_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(r#"Bearer realm="tessera""#),
-    );
-    response
-}
-
-/// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
-impl ResponseError for crate::oidc::OAuthError {
-    fn status_code(&self) -> StatusCode {
-        use crate::oidc::ErrorCode as E;
-        match self.code {
-            E::InvalidClient | E::InvalidToken => StatusCode::UNAUTHORIZED,
-            E::InsufficientScope => StatusCode::FORBIDDEN,
-            E::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            E::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::BAD_REQUEST,
+impl From<crate::apps::api_keys::KeyError> for ApiError {
+    fn from(error: crate::apps::api_keys::KeyError) -> Self {
+        use crate::apps::api_keys::KeyError as K;
+        match error {
+            K::Missing => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "api_key_missing",
+                "This API needs the application's key in the x-api-key header.",
+            ),
+            K::Invalid => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "api_key_invalid",
+                "The x-api-key is unknown, revoked or expired.",
+            ),
+            K::Store(e) => e.into(),
         }
     }
+}
 
-    fn error_response(&self) -> HttpResponse {
-        use crate::oidc::ErrorCode as E;
-        let mut response = HttpResponse::build(self.status_code());
-        match (&self.cause, self.code) {
-            (Some(cause), E::TemporarilyUnavailable) => {
-                log_storage_outage(cause);
-                response.insert_header((header::RETRY_AFTER, STORAGE_RETRY_AFTER));
-            }
-            (Some(cause), code) => tracing::error!(error = %cause, code = code.as_str(), "OAuth request failed"),
-            (None, _) => {}
+impl From<crate::oidc::clients::ClientError> for ApiError {
+    fn from(error: crate::oidc::clients::ClientError) -> Self {
+        use crate::oidc::clients::ClientError as C;
+        match error {
+            C::Validation(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            C::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such client."),
+            C::Store(e) => e.into(),
         }
-        response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"));
-        let challenge = match self.code {
-            // RFC 6749 §5.2: invalid_client answers with the scheme the client should use.
-            E::InvalidClient => Some(r#"Basic realm="tessera""#.to_owned()),
-            E::InvalidToken | E::InsufficientScope => Some(format!(
-                r#"Bearer realm="tessera", error="{}", error_description="{}""#,
-                self.code.as_str(),
-                self.description
-            )),
-            _ => None,
-        };
-        if let Some(challenge) = challenge
-            && let Ok(value) = HeaderValue::from_str(&challenge)
-        {
-            response.insert_header((header::WWW_AUTHENTICATE, value));
-        }
-        response.json(OAuthErrorBody {
-            error: self.code.as_str(),
-            error_description: &self.description,
-        })
     }
 }

@@ -1,0 +1,120 @@
+//! The OAuth endpoints' shape (RFC 6749 §5.2, RFC 6750 §3): `{"error", "error_description"}`, never cached,
+//! with the challenge each error calls for.
+
+use actix_web::HttpResponse;
+use actix_web::ResponseError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use serde::Serialize;
+
+use crate::http::body::{BodyError, FormError};
+use crate::http::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
+use crate::oidc::OAuthError;
+use crate::tokens::TokenError;
+
+#[derive(Serialize)]
+struct OAuthErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+/// A protected OAuth resource (userinfo) asked for without a token: 401 with the OAuth error body, and a
+/// challenge that carries no error code (RFC 6750 §3.1: no credentials, no error information).
+pub fn bearer_token_missing() -> HttpResponse {
+    let error = crate::oidc::OAuthError::from(TokenError::Missing);
+    let mut response = error.error_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="tessera""#),
+    );
+    response
+}
+
+/// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
+impl ResponseError for crate::oidc::OAuthError {
+    fn status_code(&self) -> StatusCode {
+        use crate::oidc::ErrorCode as E;
+        match self.code {
+            E::InvalidClient | E::InvalidToken => StatusCode::UNAUTHORIZED,
+            E::InsufficientScope => StatusCode::FORBIDDEN,
+            E::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            E::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        use crate::oidc::ErrorCode as E;
+        let mut response = HttpResponse::build(self.status_code());
+        match (&self.cause, self.code) {
+            (Some(cause), E::TemporarilyUnavailable) => {
+                log_storage_outage(cause);
+                response.insert_header((header::RETRY_AFTER, STORAGE_RETRY_AFTER));
+            }
+            (Some(cause), code) => tracing::error!(error = %cause, code = code.as_str(), "OAuth request failed"),
+            (None, _) => {}
+        }
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        let challenge = match self.code {
+            // RFC 6749 §5.2: invalid_client answers with the scheme the client should use.
+            E::InvalidClient => Some(r#"Basic realm="tessera""#.to_owned()),
+            E::InvalidToken | E::InsufficientScope => Some(format!(
+                r#"Bearer realm="tessera", error="{}", error_description="{}""#,
+                self.code.as_str(),
+                self.description
+            )),
+            _ => None,
+        };
+        if let Some(challenge) = challenge
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        response.json(OAuthErrorBody {
+            error: self.code.as_str(),
+            error_description: &self.description,
+        })
+    }
+}
+
+/// A form body an OAuth endpoint could not take.
+#[derive(Debug)]
+pub struct FormRejection(FormError);
+
+impl From<FormError> for FormRejection {
+    fn from(error: FormError) -> Self {
+        Self(error)
+    }
+}
+
+impl std::fmt::Display for FormRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl ResponseError for FormRejection {
+    fn status_code(&self) -> StatusCode {
+        match self.0 {
+            FormError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            FormError::Body(BodyError::TimedOut) => StatusCode::REQUEST_TIMEOUT,
+            FormError::NotForm | FormError::Nul | FormError::Body(BodyError::Broken) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let description = match self.0 {
+            FormError::NotForm => "the body must be application/x-www-form-urlencoded",
+            FormError::Nul => "a parameter contains a NUL character",
+            FormError::Body(BodyError::TooLarge) => "the request body is too large",
+            FormError::Body(BodyError::TimedOut) => "the request body did not arrive in time",
+            FormError::Body(BodyError::Broken) => "the request body could not be read",
+        };
+        let mut response = OAuthError::invalid_request(description).error_response();
+        *response.status_mut() = self.status_code();
+        response
+    }
+}

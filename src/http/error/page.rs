@@ -1,0 +1,193 @@
+//! The pages' shape: an HTML error page (never a redirect) with the status that fits, and `Retry-After` when
+//! the database is away.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::http::body::{BodyError, FormError};
+use crate::http::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
+use crate::http::pages::page;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A failure shown as an HTML page; never a redirect.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for a page that says "come back later".
+    retry_after: Option<u64>,
+}
+
+impl PageError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "This request cannot be completed",
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A refusal with its own status (413, 408, …).
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            ..Self::bad_request(message)
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            title: "This request was refused",
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "page failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong",
+            message: "An internal error occurred. It has been logged; please try again later.".into(),
+            retry_after: None,
+        }
+    }
+
+    /// The database cannot be reached: 503, come back in a few seconds.
+    pub fn unavailable(cause: &str) -> Self {
+        log_storage_outage(cause);
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Temporarily unavailable",
+            message: "The service is temporarily unavailable; please try again in a moment.".into(),
+            retry_after: Some(STORAGE_RETRY_AFTER),
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        }
+        .render()
+        .unwrap_or_else(|_| self.message.clone());
+        let mut response = page(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        response.body(body)
+    }
+}
+
+/// What the pages meet from authentication that they do not answer themselves (the sign-in and sign-up pages
+/// show their own messages for what a person can fix). Every variant is listed, so a new one is a decision
+/// here, never a silent 500.
+impl From<crate::auth::AuthError> for PageError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError as A;
+        use crate::notify::CaptchaError;
+        match error {
+            A::Store(error) => error.into(),
+            A::Captcha(CaptchaError::Unavailable(_)) => Self::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The captcha cannot be checked right now. Please try again in a moment.",
+            ),
+            A::Captcha(CaptchaError::Failed(_)) => Self::bad_request("Please solve the captcha, then try again."),
+            A::Notify(_) => Self::with_status(
+                StatusCode::BAD_GATEWAY,
+                "The message could not be sent. Please try again later.",
+            ),
+            A::LoginRateLimited(_) | A::SignupRateLimited(..) | A::OtpRateLimited(_) => Self::with_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts. Please wait a while, then try again.",
+            ),
+            A::SignupClosed => Self::forbidden("Accounts are created by an administrator here; sign-up is closed."),
+            A::ReauthenticationRequired | A::InteractiveLoginRequired => {
+                Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
+            }
+            A::InvalidCredentials
+            | A::Validation(_)
+            | A::UnknownAccount
+            | A::UsernameTaken
+            | A::EmailTaken
+            | A::RefreshInvalid
+            | A::RefreshExpired
+            | A::RefreshReused
+            | A::RefreshRevoked
+            | A::AppMismatch
+            | A::UnknownToken
+            | A::WrongPassword
+            | A::MfaTokenInvalid
+            | A::InvalidCode
+            | A::MethodUnavailable(_)
+            | A::TotpAlreadyEnabled
+            | A::TotpNotPending
+            | A::AlreadyVerified(_)
+            | A::Internal(_)
+            | A::ScopeNotHeld(_)
+            | A::InsufficientScope(_)
+            | A::Token(_)
+            | A::Password(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as E;
+        match error {
+            E::Unavailable(cause) => Self::unavailable(&cause),
+            E::Duplicate(_) | E::Connect(_) | E::Migration(_) | E::Corrupt(_) | E::Panicked | E::Query(_) => {
+                Self::internal(error)
+            }
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(error: askama::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+/// A page's form that could not be taken.
+impl From<FormError> for PageError {
+    fn from(error: FormError) -> Self {
+        const UNREADABLE: &str = "The form could not be read. Please go back and try again.";
+        match error {
+            FormError::NotForm | FormError::Body(BodyError::Broken) => Self::bad_request(UNREADABLE),
+            FormError::Nul => Self::bad_request("The form contains a character that cannot be taken (NUL)."),
+            FormError::Body(BodyError::TooLarge) => Self::with_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large. Please go back and try again.",
+            ),
+            FormError::Body(BodyError::TimedOut) => Self::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                "The form did not arrive in time. Please try again.",
+            ),
+        }
+    }
+}
