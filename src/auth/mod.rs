@@ -3,6 +3,7 @@
 
 mod account;
 mod browser;
+pub mod flow;
 pub mod identity;
 mod login;
 pub mod mfa;

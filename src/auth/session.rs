@@ -37,10 +37,18 @@ impl Authentication {
         }
     }
 
-    /// A password and a second factor whose method is `factor_amr` (`otp`, `sms`).
-    pub fn with_second_factor(factor_amr: &str) -> Self {
+    /// The first factor a sign-in flow recorded (`amr`, space-separated).
+    pub(super) fn from_flow(amr: &str) -> Self {
         Self {
-            amr: format!("{PASSWORD_AMR} {factor_amr} mfa"),
+            amr: amr.to_owned(),
+            acr: SINGLE_FACTOR_ACR,
+        }
+    }
+
+    /// This, then a second factor whose method is `factor_amr` (`otp`, `sms`).
+    pub fn then(self, factor_amr: &str) -> Self {
+        Self {
+            amr: format!("{} {factor_amr} mfa", self.amr),
             acr: MULTI_FACTOR_ACR,
         }
     }

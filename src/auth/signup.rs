@@ -1,8 +1,8 @@
 //! Creating accounts: self-service signup (open, or restricted to administrators) and the bootstrap
 //! administrator of a fresh install.
 
+use super::flow::{Door, LoginStep, Next};
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
-use super::mfa::{LoginStep, MfaChallenge};
 use super::password::is_common;
 use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, LimitedBy, Origin, Principal, TokenPair};
 use crate::apps::Application;
@@ -25,8 +25,9 @@ pub struct NewAccount {
 pub enum SignupOutcome {
     /// Someone signed themselves up and is now signed in.
     SignedUp(TokenPair),
-    /// Someone signed themselves up, and a second factor is needed before any token (`mfa.required`).
-    SecondFactor { user: User, challenge: MfaChallenge },
+    /// Someone signed themselves up, and another step is due before any token (a second factor, when
+    /// `mfa.required`).
+    Next { user: User, next: Next },
     /// An administrator created an account for someone else; no tokens are handed out.
     CreatedByAdmin(User),
 }
@@ -62,15 +63,20 @@ impl AuthService {
             ));
         }
         let user = self.self_signup(account, captcha, origin, now).await?;
-        Ok(
-            match self
-                .after_first_factor(user.clone(), app, Authentication::password(), origin, now)
-                .await?
-            {
-                LoginStep::SignedIn(pair) => SignupOutcome::SignedUp(pair),
-                LoginStep::SecondFactor(challenge) => SignupOutcome::SecondFactor { user, challenge },
-            },
-        )
+        let progress = self
+            .after_first_factor(
+                user.clone(),
+                app,
+                Door::Api(app),
+                Authentication::password(),
+                origin,
+                now,
+            )
+            .await?;
+        Ok(match self.tokens_or_next(progress, app, now).await? {
+            LoginStep::SignedIn(pair) => SignupOutcome::SignedUp(pair),
+            LoginStep::Next(next) => SignupOutcome::Next { user, next },
+        })
     }
 
     /// Someone signing themselves up, the same at every front door: the captcha (when one is configured), the

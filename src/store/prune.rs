@@ -5,7 +5,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, authorization_codes, authorization_requests, browser_sessions, private_tokens, revoked_tokens, sessions,
+    api_keys, authorization_codes, authorization_requests, browser_sessions, one_time_codes, private_tokens,
+    revoked_tokens, sessions, sign_in_flows,
 };
 use super::{Database, StoreResult};
 use crate::clock::UnixTime;
@@ -68,6 +69,20 @@ pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(api_keys::table.filter(api_keys::id.eq_any(ids))).execute(conn)?;
+
+        let ids: Vec<String> = sign_in_flows::table
+            .select(sign_in_flows::id)
+            .filter(sign_in_flows::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(sign_in_flows::table.filter(sign_in_flows::id.eq_any(ids))).execute(conn)?;
+
+        let ids: Vec<String> = one_time_codes::table
+            .select(one_time_codes::id)
+            .filter(one_time_codes::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(one_time_codes::table.filter(one_time_codes::id.eq_any(ids))).execute(conn)?;
 
         let jtis: Vec<String> = revoked_tokens::table
             .select(revoked_tokens::jti)

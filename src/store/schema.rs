@@ -228,12 +228,16 @@ diesel::table! {
 }
 
 diesel::table! {
-    mfa_challenges (id) {
+    sign_in_flows (id) {
         id -> Text,
         token_hash -> Text,
-        user_id -> Text,
-        application_id -> Nullable<Text>,
+        application_id -> Text,
         browser_binding -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        stage -> Text,
+        amr -> Text,
+        channel -> Nullable<Text>,
+        destination -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
         attempts -> Integer,
@@ -243,7 +247,7 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(private_tokens -> users (user_id));
-diesel::joinable!(mfa_challenges -> users (user_id));
+diesel::joinable!(sign_in_flows -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -264,5 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     totp_factors,
     recovery_codes,
     one_time_codes,
-    mfa_challenges,
+    sign_in_flows,
 );

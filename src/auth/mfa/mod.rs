@@ -1,7 +1,7 @@
-//! Second factors at sign-in. After the password, an account with an authenticator app (TOTP) or a verified
-//! phone — or every account, when `mfa.required` — gets a challenge instead of tokens: a single-use,
-//! short-lived `mfa_token` bound to that sign-in (its application, or its browser). A code of one of the
-//! account's methods completes it; wrong codes are counted on the challenge and toward the account lock-out.
+//! Second factors at sign-in. After the first factor, an account with an authenticator app (TOTP) or a
+//! verified phone — or every account, when `mfa.required` — gets the second-factor step of its sign-in flow
+//! instead of tokens. A code of one of the account's methods completes it; wrong codes are counted on the flow
+//! and toward the account lock-out.
 
 mod codes;
 mod contact;
@@ -10,17 +10,12 @@ mod totp;
 pub use codes::{Channel, SentCode};
 pub use totp::TotpEnrollment;
 
-use super::{AuthError, AuthService, Authentication, Credential, Origin, Principal, TokenPair};
-use crate::apps::Application;
+use super::flow::{Door, Progress, Stage};
+use super::{AuthError, AuthService, Authentication, Credential, Origin, Principal};
 use crate::clock::UnixTime;
-use crate::store::mfa_challenges::{self, MfaChallengeRow};
 use crate::store::totp_factors;
 use crate::store::users::{self, User};
-use crate::tokens::opaque;
 use codes::CodePurpose;
-
-/// Prefix of `mfa_token`s.
-pub const MFA_TOKEN_PREFIX: &str = "tsm_";
 
 /// A second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,32 +52,6 @@ impl Method {
     }
 }
 
-/// The second step a password sign-in needs.
-#[derive(Debug)]
-pub struct MfaChallenge {
-    /// Shown once; only its hash is stored.
-    pub token: String,
-    pub methods: Vec<Method>,
-    /// The code sent at once, when the account's second factor is a text message.
-    pub sent: Option<SentCode>,
-}
-
-/// What a password sign-in through the REST API produced.
-#[derive(Debug)]
-pub enum LoginStep {
-    SignedIn(TokenPair),
-    SecondFactor(MfaChallenge),
-}
-
-/// Where a sign-in with a second factor happens: the challenge is good there only.
-#[derive(Clone, Copy, Debug)]
-pub enum SignInPlace<'a> {
-    /// The REST API, for this application.
-    Api(&'a Application),
-    /// The sign-in pages, in the browser with this binding.
-    Browser(&'a str),
-}
-
 impl AuthService {
     /// The second factors `user` can complete a sign-in with; empty when a password suffices.
     pub async fn second_factors(&self, user: &User) -> Result<Vec<Method>, AuthError> {
@@ -102,178 +71,98 @@ impl AuthService {
             .collect())
     }
 
-    /// Signs in with a username or e-mail and a password from `origin`, for `app`: tokens, or a challenge
-    /// when the account has a second factor.
-    pub async fn login(
-        &self,
-        app: &Application,
-        login: &str,
-        password: &str,
-        captcha: Option<&str>,
-        origin: &Origin,
-        now: UnixTime,
-    ) -> Result<LoginStep, AuthError> {
-        let user = self
-            .sign_in_with_password(login, password, captcha, origin, now)
-            .await?;
-        self.after_first_factor(user, app, Authentication::password(), origin, now)
-            .await
-    }
-
-    /// Once `user` has proven `how` for `app`: tokens, or the second-factor challenge when one is needed.
-    pub(crate) async fn after_first_factor(
-        &self,
-        user: User,
-        app: &Application,
-        how: Authentication,
-        origin: &Origin,
-        now: UnixTime,
-    ) -> Result<LoginStep, AuthError> {
-        if let Some(challenge) = self
-            .challenge_if_needed(&user, SignInPlace::Api(app), origin, now)
-            .await?
-        {
-            return Ok(LoginStep::SecondFactor(challenge));
-        }
-        let pair = self.start_session(user, app, how, now).await?;
-        Ok(LoginStep::SignedIn(pair))
-    }
-
-    /// After a correct password: a challenge for `place` when `user` must show a second factor. When that
-    /// factor is a text message (a verified phone and no authenticator app), the code goes out at once.
-    pub async fn challenge_if_needed(
+    /// When the account's second factor is a text message (a verified phone and no authenticator app), the
+    /// code goes out as the challenge starts. Best effort: the sign-in goes on either way, and the explicit
+    /// send step resends or says why it cannot.
+    pub(super) async fn send_second_factor_at_once(
         &self,
         user: &User,
-        place: SignInPlace<'_>,
+        methods: &[Method],
+        flow_id: &str,
         origin: &Origin,
         now: UnixTime,
-    ) -> Result<Option<MfaChallenge>, AuthError> {
-        let methods = self.second_factors(user).await?;
-        if methods.is_empty() {
-            return Ok(None);
+    ) -> Option<SentCode> {
+        let phone = user.phone.as_ref()?;
+        if methods.contains(&Method::Totp) || !methods.contains(&Method::Sms) {
+            return None;
         }
-        let token = opaque::mint(MFA_TOKEN_PREFIX);
-        let (application_id, browser_binding) = match place {
-            SignInPlace::Api(app) => (Some(app.id.clone()), None),
-            SignInPlace::Browser(binding) => (None, Some(binding.to_owned())),
-        };
-        let challenge_id = opaque::random_id();
-        mfa_challenges::insert(
-            &self.db,
-            MfaChallengeRow {
-                id: challenge_id.clone(),
-                token_hash: token.hash,
-                user_id: user.id.clone(),
-                application_id,
-                browser_binding,
-                created_at: now,
-                expires_at: now + self.mfa_policy.challenge_ttl_secs,
-                attempts: 0,
-                consumed_at: None,
-            },
-        )
-        .await?;
-        tracing::info!(user_id = %user.id, "password accepted; second factor required");
-        let sent = match (&user.phone, methods.contains(&Method::Totp)) {
-            (Some(phone), false) if methods.contains(&Method::Sms) => {
-                let sent = self
-                    .send_code(
-                        user,
-                        CodePurpose::SignIn,
-                        challenge_id,
-                        Channel::Sms,
-                        phone,
-                        &origin.key,
-                        now,
-                    )
-                    .await;
-                // The sign-in goes on either way: the explicit challenge call resends, or says why it cannot.
-                sent.inspect_err(|e| tracing::warn!(user_id = %user.id, error = %e, "sign-in code not sent"))
-                    .ok()
-            }
-            _ => None,
-        };
-        Ok(Some(MfaChallenge {
-            token: token.value,
-            methods,
-            sent,
-        }))
+        let sent = self
+            .send_code(
+                user,
+                CodePurpose::SignIn,
+                flow_id.to_owned(),
+                Channel::Sms,
+                phone,
+                &origin.key,
+                now,
+            )
+            .await;
+        sent.inspect_err(|e| tracing::warn!(user_id = %user.id, error = %e, "sign-in code not sent"))
+            .ok()
     }
 
-    /// The methods a pending challenge may be completed with (for the second-factor page).
+    /// The account and the methods of a sign-in waiting for its second factor (for the second-factor page).
     pub async fn challenge_methods(
         &self,
         token: &str,
-        place: SignInPlace<'_>,
+        door: Door<'_>,
         now: UnixTime,
     ) -> Result<(User, Vec<Method>), AuthError> {
-        let (_, user) = self.pending_challenge(token, place, now).await?;
+        let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
+        let user = flow.account()?.clone();
         let methods = self.second_factors(&user).await?;
         Ok((user, methods))
     }
 
-    /// `POST /api/v1/auth/mfa`: completes a REST sign-in with a code and returns the token pair.
-    pub async fn login_second_factor(
-        &self,
-        app: &Application,
-        token: &str,
-        method: Method,
-        code: &str,
-        now: UnixTime,
-    ) -> Result<TokenPair, AuthError> {
-        let (user, how) = self
-            .complete_second_factor(token, SignInPlace::Api(app), method, code, now)
-            .await?;
-        self.start_session(user, app, how, now).await
-    }
-
-    /// Checks the code of a pending challenge for `place`. On success the challenge is spent and the account's
-    /// failure count cleared; a wrong code counts on the challenge (void after `mfa.max_attempts`) and toward
-    /// the account lock-out, and a locked account is refused even a right code — all with the same answer.
+    /// Checks the code of a sign-in waiting for its second factor. On success the flow moves on (the sign-in
+    /// is complete) and the account's failure count is cleared; a wrong code counts on the flow (void after
+    /// `mfa.max_attempts`) and toward the account lock-out, and a locked account is refused even a right
+    /// code — all with the same answer.
     pub async fn complete_second_factor(
         &self,
         token: &str,
-        place: SignInPlace<'_>,
+        door: Door<'_>,
         method: Method,
         code: &str,
         now: UnixTime,
-    ) -> Result<(User, Authentication), AuthError> {
-        let (challenge, user) = self.pending_challenge(token, place, now).await?;
-        if !self.second_factors(&user).await?.contains(&method) {
+    ) -> Result<Progress, AuthError> {
+        let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
+        let user = flow.account()?;
+        if !self.second_factors(user).await?.contains(&method) {
             return Err(AuthError::MethodUnavailable(method.as_str()));
         }
         let locked = user.locked_until.is_some_and(|until| until > now);
-        let accepted = !locked && self.check_factor(&user, method, code, &challenge.id, now).await?;
+        let accepted = !locked && self.check_factor(user, method, code, &flow.row.id, now).await?;
         if !accepted {
-            mfa_challenges::record_attempt(&self.db, challenge.id, self.mfa_policy.max_attempts, now).await?;
+            self.count_wrong_answer(&flow, now).await?;
             // Like a password, a code tried while locked is refused unchecked and does not extend the lock.
             if !locked {
-                self.count_failure(&user, now).await?;
+                self.count_failure(user, now).await?;
             }
             tracing::warn!(user_id = %user.id, method = method.as_str(), locked, "second factor refused");
             return Err(AuthError::InvalidCode);
         }
-        if !mfa_challenges::consume(&self.db, challenge.id, now).await? {
-            return Err(AuthError::MfaTokenInvalid);
-        }
+        self.finish_flow(&flow, now).await?;
         if user.failed_logins > 0 || user.locked_until.is_some() {
             users::clear_login_failures(&self.db, user.id.clone()).await?;
         }
         tracing::info!(user_id = %user.id, method = method.as_str(), "second factor accepted");
-        Ok((user, Authentication::with_second_factor(method.amr())))
+        let how = Authentication::from_flow(&flow.row.amr).then(method.amr());
+        Ok(Progress::Proven(user.clone(), how))
     }
 
-    /// `POST /api/v1/auth/mfa/challenge`: sends a code for a pending sign-in by SMS or e-mail.
+    /// Sends a code for a sign-in waiting for its second factor, by SMS or e-mail.
     pub async fn send_second_factor_code(
         &self,
         token: &str,
-        place: SignInPlace<'_>,
+        door: Door<'_>,
         method: Method,
         client: &str,
         now: UnixTime,
     ) -> Result<SentCode, AuthError> {
-        let (challenge, user) = self.pending_challenge(token, place, now).await?;
-        if !self.second_factors(&user).await?.contains(&method) {
+        let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
+        let user = flow.account()?;
+        if !self.second_factors(user).await?.contains(&method) {
             return Err(AuthError::MethodUnavailable(method.as_str()));
         }
         let (channel, destination) = match (method, &user.phone) {
@@ -282,9 +171,9 @@ impl AuthService {
             _ => return Err(AuthError::MethodUnavailable(method.as_str())),
         };
         self.send_code(
-            &user,
+            user,
             CodePurpose::SignIn,
-            challenge.id,
+            flow.row.id.clone(),
             channel,
             &destination,
             client,
@@ -299,7 +188,7 @@ impl AuthService {
         user: &User,
         method: Method,
         code: &str,
-        challenge_id: &str,
+        flow_id: &str,
         now: UnixTime,
     ) -> Result<bool, AuthError> {
         match method {
@@ -312,35 +201,11 @@ impl AuthService {
                     Channel::Email
                 };
                 let spent = self
-                    .check_code(user, CodePurpose::SignIn, Some(challenge_id), Some(channel), code, now)
+                    .check_code(user, CodePurpose::SignIn, Some(flow_id), Some(channel), code, now)
                     .await?;
                 Ok(spent.is_some())
             }
         }
-    }
-
-    /// The live challenge a presented token names, for this place only.
-    async fn pending_challenge(
-        &self,
-        token: &str,
-        place: SignInPlace<'_>,
-        now: UnixTime,
-    ) -> Result<(MfaChallengeRow, User), AuthError> {
-        if !opaque::is_well_formed(token, MFA_TOKEN_PREFIX) {
-            return Err(AuthError::MfaTokenInvalid);
-        }
-        let (challenge, user) = mfa_challenges::find_by_hash(&self.db, opaque::hash(token))
-            .await?
-            .ok_or(AuthError::MfaTokenInvalid)?;
-        let same_place = match place {
-            SignInPlace::Api(app) => challenge.application_id.as_deref() == Some(app.id.as_str()),
-            SignInPlace::Browser(binding) => challenge.browser_binding.as_deref() == Some(binding),
-        };
-        let live = challenge.consumed_at.is_none() && challenge.expires_at > now && user.is_active;
-        if !(same_place && live) {
-            return Err(AuthError::MfaTokenInvalid);
-        }
-        Ok((challenge, user))
     }
 
     /// Adding or removing a factor needs a password sign-in, and a recent one.

@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, token_response};
-use crate::auth::mfa::{LoginStep, Method, MfaChallenge, SentCode, SignInPlace};
+use crate::auth::flow::{Door, LoginStep, Next, NextStep};
+use crate::auth::mfa::{Method, SentCode};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::{ClientAddress, request_ip};
 use crate::http::error::ApiError;
@@ -25,24 +26,34 @@ pub struct LoginRequest {
     captcha_token: Option<String>,
 }
 
-/// The answer to a password that needs a second factor: no tokens yet.
+/// The answer to a step of a sign-in that needs another: no tokens yet. `next` names the step and
+/// `flow_token` the sign-in; a second factor keeps the `mfa_required` / `mfa_token` names as well.
 #[derive(Serialize)]
-pub(super) struct SecondFactorNeeded {
-    mfa_required: bool,
-    mfa_token: String,
-    methods: Vec<&'static str>,
-    /// The code already sent, when the account's second factor is a text message.
+pub(super) struct NextStepBody {
+    next: &'static str,
+    flow_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_required: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    methods: Option<Vec<&'static str>>,
+    /// The code already sent (a text message as the second factor).
     #[serde(skip_serializing_if = "Option::is_none")]
     code_sent: Option<CodeSent>,
 }
 
-impl From<MfaChallenge> for SecondFactorNeeded {
-    fn from(challenge: MfaChallenge) -> Self {
-        Self {
-            mfa_required: true,
-            mfa_token: challenge.token,
-            methods: challenge.methods.iter().map(|m| m.as_str()).collect(),
-            code_sent: challenge.sent.map(CodeSent::from),
+impl From<Next> for NextStepBody {
+    fn from(next: Next) -> Self {
+        match next.step {
+            NextStep::SecondFactor { methods, sent } => Self {
+                next: "second_factor",
+                mfa_required: Some(true),
+                mfa_token: Some(next.token.clone()),
+                flow_token: next.token,
+                methods: Some(methods.iter().map(|m| m.as_str()).collect()),
+                code_sent: sent.map(CodeSent::from),
+            },
         }
     }
 }
@@ -151,7 +162,7 @@ pub async fn login(
         .await?;
     Ok(match step {
         LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
-        LoginStep::SecondFactor(challenge) => token_response(StatusCode::OK, SecondFactorNeeded::from(challenge)),
+        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
     })
 }
 
@@ -174,11 +185,14 @@ pub async fn complete_mfa(
         ]));
     };
     let method = parse_method(method)?;
-    let pair = state
+    let step = state
         .auth
         .login_second_factor(&app.0, token, method, code, state.clock.now())
         .await?;
-    Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
+    Ok(match step {
+        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
+        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
+    })
 }
 
 /// Sends a code for a pending sign-in, by SMS or e-mail.
@@ -206,13 +220,7 @@ pub async fn send_mfa_code(
     };
     let sent = state
         .auth
-        .send_second_factor_code(
-            token,
-            SignInPlace::Api(&app.0),
-            method,
-            &client.0.key,
-            state.clock.now(),
-        )
+        .send_second_factor_code(token, Door::Api(&app.0), method, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }

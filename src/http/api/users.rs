@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::auth::SecondFactorNeeded;
+use super::auth::NextStepBody;
 use super::body::{TokenPairBody, UserBody, token_response};
 use crate::auth::{NewAccount, SignupOutcome};
 use crate::http::applications::RequestApp;
@@ -30,12 +30,12 @@ struct CreatedUser {
     user: UserBody,
 }
 
-/// A self-service signup that needs a second factor before any token: the account and the challenge.
+/// A self-service signup that needs another step before any token: the account and the step.
 #[derive(Serialize)]
-struct CreatedNeedingSecondFactor {
+struct CreatedWithNextStep {
     user: UserBody,
     #[serde(flatten)]
-    challenge: SecondFactorNeeded,
+    next: NextStepBody,
 }
 
 /// Creates an account: self-service signup answers with a token pair (or, when a second factor is needed
@@ -71,11 +71,11 @@ pub async fn create_user(
         .await?;
     Ok(match outcome {
         SignupOutcome::SignedUp(pair) => token_response(StatusCode::CREATED, TokenPairBody::from(pair)),
-        SignupOutcome::SecondFactor { user, challenge } => token_response(
+        SignupOutcome::Next { user, next } => token_response(
             StatusCode::CREATED,
-            CreatedNeedingSecondFactor {
+            CreatedWithNextStep {
                 user: user.into(),
-                challenge: challenge.into(),
+                next: next.into(),
             },
         ),
         SignupOutcome::CreatedByAdmin(user) => HttpResponse::Created().json(CreatedUser { user: user.into() }),

@@ -167,6 +167,18 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
+/// The application a page works for is gone (deleted while a sign-in was under way) or was never there.
+impl From<crate::apps::AppError> for PageError {
+    fn from(error: crate::apps::AppError) -> Self {
+        use crate::apps::AppError as E;
+        match error {
+            E::NotFound => Self::with_status(StatusCode::NOT_FOUND, "This application does not exist (any more)."),
+            E::Store(error) => error.into(),
+            E::Validation(_) | E::SlugTaken => Self::internal(error),
+        }
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(error: askama::Error) -> Self {
         Self::internal(error)

@@ -11,7 +11,7 @@ use super::{
     PageError, PageForm, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other,
 };
 use crate::auth::AuthError;
-use crate::auth::mfa::SignInPlace;
+use crate::auth::flow::Door;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
@@ -75,7 +75,7 @@ pub async fn get_login(
     // A sign-in waiting for its second factor continues there: the password step is not a way around it.
     if let Some(token) = pending_mfa(&req, &state) {
         let binding = browser.binding();
-        let place = SignInPlace::Browser(&binding);
+        let place = Door::Browser(&binding);
         if state
             .auth
             .challenge_methods(&token, place, state.clock.now())

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use super::browser::pending_mfa;
 use super::login::rejected;
 use super::{
-    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_mfa_cookie, encode, finish_sign_in, page,
+    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_mfa_cookie, encode, page, progress_response,
     render, see_other,
 };
 use crate::auth::AuthError;
-use crate::auth::mfa::{Method, SignInPlace};
+use crate::auth::flow::Door;
+use crate::auth::mfa::Method;
 use crate::http::client_ip::ClientAddress;
 use crate::notify::sms::mask_phone;
 use crate::oidc::interaction::Pending;
@@ -111,16 +112,10 @@ pub async fn post_mfa(
     let binding = browser.binding();
     let outcome = state
         .auth
-        .complete_second_factor(&step.token, SignInPlace::Browser(&binding), method, &form.code, now)
+        .complete_second_factor(&step.token, Door::Browser(&binding), method, &form.code, now)
         .await;
     match outcome {
-        Ok((user, how)) => {
-            let mut response = finish_sign_in(&state, &browser, user, how, step.pending.as_ref(), now).await?;
-            response
-                .add_cookie(&clear_mfa_cookie(&state))
-                .map_err(PageError::internal)?;
-            Ok(response)
-        }
+        Ok(progress) => progress_response(&state, &browser, progress, step.pending.as_ref(), now).await,
         Err(AuthError::InvalidCode) => step.render(
             &browser,
             method,
@@ -152,7 +147,7 @@ pub async fn post_send(
         .auth
         .send_second_factor_code(
             &step.token,
-            SignInPlace::Browser(&binding),
+            Door::Browser(&binding),
             method,
             &client.0.key,
             state.clock.now(),
@@ -227,11 +222,7 @@ impl Step {
         };
         let now = state.clock.now();
         let binding = browser.binding();
-        let (phone, methods) = match state
-            .auth
-            .challenge_methods(&token, SignInPlace::Browser(&binding), now)
-            .await
-        {
+        let (phone, methods) = match state.auth.challenge_methods(&token, Door::Browser(&binding), now).await {
             Ok((user, methods)) => (user.phone, methods),
             Err(AuthError::MfaTokenInvalid) => return Ok(None),
             Err(other) => return Err(other.into()),

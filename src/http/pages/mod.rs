@@ -108,8 +108,7 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// After a correct password: on to the second factor when the account has one (the challenge's token in a
-/// short-lived cookie), else signed in.
+/// After a correct password: the flow's next step, or signed in.
 pub(super) async fn after_password(
     state: &crate::state::AppState,
     browser: &BrowserState,
@@ -118,24 +117,64 @@ pub(super) async fn after_password(
     origin: &crate::auth::Origin,
     now: crate::clock::UnixTime,
 ) -> Result<HttpResponse, PageError> {
+    let app = sign_in_app(state, pending).await?;
     let binding = browser.binding();
-    let place = crate::auth::mfa::SignInPlace::Browser(&binding);
-    let Some(challenge) = state.auth.challenge_if_needed(&user, place, origin, now).await? else {
-        return finish_sign_in(
-            state,
-            browser,
+    let progress = state
+        .auth
+        .after_first_factor(
             user,
+            &app,
+            crate::auth::flow::Door::Browser(&binding),
             crate::auth::Authentication::password(),
-            pending,
+            origin,
             now,
         )
-        .await;
+        .await?;
+    progress_response(state, browser, progress, pending, now).await
+}
+
+/// The application a browser sign-in is for: the one of the client that asked, or the default one.
+pub(super) async fn sign_in_app(
+    state: &crate::state::AppState,
+    pending: Option<&crate::oidc::interaction::Pending>,
+) -> Result<crate::apps::Application, PageError> {
+    let id = match pending {
+        Some(pending) => pending.client.application_id.as_str(),
+        None => crate::apps::DEFAULT_SLUG,
     };
-    // A code already sent by text message: the page says where it went.
-    let sent = challenge.sent.as_ref().map(|_| crate::auth::mfa::Method::Sms.as_str());
-    let mut response = see_other(&mfa::location(pending.map(|p| p.id.as_str()), sent, sent.is_some()));
+    Ok(state.apps.get(id).await?)
+}
+
+/// Where a step of a browser sign-in leads: signed in, or the page of the next step (the flow's token in a
+/// short-lived cookie).
+pub(super) async fn progress_response(
+    state: &crate::state::AppState,
+    browser: &BrowserState,
+    progress: crate::auth::flow::Progress,
+    pending: Option<&crate::oidc::interaction::Pending>,
+    now: crate::clock::UnixTime,
+) -> Result<HttpResponse, PageError> {
+    use crate::auth::flow::{NextStep, Progress};
+    let next = match progress {
+        Progress::Proven(user, how) => {
+            let mut response = finish_sign_in(state, browser, user, how, pending, now).await?;
+            response
+                .add_cookie(&clear_mfa_cookie(state))
+                .map_err(PageError::internal)?;
+            return Ok(response);
+        }
+        Progress::Next(next) => next,
+    };
+    let location = match &next.step {
+        NextStep::SecondFactor { sent, .. } => {
+            // A code already sent by text message: the page says where it went.
+            let sent = sent.as_ref().map(|_| crate::auth::mfa::Method::Sms.as_str());
+            mfa::location(pending.map(|p| p.id.as_str()), sent, sent.is_some())
+        }
+    };
+    let mut response = see_other(&location);
     response
-        .add_cookie(&mfa_cookie(state, challenge.token))
+        .add_cookie(&mfa_cookie(state, next.token))
         .map_err(PageError::internal)?;
     Ok(response)
 }
