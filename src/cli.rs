@@ -4,9 +4,10 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::apps::{AppError, AppSpec};
+use crate::apps::policy::PolicySpec;
+use crate::apps::{AppError, AppSpec, Application as App};
 use crate::auth::{ADMIN_SCOPE, NewAccount};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
@@ -16,6 +17,44 @@ use crate::state::{AppState, key_policy, publish_window};
 use crate::store::Database;
 use crate::store::signing_keys;
 use crate::tokens::rotation;
+
+/// An application's access policy on the command line.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Who may enter: open (guests), registration, or invite_only.
+    #[arg(long)]
+    access_mode: Option<String>,
+    /// How people sign in (repeatable): password, email_code, sms_code. `--login-method none` for none.
+    #[arg(long = "login-method")]
+    login_methods: Vec<String>,
+    /// The proof of contact registration needs (repeatable): email, sms. `--verification-channel none` for
+    /// none.
+    #[arg(long = "verification-channel")]
+    verification_channels: Vec<String>,
+    /// How long a code sent during a sign-in may be entered (30 to 600 seconds).
+    #[arg(long)]
+    code_ttl: Option<i64>,
+    /// The client the access link lands in (one with an initiate_login_uri); `none` removes it.
+    #[arg(long)]
+    home_client: Option<String>,
+}
+
+impl From<PolicyArgs> for PolicySpec {
+    fn from(args: PolicyArgs) -> Self {
+        let list = |items: Vec<String>| match items.as_slice() {
+            [] => None,
+            [none] if none == "none" => Some(Vec::new()),
+            _ => Some(items),
+        };
+        Self {
+            access_mode: args.access_mode,
+            login_methods: list(args.login_methods),
+            verification_channels: list(args.verification_channels),
+            code_ttl_secs: args.code_ttl,
+            home_client_id: args.home_client.map(|id| (id != "none").then_some(id)),
+        }
+    }
+}
 
 /// Tessera, an OpenID Connect identity provider.
 #[derive(Debug, Parser)]
@@ -106,6 +145,10 @@ pub enum AdminCommand {
         /// introspects).
         #[arg(long)]
         resource_server: bool,
+        /// Where the application's access link lands to start a sign-in at this client (OpenID Connect
+        /// Core §4 third-party-initiated login).
+        #[arg(long)]
+        initiate_login_uri: Option<String>,
         /// Print one JSON object with client_id and client_secret.
         #[arg(long)]
         json: bool,
@@ -120,6 +163,24 @@ pub enum AdminCommand {
         /// Requests a minute (default: apps.default_rate_limit_per_minute).
         #[arg(long)]
         rate_limit: Option<u32>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an application's name, budget or access policy (what is not given stays).
+    UpdateApp {
+        /// The application's id or slug.
+        #[arg(long = "app")]
+        application: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Requests a minute.
+        #[arg(long)]
+        rate_limit: Option<u32>,
+        #[command(flatten)]
+        policy: PolicyArgs,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -207,7 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let scopes: &[&str] = if admin { &[ADMIN_SCOPE] } else { &[] };
             let user = state.auth.create_user(account, scopes, state.clock.now()).await?;
-            println!("created {} <{}> id {}", user.username, user.email, user.id);
+            println!("created {} <{}> id {}", user.username, user.label(), user.id);
             if generated {
                 println!("password (shown once): {password}");
             }
@@ -224,6 +285,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             auth_method,
             first_party,
             resource_server,
+            initiate_login_uri,
             json,
         }) => {
             let spec = ClientSpec {
@@ -237,6 +299,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 token_endpoint_auth_method: auth_method,
                 first_party,
                 resource_server,
+                initiate_login_uri,
                 is_active: None,
             };
             let state = AppState::build(config, clock).await?;
@@ -253,6 +316,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             slug,
             rate_limit,
+            policy,
             json,
         }) => {
             let state = AppState::build(config, clock).await?;
@@ -260,17 +324,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 name: Some(name),
                 slug,
                 rate_limit_per_minute: rate_limit,
+                policy: policy.into(),
                 ..AppSpec::default()
             };
             let app = refused_fields(state.apps.create(spec, state.clock.now()).await)?;
-            if json {
-                println!("{}", serde_json::json!({ "id": app.id, "slug": app.slug }));
-            } else {
-                println!(
-                    "created application {} (slug {}, {} requests a minute)",
-                    app.id, app.slug, app.rate_limit_per_minute
-                );
-            }
+            print_app("created", &app, json);
+        }
+        Command::Admin(AdminCommand::UpdateApp {
+            application,
+            name,
+            rate_limit,
+            policy,
+            json,
+        }) => {
+            let state = AppState::build(config, clock).await?;
+            let spec = AppSpec {
+                name,
+                rate_limit_per_minute: rate_limit,
+                policy: policy.into(),
+                ..AppSpec::default()
+            };
+            let app = refused_fields(state.apps.update(&application, spec, state.clock.now()).await)?;
+            print_app("updated", &app, json);
         }
         Command::Admin(AdminCommand::CreateApiKey {
             application,
@@ -298,6 +373,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Turns a validation refusal into a readable error.
+fn print_app(done: &str, app: &App, json: bool) {
+    let policy = &app.policy;
+    let methods: Vec<&str> = policy.login_methods.iter().map(|m| m.as_str()).collect();
+    let channels: Vec<&str> = policy.verification_channels.iter().map(|c| c.as_str()).collect();
+    if json {
+        let body = serde_json::json!({
+            "id": app.id,
+            "slug": app.slug,
+            "access_mode": policy.access_mode.as_str(),
+            "login_methods": methods,
+            "verification_channels": channels,
+            "code_ttl_secs": policy.code_ttl_secs,
+            "home_client_id": policy.home_client_id,
+        });
+        println!("{body}");
+    } else {
+        println!(
+            "{done} application {} (slug {}, {} requests a minute; {}, login by {}, proof of contact: {})",
+            app.id,
+            app.slug,
+            app.rate_limit_per_minute,
+            policy.access_mode.as_str(),
+            if methods.is_empty() {
+                "nothing (guests)".to_owned()
+            } else {
+                methods.join(", ")
+            },
+            if channels.is_empty() {
+                "none".to_owned()
+            } else {
+                channels.join(" or ")
+            },
+        );
+    }
+}
+
 fn refused_fields<T>(result: Result<T, AppError>) -> anyhow::Result<T> {
     match result {
         Err(AppError::Validation(problems)) => {
@@ -335,7 +446,7 @@ async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> 
     let state = AppState::build(config, clock).await?;
     let user = state.auth.set_active(login, active, state.clock.now()).await?;
     let status = if active { "enabled" } else { "disabled" };
-    println!("{status} {} <{}>", user.username, user.email);
+    println!("{status} {} <{}>", user.username, user.label());
     Ok(())
 }
 

@@ -299,6 +299,19 @@ pub struct AppsConfig {
     /// How long API keys and application settings are kept in memory (changes through this server apply at
     /// once; through another instance or the CLI within this time).
     pub cache_ttl_secs: u64,
+    /// Who may enter a new application; unset: `registration` when `user_create_scope` is `public`,
+    /// `invite_only` when it is `admin`.
+    pub default_access_mode: Option<AccessMode>,
+    /// How people prove who they are in a new application.
+    #[serde(deserialize_with = "comma_list")]
+    pub default_login_methods: Vec<LoginMethod>,
+    /// Which proof of contact a new `registration` application asks for before its first token (empty: none).
+    #[serde(deserialize_with = "comma_list")]
+    pub default_verification_channels: Vec<ContactChannel>,
+    /// How long a code sent during a new application's sign-in may be entered.
+    pub default_code_ttl_secs: i64,
+    /// Guests (of `open` applications) with no live session are deleted this many days after they were made.
+    pub unused_guest_days: i64,
 }
 
 impl Default for AppsConfig {
@@ -307,8 +320,44 @@ impl Default for AppsConfig {
             default_rate_limit_per_minute: 1000,
             invalid_key_limit_per_minute: 60,
             cache_ttl_secs: 5,
+            default_access_mode: None,
+            default_login_methods: vec![LoginMethod::Password],
+            default_verification_channels: Vec::new(),
+            default_code_ttl_secs: 60,
+            unused_guest_days: 30,
         }
     }
+}
+
+/// Who may enter an application.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessMode {
+    /// Anyone, without registration: a browser without a session gets a guest identity.
+    Open,
+    /// Anyone who registers (and proves an address or number, when the application asks).
+    Registration,
+    /// Only the members an administrator added.
+    InviteOnly,
+}
+
+/// How a person proves who they are.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMethod {
+    Password,
+    /// A code sent to the e-mail address.
+    EmailCode,
+    /// A code sent by text message.
+    SmsCode,
+}
+
+/// A way to reach a person: an e-mail address, or a phone number (by text message).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Email,
+    Sms,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -425,6 +474,33 @@ fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpN
             item.parse::<IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
                 .map_err(|_| serde::de::Error::custom(format!("`{item}` is not an IP address or CIDR range")))
+        })
+        .collect()
+}
+
+/// A list from TOML/env: a list, or one comma-separated string.
+fn comma_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(item))
+                .map_err(|e| serde::de::Error::custom(format!("`{item}`: {e}")))
         })
         .collect()
 }

@@ -146,7 +146,8 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
         };
         println!(
             "\n  Tessera created the first administrator.\n  login:    {} (or {})\n  password: {shown}",
-            admin.username, admin.email
+            admin.username,
+            admin.label()
         );
     }
     if let Some((app, key)) = &application {

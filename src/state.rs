@@ -77,6 +77,7 @@ impl AppState {
         let auth = Arc::new(AuthService::new(
             &config,
             db.clone(),
+            apps.clone(),
             tokens.clone(),
             Arc::new(passwords),
             limiter,

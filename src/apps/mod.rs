@@ -3,6 +3,7 @@
 //! to one.
 
 pub mod api_keys;
+pub mod policy;
 pub mod rate_limit;
 
 use std::sync::Arc;
@@ -10,11 +11,12 @@ use std::time::Duration;
 
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
-use crate::config::Config;
+use crate::config::{AccessMode, Config, EmailTransport, LoginMethod, SmsProvider, UserCreateScope};
 use crate::error::FieldError;
 use crate::store::applications::{self, ApplicationRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
+use policy::{AccessPolicy, PolicySpec, Reach};
 use rate_limit::{Decision, Policy, RateLimiter};
 
 /// The slug of the application every fresh install starts with.
@@ -33,6 +35,8 @@ pub struct Application {
     pub rate_limit_per_minute: u32,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// Who may enter, and how.
+    pub policy: AccessPolicy,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -46,6 +50,13 @@ impl Application {
             rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(0),
             access_token_ttl_secs: row.access_token_ttl_secs,
             refresh_token_ttl_secs: row.refresh_token_ttl_secs,
+            policy: AccessPolicy::from_stored(
+                &row.access_mode,
+                &row.login_methods,
+                &row.verification_channels,
+                row.code_ttl_secs,
+                row.home_client_id,
+            ),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -61,6 +72,11 @@ impl Application {
             refresh_token_ttl_secs: self.refresh_token_ttl_secs,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            access_mode: self.policy.access_mode.as_str().into(),
+            login_methods: self.policy.stored_methods(),
+            verification_channels: self.policy.stored_channels(),
+            code_ttl_secs: self.policy.code_ttl_secs,
+            home_client_id: self.policy.home_client_id.clone(),
         }
     }
 
@@ -80,6 +96,7 @@ pub struct AppSpec {
     pub rate_limit_per_minute: Option<u32>,
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
+    pub policy: PolicySpec,
 }
 
 /// Why an application operation failed.
@@ -96,17 +113,22 @@ pub enum AppError {
 }
 
 /// Settings for applications created without explicit values.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Defaults {
     rate_limit_per_minute: u32,
     access_token_ttl_secs: i64,
     refresh_token_ttl_secs: i64,
+    policy: AccessPolicy,
+    /// The policy of the default application and of those made before access policies: today's behaviour.
+    legacy_policy: AccessPolicy,
 }
 
 /// Applications, their keys and their budgets.
 pub struct AppService {
     db: Database,
     defaults: Defaults,
+    /// Which channels codes can travel over here (a policy may use only those).
+    reach: Reach,
     /// Applications by id (`None`: no such application).
     apps: TtlCache<String, Option<Application>>,
     keys: api_keys::KeyCache,
@@ -122,6 +144,18 @@ impl AppService {
                 rate_limit_per_minute: config.apps.default_rate_limit_per_minute,
                 access_token_ttl_secs: config.tokens.access_token_ttl_secs,
                 refresh_token_ttl_secs: config.tokens.refresh_token_ttl_secs,
+                policy: default_policy(config),
+                legacy_policy: AccessPolicy {
+                    access_mode: AccessMode::Registration,
+                    login_methods: vec![LoginMethod::Password],
+                    verification_channels: Vec::new(),
+                    code_ttl_secs: config.apps.default_code_ttl_secs,
+                    home_client_id: None,
+                },
+            },
+            reach: Reach {
+                email: config.email.transport != EmailTransport::None,
+                sms: config.sms.provider != SmsProvider::None,
             },
             apps: TtlCache::new(ttl),
             keys: api_keys::KeyCache::new(ttl),
@@ -135,7 +169,8 @@ impl AppService {
     }
 
     pub async fn create(&self, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
-        let app = validate(spec, None, self.defaults, now)?;
+        let app = validate(spec, None, &self.defaults, self.reach, now)?;
+        self.check_home_client(&app).await?;
         match applications::insert(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
             other => other?,
@@ -178,7 +213,8 @@ impl AppService {
     /// Changes an application's settings; a new allocation applies to the next request.
     pub async fn update(&self, id_or_slug: &str, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
         let current = self.get(id_or_slug).await?;
-        let app = validate(spec, Some(&current), self.defaults, now)?;
+        let app = validate(spec, Some(&current), &self.defaults, self.reach, now)?;
+        self.check_home_client(&app).await?;
         match applications::update(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
             Ok(false) => return Err(AppError::NotFound),
@@ -215,7 +251,14 @@ impl AppService {
             slug: Some(DEFAULT_SLUG.into()),
             ..AppSpec::default()
         };
-        match self.create(spec, now).await {
+        // The default application keeps today's behaviour whatever new applications get.
+        let mut app = validate(spec, None, &self.defaults, self.reach, now)?;
+        app.policy = self.defaults.legacy_policy.clone();
+        let created = match applications::insert(&self.db, app.to_row()).await {
+            Err(StoreError::Duplicate(_)) => Err(AppError::SlugTaken),
+            other => other.map(|()| app).map_err(AppError::from),
+        };
+        match created {
             // Another instance starting at the same moment made it first.
             Err(AppError::SlugTaken) => self.get(DEFAULT_SLUG).await,
             other => other,
@@ -232,6 +275,26 @@ impl AppService {
         Ok(Some((app, key.key)))
     }
 
+    /// A home client must be a client of the application that can start a sign-in (`initiate_login_uri`).
+    async fn check_home_client(&self, app: &Application) -> Result<(), AppError> {
+        let Some(id) = &app.policy.home_client_id else {
+            return Ok(());
+        };
+        let client = crate::store::clients::find(&self.db, id.clone()).await?;
+        let problem = match client {
+            None => "is not a client",
+            Some(client) if client.application_id != app.id => "is a client of another application",
+            Some(client) if client.initiate_login_uri.is_none() => {
+                "has no initiate_login_uri: register one for the access link to land there"
+            }
+            Some(_) => return Ok(()),
+        };
+        Err(AppError::Validation(vec![FieldError {
+            field: "home_client_id",
+            message: problem.into(),
+        }]))
+    }
+
     /// Spends one request of `app`'s budget.
     pub async fn take(&self, app: &Application, now_ms: i64) -> Result<Decision, StoreError> {
         self.limiter
@@ -240,14 +303,47 @@ impl AppService {
     }
 }
 
+/// The policy of a new application: from the configuration, who may enter following `user_create_scope` when
+/// the configuration does not say.
+fn default_policy(config: &Config) -> AccessPolicy {
+    let apps = &config.apps;
+    let access_mode = apps.default_access_mode.unwrap_or(match config.user_create_scope {
+        UserCreateScope::Public => AccessMode::Registration,
+        UserCreateScope::Admin => AccessMode::InviteOnly,
+    });
+    let open = access_mode == AccessMode::Open;
+    AccessPolicy {
+        access_mode,
+        login_methods: if open {
+            Vec::new()
+        } else {
+            apps.default_login_methods.clone()
+        },
+        verification_channels: if open {
+            Vec::new()
+        } else {
+            apps.default_verification_channels.clone()
+        },
+        code_ttl_secs: apps.default_code_ttl_secs,
+        home_client_id: None,
+    }
+}
+
 /// Checks settings; `current` is the application being changed, if any.
 fn validate(
     spec: AppSpec,
     current: Option<&Application>,
-    defaults: Defaults,
+    defaults: &Defaults,
+    reach: Reach,
     now: UnixTime,
 ) -> Result<Application, AppError> {
     let mut problems = Vec::new();
+    let policy = policy::resolve(
+        spec.policy,
+        current.map_or(&defaults.policy, |c| &c.policy),
+        reach,
+        &mut problems,
+    );
     let mut problem = |field: &'static str, message: &str| {
         problems.push(FieldError {
             field,
@@ -313,6 +409,7 @@ fn validate(
         rate_limit_per_minute: rate,
         access_token_ttl_secs: access,
         refresh_token_ttl_secs: refresh,
+        policy,
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,
     })

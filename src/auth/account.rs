@@ -49,7 +49,7 @@ impl AuthService {
             return Err(AuthError::InteractiveLoginRequired);
         };
         let user = &caller.user;
-        if let Some(message) = self.password_problem(new, &user.username, &user.email) {
+        if let Some(message) = self.password_problem(new, &user.username, user.email.as_deref().unwrap_or_default()) {
             return Err(AuthError::Validation(vec![FieldError {
                 field: "new_password",
                 message,

@@ -44,7 +44,7 @@ pub fn normalize_email(raw: &str) -> String {
 /// id — names `user`.
 pub fn names(user: &crate::store::users::User, login: &str) -> bool {
     if login.contains('@') {
-        normalize_email(login) == user.email
+        user.email.as_deref() == Some(normalize_email(login).as_str())
     } else {
         normalize_username(login) == user.username || login == user.id
     }

@@ -11,16 +11,22 @@ use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
 impl AuthService {
-    /// A password sign-in from `origin`, the same at every front door: the captcha (when one is configured),
-    /// then the limit on failures per address, then the credentials.
+    /// A password sign-in from `origin` for `app`, the same at every front door: the application must accept
+    /// passwords (an open one does, for people with accounts), then the captcha (when one is configured), the
+    /// limit on failures per address, and the credentials.
     pub async fn sign_in_with_password(
         &self,
+        app: &crate::apps::Application,
         login: &str,
         password: &str,
         captcha: Option<&str>,
         origin: &Origin,
         now: UnixTime,
     ) -> Result<User, AuthError> {
+        use crate::apps::policy::{AccessMode, LoginMethod};
+        if !(app.policy.accepts(LoginMethod::Password) || app.policy.access_mode == AccessMode::Open) {
+            return Err(AuthError::MethodNotAllowed(LoginMethod::Password.as_str()));
+        }
         self.captcha.verify(captcha, "login", origin.ip).await?;
         self.check_password(login, password, &origin.key, now).await
     }
@@ -72,7 +78,7 @@ impl AuthService {
             tracing::warn!(user_id = %user.id, reason = "account locked", "login failed");
             return self.refuse(password).await;
         }
-        let check = self.passwords.verify(password, Some(&user.password_hash)).await?;
+        let check = self.passwords.verify(password, user.password_hash.as_deref()).await?;
         if !check.matches {
             self.count_failure(&user, now).await?;
             tracing::warn!(user_id = %user.id, "login failed");

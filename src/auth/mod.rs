@@ -20,11 +20,12 @@ pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
 };
 pub use session::{
-    Authentication, Credential, FamilyOwner, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal, RotatedFamily,
-    SINGLE_FACTOR_ACR, TokenPair,
+    Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal, RotatedFamily,
+    SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
 };
 pub use signup::{NewAccount, SignupOutcome};
 
+use crate::apps::AppService;
 use crate::apps::rate_limit::RateLimiter;
 use crate::config::{
     Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
@@ -99,6 +100,12 @@ pub enum AuthError {
     Captcha(#[from] crate::notify::CaptchaError),
     #[error("{0}")]
     Internal(String),
+    #[error("this account may not enter the application")]
+    NotMember,
+    #[error("the application does not accept sign-in by `{0}`")]
+    MethodNotAllowed(&'static str),
+    #[error("the application does not admit guests")]
+    GuestsNotAllowed,
     #[error("the caller does not hold the `{0}` scope it tried to hand on")]
     ScopeNotHeld(String),
     #[error("the caller lacks the `{0}` scope")]
@@ -124,6 +131,8 @@ pub const ADMIN_SCOPE: &str = "admin";
 /// Authentication with its dependencies and policies.
 pub struct AuthService {
     db: Database,
+    /// The applications whose policies sign-ins follow.
+    apps: Arc<AppService>,
     tokens: AccessTokens,
     passwords: Arc<Passwords>,
     account_turns: login::AccountTurns,
@@ -144,9 +153,14 @@ pub struct AuthService {
 }
 
 impl AuthService {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a service authentication uses, built once at start"
+    )]
     pub fn new(
         config: &Config,
         db: Database,
+        apps: Arc<AppService>,
         tokens: AccessTokens,
         passwords: Arc<Passwords>,
         limiter: Arc<dyn RateLimiter>,
@@ -155,6 +169,7 @@ impl AuthService {
     ) -> Self {
         Self {
             db,
+            apps,
             tokens,
             passwords,
             account_turns: login::AccountTurns::new(1024),
@@ -193,8 +208,14 @@ impl AuthService {
         self.captcha.widget()
     }
 
-    /// Whether people may sign themselves up (else only administrators create accounts).
+    /// Whether people may sign themselves up at all (else only administrators create accounts).
     pub fn is_signup_open(&self) -> bool {
         self.user_create_scope == UserCreateScope::Public
+    }
+
+    /// Whether people may sign themselves up for `app`: sign-up is open here, and the application admits
+    /// registration.
+    pub fn signup_allowed(&self, app: &crate::apps::Application) -> bool {
+        self.is_signup_open() && app.policy.allows_signup()
     }
 }

@@ -16,6 +16,10 @@ use crate::tokens::{AccessGrant, IssuedAccessToken, TokenError};
 
 /// Authentication methods of a password login (RFC 8176).
 pub const PASSWORD_AMR: &str = "pwd";
+/// RFC 8176 `amr` of a code sent by e-mail (a one-time password).
+pub const EMAIL_CODE_AMR: &str = "otp";
+/// RFC 8176 `amr` of a code sent by text message.
+pub const SMS_CODE_AMR: &str = "sms";
 /// The `acr` of a single-factor login.
 pub const SINGLE_FACTOR_ACR: &str = "1";
 /// The `acr` of a login with a second factor.
@@ -37,20 +41,47 @@ impl Authentication {
         }
     }
 
-    /// The first factor a sign-in flow recorded (`amr`, space-separated).
-    pub(super) fn from_flow(amr: &str) -> Self {
+    /// A code sent by e-mail (`otp`) or text message (`sms`), as the first factor.
+    pub fn code(amr: &'static str) -> Self {
         Self {
-            amr: amr.to_owned(),
+            amr: amr.into(),
             acr: SINGLE_FACTOR_ACR,
         }
     }
 
+    /// What a sign-in flow recorded (`amr`, space-separated).
+    pub(super) fn from_flow(amr: &str) -> Self {
+        let mut how = Self {
+            amr: amr.to_owned(),
+            acr: SINGLE_FACTOR_ACR,
+        };
+        if how.has_second_factor() {
+            how.acr = MULTI_FACTOR_ACR;
+        }
+        how
+    }
+
     /// This, then a second factor whose method is `factor_amr` (`otp`, `sms`).
     pub fn then(self, factor_amr: &str) -> Self {
+        let amr = if self.used(factor_amr) {
+            format!("{} mfa", self.amr)
+        } else {
+            format!("{} {factor_amr} mfa", self.amr)
+        };
         Self {
-            amr: format!("{} {factor_amr} mfa", self.amr),
+            amr,
             acr: MULTI_FACTOR_ACR,
         }
+    }
+
+    /// Whether the method `amr` was used.
+    pub fn used(&self, amr: &str) -> bool {
+        self.amr.split_whitespace().any(|m| m == amr)
+    }
+
+    /// Whether a second factor was given.
+    pub fn has_second_factor(&self) -> bool {
+        self.used("mfa")
     }
 }
 

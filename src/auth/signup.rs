@@ -51,7 +51,7 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<SignupOutcome, AuthError> {
         let by_admin = caller.is_some_and(Principal::is_admin);
-        if !self.is_signup_open() && !by_admin {
+        if !self.signup_allowed(app) && !by_admin {
             return Err(match caller {
                 None => AuthError::SignupClosed,
                 Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
@@ -62,7 +62,7 @@ impl AuthService {
                 self.create_user(account, &[], now).await?,
             ));
         }
-        let user = self.self_signup(account, captcha, origin, now).await?;
+        let user = self.self_signup(app, account, captcha, origin, now).await?;
         let progress = self
             .after_first_factor(
                 user.clone(),
@@ -83,11 +83,15 @@ impl AuthService {
     /// limits per e-mail address and per client address, then the account.
     pub async fn self_signup(
         &self,
+        app: &Application,
         account: NewAccount,
         captcha: Option<&str>,
         origin: &Origin,
         now: UnixTime,
     ) -> Result<User, AuthError> {
+        if !self.signup_allowed(app) {
+            return Err(AuthError::SignupClosed);
+        }
         self.captcha.verify(captcha, "signup", origin.ip).await?;
         self.count_signup_attempt(account.email.as_deref(), &origin.key, now)
             .await?;
@@ -140,14 +144,16 @@ impl AuthService {
         let user = NewUser {
             id: uuid::Uuid::new_v4().to_string(),
             username: valid.username,
-            email: valid.email,
+            email: Some(valid.email),
             email_verified: false,
-            password_hash,
+            password_hash: Some(password_hash),
             scopes: scopes.join(" "),
             is_active: true,
             failed_logins: 0,
             created_at: now,
             updated_at: now,
+            phone: None,
+            guest: false,
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {

@@ -108,6 +108,7 @@ impl Config {
                 "rate limits must be at least 1 a minute".into(),
             ));
         }
+        self.validate_application_defaults()?;
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",
@@ -126,6 +127,59 @@ impl Config {
                 "secret_key",
                 "TESSERA_SECRET_KEY",
                 format!("must be at least {MIN_SECRET_KEY_LEN} characters (try `openssl rand -base64 32`)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The policy new applications get must be one the admin API would accept.
+    fn validate_application_defaults(&self) -> Result<(), ConfigError> {
+        use crate::config::{AccessMode, ContactChannel, EmailTransport, LoginMethod, SmsProvider};
+        let apps = &self.apps;
+        if !(30..=600).contains(&apps.default_code_ttl_secs) {
+            return Err(invalid(
+                "apps.default_code_ttl_secs",
+                "TESSERA_APPS__DEFAULT_CODE_TTL_SECS",
+                "must be between 30 and 600 seconds".into(),
+            ));
+        }
+        if apps.default_login_methods.is_empty() && apps.default_access_mode != Some(AccessMode::Open) {
+            return Err(invalid(
+                "apps.default_login_methods",
+                "TESSERA_APPS__DEFAULT_LOGIN_METHODS",
+                "needs at least one of password, email_code, sms_code".into(),
+            ));
+        }
+        let email = self.email.transport != EmailTransport::None;
+        let sms = self.sms.provider != SmsProvider::None;
+        let methods_reachable = apps.default_login_methods.iter().all(|m| match m {
+            LoginMethod::Password => true,
+            LoginMethod::EmailCode => email,
+            LoginMethod::SmsCode => sms,
+        });
+        if !methods_reachable {
+            return Err(invalid(
+                "apps.default_login_methods",
+                "TESSERA_APPS__DEFAULT_LOGIN_METHODS",
+                "email_code needs email.transport and sms_code needs sms.provider".into(),
+            ));
+        }
+        let channels_reachable = apps.default_verification_channels.iter().all(|c| match c {
+            ContactChannel::Email => email,
+            ContactChannel::Sms => sms,
+        });
+        if !channels_reachable {
+            return Err(invalid(
+                "apps.default_verification_channels",
+                "TESSERA_APPS__DEFAULT_VERIFICATION_CHANNELS",
+                "email needs email.transport and sms needs sms.provider".into(),
+            ));
+        }
+        if apps.unused_guest_days < 1 {
+            return Err(invalid(
+                "apps.unused_guest_days",
+                "TESSERA_APPS__UNUSED_GUEST_DAYS",
+                "must be at least 1".into(),
             ));
         }
         Ok(())

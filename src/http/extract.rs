@@ -62,6 +62,28 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out entirely (no body, no content type): `None` then; otherwise exactly as
+/// [`ApiJson`].
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for OptionalApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let absent = req.headers().get(actix_web::http::header::CONTENT_TYPE).is_none()
+            && req
+                .headers()
+                .get(actix_web::http::header::CONTENT_LENGTH)
+                .is_none_or(|length| length.as_bytes() == b"0");
+        if absent {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        let body = ApiJson::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(Some(body.await?.0))) })
+    }
+}
+
 /// The top-level field of `value` whose text (or key) holds a NUL character, if any (`body` for a value that
 /// is no object, or a field whose name is itself the problem).
 fn nul_in(value: &serde_json::Value, field: Option<&str>) -> Option<String> {

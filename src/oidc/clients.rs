@@ -100,6 +100,9 @@ pub struct Client {
     pub first_party: bool,
     /// An API gateway of its application: may introspect every token of the application, not only its own.
     pub resource_server: bool,
+    /// Where a third party starts a sign-in at this client (OpenID Connect Core §4): the application's
+    /// access link lands there.
+    pub initiate_login_uri: Option<String>,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -134,6 +137,7 @@ impl Client {
             secret_hash: row.secret_hash,
             first_party: row.first_party,
             resource_server: row.resource_server,
+            initiate_login_uri: row.initiate_login_uri,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -159,6 +163,7 @@ impl Client {
             token_endpoint_auth_method: self.auth_method.as_str().into(),
             first_party: self.first_party,
             resource_server: self.resource_server,
+            initiate_login_uri: self.initiate_login_uri.clone(),
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -162,6 +162,7 @@ impl From<AuthError> for OAuthError {
             }
             A::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
             A::AppMismatch => Self::invalid_grant("The token belongs to another application."),
+            A::NotMember => Self::invalid_grant("The account has no access to this application."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
             // Steps of a sign-in, account and factor management: no grant leads to them.
@@ -189,6 +190,8 @@ impl From<AuthError> for OAuthError {
             | A::Internal(_)
             | A::ScopeNotHeld(_)
             | A::InsufficientScope(_)
+            | A::MethodNotAllowed(_)
+            | A::GuestsNotAllowed
             | A::Password(_) => Self::server(error),
         }
     }

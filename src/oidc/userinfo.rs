@@ -32,8 +32,8 @@ impl UserInfo {
             preferred_username: profile.then(|| user.username.clone()),
             name: profile.then(|| user.username.clone()),
             updated_at: profile.then_some(user.updated_at),
-            email_verified: email.then_some(user.email_verified),
-            email: email.then_some(user.email),
+            email_verified: (email && user.email.is_some()).then_some(user.email_verified),
+            email: user.email.filter(|_| email),
             sub: user.id,
         }
     }

@@ -18,6 +18,14 @@ pub struct ApplicationRow {
     pub refresh_token_ttl_secs: i64,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// `open`, `registration` or `invite_only`.
+    pub access_mode: String,
+    /// Space-separated login methods.
+    pub login_methods: String,
+    /// Space-separated proofs of contact a registration needs.
+    pub verification_channels: String,
+    pub code_ttl_secs: i64,
+    pub home_client_id: Option<String>,
 }
 
 pub async fn insert(db: &Database, app: ApplicationRow) -> StoreResult<()> {
@@ -72,6 +80,11 @@ pub async fn update(db: &Database, app: ApplicationRow) -> StoreResult<bool> {
                 applications::access_token_ttl_secs.eq(app.access_token_ttl_secs),
                 applications::refresh_token_ttl_secs.eq(app.refresh_token_ttl_secs),
                 applications::updated_at.eq(app.updated_at),
+                applications::access_mode.eq(&app.access_mode),
+                applications::login_methods.eq(&app.login_methods),
+                applications::verification_channels.eq(&app.verification_channels),
+                applications::code_ttl_secs.eq(app.code_ttl_secs),
+                applications::home_client_id.eq(&app.home_client_id),
             ))
             .execute(conn)?;
         Ok(updated == 1)

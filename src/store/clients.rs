@@ -30,6 +30,8 @@ pub struct ClientRow {
     pub updated_at: UnixTime,
     /// May introspect every token of its application (an API gateway).
     pub resource_server: bool,
+    /// Where a third party (the application's access link) starts a sign-in at this client.
+    pub initiate_login_uri: Option<String>,
 }
 
 /// Stores a new client.
@@ -83,6 +85,7 @@ pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
                 oauth_clients::is_active.eq(client.is_active),
                 oauth_clients::updated_at.eq(client.updated_at),
                 oauth_clients::resource_server.eq(client.resource_server),
+                oauth_clients::initiate_login_uri.eq(&client.initiate_login_uri),
             ))
             .execute(conn)?;
         Ok(updated == 1)

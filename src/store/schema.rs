@@ -4,9 +4,9 @@ diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
-        email -> Text,
+        email -> Nullable<Text>,
         email_verified -> Bool,
-        password_hash -> Text,
+        password_hash -> Nullable<Text>,
         scopes -> Text,
         is_active -> Bool,
         failed_logins -> Integer,
@@ -14,6 +14,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         phone -> Nullable<Text>,
+        guest -> Bool,
     }
 }
 
@@ -71,6 +72,11 @@ diesel::table! {
         refresh_token_ttl_secs -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        access_mode -> Text,
+        login_methods -> Text,
+        verification_channels -> Text,
+        code_ttl_secs -> BigInt,
+        home_client_id -> Nullable<Text>,
     }
 }
 
@@ -104,6 +110,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         resource_server -> Bool,
+        initiate_login_uri -> Nullable<Text>,
     }
 }
 
@@ -214,7 +221,7 @@ diesel::table! {
 diesel::table! {
     one_time_codes (id) {
         id -> Text,
-        user_id -> Text,
+        user_id -> Nullable<Text>,
         purpose -> Text,
         binding -> Text,
         channel -> Text,
@@ -245,6 +252,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    application_members (application_id, user_id) {
+        application_id -> Text,
+        user_id -> Text,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        token_hash -> Text,
+        application_id -> Text,
+        email -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        accepted_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(application_members -> users (user_id));
+diesel::joinable!(application_members -> applications (application_id));
+diesel::joinable!(invitations -> applications (application_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(private_tokens -> users (user_id));
 diesel::joinable!(sign_in_flows -> users (user_id));
@@ -269,4 +300,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     one_time_codes,
     sign_in_flows,
+    application_members,
+    invitations,
 );

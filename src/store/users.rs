@@ -15,9 +15,11 @@ use crate::clock::UnixTime;
 pub struct User {
     pub id: String,
     pub username: String,
-    pub email: String,
+    /// `None` for a guest, or an account that signed up by text message.
+    pub email: Option<String>,
     pub email_verified: bool,
-    pub password_hash: String,
+    /// `None` for an account that signs in by codes (or a guest).
+    pub password_hash: Option<String>,
     /// Space-separated scope names.
     pub scopes: String,
     pub is_active: bool,
@@ -27,6 +29,16 @@ pub struct User {
     pub updated_at: UnixTime,
     /// E.164; stored only once a code sent to it came back.
     pub phone: Option<String>,
+    /// A guest of an open application: no e-mail, phone or password yet.
+    pub guest: bool,
+}
+
+impl User {
+    /// How the account is named to its owner (authenticator apps, notices): its e-mail address, else its
+    /// username.
+    pub fn label(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.username)
+    }
 }
 
 /// A new account.
@@ -35,14 +47,16 @@ pub struct User {
 pub struct NewUser {
     pub id: String,
     pub username: String,
-    pub email: String,
+    pub email: Option<String>,
     pub email_verified: bool,
-    pub password_hash: String,
+    pub password_hash: Option<String>,
     pub scopes: String,
     pub is_active: bool,
     pub failed_logins: i32,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    pub phone: Option<String>,
+    pub guest: bool,
 }
 
 /// Inserts an account; a taken username or e-mail gives [`super::StoreError::Duplicate`] naming the column.
@@ -80,6 +94,19 @@ pub async fn find_by_email(db: &Database, email: String) -> StoreResult<Option<U
             .select(User::as_select())
             .first(conn)
             .optional()?)
+    })
+    .await
+}
+
+/// The account with this (verified, E.164) phone number — only when exactly one account has it.
+pub async fn find_by_phone(db: &Database, phone: String) -> StoreResult<Option<User>> {
+    db.run(move |conn| {
+        let mut found: Vec<User> = users::table
+            .filter(users::phone.eq(phone))
+            .select(User::as_select())
+            .limit(2)
+            .load(conn)?;
+        Ok(if found.len() == 1 { found.pop() } else { None })
     })
     .await
 }
@@ -215,6 +242,22 @@ pub async fn set_email_verified(db: &Database, id: String, email: String, now: U
     db.write(move |conn| {
         let updated = diesel::update(users::table.find(id).filter(users::email.eq(email)))
             .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Gives an account without an address this one, verified; a taken address is [`StoreError::Duplicate`].
+pub async fn set_verified_email(db: &Database, id: String, email: String, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(users::table.find(id).filter(users::email.is_null()))
+            .set((
+                users::email.eq(email),
+                users::email_verified.eq(true),
+                users::guest.eq(false),
+                users::updated_at.eq(now),
+            ))
             .execute(conn)?;
         Ok(updated == 1)
     })

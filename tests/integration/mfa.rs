@@ -489,9 +489,10 @@ async fn a_phone_is_verified_by_sms_through_twilio_and_then_a_factor() {
     let response = app.login_raw("alice", PASSWORD).await;
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["methods"], json!(["sms"]));
+    // A sign-in code lasts the application's code-entry timeout (60 s by default).
     assert_eq!(
         body["code_sent"],
-        json!({"sent": true, "channel": "sms", "destination": "+•••••••2671", "expires_in": 300})
+        json!({"sent": true, "channel": "sms", "destination": "+•••••••2671", "expires_in": 60})
     );
     let token = body["mfa_token"].as_str().unwrap();
     // The verification code cannot complete a sign-in.

@@ -16,8 +16,11 @@ use crate::tokens::opaque::{self, random_bytes};
 
 /// What a code is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum CodePurpose {
+pub(in crate::auth) enum CodePurpose {
+    /// A second factor.
     SignIn,
+    /// A code sign-in (the first factor), perhaps for an address or number without an account yet.
+    Login,
     VerifyEmail,
     VerifyPhone,
 }
@@ -26,6 +29,7 @@ impl CodePurpose {
     fn as_str(self) -> &'static str {
         match self {
             Self::SignIn => "mfa",
+            Self::Login => "login",
             Self::VerifyEmail => "verify_email",
             Self::VerifyPhone => "verify_phone",
         }
@@ -34,11 +38,27 @@ impl CodePurpose {
     /// How the message names it ("Your code to … is").
     fn words(self) -> &'static str {
         match self {
-            Self::SignIn => "sign in",
+            Self::SignIn | Self::Login => "sign in",
             Self::VerifyEmail => "verify your e-mail address",
             Self::VerifyPhone => "verify your phone number",
         }
     }
+}
+
+/// A code to make and send.
+pub(in crate::auth) struct CodeRequest<'a> {
+    /// The account it is for; `None` for a code sign-in to an address or number without one.
+    pub user: Option<&'a User>,
+    pub purpose: CodePurpose,
+    /// What it is bound to: a sign-in flow's id, or the address or number being verified.
+    pub binding: String,
+    pub channel: Channel,
+    pub destination: &'a str,
+    /// How long it may be entered.
+    pub ttl_secs: i64,
+    /// Sent instead of the code, which then is stored but never told: the answer to someone who may not
+    /// sign in, which must look like any other.
+    pub notice: Option<String>,
 }
 
 /// How a code travels.
@@ -55,6 +75,10 @@ impl Channel {
             Self::Email => "email",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Sms, Self::Email].into_iter().find(|c| c.as_str() == text)
+    }
 }
 
 /// A code on its way: where to (masked) and for how long it is good. Never the code.
@@ -66,42 +90,55 @@ pub struct SentCode {
 }
 
 impl AuthService {
-    /// Makes, stores and sends a code for `purpose` and `binding` to `destination` over `channel`, asked for
-    /// from `client` (an address key).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each is one fact about the code, named at the call"
-    )]
-    pub(super) async fn send_code(
+    /// Makes, stores and sends the code `request` describes, asked for from `client` (an address key).
+    pub(in crate::auth) async fn send_code(
         &self,
-        user: &User,
-        purpose: CodePurpose,
-        binding: String,
-        channel: Channel,
-        destination: &str,
+        request: CodeRequest<'_>,
         client: &str,
         now: UnixTime,
     ) -> Result<SentCode, AuthError> {
+        let CodeRequest {
+            user,
+            purpose,
+            binding,
+            channel,
+            destination,
+            ttl_secs,
+            notice,
+        } = request;
         let policy = &self.otp_policy;
-        if let Some(latest) = one_time_codes::latest(&self.db, user.id.clone(), purpose.as_str(), None).await? {
+        // The cool-down runs per account, or per sign-in for an address without one.
+        let (user_id, bound) = match user {
+            Some(user) => (Some(user.id.clone()), None),
+            None => (None, Some(binding.clone())),
+        };
+        // A code sign-in cools down per destination, whoever it belongs to: the answer must not tell.
+        let latest = match purpose {
+            CodePurpose::Login => one_time_codes::latest_to(&self.db, purpose.as_str(), destination.to_owned()).await?,
+            _ => one_time_codes::latest(&self.db, user_id.clone(), purpose.as_str(), bound).await?,
+        };
+        if let Some(latest) = latest {
             let wait = latest.created_at + policy.resend_after_secs - now;
             if wait > 0 {
                 return Err(AuthError::OtpRateLimited(wait.unsigned_abs()));
             }
         }
         let window_ms = policy.send_window_secs * 1000;
-        let limits = [
+        let mut limits = vec![
             (format!("otp-to:{destination}"), policy.max_sends_per_destination),
-            (format!("otp-account:{}", user.id), policy.max_sends_per_account),
             (format!("otp-ip:{client}"), policy.max_sends_per_ip),
         ];
+        if let Some(user_id) = &user_id {
+            limits.push((format!("otp-account:{user_id}"), policy.max_sends_per_account));
+        }
+        let who = user_id.clone().unwrap_or_else(|| "-".into());
         for (key, max) in &limits {
             let standing = self
                 .limiter
                 .check(key, Policy::Window { max: *max, window_ms }, now * 1000)
                 .await?;
             if !standing.allowed {
-                tracing::warn!(user_id = %user.id, "one-time code refused: send limit");
+                tracing::warn!(user_id = %who, "one-time code refused: send limit");
                 return Err(AuthError::OtpRateLimited(standing.retry_after_secs));
             }
         }
@@ -116,54 +153,62 @@ impl AuthService {
         let row = OneTimeCodeRow {
             code_hash: code_hash(&id, &code),
             id,
-            user_id: user.id.clone(),
+            user_id,
             purpose: purpose.as_str().into(),
             binding,
             channel: channel.as_str().into(),
             destination: destination.to_owned(),
             created_at: now,
-            expires_at: now + policy.ttl_secs,
+            expires_at: now + ttl_secs,
             attempts: 0,
             consumed_at: None,
         };
         one_time_codes::insert_replacing(&self.db, row).await?;
         let issuer = &self.mfa_policy.issuer_name;
-        let minutes = (policy.ttl_secs + 59) / 60;
-        match channel {
-            Channel::Sms => {
+        let minutes = (ttl_secs + 59) / 60;
+        let unrendered = |e: askama::Error| AuthError::Notify(crate::notify::NotifyError::Email(e.to_string()));
+        match (channel, &notice) {
+            (Channel::Sms, None) => {
                 let text = messages::code_sms(issuer, &code, purpose.words(), minutes);
                 self.notify.sms.send(destination, &text).await?;
             }
-            Channel::Email => {
-                let email = messages::code_email(issuer, &code, purpose.words(), minutes)
-                    .map_err(|e| AuthError::Notify(crate::notify::NotifyError::Email(e.to_string())))?;
+            (Channel::Sms, Some(notice)) => self.notify.sms.send(destination, notice).await?,
+            (Channel::Email, None) => {
+                let email = messages::code_email(issuer, &code, purpose.words(), minutes).map_err(unrendered)?;
+                self.notify.email.send(destination, email).await?;
+            }
+            (Channel::Email, Some(notice)) => {
+                let email = messages::notice_email(issuer, notice).map_err(unrendered)?;
                 self.notify.email.send(destination, email).await?;
             }
         }
-        tracing::info!(user_id = %user.id, purpose = purpose.as_str(), channel = channel.as_str(), "one-time code sent");
+        tracing::info!(user_id = %who, purpose = purpose.as_str(), channel = channel.as_str(), "one-time code sent");
         Ok(SentCode {
             channel,
             destination: match channel {
                 Channel::Sms => mask_phone(destination),
                 Channel::Email => mask_email(destination),
             },
-            expires_in: policy.ttl_secs,
+            expires_in: ttl_secs,
         })
     }
 
-    /// Checks `code` against the newest code of `purpose` (for `binding` and over `channel` when given). A
-    /// match spends it and returns it; a wrong guess is counted.
-    pub(super) async fn check_code(
+    /// Checks `code` against the newest code of `purpose` for `user` (or, without one, for `binding`), for
+    /// `binding` and over `channel` when given. A match spends it and returns it; a wrong guess is counted.
+    pub(in crate::auth) async fn check_code(
         &self,
-        user: &User,
+        user: Option<&User>,
         purpose: CodePurpose,
         binding: Option<&str>,
         channel: Option<Channel>,
         code: &str,
         now: UnixTime,
     ) -> Result<Option<OneTimeCodeRow>, AuthError> {
-        let latest =
-            one_time_codes::latest(&self.db, user.id.clone(), purpose.as_str(), binding.map(str::to_owned)).await?;
+        let user_id = user.map(|u| u.id.clone());
+        if user_id.is_none() && binding.is_none() {
+            return Ok(None);
+        }
+        let latest = one_time_codes::latest(&self.db, user_id, purpose.as_str(), binding.map(str::to_owned)).await?;
         let Some(row) = latest else {
             return Ok(None);
         };
@@ -203,7 +248,7 @@ fn code_hash(id: &str, code: &str) -> String {
 }
 
 /// An address with most of its local part hidden: `a•••e@example.org`.
-fn mask_email(address: &str) -> String {
+pub fn mask_email(address: &str) -> String {
     let Some((local, domain)) = address.split_once('@') else {
         return "•••".into();
     };

@@ -3,11 +3,11 @@
 //! instead of tokens. A code of one of the account's methods completes it; wrong codes are counted on the flow
 //! and toward the account lock-out.
 
-mod codes;
+pub(super) mod codes;
 mod contact;
 mod totp;
 
-pub use codes::{Channel, SentCode};
+pub use codes::{Channel, SentCode, mask_email};
 pub use totp::TotpEnrollment;
 
 use super::flow::{Door, Progress, Stage};
@@ -15,7 +15,7 @@ use super::{AuthError, AuthService, Authentication, Credential, Origin, Principa
 use crate::clock::UnixTime;
 use crate::store::totp_factors;
 use crate::store::users::{self, User};
-use codes::CodePurpose;
+use codes::{CodePurpose, CodeRequest};
 
 /// A second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,10 @@ impl AuthService {
             .is_some_and(|factor| factor.confirmed_at.is_some());
         let sms = user.phone.is_some() && self.notify.sms.is_enabled();
         let needed = totp || sms || self.mfa_policy.required;
-        let email = needed && self.notify.email.is_enabled() && (user.email_verified || self.mfa_policy.required);
+        let email = needed
+            && self.notify.email.is_enabled()
+            && user.email.is_some()
+            && (user.email_verified || self.mfa_policy.required);
         Ok(Method::ALL
             .into_iter()
             .filter(|method| match method {
@@ -71,6 +74,22 @@ impl AuthService {
             .collect())
     }
 
+    /// The second factors that may follow `first`: not the channel the first factor already used (a code by
+    /// text message is no second factor after a code by text message).
+    pub(in crate::auth) async fn second_factors_after(
+        &self,
+        user: &User,
+        first: &Authentication,
+    ) -> Result<Vec<Method>, AuthError> {
+        let mut methods = self.second_factors(user).await?;
+        methods.retain(|method| match method {
+            Method::Sms => !first.used(super::SMS_CODE_AMR),
+            Method::Email => !first.used(super::EMAIL_CODE_AMR),
+            Method::Totp | Method::RecoveryCode => true,
+        });
+        Ok(methods)
+    }
+
     /// When the account's second factor is a text message (a verified phone and no authenticator app), the
     /// code goes out as the challenge starts. Best effort: the sign-in goes on either way, and the explicit
     /// send step resends or says why it cannot.
@@ -79,6 +98,7 @@ impl AuthService {
         user: &User,
         methods: &[Method],
         flow_id: &str,
+        ttl_secs: i64,
         origin: &Origin,
         now: UnixTime,
     ) -> Option<SentCode> {
@@ -86,17 +106,16 @@ impl AuthService {
         if methods.contains(&Method::Totp) || !methods.contains(&Method::Sms) {
             return None;
         }
-        let sent = self
-            .send_code(
-                user,
-                CodePurpose::SignIn,
-                flow_id.to_owned(),
-                Channel::Sms,
-                phone,
-                &origin.key,
-                now,
-            )
-            .await;
+        let request = CodeRequest {
+            user: Some(user),
+            purpose: CodePurpose::SignIn,
+            binding: flow_id.to_owned(),
+            channel: Channel::Sms,
+            destination: phone,
+            ttl_secs,
+            notice: None,
+        };
+        let sent = self.send_code(request, &origin.key, now).await;
         sent.inspect_err(|e| tracing::warn!(user_id = %user.id, error = %e, "sign-in code not sent"))
             .ok()
     }
@@ -124,6 +143,7 @@ impl AuthService {
         door: Door<'_>,
         method: Method,
         code: &str,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
@@ -142,13 +162,14 @@ impl AuthService {
             tracing::warn!(user_id = %user.id, method = method.as_str(), locked, "second factor refused");
             return Err(AuthError::InvalidCode);
         }
-        self.finish_flow(&flow, now).await?;
         if user.failed_logins > 0 || user.locked_until.is_some() {
             users::clear_login_failures(&self.db, user.id.clone()).await?;
         }
         tracing::info!(user_id = %user.id, method = method.as_str(), "second factor accepted");
         let how = Authentication::from_flow(&flow.row.amr).then(method.amr());
-        Ok(Progress::Proven(user.clone(), how))
+        let app = flow.app.clone();
+        self.next_stage(user.clone(), &app, door, how, Some(&flow), origin, now)
+            .await
     }
 
     /// Sends a code for a sign-in waiting for its second factor, by SMS or e-mail.
@@ -167,19 +188,22 @@ impl AuthService {
         }
         let (channel, destination) = match (method, &user.phone) {
             (Method::Sms, Some(phone)) => (Channel::Sms, phone.clone()),
-            (Method::Email, _) => (Channel::Email, user.email.clone()),
+            (Method::Email, _) => match &user.email {
+                Some(email) => (Channel::Email, email.clone()),
+                None => return Err(AuthError::MethodUnavailable(method.as_str())),
+            },
             _ => return Err(AuthError::MethodUnavailable(method.as_str())),
         };
-        self.send_code(
-            user,
-            CodePurpose::SignIn,
-            flow.row.id.clone(),
+        let request = CodeRequest {
+            user: Some(user),
+            purpose: CodePurpose::SignIn,
+            binding: flow.row.id.clone(),
             channel,
-            &destination,
-            client,
-            now,
-        )
-        .await
+            destination: &destination,
+            ttl_secs: flow.app.policy.code_ttl_secs,
+            notice: None,
+        };
+        self.send_code(request, client, now).await
     }
 
     /// Whether `code` proves `method` for `user`, spending it if so.
@@ -201,7 +225,7 @@ impl AuthService {
                     Channel::Email
                 };
                 let spent = self
-                    .check_code(user, CodePurpose::SignIn, Some(flow_id), Some(channel), code, now)
+                    .check_code(Some(user), CodePurpose::SignIn, Some(flow_id), Some(channel), code, now)
                     .await?;
                 Ok(spent.is_some())
             }
@@ -225,12 +249,12 @@ impl AuthService {
     /// Tells the account's owner, by e-mail when there is a channel, that something about its security
     /// changed. Best effort, in the background: the change itself has happened.
     fn notify_security_event(&self, user: &User, what: String) {
-        if !self.notify.email.is_enabled() {
+        let Some(to) = user.email.clone().filter(|_| self.notify.email.is_enabled()) else {
             return;
-        }
+        };
         let notify = self.notify.clone();
         let issuer = self.mfa_policy.issuer_name.clone();
-        let (to, user_id) = (user.email.clone(), user.id.clone());
+        let user_id = user.id.clone();
         tokio::spawn(async move {
             let sent = match crate::notify::messages::notice_email(&issuer, &what) {
                 Ok(email) => notify.email.send(&to, email).await.map_err(|e| e.to_string()),

@@ -35,7 +35,7 @@ impl AuthService {
     pub async fn start_totp(&self, caller: &Principal, now: UnixTime) -> Result<TotpEnrollment, AuthError> {
         self.require_recent_sign_in(caller, now)?;
         let seed = random_bytes::<SEED_BYTES>().to_vec();
-        let totp = self.totp(seed.clone(), &caller.user.email)?;
+        let totp = self.totp(seed.clone(), caller.user.label())?;
         let row = TotpFactorRow {
             user_id: caller.user.id.clone(),
             secret: sealing::seal(Purpose::TotpSecret, &seed, self.secret_key.as_ref()).map_err(seal_error)?,
@@ -67,7 +67,7 @@ impl AuthService {
             .await?
             .filter(|factor| factor.confirmed_at.is_none())
             .ok_or(AuthError::TotpNotPending)?;
-        let Some(step) = self.matching_step(&pending, &user.email, code, now)? else {
+        let Some(step) = self.matching_step(&pending, user.label(), code, now)? else {
             self.count_failure(user, now).await?;
             return Err(AuthError::InvalidCode);
         };
@@ -139,7 +139,7 @@ impl AuthService {
         let Some(factor) = factor else {
             return Ok(false);
         };
-        let Some(step) = self.matching_step(&factor, &user.email, code, now)? else {
+        let Some(step) = self.matching_step(&factor, user.label(), code, now)? else {
             return Ok(false);
         };
         Ok(totp_factors::use_step(&self.db, user.id.clone(), step).await?)

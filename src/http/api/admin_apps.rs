@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::parse_time;
 use crate::apps::api_keys::ApiKeyInfo;
+use crate::apps::policy::PolicySpec;
 use crate::apps::{AppSpec, Application};
 use crate::clock::rfc3339;
 use crate::http::error::ApiError;
@@ -21,6 +22,22 @@ pub struct AppRequest {
     rate_limit_per_minute: Option<u32>,
     access_token_ttl_secs: Option<i64>,
     refresh_token_ttl_secs: Option<i64>,
+    access_mode: Option<String>,
+    login_methods: Option<Vec<String>>,
+    verification_channels: Option<Vec<String>>,
+    code_ttl_secs: Option<i64>,
+    /// `null` removes the home client.
+    #[serde(default, deserialize_with = "present")]
+    home_client_id: Option<Option<String>>,
+}
+
+/// A field that may be sent as `null` (`Some(None)`), as opposed to left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl From<AppRequest> for AppSpec {
@@ -31,6 +48,13 @@ impl From<AppRequest> for AppSpec {
             rate_limit_per_minute: request.rate_limit_per_minute,
             access_token_ttl_secs: request.access_token_ttl_secs,
             refresh_token_ttl_secs: request.refresh_token_ttl_secs,
+            policy: PolicySpec {
+                access_mode: request.access_mode,
+                login_methods: request.login_methods,
+                verification_channels: request.verification_channels,
+                code_ttl_secs: request.code_ttl_secs,
+                home_client_id: request.home_client_id,
+            },
         }
     }
 }
@@ -43,6 +67,11 @@ struct AppBody {
     rate_limit_per_minute: u32,
     access_token_ttl_secs: i64,
     refresh_token_ttl_secs: i64,
+    access_mode: &'static str,
+    login_methods: Vec<&'static str>,
+    verification_channels: Vec<&'static str>,
+    code_ttl_secs: i64,
+    home_client_id: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -58,6 +87,11 @@ impl From<Application> for AppBody {
             rate_limit_per_minute: app.rate_limit_per_minute,
             access_token_ttl_secs: app.access_token_ttl_secs,
             refresh_token_ttl_secs: app.refresh_token_ttl_secs,
+            access_mode: app.policy.access_mode.as_str(),
+            login_methods: app.policy.login_methods.iter().map(|m| m.as_str()).collect(),
+            verification_channels: app.policy.verification_channels.iter().map(|c| c.as_str()).collect(),
+            code_ttl_secs: app.policy.code_ttl_secs,
+            home_client_id: app.policy.home_client_id,
         }
     }
 }

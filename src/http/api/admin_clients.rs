@@ -32,6 +32,7 @@ pub struct ClientRequest {
     first_party: bool,
     #[serde(default)]
     resource_server: bool,
+    initiate_login_uri: Option<String>,
     is_active: Option<bool>,
 }
 
@@ -48,6 +49,7 @@ impl From<ClientRequest> for ClientSpec {
             token_endpoint_auth_method: request.token_endpoint_auth_method,
             first_party: request.first_party,
             resource_server: request.resource_server,
+            initiate_login_uri: request.initiate_login_uri,
             is_active: request.is_active,
         }
     }
@@ -69,6 +71,7 @@ pub struct ClientBody {
     public: bool,
     first_party: bool,
     resource_server: bool,
+    initiate_login_uri: Option<String>,
     is_active: bool,
     created_at: String,
     updated_at: String,
@@ -91,6 +94,7 @@ impl ClientBody {
             post_logout_redirect_uris: client.post_logout_redirect_uris,
             first_party: client.first_party,
             resource_server: client.resource_server,
+            initiate_login_uri: client.initiate_login_uri,
             is_active: client.is_active,
         }
     }

@@ -38,23 +38,51 @@ pub(super) struct NextStepBody {
     mfa_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     methods: Option<Vec<&'static str>>,
-    /// The code already sent (a text message as the second factor).
+    /// The code already sent (a code sign-in; a text message as the second factor).
     #[serde(skip_serializing_if = "Option::is_none")]
     code_sent: Option<CodeSent>,
+    /// The proofs of contact a verification accepts (either one does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<Vec<&'static str>>,
+    /// The account's address, masked, where an e-mail verification code goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
 }
 
 impl From<Next> for NextStepBody {
     fn from(next: Next) -> Self {
+        let mut body = Self {
+            next: next.step.name(),
+            flow_token: next.token,
+            mfa_required: None,
+            mfa_token: None,
+            methods: None,
+            code_sent: None,
+            channels: None,
+            email: None,
+        };
         match next.step {
-            NextStep::SecondFactor { methods, sent } => Self {
-                next: "second_factor",
-                mfa_required: Some(true),
-                mfa_token: Some(next.token.clone()),
-                flow_token: next.token,
-                methods: Some(methods.iter().map(|m| m.as_str()).collect()),
-                code_sent: sent.map(CodeSent::from),
-            },
+            NextStep::Code { sent } => body.code_sent = Some(sent.into()),
+            NextStep::SecondFactor { methods, sent } => {
+                body.mfa_required = Some(true);
+                body.mfa_token = Some(body.flow_token.clone());
+                body.methods = Some(methods.iter().map(|m| m.as_str()).collect());
+                body.code_sent = sent.map(CodeSent::from);
+            }
+            NextStep::Verification { channels, email } => {
+                body.channels = Some(channels.iter().map(|c| c.as_str()).collect());
+                body.email = email;
+            }
         }
+        body
+    }
+}
+
+/// A REST sign-in step's answer: the token pair, or the next step.
+pub(super) fn step_response(step: LoginStep) -> HttpResponse {
+    match step {
+        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
+        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
     }
 }
 
@@ -75,7 +103,7 @@ pub struct MfaChallengeRequest {
 
 /// A code on its way.
 #[derive(Serialize)]
-pub(super) struct CodeSent {
+pub struct CodeSent {
     sent: bool,
     channel: &'static str,
     destination: String,
@@ -160,16 +188,14 @@ pub async fn login(
             state.clock.now(),
         )
         .await?;
-    Ok(match step {
-        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
-        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
-    })
+    Ok(step_response(step))
 }
 
 /// Completes a sign-in that needs a second factor: the `mfa_token`, a method and its code.
 pub async fn complete_mfa(
     state: web::Data<AppState>,
     app: RequestApp,
+    client: ClientAddress,
     body: ApiJson<MfaRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let MfaRequest {
@@ -187,12 +213,9 @@ pub async fn complete_mfa(
     let method = parse_method(method)?;
     let step = state
         .auth
-        .login_second_factor(&app.0, token, method, code, state.clock.now())
+        .login_second_factor(&app.0, token, method, code, &client.0, state.clock.now())
         .await?;
-    Ok(match step {
-        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
-        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
-    })
+    Ok(step_response(step))
 }
 
 /// Sends a code for a pending sign-in, by SMS or e-mail.

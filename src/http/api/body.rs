@@ -15,7 +15,8 @@ use crate::store::users::User;
 pub struct UserBody {
     pub id: String,
     pub username: String,
-    pub email: String,
+    /// `null` for an account without an address (a guest, a sign-up by text message).
+    pub email: Option<String>,
     pub email_verified: bool,
     pub scopes: Vec<String>,
     pub is_active: bool,

@@ -9,8 +9,8 @@ use super::auth::{CodeSent, missing_fields};
 use super::body::{UserBody, token_response};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiJson;
 use crate::http::extract::Authenticated;
+use crate::http::extract::{ApiJson, OptionalApiJson};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -167,15 +167,24 @@ pub async fn remove_phone(
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
-/// Sends a code to the account's e-mail address.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerificationRequest {
+    /// The address to add, for an account without one (a guest, a sign-up by text message).
+    email: Option<String>,
+}
+
+/// Sends a code to the account's e-mail address (or, for an account without one, to the address sent).
 pub async fn start_email_verification(
     state: web::Data<AppState>,
     client: ClientAddress,
     caller: Authenticated,
+    body: OptionalApiJson<EmailVerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let address = body.0.and_then(|b| b.email);
     let sent = state
         .auth
-        .start_email_verification(&caller.0, &client.0.key, state.clock.now())
+        .start_email_verification(&caller.0, address.as_deref(), &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }

@@ -6,6 +6,7 @@ mod admin_users;
 mod auth;
 mod body;
 mod mfa;
+mod sign_in;
 mod tokens;
 mod users;
 
@@ -19,6 +20,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/mfa").post(auth::complete_mfa))
         .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
         .service(web::resource("/auth/refresh").post(auth::refresh))
+        .service(web::resource("/auth/code").post(sign_in::start_code))
+        .service(web::resource("/auth/code/resend").post(sign_in::resend_code))
+        .service(web::resource("/auth/code/verify").post(sign_in::verify_code))
+        .service(web::resource("/auth/verify/send").post(sign_in::send_verification))
+        .service(web::resource("/auth/verify").post(sign_in::complete_verification))
         .service(web::resource("/user/password").put(users::change_password))
         .service(web::resource("/user/mfa").get(mfa::get_mfa))
         .service(

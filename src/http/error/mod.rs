@@ -8,7 +8,7 @@ mod page;
 mod rest;
 
 pub use oauth::{FormRejection, bearer_token_missing};
-pub use page::PageError;
+pub use page::{NOT_MEMBER_MESSAGE, PageError};
 pub use rest::{ApiError, LOGIN_LIMIT_MESSAGE, signup_limit_message};
 
 use actix_web::ResponseError;

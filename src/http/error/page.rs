@@ -102,6 +102,11 @@ impl ResponseError for PageError {
     }
 }
 
+/// The words of a refusal to someone the application does not let in (the same for every account, and for
+/// addresses without one).
+pub const NOT_MEMBER_MESSAGE: &str =
+    "This account has no access to this application. If you need access, ask its administrator for an invitation.";
+
 /// What the pages meet from authentication that they do not answer themselves (the sign-in and sign-up pages
 /// show their own messages for what a person can fix). Every variant is listed, so a new one is a decision
 /// here, never a silent 500.
@@ -125,6 +130,9 @@ impl From<crate::auth::AuthError> for PageError {
                 "Too many attempts. Please wait a while, then try again.",
             ),
             A::SignupClosed => Self::forbidden("Accounts are created by an administrator here; sign-up is closed."),
+            A::NotMember => Self::forbidden(NOT_MEMBER_MESSAGE),
+            A::MethodNotAllowed(_) => Self::forbidden("This application does not accept this way of signing in."),
+            A::GuestsNotAllowed => Self::forbidden("This application is not open to guests."),
             A::ReauthenticationRequired | A::InteractiveLoginRequired => {
                 Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
             }

@@ -248,7 +248,22 @@ impl From<AuthError> for ApiError {
             AuthError::MfaTokenInvalid => Self::new(
                 S::UNAUTHORIZED,
                 "mfa_token_invalid",
-                "The mfa_token is unknown, expired, already used or for another sign-in; sign in again.",
+                "The flow_token (mfa_token) is unknown, expired, already used or for another sign-in; sign in again.",
+            ),
+            AuthError::NotMember => Self::new(
+                S::FORBIDDEN,
+                "not_a_member",
+                "This account has no access to this application. Ask its administrator for an invitation.",
+            ),
+            AuthError::MethodNotAllowed(method) => Self::new(
+                S::FORBIDDEN,
+                "method_not_allowed",
+                format!("This application does not accept sign-in by `{method}`."),
+            ),
+            AuthError::GuestsNotAllowed => Self::new(
+                S::FORBIDDEN,
+                "guests_not_allowed",
+                "This application is not open to guests: sign in or sign up instead.",
             ),
             AuthError::InvalidCode => {
                 Self::new(S::UNAUTHORIZED, "invalid_code", "The code is incorrect or has expired.")

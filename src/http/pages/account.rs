@@ -27,7 +27,7 @@ pub async fn get_account(req: HttpRequest, state: web::Data<AppState>) -> Result
         &AccountPage {
             csrf: &browser.csrf,
             username: &session.user.username,
-            email: &session.user.email,
+            email: session.user.label(),
         },
     )
 }

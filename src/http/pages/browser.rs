@@ -98,27 +98,27 @@ pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
     cookie
 }
 
-fn mfa_name(secure: bool) -> &'static str {
-    if secure { "__Host-tessera-mfa" } else { "tessera-mfa" }
+fn flow_name(secure: bool) -> &'static str {
+    if secure { "__Host-tessera-flow" } else { "tessera-flow" }
 }
 
-/// The cookie carrying a sign-in's `mfa_token` between the password and the second factor.
-pub fn mfa_cookie(state: &AppState, token: String) -> Cookie<'static> {
+/// The cookie carrying a sign-in flow's token between its steps (code, second factor, verification).
+pub fn flow_cookie(state: &AppState, token: String) -> Cookie<'static> {
     let secure = secure(state);
-    let mut cookie = cookie(mfa_name(secure), token, secure);
+    let mut cookie = cookie(flow_name(secure), token, secure);
     cookie.set_max_age(CookieDuration::seconds(state.config.mfa.challenge_ttl_secs));
     cookie
 }
 
-/// The `mfa_token` of a sign-in waiting for its second factor in this browser, if any.
-pub fn pending_mfa(req: &HttpRequest, state: &AppState) -> Option<String> {
-    req.cookie(mfa_name(secure(state))).map(|c| c.value().to_owned())
+/// The token of a sign-in flow waiting for its next step in this browser, if any.
+pub fn pending_flow(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(flow_name(secure(state))).map(|c| c.value().to_owned())
 }
 
-/// A cookie that removes the `mfa_token` cookie.
-pub fn clear_mfa_cookie(state: &AppState) -> Cookie<'static> {
+/// A cookie that removes the flow cookie.
+pub fn clear_flow_cookie(state: &AppState) -> Cookie<'static> {
     let secure = secure(state);
-    let mut cookie = cookie(mfa_name(secure), String::new(), secure);
+    let mut cookie = cookie(flow_name(secure), String::new(), secure);
     cookie.make_removal();
     cookie
 }

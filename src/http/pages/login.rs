@@ -1,17 +1,20 @@
-//! `/login`: username or e-mail and password. Failures all read the same. Success starts a new browser
-//! session and resumes the authorization request that sent the user here, if any.
+//! `/login`: the first step of a browser sign-in, with the methods the application accepts — username or
+//! e-mail and password, and/or a code sent to an address or number. Failures all read the same. Success goes on
+//! to the flow's next step or signs the browser in and resumes the authorization request that sent the user
+//! here, if any.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::browser::pending_mfa;
+use super::browser::pending_flow;
 use super::{
-    PageError, PageForm, after_password, browser_state, check_csrf, mfa, page_with_captcha, render, see_other,
+    PageError, PageForm, SignInContext, after_password, browser_state, check_csrf, page_with_captcha,
+    progress_response, see_other, stage_location,
 };
+use crate::apps::policy::{AccessMode, LoginMethod};
 use crate::auth::AuthError;
-use crate::auth::flow::Door;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
@@ -23,16 +26,24 @@ use crate::state::AppState;
 struct LoginPage<'a> {
     csrf: &'a str,
     request: Option<&'a str>,
+    /// The application, when no authorization request names it (the access link).
+    app: Option<&'a str>,
     client_name: Option<&'a str>,
     login: &'a str,
+    identifier: &'a str,
     error: Option<&'a str>,
     signup_open: bool,
+    /// The password form is shown.
+    password: bool,
+    /// The code form is shown, with this label.
+    code_label: Option<&'static str>,
     captcha: Option<Widget>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
     request: Option<String>,
+    app: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +55,7 @@ pub struct LoginForm {
     #[serde(default)]
     password: String,
     request: Option<String>,
+    app: Option<String>,
     /// The captcha widget's answer (each provider names the field its own way).
     #[serde(
         default,
@@ -61,51 +73,34 @@ pub async fn get_login(
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
-    let pending = match query.request.as_deref() {
-        Some(id) => Some(
-            state
-                .oidc
-                .pending(id, &browser.binding(), state.clock.now())
-                .await
-                .map_err(rejected)?,
-        ),
-        None if browser.session.is_some() => return Ok(see_other("/account")),
-        None => None,
-    };
-    // A sign-in waiting for its second factor continues there: the password step is not a way around it.
-    if let Some(token) = pending_mfa(&req, &state) {
-        let binding = browser.binding();
-        let place = Door::Browser(&binding);
-        if state
-            .auth
-            .challenge_methods(&token, place, state.clock.now())
-            .await
-            .is_ok()
-        {
-            return Ok(see_other(&mfa::location(query.request.as_deref(), None, false)));
-        }
+    let binding = browser.binding();
+    if query.request.is_none() && query.app.is_none() && browser.session.is_some() {
+        return Ok(see_other("/account"));
     }
-    let captcha = state.auth.captcha_widget();
-    let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
-    browser.keep_csrf(&mut response);
-    render(
-        response,
-        &LoginPage {
-            csrf: &browser.csrf,
-            request: pending.as_ref().map(|p| p.id.as_str()),
-            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
-            login: pending
-                .as_ref()
-                .and_then(|p| p.request.login_hint.as_deref())
-                .unwrap_or_default(),
-            error: None,
-            signup_open: state.auth.is_signup_open(),
-            captcha,
-        },
-    )
+    let context = SignInContext::load(&state, &binding, query.request.as_deref(), query.app.as_deref()).await?;
+    // A sign-in waiting for its next step continues there: the first step is not a way around it.
+    if let Some(token) = pending_flow(&req, &state)
+        && let Some(stage) = state.auth.waiting_stage(&token, &binding, state.clock.now()).await?
+    {
+        return Ok(see_other(&stage_location(stage, context.request_id())));
+    }
+    let hint = context
+        .pending
+        .as_ref()
+        .and_then(|p| p.request.login_hint.as_deref())
+        .unwrap_or_default();
+    let form = LoginView {
+        login: hint,
+        identifier: hint,
+        error: None,
+    };
+    let mut response = form.render_to(&state, &browser.csrf, &context, StatusCode::OK)?;
+    browser.keep_csrf(&mut response.0);
+    response.finish()
 }
 
-/// Checks the credentials; on success signs the browser in and continues where the user came from.
+/// Checks the credentials; on success goes on to the flow's next step, or signs the browser in and continues
+/// where the user came from.
 pub async fn post_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -116,46 +111,126 @@ pub async fn post_login(
     check_csrf(&req, &state, &form.csrf)?;
     let now = state.clock.now();
     let binding = browser.binding();
-    let pending = match form.request.as_deref() {
-        Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
-        None => None,
-    };
+    let context = SignInContext::load(&state, &binding, form.request.as_deref(), form.app.as_deref()).await?;
     let checked = state
         .auth
-        .sign_in_with_password(&form.login, &form.password, form.captcha.as_deref(), &client.0, now)
+        .sign_in_with_password(
+            &context.app,
+            &form.login,
+            &form.password,
+            form.captcha.as_deref(),
+            &client.0,
+            now,
+        )
         .await;
-    let refused = match checked {
-        Ok(user) => Ok(user),
-        Err(AuthError::Captcha(CaptchaError::Failed(_))) => Err((StatusCode::BAD_REQUEST, CAPTCHA_FAILED)),
-        Err(AuthError::Captcha(CaptchaError::Unavailable(_))) => {
-            Err((StatusCode::SERVICE_UNAVAILABLE, CAPTCHA_UNAVAILABLE))
+    let user = match checked {
+        Ok(user) => user,
+        Err(refusal) => {
+            let (status, message) = refused(refusal)?;
+            let view = LoginView {
+                login: &form.login,
+                identifier: "",
+                error: Some(message),
+            };
+            return view.render_to(&state, &browser.csrf, &context, status)?.finish();
         }
-        Err(AuthError::InvalidCredentials) => Err((
+    };
+    match after_password(&state, &browser, user, &context, &client.0, now).await {
+        Ok(progress) => progress_response(&state, &browser, progress, context.pending.as_ref(), now).await,
+        Err(refusal) => {
+            let (status, message) = refused(refusal)?;
+            let view = LoginView {
+                login: &form.login,
+                identifier: "",
+                error: Some(message),
+            };
+            view.render_to(&state, &browser.csrf, &context, status)?.finish()
+        }
+    }
+}
+
+/// What the sign-in page says to a refusal a person can act on; anything else is an error page.
+pub(super) fn refused(error: AuthError) -> Result<(StatusCode, &'static str), PageError> {
+    Ok(match error {
+        AuthError::Captcha(CaptchaError::Failed(_)) => (StatusCode::BAD_REQUEST, CAPTCHA_FAILED),
+        AuthError::Captcha(CaptchaError::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, CAPTCHA_UNAVAILABLE),
+        AuthError::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
             "The username, e-mail or password is incorrect.",
-        )),
-        Err(AuthError::LoginRateLimited(_)) => Err((StatusCode::TOO_MANY_REQUESTS, LOGIN_LIMIT_MESSAGE)),
-        Err(other) => return Err(other.into()),
-    };
-    let user = match refused {
-        Ok(user) => user,
-        Err((status, message)) => {
-            let captcha = state.auth.captcha_widget();
-            return render(
-                page_with_captcha(status, captcha.as_ref()),
-                &LoginPage {
-                    csrf: &browser.csrf,
-                    request: form.request.as_deref(),
-                    client_name: pending.as_ref().map(|p| p.client.name.as_str()),
-                    login: &form.login,
-                    error: Some(message),
-                    signup_open: state.auth.is_signup_open(),
-                    captcha,
-                },
-            );
-        }
-    };
-    after_password(&state, &browser, user, pending.as_ref(), &client.0, now).await
+        ),
+        AuthError::LoginRateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, LOGIN_LIMIT_MESSAGE),
+        AuthError::NotMember => (StatusCode::FORBIDDEN, crate::http::error::NOT_MEMBER_MESSAGE),
+        AuthError::MethodNotAllowed(_) => (
+            StatusCode::FORBIDDEN,
+            "This application does not accept this way of signing in.",
+        ),
+        AuthError::OtpRateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "A code was sent a moment ago. Please wait a little, then ask again.",
+        ),
+        AuthError::Notify(_) => (
+            StatusCode::BAD_GATEWAY,
+            "The code could not be sent. Please try again later.",
+        ),
+        AuthError::Validation(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Please enter an e-mail address, or a phone number in international form such as +14155552671.",
+        ),
+        other => return Err(other.into()),
+    })
+}
+
+/// What the sign-in page shows besides the application's methods.
+pub(super) struct LoginView<'a> {
+    pub login: &'a str,
+    pub identifier: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// A rendered page waiting for its CSRF cookie.
+pub(super) struct Rendered(pub actix_web::HttpResponseBuilder, pub String);
+
+impl Rendered {
+    pub(super) fn finish(mut self) -> Result<HttpResponse, PageError> {
+        Ok(self.0.body(self.1))
+    }
+}
+
+impl LoginView<'_> {
+    pub(super) fn render_to(
+        &self,
+        state: &AppState,
+        csrf: &str,
+        context: &SignInContext,
+        status: StatusCode,
+    ) -> Result<Rendered, PageError> {
+        let policy = &context.app.policy;
+        let captcha = state.auth.captcha_widget();
+        let code_label = match (
+            policy.accepts(LoginMethod::EmailCode),
+            policy.accepts(LoginMethod::SmsCode),
+        ) {
+            (true, true) => Some("E-mail address or phone number"),
+            (true, false) => Some("E-mail address"),
+            (false, true) => Some("Phone number (international, such as +14155552671)"),
+            (false, false) => None,
+        };
+        let page = LoginPage {
+            csrf,
+            request: context.request_id(),
+            app: context.app_slug(),
+            client_name: context.pending.as_ref().map(|p| p.client.name.as_str()),
+            login: self.login,
+            identifier: self.identifier,
+            error: self.error,
+            signup_open: state.auth.is_signup_open() && policy.allows_signup(),
+            password: policy.accepts(LoginMethod::Password) || policy.access_mode == AccessMode::Open,
+            code_label,
+            captcha: captcha.clone(),
+        };
+        let body = page.render()?;
+        Ok(Rendered(page_with_captcha(status, captcha.as_ref()), body))
+    }
 }
 
 /// The words of a captcha that was not solved (the same on `/signup`).

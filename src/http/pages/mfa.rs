@@ -8,10 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::browser::pending_mfa;
+use super::browser::pending_flow;
 use super::login::rejected;
 use super::{
-    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_mfa_cookie, encode, page, progress_response,
+    BrowserState, PageError, PageForm, browser_state, check_csrf, clear_flow_cookie, encode, page, progress_response,
     render, see_other,
 };
 use crate::auth::AuthError;
@@ -99,6 +99,7 @@ pub async fn get_mfa(
 pub async fn post_mfa(
     req: HttpRequest,
     state: web::Data<AppState>,
+    client: ClientAddress,
     form: PageForm<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
@@ -112,7 +113,7 @@ pub async fn post_mfa(
     let binding = browser.binding();
     let outcome = state
         .auth
-        .complete_second_factor(&step.token, Door::Browser(&binding), method, &form.code, now)
+        .complete_second_factor(&step.token, Door::Browser(&binding), method, &form.code, &client.0, now)
         .await;
     match outcome {
         Ok(progress) => progress_response(&state, &browser, progress, step.pending.as_ref(), now).await,
@@ -197,7 +198,7 @@ fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
         None => "/login".into(),
     };
     let mut response = see_other(&location);
-    let _ = response.add_cookie(&clear_mfa_cookie(state));
+    let _ = response.add_cookie(&clear_flow_cookie(state));
     response
 }
 
@@ -217,7 +218,7 @@ impl Step {
         browser: &BrowserState,
         request: Option<&str>,
     ) -> Result<Option<Self>, PageError> {
-        let Some(token) = pending_mfa(req, state) else {
+        let Some(token) = pending_flow(req, state) else {
             return Ok(None);
         };
         let now = state.clock.now();

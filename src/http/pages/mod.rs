@@ -10,6 +10,7 @@ mod login;
 mod mfa;
 mod security;
 mod select_account;
+mod sign_in;
 mod signup;
 
 use actix_web::http::StatusCode;
@@ -19,7 +20,7 @@ use askama::Template;
 
 pub use crate::http::error::PageError;
 pub use browser::{
-    BrowserState, browser_state, check_csrf, clear_mfa_cookie, clear_session_cookie, mfa_cookie, session_cookie,
+    BrowserState, browser_state, check_csrf, clear_flow_cookie, clear_session_cookie, flow_cookie, session_cookie,
 };
 pub use form::PageForm;
 
@@ -50,6 +51,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(select_account::post_select_account),
         )
         .service(web::resource("/login/mfa").get(mfa::get_mfa).post(mfa::post_mfa))
+        .service(web::resource("/login/code/start").post(sign_in::post_code_start))
+        .service(
+            web::resource("/login/code")
+                .get(sign_in::get_code)
+                .post(sign_in::post_code),
+        )
+        .service(web::resource("/login/code/resend").post(sign_in::post_code_resend))
+        .service(
+            web::resource("/login/verify")
+                .get(sign_in::get_verify)
+                .post(sign_in::post_verify),
+        )
+        .service(web::resource("/login/verify/send").post(sign_in::post_verify_send))
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
         .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
         .service(web::resource("/account").get(account::get_account))
@@ -108,41 +122,70 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// After a correct password: the flow's next step, or signed in.
+/// Which sign-in a page works on: the authorization request that sent the browser (its client's application),
+/// or an application named by the access link, or the default one.
+pub struct SignInContext {
+    pub pending: Option<crate::oidc::interaction::Pending>,
+    pub app: crate::apps::Application,
+    /// The application was named in the address (not through a request).
+    named: bool,
+}
+
+impl SignInContext {
+    pub async fn load(
+        state: &crate::state::AppState,
+        binding: &str,
+        request: Option<&str>,
+        app: Option<&str>,
+    ) -> Result<Self, PageError> {
+        let now = state.clock.now();
+        let pending = match request {
+            Some(id) => Some(state.oidc.pending(id, binding, now).await.map_err(login::rejected)?),
+            None => None,
+        };
+        let (id, named) = match (&pending, app) {
+            (Some(pending), _) => (pending.client.application_id.as_str(), false),
+            (None, Some(slug)) => (slug, true),
+            (None, None) => (crate::apps::DEFAULT_SLUG, false),
+        };
+        Ok(Self {
+            app: state.apps.get(id).await?,
+            pending,
+            named,
+        })
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.pending.as_ref().map(|p| p.id.as_str())
+    }
+
+    /// The application's slug, to carry in forms, when the address named it.
+    pub fn app_slug(&self) -> Option<&str> {
+        self.named.then_some(self.app.slug.as_str())
+    }
+}
+
+/// After a correct password: what the flow says comes next (a refusal the page shows, a step, or done).
 pub(super) async fn after_password(
     state: &crate::state::AppState,
     browser: &BrowserState,
     user: crate::store::users::User,
-    pending: Option<&crate::oidc::interaction::Pending>,
+    context: &SignInContext,
     origin: &crate::auth::Origin,
     now: crate::clock::UnixTime,
-) -> Result<HttpResponse, PageError> {
-    let app = sign_in_app(state, pending).await?;
+) -> Result<crate::auth::flow::Progress, crate::auth::AuthError> {
     let binding = browser.binding();
-    let progress = state
+    state
         .auth
         .after_first_factor(
             user,
-            &app,
+            &context.app,
             crate::auth::flow::Door::Browser(&binding),
             crate::auth::Authentication::password(),
             origin,
             now,
         )
-        .await?;
-    progress_response(state, browser, progress, pending, now).await
-}
-
-/// The application a browser sign-in is for: the one of the client that asked, or the default one.
-pub(super) async fn sign_in_app(
-    state: &crate::state::AppState,
-    pending: Option<&crate::oidc::interaction::Pending>,
-) -> Result<crate::apps::Application, PageError> {
-    let id = match pending {
-        Some(pending) => pending.client.application_id.as_str(),
-        None => crate::apps::DEFAULT_SLUG,
-    };
-    Ok(state.apps.get(id).await?)
+        .await
 }
 
 /// Where a step of a browser sign-in leads: signed in, or the page of the next step (the flow's token in a
@@ -154,29 +197,46 @@ pub(super) async fn progress_response(
     pending: Option<&crate::oidc::interaction::Pending>,
     now: crate::clock::UnixTime,
 ) -> Result<HttpResponse, PageError> {
-    use crate::auth::flow::{NextStep, Progress};
+    use crate::auth::flow::{NextStep, Progress, Stage};
     let next = match progress {
         Progress::Proven(user, how) => {
             let mut response = finish_sign_in(state, browser, user, how, pending, now).await?;
             response
-                .add_cookie(&clear_mfa_cookie(state))
+                .add_cookie(&clear_flow_cookie(state))
                 .map_err(PageError::internal)?;
             return Ok(response);
         }
         Progress::Next(next) => next,
     };
+    let request = pending.map(|p| p.id.as_str());
     let location = match &next.step {
         NextStep::SecondFactor { sent, .. } => {
             // A code already sent by text message: the page says where it went.
             let sent = sent.as_ref().map(|_| crate::auth::mfa::Method::Sms.as_str());
-            mfa::location(pending.map(|p| p.id.as_str()), sent, sent.is_some())
+            mfa::location(request, sent, sent.is_some())
         }
+        NextStep::Code { .. } => stage_location(Stage::Code, request),
+        NextStep::Verification { .. } => stage_location(Stage::Verification, request),
     };
     let mut response = see_other(&location);
     response
-        .add_cookie(&mfa_cookie(state, next.token))
+        .add_cookie(&flow_cookie(state, next.token))
         .map_err(PageError::internal)?;
     Ok(response)
+}
+
+/// The page of a flow's stage, keeping the authorization request.
+pub(super) fn stage_location(stage: crate::auth::flow::Stage, request: Option<&str>) -> String {
+    use crate::auth::flow::Stage;
+    let path = match stage {
+        Stage::Code => "/login/code",
+        Stage::SecondFactor => "/login/mfa",
+        Stage::Verification => "/login/verify",
+    };
+    match request {
+        Some(id) => format!("{path}?request={}", encode(id)),
+        None => path.to_owned(),
+    }
 }
 
 /// Signs `user` in to this browser with a new session cookie, then continues the authorization request that

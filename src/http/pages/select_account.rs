@@ -64,7 +64,7 @@ pub async fn get_select_account(
             session: &session.id,
             client_name: &pending.client.name,
             username: &session.user.username,
-            email: &session.user.email,
+            email: session.user.label(),
         },
     )
 }

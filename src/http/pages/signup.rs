@@ -6,8 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE, rejected};
-use super::{PageError, PageForm, after_password, browser_state, check_csrf, page_with_captcha, render};
+use super::login::{CAPTCHA_FAILED, CAPTCHA_UNAVAILABLE};
+use super::{
+    PageError, PageForm, SignInContext, after_password, browser_state, check_csrf, page_with_captcha,
+    progress_response, render,
+};
 use crate::auth::{AuthError, NewAccount};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::signup_limit_message;
@@ -53,8 +56,8 @@ pub struct SignupForm {
     captcha: Option<String>,
 }
 
-fn closed(state: &AppState) -> Result<(), PageError> {
-    if state.auth.is_signup_open() {
+fn closed(state: &AppState, context: &SignInContext) -> Result<(), PageError> {
+    if state.auth.signup_allowed(&context.app) {
         Ok(())
     } else {
         Err(PageError::forbidden(
@@ -68,18 +71,10 @@ pub async fn get_signup(
     state: web::Data<AppState>,
     query: web::Query<SignupQuery>,
 ) -> Result<HttpResponse, PageError> {
-    closed(&state)?;
     let browser = browser_state(&req, &state).await?;
-    let pending = match query.request.as_deref() {
-        Some(id) => Some(
-            state
-                .oidc
-                .pending(id, &browser.binding(), state.clock.now())
-                .await
-                .map_err(rejected)?,
-        ),
-        None => None,
-    };
+    let context = SignInContext::load(&state, &browser.binding(), query.request.as_deref(), None).await?;
+    closed(&state, &context)?;
+    let pending = context.pending.as_ref();
     let captcha = state.auth.captcha_widget();
     let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     browser.keep_csrf(&mut response);
@@ -87,8 +82,8 @@ pub async fn get_signup(
         response,
         &SignupPage {
             csrf: &browser.csrf,
-            request: pending.as_ref().map(|p| p.id.as_str()),
-            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+            request: pending.map(|p| p.id.as_str()),
+            client_name: pending.map(|p| p.client.name.as_str()),
             username: "",
             email: "",
             errors: Vec::new(),
@@ -104,15 +99,13 @@ pub async fn post_signup(
     client: ClientAddress,
     form: PageForm<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
-    closed(&state)?;
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
     let now = state.clock.now();
     let binding = browser.binding();
-    let pending = match form.request.as_deref() {
-        Some(id) => Some(state.oidc.pending(id, &binding, now).await.map_err(rejected)?),
-        None => None,
-    };
+    let context = SignInContext::load(&state, &binding, form.request.as_deref(), None).await?;
+    closed(&state, &context)?;
+    let pending = context.pending.as_ref();
     let account = NewAccount {
         username: Some(form.username.clone()),
         email: Some(form.email.clone()),
@@ -120,11 +113,16 @@ pub async fn post_signup(
     };
     let created = state
         .auth
-        .self_signup(account, form.captcha.as_deref(), &client.0, now)
+        .self_signup(&context.app, account, form.captcha.as_deref(), &client.0, now)
         .await;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let errors = match created {
-        Ok(user) => return after_password(&state, &browser, user, pending.as_ref(), &client.0, now).await,
+        Ok(user) => {
+            return match after_password(&state, &browser, user, &context, &client.0, now).await {
+                Ok(progress) => progress_response(&state, &browser, progress, pending, now).await,
+                Err(other) => Err(other.into()),
+            };
+        }
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
         Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
         Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
@@ -148,7 +146,7 @@ pub async fn post_signup(
         &SignupPage {
             csrf: &browser.csrf,
             request: form.request.as_deref(),
-            client_name: pending.as_ref().map(|p| p.client.name.as_str()),
+            client_name: pending.map(|p| p.client.name.as_str()),
             username: &form.username,
             email: &form.email,
             errors,

@@ -36,6 +36,8 @@ pub struct ClientSpec {
     pub first_party: bool,
     /// An API gateway that introspects every token of its application (confidential clients only).
     pub resource_server: bool,
+    /// Where a third party starts a sign-in at this client (OpenID Connect Core §4).
+    pub initiate_login_uri: Option<String>,
     pub is_active: Option<bool>,
 }
 
@@ -61,6 +63,11 @@ pub(super) fn validate(
                 problem(field, format!("{uri:?} {why}"));
             }
         }
+    }
+    if let Some(uri) = &spec.initiate_login_uri
+        && let Some(why) = redirect_uri::registration_problem(uri)
+    {
+        problem("initiate_login_uri", format!("{uri:?} {why}"));
     }
     let default_grants = if spec.resource_server {
         Vec::new()
@@ -141,6 +148,7 @@ pub(super) fn validate(
         auth_method,
         first_party: spec.first_party,
         resource_server: spec.resource_server,
+        initiate_login_uri: spec.initiate_login_uri,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,

@@ -1,0 +1,449 @@
+//! The pages of a browser sign-in's steps beyond the password: `/login/code` (passwordless sign-in by a code
+//! sent to an address or number) and `/login/verify` (the proof of contact an application may ask for). They
+//! translate forms into steps of the flow in `auth::flow` and its answers into pages; the flow's token travels
+//! in a short-lived cookie.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::browser::pending_flow;
+use super::login::{LoginView, refused};
+use super::{
+    BrowserState, PageError, PageForm, SignInContext, browser_state, check_csrf, clear_flow_cookie, encode, page,
+    progress_response, render, see_other,
+};
+use crate::apps::policy::ContactChannel;
+use crate::auth::AuthError;
+use crate::auth::flow::{Door, Progress};
+use crate::http::client_ip::ClientAddress;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage<'a> {
+    csrf: &'a str,
+    request: Option<&'a str>,
+    client_name: Option<&'a str>,
+    notice: Option<String>,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "login_verify.html")]
+struct VerifyPage<'a> {
+    csrf: &'a str,
+    request: Option<&'a str>,
+    client_name: Option<&'a str>,
+    email_channel: bool,
+    sms_channel: bool,
+    /// The account's address, masked, when it has one.
+    email: Option<String>,
+    notice: Option<String>,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct StepQuery {
+    request: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CodeStartForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifier: String,
+    request: Option<String>,
+    app: Option<String>,
+    #[serde(
+        default,
+        rename = "g-recaptcha-response",
+        alias = "h-captcha-response",
+        alias = "cf-turnstile-response"
+    )]
+    captcha: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    destination: String,
+    request: Option<String>,
+}
+
+/// Sends a sign-in code to the address or number typed on `/login`.
+pub async fn post_code_start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<CodeStartForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let context = SignInContext::load(&state, &binding, form.request.as_deref(), form.app.as_deref()).await?;
+    let started = state
+        .auth
+        .start_code_sign_in(
+            &context.app,
+            Door::Browser(&binding),
+            &form.identifier,
+            form.captcha.as_deref(),
+            &client.0,
+            now,
+        )
+        .await;
+    match started {
+        Ok(next) => progress_response(&state, &browser, Progress::Next(next), context.pending.as_ref(), now).await,
+        Err(refusal) => {
+            let (status, message) = refused(refusal)?;
+            let view = LoginView {
+                login: "",
+                identifier: &form.identifier,
+                error: Some(message),
+            };
+            view.render_to(&state, &browser.csrf, &context, status)?.finish()
+        }
+    }
+}
+
+/// The code form of a code sign-in.
+pub async fn get_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<StepQuery>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let Some(step) = Step::load(&req, &state, &browser, query.request.as_deref()).await? else {
+        return Ok(restart(&state, query.request.as_deref()));
+    };
+    let binding = browser.binding();
+    let sent_to = match state
+        .auth
+        .code_sent_to(&step.token, Door::Browser(&binding), state.clock.now())
+        .await
+    {
+        Ok(sent_to) => sent_to,
+        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, query.request.as_deref())),
+        Err(other) => return Err(other.into()),
+    };
+    step.code_page(
+        &browser,
+        StatusCode::OK,
+        Some(format!("We sent a code to {sent_to}.")),
+        None,
+    )
+}
+
+/// Checks the code of a code sign-in; on success goes on to the next step, or signs the browser in.
+pub async fn post_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<StepForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let request = form.request.as_deref();
+    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
+        return Ok(restart(&state, request));
+    };
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let outcome = state
+        .auth
+        .complete_code_sign_in(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
+        .await;
+    match outcome {
+        Ok(progress) => progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await,
+        Err(AuthError::InvalidCode) => step.code_page(
+            &browser,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("The code is incorrect or has expired."),
+        ),
+        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(refusal) => step.refused_page(&state, &browser, refusal),
+    }
+}
+
+/// Sends the code of a code sign-in again.
+pub async fn post_code_resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<StepForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let request = form.request.as_deref();
+    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
+        return Ok(restart(&state, request));
+    };
+    let binding = browser.binding();
+    let sent = state
+        .auth
+        .resend_sign_in_code(&step.token, Door::Browser(&binding), &client.0, state.clock.now())
+        .await;
+    match sent {
+        Ok(sent) => step.code_page(
+            &browser,
+            StatusCode::OK,
+            Some(format!("We sent a new code to {}.", sent.destination)),
+            None,
+        ),
+        Err(AuthError::OtpRateLimited(wait)) => step.code_page(
+            &browser,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!("Please wait {wait} seconds before asking for another code.")),
+            Some("A code was sent a moment ago."),
+        ),
+        Err(AuthError::Notify(_)) => step.code_page(
+            &browser,
+            StatusCode::BAD_GATEWAY,
+            None,
+            Some("The code could not be sent. Please try again later."),
+        ),
+        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The verification step: which proof the application accepts, and where a code can go.
+pub async fn get_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<StepQuery>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let Some(step) = Step::load(&req, &state, &browser, query.request.as_deref()).await? else {
+        return Ok(restart(&state, query.request.as_deref()));
+    };
+    step.verify_page(&state, &browser, StatusCode::OK, None, None).await
+}
+
+/// Sends a verification code by e-mail or text message.
+pub async fn post_verify_send(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<StepForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let request = form.request.as_deref();
+    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
+        return Ok(restart(&state, request));
+    };
+    let Some(channel) = ContactChannel::parse(&form.channel) else {
+        return Err(PageError::bad_request("Choose e-mail or a text message."));
+    };
+    let destination = Some(form.destination.as_str()).filter(|d| !d.trim().is_empty());
+    let binding = browser.binding();
+    let sent = state
+        .auth
+        .send_verification_code(
+            &step.token,
+            Door::Browser(&binding),
+            channel,
+            destination,
+            &client.0,
+            state.clock.now(),
+        )
+        .await;
+    let (status, notice, error) = match sent {
+        Ok(sent) => (
+            StatusCode::OK,
+            Some(format!("We sent a code to {}.", sent.destination)),
+            None,
+        ),
+        Err(AuthError::OtpRateLimited(wait)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!("Please wait {wait} seconds before asking for another code.")),
+            Some("A code was sent a moment ago."),
+        ),
+        Err(AuthError::Notify(_)) => (
+            StatusCode::BAD_GATEWAY,
+            None,
+            Some("The code could not be sent. Please try again later."),
+        ),
+        Err(AuthError::Validation(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("Please enter a valid e-mail address, or a phone number in international form such as +14155552671."),
+        ),
+        Err(AuthError::EmailTaken) => (
+            StatusCode::CONFLICT,
+            None,
+            Some("This e-mail address belongs to another account."),
+        ),
+        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
+        Err(other) => return Err(other.into()),
+    };
+    step.verify_page(&state, &browser, status, notice, error).await
+}
+
+/// Checks a verification code; on success the sign-in completes.
+pub async fn post_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<StepForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let request = form.request.as_deref();
+    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
+        return Ok(restart(&state, request));
+    };
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let outcome = state
+        .auth
+        .complete_verification(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
+        .await;
+    match outcome {
+        Ok(progress) => progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await,
+        Err(AuthError::InvalidCode) => {
+            step.verify_page(
+                &state,
+                &browser,
+                StatusCode::UNAUTHORIZED,
+                None,
+                Some("The code is incorrect or has expired."),
+            )
+            .await
+        }
+        Err(AuthError::EmailTaken) => {
+            step.verify_page(
+                &state,
+                &browser,
+                StatusCode::CONFLICT,
+                None,
+                Some("This e-mail address belongs to another account."),
+            )
+            .await
+        }
+        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Back to the first step, forgetting the flow.
+fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
+    let location = match request {
+        Some(id) => format!("/login?request={}", encode(id)),
+        None => "/login".into(),
+    };
+    let mut response = see_other(&location);
+    let _ = response.add_cookie(&clear_flow_cookie(state));
+    response
+}
+
+/// A flow of this browser and the authorization request it continues.
+struct Step {
+    token: String,
+    context: SignInContext,
+}
+
+impl Step {
+    async fn load(
+        req: &HttpRequest,
+        state: &AppState,
+        browser: &BrowserState,
+        request: Option<&str>,
+    ) -> Result<Option<Self>, PageError> {
+        let Some(token) = pending_flow(req, state) else {
+            return Ok(None);
+        };
+        let context = SignInContext::load(state, &browser.binding(), request, None).await?;
+        Ok(Some(Self { token, context }))
+    }
+
+    fn client_name(&self) -> Option<&str> {
+        self.context.pending.as_ref().map(|p| p.client.name.as_str())
+    }
+
+    fn code_page(
+        &self,
+        browser: &BrowserState,
+        status: StatusCode,
+        notice: Option<String>,
+        error: Option<&str>,
+    ) -> Result<HttpResponse, PageError> {
+        let mut response = page(status);
+        browser.keep_csrf(&mut response);
+        render(
+            response,
+            &CodePage {
+                csrf: &browser.csrf,
+                request: self.context.request_id(),
+                client_name: self.client_name(),
+                notice,
+                error,
+            },
+        )
+    }
+
+    async fn verify_page(
+        &self,
+        state: &AppState,
+        browser: &BrowserState,
+        status: StatusCode,
+        notice: Option<String>,
+        error: Option<&str>,
+    ) -> Result<HttpResponse, PageError> {
+        let binding = browser.binding();
+        let (channels, email) = match state
+            .auth
+            .verification_channels(&self.token, Door::Browser(&binding), state.clock.now())
+            .await
+        {
+            Ok(found) => found,
+            Err(AuthError::MfaTokenInvalid) => return Ok(restart(state, self.context.request_id())),
+            Err(other) => return Err(other.into()),
+        };
+        let mut response = page(status);
+        browser.keep_csrf(&mut response);
+        render(
+            response,
+            &VerifyPage {
+                csrf: &browser.csrf,
+                request: self.context.request_id(),
+                client_name: self.client_name(),
+                email_channel: channels.contains(&ContactChannel::Email),
+                sms_channel: channels.contains(&ContactChannel::Sms),
+                email,
+                notice,
+                error,
+            },
+        )
+    }
+
+    /// A refusal after the code: the sign-in page with its message.
+    fn refused_page(
+        &self,
+        state: &AppState,
+        browser: &BrowserState,
+        refusal: AuthError,
+    ) -> Result<HttpResponse, PageError> {
+        let (status, message) = refused(refusal)?;
+        let view = LoginView {
+            login: "",
+            identifier: "",
+            error: Some(message),
+        };
+        let mut response = view.render_to(state, &browser.csrf, &self.context, status)?;
+        response.0.cookie(clear_flow_cookie(state));
+        response.finish()
+    }
+}
