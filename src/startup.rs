@@ -205,7 +205,16 @@ pub async fn rotate_if_due(state: &AppState) {
 pub async fn prune(state: &AppState) {
     let retention = &state.config.retention;
     let now = state.clock.now();
-    match store::prune::prune(&state.db, now, now - retention.days * 24 * 3600, retention.batch_size).await {
+    let unused_guests = now - state.config.apps.unused_guest_days * 24 * 3600;
+    match store::prune::prune(
+        &state.db,
+        now,
+        now - retention.days * 24 * 3600,
+        unused_guests,
+        retention.batch_size,
+    )
+    .await
+    {
         Ok(0) => {}
         Ok(rows) => tracing::info!(rows, "deleted expired and revoked rows"),
         Err(e) => tracing::warn!(error = %e, "pruning expired rows failed; trying again later"),

@@ -37,10 +37,12 @@ impl AuthService {
     /// `PUT /api/v1/user/password`: checks the current password (counted like a failed sign-in when wrong),
     /// stores the new one, and ends every other sign-in of the account — its other token families, its
     /// browser sessions, and (unless configured otherwise) its private tokens. The caller's own session goes on.
+    /// An account without a password (codes only, or a guest registering) sets its first one after a recent
+    /// sign-in instead of the current password.
     pub async fn change_password(
         &self,
         caller: &Principal,
-        current: &str,
+        current: Option<&str>,
         new: &str,
         client: &str,
         now: UnixTime,
@@ -55,7 +57,18 @@ impl AuthService {
                 message,
             }]));
         }
-        self.recheck_password(caller, current, client, now).await?;
+        match (&user.password_hash, current) {
+            (Some(_), Some(current)) => {
+                self.recheck_password(caller, current, client, now).await?;
+            }
+            (Some(_), None) => {
+                return Err(AuthError::Validation(vec![FieldError {
+                    field: "current_password",
+                    message: "is required".into(),
+                }]));
+            }
+            (None, _) => self.require_recent_sign_in(caller, now)?,
+        }
         let hash = self.passwords.hash(new).await?;
         let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
         users::change_password(

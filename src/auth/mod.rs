@@ -4,8 +4,10 @@
 mod account;
 mod browser;
 pub mod flow;
+mod guest;
 pub mod identity;
 mod login;
+pub mod members;
 pub mod mfa;
 pub mod password;
 mod private_tokens;
@@ -20,8 +22,8 @@ pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
 };
 pub use session::{
-    Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal, RotatedFamily,
-    SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
+    Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, GUEST_ACR, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal,
+    RotatedFamily, SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
 };
 pub use signup::{NewAccount, SignupOutcome};
 

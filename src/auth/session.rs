@@ -24,6 +24,8 @@ pub const SMS_CODE_AMR: &str = "sms";
 pub const SINGLE_FACTOR_ACR: &str = "1";
 /// The `acr` of a login with a second factor.
 pub const MULTI_FACTOR_ACR: &str = "2";
+/// `acr` of a guest: no assurance at all.
+pub const GUEST_ACR: &str = "0";
 
 /// How a sign-in was authenticated: its methods (RFC 8176 `amr`, space-separated) and level (`acr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,26 @@ impl Authentication {
         Self {
             amr: PASSWORD_AMR.into(),
             acr: SINGLE_FACTOR_ACR,
+        }
+    }
+
+    /// A guest: nothing proven (no `amr`), `acr` `0` (OpenID Connect Core §2: no assurance).
+    pub fn guest() -> Self {
+        Self {
+            amr: String::new(),
+            acr: GUEST_ACR,
+        }
+    }
+
+    /// How a session was authenticated, as it records it.
+    pub fn of_session(amr: &str, acr: &str) -> Self {
+        Self {
+            amr: amr.to_owned(),
+            acr: match acr {
+                GUEST_ACR => GUEST_ACR,
+                MULTI_FACTOR_ACR => MULTI_FACTOR_ACR,
+                _ => SINGLE_FACTOR_ACR,
+            },
         }
     }
 

@@ -45,6 +45,12 @@ impl AuthorizationRequest {
         self.prompt.iter().any(|p| p == value)
     }
 
+    /// Whether a guest may answer this request: the client asks for no account (no `prompt=login`, no
+    /// `max_age`, no hint of who).
+    pub fn welcomes_guest(&self) -> bool {
+        !self.prompts("login") && self.max_age.is_none() && self.login_hint.is_none() && self.hint_subject.is_none()
+    }
+
     pub fn scope(&self) -> Scope {
         Scope::stored(&self.scope)
     }

@@ -11,8 +11,9 @@ use super::params::Params;
 use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
-use crate::auth::BrowserSession;
+use crate::auth::flow::Door;
 use crate::auth::identity::names;
+use crate::auth::{AuthError, Authentication, BrowserSession};
 use crate::clock::UnixTime;
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
 use crate::store::authorization_requests::{self, AuthorizationRequestRow};
@@ -40,6 +41,11 @@ pub enum Outcome {
     Consent { request_id: String },
     /// To the account choice: go on as the signed-in user, or sign in as someone else.
     SelectAccount { request_id: String },
+    /// To the proof of contact the client's application asks of the signed-in account (the flow's token goes
+    /// in its cookie), then back to the request.
+    Verify { request_id: String, flow_token: String },
+    /// A guest of an open application was signed in to this browser (its session cookie to set); then on.
+    Guest { cookie: String, then: Box<Outcome> },
 }
 
 /// A pending request, for the pages that show it.
@@ -178,9 +184,64 @@ impl OidcService {
         now: UnixTime,
     ) -> Result<Outcome, Rejection> {
         let resumed = pending_id.is_some();
-        let step = self
+        let mut step = self
             .next_step(&request, &client, browser.session, resumed, consented_now, now)
             .await?;
+        // A browser without a session at an open application's request gets a guest, unless the client asks
+        // for an account (prompt=login, max_age, a hint).
+        if matches!(step, Step::Login) && browser.session.is_none() && request.welcomes_guest() {
+            let guest = self.auth.browser_guest(&client.application_id, now).await;
+            if let Some(signed_in) = guest.map_err(auth_rejection)? {
+                let session = signed_in.session.clone();
+                let as_guest = Browser {
+                    session: Some(&session),
+                    binding: browser.binding,
+                };
+                let then = Box::pin(self.proceed(request, client, pending_id, as_guest, consented_now, now)).await?;
+                return Ok(Outcome::Guest {
+                    cookie: signed_in.cookie,
+                    then: Box::new(then),
+                });
+            }
+        }
+        // The account signed in must be let into the client's application.
+        if let (Some(session), false) = (browser.session, matches!(step, Step::Login)) {
+            let how = Authentication::of_session(&session.amr, &session.acr);
+            let door = Door::Browser(browser.binding);
+            match self
+                .auth
+                .admit_to(&session.user, &client.application_id, door, &how, now)
+                .await
+            {
+                Ok(None) => {}
+                Ok(Some(_)) if request.prompts("none") => {
+                    let error = OAuthError::new(
+                        ErrorCode::InteractionRequired,
+                        "the application needs the account to prove an address or number first",
+                    );
+                    return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
+                }
+                Ok(Some(next)) => {
+                    return Ok(Outcome::Verify {
+                        request_id: self.keep(&request, pending_id, browser.binding, now).await?,
+                        flow_token: next.token,
+                    });
+                }
+                // A guest may sign in as someone who may enter.
+                Err(AuthError::NotMember) if session.user.guest => step = Step::Login,
+                Err(AuthError::NotMember) => {
+                    if let Some(id) = pending_id
+                        && !authorization_requests::consume(&self.db, id, now).await?
+                    {
+                        return Err(spent());
+                    }
+                    let error =
+                        OAuthError::new(ErrorCode::AccessDenied, "the account has no access to this application");
+                    return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
+                }
+                Err(other) => return Err(auth_rejection(other)),
+            }
+        }
         let needs_user = !matches!(step, Step::Issue);
         if needs_user && request.prompts("none") {
             let code = match step {
@@ -341,4 +402,15 @@ fn back(request: &AuthorizationRequest, error: OAuthError) -> ErrorRedirect {
 
 fn spent() -> Rejection {
     Rejection::Page("This sign-in request was already completed. Please start again from the application.".into())
+}
+
+/// A failure of authentication met while answering a request: the database's, or an error page.
+fn auth_rejection(error: AuthError) -> Rejection {
+    match error {
+        AuthError::Store(error) => Rejection::Store(error),
+        other => {
+            tracing::error!(error = %other, "authorization request failed");
+            Rejection::Page("This sign-in cannot go on right now. Please try again later.".into())
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{application_members, users};
+use super::schema::{application_members, oauth_clients, private_tokens, sessions, users};
 use super::users::User;
 use super::{Database, StoreError, StoreResult};
 use crate::clock::UnixTime;
@@ -26,20 +26,6 @@ pub async fn add(db: &Database, application_id: String, user_id: String, now: Un
         Err(StoreError::Duplicate(_)) => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// Removes a member; `false` when it was none.
-pub async fn remove(db: &Database, application_id: String, user_id: String) -> StoreResult<bool> {
-    db.write(move |conn| {
-        let removed = diesel::delete(
-            application_members::table
-                .filter(application_members::application_id.eq(application_id))
-                .filter(application_members::user_id.eq(user_id)),
-        )
-        .execute(conn)?;
-        Ok(removed == 1)
-    })
-    .await
 }
 
 pub async fn is_member(db: &Database, application_id: String, user_id: String) -> StoreResult<bool> {
@@ -70,6 +56,56 @@ pub async fn list(
             .limit(limit)
             .select((User::as_select(), application_members::added_at))
             .load(conn)?)
+    })
+    .await
+}
+
+/// Removes a member and ends what it holds in the application: its token families (REST sessions and OAuth
+/// grants of the application's clients) and its private tokens there. Returns whether it was a member.
+pub async fn remove_and_revoke(
+    db: &Database,
+    application_id: String,
+    user_id: String,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    const REASON: &str = "membership_removed";
+    db.write(move |conn| {
+        conn.transaction::<_, StoreError, _>(|conn| {
+            let removed = diesel::delete(
+                application_members::table
+                    .filter(application_members::application_id.eq(&application_id))
+                    .filter(application_members::user_id.eq(&user_id)),
+            )
+            .execute(conn)?;
+            let clients: Vec<String> = oauth_clients::table
+                .filter(oauth_clients::application_id.eq(&application_id))
+                .select(oauth_clients::id)
+                .load(conn)?;
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(&user_id))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(
+                        sessions::application_id
+                            .eq(&application_id)
+                            .or(sessions::client_id.eq_any(clients)),
+                    ),
+            )
+            .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REASON)))
+            .execute(conn)?;
+            diesel::update(
+                private_tokens::table
+                    .filter(private_tokens::user_id.eq(&user_id))
+                    .filter(private_tokens::application_id.eq(&application_id))
+                    .filter(private_tokens::revoked_at.is_null()),
+            )
+            .set((
+                private_tokens::revoked_at.eq(now),
+                private_tokens::revoked_reason.eq(REASON),
+            ))
+            .execute(conn)?;
+            Ok(removed == 1)
+        })
     })
     .await
 }

@@ -6,14 +6,20 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, authorization_codes, authorization_requests, browser_sessions, one_time_codes, private_tokens,
-    revoked_tokens, sessions, sign_in_flows,
+    revoked_tokens, sessions, sign_in_flows, users,
 };
 use super::{Database, StoreResult};
 use crate::clock::UnixTime;
 
-/// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`).
-/// Returns how many rows went.
-pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -> StoreResult<usize> {
+/// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
+/// and guests made before `guest_cutoff` that hold no live session. Returns how many rows went.
+pub async fn prune(
+    db: &Database,
+    now: UnixTime,
+    cutoff: UnixTime,
+    guest_cutoff: UnixTime,
+    limit: i64,
+) -> StoreResult<usize> {
     db.write(move |conn| {
         let mut rows = 0;
 
@@ -83,6 +89,25 @@ pub async fn prune(db: &Database, now: UnixTime, cutoff: UnixTime, limit: i64) -
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(one_time_codes::table.filter(one_time_codes::id.eq_any(ids))).execute(conn)?;
+
+        // Guests nobody uses: no live token family, no live browser session.
+        let live_families = sessions::table
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .select(sessions::user_id);
+        let live_browsers = browser_sessions::table
+            .filter(browser_sessions::revoked_at.is_null())
+            .filter(browser_sessions::expires_at.gt(now))
+            .select(browser_sessions::user_id);
+        let ids: Vec<String> = users::table
+            .select(users::id)
+            .filter(users::guest.eq(true))
+            .filter(users::created_at.lt(guest_cutoff))
+            .filter(users::id.ne_all(live_families))
+            .filter(users::id.ne_all(live_browsers))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(users::table.filter(users::id.eq_any(ids))).execute(conn)?;
 
         let jtis: Vec<String> = revoked_tokens::table
             .select(revoked_tokens::jti)

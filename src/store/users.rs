@@ -211,7 +211,11 @@ pub async fn change_password(
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             diesel::update(users::table.find(&id))
-                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                .set((
+                    users::password_hash.eq(hash),
+                    users::guest.eq(false),
+                    users::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             diesel::update(
                 sessions::table
@@ -267,9 +271,19 @@ pub async fn set_verified_email(db: &Database, id: String, email: String, now: U
 /// Sets (a verified number) or removes the account's phone number.
 pub async fn set_phone(db: &Database, id: String, phone: Option<String>, now: UnixTime) -> StoreResult<()> {
     db.write(move |conn| {
-        diesel::update(users::table.find(id))
-            .set((users::phone.eq(phone), users::updated_at.eq(now)))
-            .execute(conn)?;
+        match phone {
+            // A guest that proves a number is a guest no more.
+            Some(phone) => diesel::update(users::table.find(id))
+                .set((
+                    users::phone.eq(phone),
+                    users::guest.eq(false),
+                    users::updated_at.eq(now),
+                ))
+                .execute(conn)?,
+            None => diesel::update(users::table.find(id))
+                .set((users::phone.eq(None::<String>), users::updated_at.eq(now)))
+                .execute(conn)?,
+        };
         Ok(())
     })
     .await

@@ -109,7 +109,10 @@ impl AccessTokens {
             client_id: grant.client_id.map(str::to_owned),
             app: grant.application.map(str::to_owned),
             pat: grant.private_token.map(str::to_owned),
-            amr: grant.amr.map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
+            amr: grant
+                .amr
+                .filter(|amr| !amr.is_empty())
+                .map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
             acr: grant.acr.map(str::to_owned),
         };
         let keys = self.keys.current();

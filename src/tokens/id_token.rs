@@ -27,6 +27,8 @@ pub struct IdClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     pub acr: String,
+    /// Empty (and left out) for a guest, who proved nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
     pub azp: String,
     /// The browser session the user signed in with (for logout).

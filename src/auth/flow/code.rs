@@ -277,7 +277,7 @@ fn refusal_notice(app: &Application) -> String {
 }
 
 /// `user-` and ten random characters of a-z and 2-7.
-fn generated_username() -> String {
+pub(in crate::auth) fn generated_username() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
     let bytes = opaque::random_bytes::<10>();
     let tail: String = bytes.iter().map(|b| ALPHABET[usize::from(b & 31)] as char).collect();

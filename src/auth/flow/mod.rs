@@ -9,6 +9,8 @@
 mod code;
 mod verification;
 
+pub(super) use code::generated_username;
+
 use super::mfa::{Method, SentCode};
 use super::{AuthError, AuthService, Authentication, Origin, TokenPair};
 use crate::apps::Application;
@@ -177,6 +179,19 @@ impl AuthService {
                 }))
             }
         }
+    }
+
+    /// [`Self::admit`] for the application with this id.
+    pub async fn admit_to(
+        &self,
+        user: &User,
+        application_id: &str,
+        door: Door<'_>,
+        how: &Authentication,
+        now: UnixTime,
+    ) -> Result<Option<Next>, AuthError> {
+        let app = self.apps.find(application_id).await?.ok_or(AuthError::NotMember)?;
+        self.admit(user, &app, door, how, now).await
     }
 
     /// Once `user` has proven `how` for `app` at `door`: the sign-in is complete, or the next step is due,

@@ -233,7 +233,7 @@ impl AuthService {
     }
 
     /// Adding or removing a factor needs a password sign-in, and a recent one.
-    fn require_recent_sign_in(&self, caller: &Principal, now: UnixTime) -> Result<(), AuthError> {
+    pub(in crate::auth) fn require_recent_sign_in(&self, caller: &Principal, now: UnixTime) -> Result<(), AuthError> {
         match caller.credential {
             Credential::Session { auth_time, .. } | Credential::Browser { auth_time } => {
                 if now - auth_time <= self.mfa_policy.reauth_max_age_secs {

@@ -2,6 +2,7 @@
 
 mod admin_apps;
 mod admin_clients;
+mod admin_members;
 mod admin_users;
 mod auth;
 mod body;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/mfa").post(auth::complete_mfa))
         .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
         .service(web::resource("/auth/refresh").post(auth::refresh))
+        .service(web::resource("/auth/guest").post(sign_in::guest))
         .service(web::resource("/auth/code").post(sign_in::start_code))
         .service(web::resource("/auth/code/resend").post(sign_in::resend_code))
         .service(web::resource("/auth/code/verify").post(sign_in::verify_code))
@@ -90,5 +92,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(admin_apps::list_api_keys)
                 .post(admin_apps::create_api_key),
         )
-        .service(web::resource("/admin/apps/{id}/api-keys/{key_id}").delete(admin_apps::revoke_api_key));
+        .service(web::resource("/admin/apps/{id}/api-keys/{key_id}").delete(admin_apps::revoke_api_key))
+        .service(
+            web::resource("/admin/apps/{id}/members")
+                .get(admin_members::list_members)
+                .post(admin_members::add_member),
+        )
+        .service(web::resource("/admin/apps/{id}/members/import").post(admin_members::import_members))
+        .service(web::resource("/admin/apps/{id}/members/{user_id}").delete(admin_members::remove_member));
 }

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use super::auth::{CodeSent, NextStepBody, missing_fields, step_response};
 use super::body::token_response;
 use crate::apps::policy::ContactChannel;
-use crate::auth::flow::Door;
+use crate::auth::flow::{Door, LoginStep};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, OptionalApiJson};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -189,4 +189,26 @@ fn flow_and_code(request: FlowCodeRequest) -> Result<(String, String), ApiError>
             ("code", code.is_none()),
         ])),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRequest {
+    /// The refresh token of the device's guest, to go on as that guest.
+    refresh_token: Option<String>,
+}
+
+/// `POST /api/v1/auth/guest`: a token pair for a new guest of an open application, or the next pair of the
+/// device's guest.
+pub async fn guest(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    body: OptionalApiJson<GuestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let refresh_token = body.0.and_then(|b| b.refresh_token);
+    let pair = state
+        .auth
+        .guest_tokens(&app.0, refresh_token.as_deref(), state.clock.now())
+        .await?;
+    Ok(step_response(LoginStep::SignedIn(pair)))
 }

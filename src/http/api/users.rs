@@ -94,7 +94,8 @@ pub struct ChangePasswordRequest {
     new_password: Option<String>,
 }
 
-/// Changes the caller's password; every other sign-in of the account ends.
+/// Changes the caller's password (or sets the first one of an account without); every other sign-in of the
+/// account ends.
 pub async fn change_password(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -105,15 +106,18 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    let (Some(current), Some(new)) = (&current_password, &new_password) else {
-        return Err(super::auth::missing_fields(&[
-            ("current_password", current_password.is_none()),
-            ("new_password", new_password.is_none()),
-        ]));
+    let Some(new) = &new_password else {
+        return Err(super::auth::missing_fields(&[("new_password", true)]));
     };
     state
         .auth
-        .change_password(&caller.0, current, new, &client.0.key, state.clock.now())
+        .change_password(
+            &caller.0,
+            current_password.as_deref(),
+            new,
+            &client.0.key,
+            state.clock.now(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

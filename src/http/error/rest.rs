@@ -59,6 +59,20 @@ impl ApiError {
         }
     }
 
+    /// Whether this is the server's fault (5xx), not the request's.
+    pub fn is_server_error(&self) -> bool {
+        self.status.is_server_error()
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The words, with the fields a validation error names.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 429 with `Retry-After`.
     fn too_many(code: &'static str, detail: &str, retry_after: u64) -> Self {
         Self {

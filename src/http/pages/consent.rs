@@ -95,5 +95,5 @@ pub async fn post_consent(
         .oidc
         .answer_consent(&form.request, approved, browser.as_browser(&binding), state.clock.now())
         .await;
-    outcome_response(outcome, state.oidc.issuer())
+    outcome_response(outcome, &state)
 }

@@ -260,7 +260,7 @@ pub(super) async fn finish_sign_in(
                 session: Some(&signed_in.session),
                 binding: &binding,
             };
-            outcome_response(state.oidc.resume(&pending.id, resumed, now).await, state.oidc.issuer())?
+            outcome_response(state.oidc.resume(&pending.id, resumed, now).await, state)?
         }
         None => see_other("/account"),
     };
@@ -302,11 +302,27 @@ async fn pending_for_signed_in(
 /// Where an authorization step sends the browser, or the error page it shows.
 pub fn outcome_response(
     outcome: Result<crate::oidc::interaction::Outcome, crate::oidc::authorize::Rejection>,
-    issuer: &str,
+    state: &crate::state::AppState,
 ) -> Result<HttpResponse, PageError> {
     use crate::oidc::authorize::Rejection;
     use crate::oidc::interaction::Outcome;
+    let issuer = state.oidc.issuer();
     match outcome {
+        Ok(Outcome::Guest { cookie, then }) => {
+            let mut response = outcome_response(Ok(*then), state)?;
+            response
+                .add_cookie(&session_cookie(state, cookie))
+                .map_err(PageError::internal)?;
+            Ok(response)
+        }
+        Ok(Outcome::Verify { request_id, flow_token }) => {
+            let location = stage_location(crate::auth::flow::Stage::Verification, Some(&request_id));
+            let mut response = see_other(&location);
+            response
+                .add_cookie(&flow_cookie(state, flow_token))
+                .map_err(PageError::internal)?;
+            Ok(response)
+        }
         Ok(Outcome::Respond(response)) => respond(&response),
         Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),

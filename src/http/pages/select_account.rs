@@ -91,5 +91,5 @@ pub async fn post_select_account(
             state.clock.now(),
         )
         .await;
-    outcome_response(outcome, state.oidc.issuer())
+    outcome_response(outcome, &state)
 }

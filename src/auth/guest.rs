@@ -1,0 +1,67 @@
+//! Guests of `open` applications: someone who comes without registering gets an identity at once — a stable
+//! `sub`, `acr` `0`, no `amr`, no e-mail — in the browser (the authorization request needs no sign-in page) or
+//! through `POST /api/v1/auth/guest`. A guest becomes a registered account, keeping its `sub`, once it proves
+//! an address or number or sets a password. Guests without a live session are deleted after
+//! `apps.unused_guest_days`.
+
+use super::flow::generated_username;
+use super::{AuthError, AuthService, Authentication, SignedIn, TokenPair};
+use crate::apps::Application;
+use crate::apps::policy::AccessMode;
+use crate::clock::UnixTime;
+use crate::store::users::{self, NewUser, User};
+
+impl AuthService {
+    /// `POST /api/v1/auth/guest`: a token pair for a new guest of `app` — or, with the refresh token a device
+    /// kept, the next pair of its guest (a refresh, as at `/auth/refresh`).
+    pub async fn guest_tokens(
+        &self,
+        app: &Application,
+        refresh_token: Option<&str>,
+        now: UnixTime,
+    ) -> Result<TokenPair, AuthError> {
+        if app.policy.access_mode != AccessMode::Open {
+            return Err(AuthError::GuestsNotAllowed);
+        }
+        if let Some(token) = refresh_token {
+            return self.refresh(token, app, now).await;
+        }
+        let guest = self.new_guest(app, now).await?;
+        self.start_session(guest, app, Authentication::guest(), now).await
+    }
+
+    /// A browser that comes to an open application without a session: a new guest, signed in to it. `None`
+    /// when the application is not open (the sign-in page then follows).
+    pub async fn browser_guest(&self, application_id: &str, now: UnixTime) -> Result<Option<SignedIn>, AuthError> {
+        let Some(app) = self.apps.find(application_id).await? else {
+            return Ok(None);
+        };
+        if app.policy.access_mode != AccessMode::Open {
+            return Ok(None);
+        }
+        let guest = self.new_guest(&app, now).await?;
+        let how = Authentication::guest();
+        Ok(Some(self.start_browser_session(guest, &how.amr, how.acr, now).await?))
+    }
+
+    async fn new_guest(&self, app: &Application, now: UnixTime) -> Result<User, AuthError> {
+        let user = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: generated_username().replacen("user-", "guest-", 1),
+            email: None,
+            email_verified: false,
+            password_hash: None,
+            scopes: String::new(),
+            is_active: true,
+            failed_logins: 0,
+            created_at: now,
+            updated_at: now,
+            phone: None,
+            guest: true,
+        };
+        let id = user.id.clone();
+        users::insert(&self.db, user).await?;
+        tracing::info!(user_id = %id, application_id = %app.id, "guest created");
+        self.find_user(&id).await
+    }
+}
