@@ -27,7 +27,7 @@ async fn authorize(req: &HttpRequest, state: &AppState, params: Params) -> Resul
         .oidc
         .authorize(&params, browser.as_browser(&binding), state.clock.now())
         .await;
-    let mut response = outcome_response(outcome, &state)?;
+    let mut response = outcome_response(outcome, state)?;
     if let Some(cookie) = &browser.new_csrf_cookie {
         response.add_cookie(cookie).map_err(PageError::internal)?;
     }
