@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod notify;
 pub mod oidc;
+pub mod qr;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -6,6 +6,7 @@ mod browser;
 pub mod flow;
 mod guest;
 pub mod identity;
+pub mod invitations;
 mod login;
 pub mod members;
 pub mod mfa;
@@ -108,6 +109,8 @@ pub enum AuthError {
     MethodNotAllowed(&'static str),
     #[error("the application does not admit guests")]
     GuestsNotAllowed,
+    #[error("the invitation is unknown, expired or already used")]
+    InvitationInvalid,
     #[error("the caller does not hold the `{0}` scope it tried to hand on")]
     ScopeNotHeld(String),
     #[error("the caller lacks the `{0}` scope")]

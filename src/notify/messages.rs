@@ -37,9 +37,56 @@ struct NoticeHtml<'a> {
     what: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "email/message.txt")]
+struct MessageText<'a> {
+    text: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/message.html")]
+struct MessageHtml<'a> {
+    text: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.txt")]
+struct InvitationText<'a> {
+    app: &'a str,
+    link: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InvitationHtml<'a> {
+    app: &'a str,
+    link: &'a str,
+    days: i64,
+}
+
 /// A code by text message: short, with the code first (what phones show in notifications).
 pub fn code_sms(issuer: &str, code: &str, purpose: &str, minutes: i64) -> String {
-    format!("{code} is your {issuer} code to {purpose}. It expires in {minutes} minutes. Never share it.")
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    format!("{code} is your {issuer} code to {purpose}. It expires in {minutes} {unit}. Never share it.")
+}
+
+/// A plain message by e-mail (what someone who may not sign in reads instead of a code).
+pub fn message_email(issuer: &str, text: &str) -> Result<Email, askama::Error> {
+    Ok(Email {
+        subject: format!("Your {issuer} sign-in"),
+        text: MessageText { text }.render()?,
+        html: MessageHtml { text }.render()?,
+    })
+}
+
+/// An invitation to an application, with its single-use link.
+pub fn invitation_email(issuer: &str, app: &str, link: &str, days: i64) -> Result<Email, askama::Error> {
+    Ok(Email {
+        subject: format!("You are invited to {app} ({issuer})"),
+        text: InvitationText { app, link, days }.render()?,
+        html: InvitationHtml { app, link, days }.render()?,
+    })
 }
 
 /// A code by e-mail.

@@ -192,6 +192,7 @@ impl From<AuthError> for OAuthError {
             | A::InsufficientScope(_)
             | A::MethodNotAllowed(_)
             | A::GuestsNotAllowed
+            | A::InvitationInvalid
             | A::Password(_) => Self::server(error),
         }
     }

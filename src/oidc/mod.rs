@@ -2,6 +2,7 @@
 //! authentication, the authorization request and its interaction (login, consent), the grants of the token
 //! endpoint, userinfo, revocation, introspection and RP-initiated logout.
 
+pub mod access_link;
 pub mod authorize;
 pub mod clients;
 pub mod discovery;

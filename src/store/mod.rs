@@ -8,6 +8,7 @@ pub mod authorization_requests;
 pub mod browser_sessions;
 pub mod clients;
 pub mod consents;
+pub mod invitations;
 pub mod members;
 mod migrate;
 pub mod one_time_codes;

@@ -5,8 +5,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, authorization_codes, authorization_requests, browser_sessions, one_time_codes, private_tokens,
-    revoked_tokens, sessions, sign_in_flows, users,
+    api_keys, authorization_codes, authorization_requests, browser_sessions, invitations, one_time_codes,
+    private_tokens, revoked_tokens, sessions, sign_in_flows, users,
 };
 use super::{Database, StoreResult};
 use crate::clock::UnixTime;
@@ -89,6 +89,13 @@ pub async fn prune(
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(one_time_codes::table.filter(one_time_codes::id.eq_any(ids))).execute(conn)?;
+
+        let ids: Vec<String> = invitations::table
+            .select(invitations::id)
+            .filter(invitations::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(invitations::table.filter(invitations::id.eq_any(ids))).execute(conn)?;
 
         // Guests nobody uses: no live token family, no live browser session.
         let live_families = sessions::table

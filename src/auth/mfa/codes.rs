@@ -178,7 +178,7 @@ impl AuthService {
                 self.notify.email.send(destination, email).await?;
             }
             (Channel::Email, Some(notice)) => {
-                let email = messages::notice_email(issuer, notice).map_err(unrendered)?;
+                let email = messages::message_email(issuer, notice).map_err(unrendered)?;
                 self.notify.email.send(destination, email).await?;
             }
         }

@@ -210,3 +210,47 @@ pub async fn revoke_api_key(
     state.apps.revoke_api_key(&app, &key, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Serialize)]
+struct AccessLinkBody {
+    url: String,
+    svg: String,
+    png: String,
+}
+
+/// The application's access link, with where its QR code is drawn.
+pub async fn get_access_link(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.apps.get(&id).await?;
+    let base = format!("{}/api/v1/admin/apps/{}/access-link", state.oidc.issuer(), app.id);
+    Ok(HttpResponse::Ok().json(AccessLinkBody {
+        url: state.oidc.access_link(&app),
+        svg: format!("{base}.svg"),
+        png: format!("{base}.png"),
+    }))
+}
+
+/// The access link's QR code as SVG.
+pub async fn get_access_link_svg(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.apps.get(&id).await?;
+    let svg = crate::qr::svg(&state.oidc.access_link(&app)).map_err(|e| ApiError::internal_error(&e))?;
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+}
+
+/// The access link's QR code as PNG.
+pub async fn get_access_link_png(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.apps.get(&id).await?;
+    let png = crate::qr::png(&state.oidc.access_link(&app), 8).map_err(|e| ApiError::internal_error(&e))?;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+}

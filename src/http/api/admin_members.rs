@@ -253,3 +253,87 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<MemberSpec>, ApiError> {
     }
     Ok(specs)
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    email: Option<String>,
+    expires_in_days: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct InvitationBody {
+    id: String,
+    email: String,
+    created_at: String,
+    expires_at: String,
+    accepted_at: Option<String>,
+    accepted_by: Option<String>,
+    /// The single-use link: shown when the invitation is made, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+    /// Whether the invitation went out by e-mail (else share the link yourself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent: Option<bool>,
+}
+
+impl InvitationBody {
+    fn new(row: crate::store::invitations::InvitationRow, link: Option<String>, sent: Option<bool>) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            created_at: rfc3339(row.created_at),
+            expires_at: rfc3339(row.expires_at),
+            accepted_at: row.accepted_at.map(rfc3339),
+            accepted_by: row.accepted_by,
+            link,
+            sent,
+        }
+    }
+}
+
+/// Invites an address: a single-use link that expires, e-mailed when e-mail is configured.
+pub async fn invite(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ApiJson<InvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let InvitationRequest { email, expires_in_days } = body.into_inner();
+    let Some(email) = email else {
+        return Err(super::auth::missing_fields(&[("email", true)]));
+    };
+    let app = state.apps.get(&id).await?;
+    let made = state
+        .auth
+        .invite(&app, &email, expires_in_days, state.oidc.issuer(), state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(InvitationBody::new(made.row, Some(made.link), Some(made.sent))))
+}
+
+pub async fn list_invitations(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let app = state.apps.get(&id).await?;
+    let rows = state.auth.list_invitations(&app).await?;
+    let body: Vec<InvitationBody> = rows
+        .into_iter()
+        .map(|row| InvitationBody::new(row, None, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn withdraw_invitation(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, invitation) = path.into_inner();
+    let app = state.apps.get(&id).await?;
+    state.auth.withdraw_invitation(&app, &invitation).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

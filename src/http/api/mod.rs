@@ -98,6 +98,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(admin_members::list_members)
                 .post(admin_members::add_member),
         )
+        .service(web::resource("/admin/apps/{id}/access-link").get(admin_apps::get_access_link))
+        .service(web::resource("/admin/apps/{id}/access-link.svg").get(admin_apps::get_access_link_svg))
+        .service(web::resource("/admin/apps/{id}/access-link.png").get(admin_apps::get_access_link_png))
         .service(web::resource("/admin/apps/{id}/members/import").post(admin_members::import_members))
-        .service(web::resource("/admin/apps/{id}/members/{user_id}").delete(admin_members::remove_member));
+        .service(web::resource("/admin/apps/{id}/members/{user_id}").delete(admin_members::remove_member))
+        .service(
+            web::resource("/admin/apps/{id}/invitations")
+                .get(admin_members::list_invitations)
+                .post(admin_members::invite),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/invitations/{invitation_id}").delete(admin_members::withdraw_invitation),
+        );
 }

@@ -133,6 +133,10 @@ impl From<crate::auth::AuthError> for PageError {
             A::NotMember => Self::forbidden(NOT_MEMBER_MESSAGE),
             A::MethodNotAllowed(_) => Self::forbidden("This application does not accept this way of signing in."),
             A::GuestsNotAllowed => Self::forbidden("This application is not open to guests."),
+            A::InvitationInvalid => Self::with_status(
+                StatusCode::NOT_FOUND,
+                "This invitation has expired or was already used. Ask for a new one if you still need access.",
+            ),
             A::ReauthenticationRequired | A::InteractiveLoginRequired => {
                 Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
             }

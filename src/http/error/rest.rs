@@ -59,6 +59,11 @@ impl ApiError {
         }
     }
 
+    /// A 5xx for a failure that is no module's error (its cause is logged, never shown).
+    pub fn internal_error(cause: &dyn std::fmt::Display) -> Self {
+        Self::internal(cause)
+    }
+
     /// Whether this is the server's fault (5xx), not the request's.
     pub fn is_server_error(&self) -> bool {
         self.status.is_server_error()
@@ -273,6 +278,11 @@ impl From<AuthError> for ApiError {
                 S::FORBIDDEN,
                 "method_not_allowed",
                 format!("This application does not accept sign-in by `{method}`."),
+            ),
+            AuthError::InvitationInvalid => Self::new(
+                S::NOT_FOUND,
+                "invitation_invalid",
+                "The invitation is unknown, has expired or was already used.",
             ),
             AuthError::GuestsNotAllowed => Self::new(
                 S::FORBIDDEN,

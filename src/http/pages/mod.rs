@@ -1,11 +1,13 @@
 //! Server-rendered pages (askama): sign-in, sign-up, consent, sign-out and the account page. They work
 //! without JavaScript; every form carries a CSRF token; every page forbids framing.
 
+mod access;
 mod account;
 mod browser;
 mod consent;
 mod form;
 mod form_post;
+mod invitation;
 mod login;
 mod mfa;
 mod security;
@@ -66,6 +68,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login/verify/send").post(sign_in::post_verify_send))
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
         .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
+        .service(web::resource("/a/{slug}").get(access::get_access_link))
+        .service(
+            web::resource("/invite/{token}")
+                .get(invitation::get_invitation)
+                .post(invitation::post_invitation),
+        )
+        .service(web::resource("/admin/apps/{id}/access-link").get(access::get_admin_access_link))
         .service(web::resource("/account").get(account::get_account))
         .service(web::resource("/account/security").get(security::get_security))
         .service(web::resource("/account/security/totp").post(security::post_start_totp))

@@ -1,0 +1,87 @@
+//! An application's common access link, `/a/{slug}`: the entry point its users open (or scan) before they
+//! install anything. When the application names a home client that can start a sign-in (its
+//! `initiate_login_uri`), the link hands over to it — OpenID Connect Core §4, third-party-initiated login,
+//! with `iss` and `target_link_uri` — and the client runs a normal code flow. Otherwise the application's
+//! sign-in starts here per its access mode, and the signed-in person lands on the account page.
+
+use super::OidcService;
+use crate::apps::Application;
+use crate::auth::flow::{Door, Next};
+use crate::auth::{AuthError, Authentication, BrowserSession, SignedIn};
+use crate::clock::UnixTime;
+
+/// Where the access link sends a browser.
+#[derive(Debug)]
+pub enum Landing {
+    /// To the home client's `initiate_login_uri` (with `iss` and `target_link_uri`).
+    Client(String),
+    /// Signed in already and let in: the account page.
+    Account,
+    /// A new guest of an open application, signed in to this browser: then the account page.
+    Guest(SignedIn),
+    /// The proof of contact the application asks of the signed-in account.
+    Verify(Next),
+    /// The application's sign-in page.
+    SignIn,
+}
+
+impl OidcService {
+    /// The access link of `app`.
+    pub fn access_link(&self, app: &Application) -> String {
+        format!("{}/a/{}", self.issuer, app.slug)
+    }
+
+    /// Where the access link of `app` takes this browser.
+    pub async fn land(
+        &self,
+        app: &Application,
+        session: Option<&BrowserSession>,
+        binding: &str,
+        now: UnixTime,
+    ) -> Result<Landing, AuthError> {
+        if let Some(uri) = self.home_login_uri(app).await? {
+            return Ok(Landing::Client(uri));
+        }
+        let Some(session) = session else {
+            return Ok(match self.auth.browser_guest(&app.id, now).await? {
+                Some(guest) => Landing::Guest(guest),
+                None => Landing::SignIn,
+            });
+        };
+        let how = Authentication::of_session(&session.amr, &session.acr);
+        match self
+            .auth
+            .admit(&session.user, app, Door::Browser(binding), &how, now)
+            .await
+        {
+            Ok(None) => Ok(Landing::Account),
+            Ok(Some(next)) => Ok(Landing::Verify(next)),
+            // Someone else may sign in here.
+            Err(AuthError::NotMember) => Ok(Landing::SignIn),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The home client's `initiate_login_uri` with `iss` and `target_link_uri` (the client's own origin: it
+    /// lands on its start page), if the application has a live home client that can start a sign-in.
+    async fn home_login_uri(&self, app: &Application) -> Result<Option<String>, AuthError> {
+        let Some(id) = &app.policy.home_client_id else {
+            return Ok(None);
+        };
+        let client = self.clients.find_active(id).await?;
+        let Some(initiate) = client
+            .filter(|c| c.application_id == app.id)
+            .and_then(|c| c.initiate_login_uri)
+        else {
+            return Ok(None);
+        };
+        let Ok(mut uri) = url::Url::parse(&initiate) else {
+            return Ok(None);
+        };
+        let target = uri.origin().ascii_serialization() + "/";
+        uri.query_pairs_mut()
+            .append_pair("iss", &self.issuer)
+            .append_pair("target_link_uri", &target);
+        Ok(Some(uri.into()))
+    }
+}
