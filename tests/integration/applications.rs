@@ -9,7 +9,7 @@ use crate::jwks::decode_segment;
 use crate::support::{PASSWORD, TestApp, assert_error};
 
 /// A client that sends `key` (or no key) as `x-api-key`.
-fn with_key(key: Option<&str>) -> reqwest::Client {
+pub fn with_key(key: Option<&str>) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(key) = key {
         headers.insert("x-api-key", key.parse().unwrap());

@@ -12,6 +12,7 @@ mod oidc_support;
 mod standins;
 mod support;
 
+mod access;
 mod admin_clients;
 mod applications;
 mod authorize;

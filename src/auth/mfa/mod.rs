@@ -55,15 +55,32 @@ impl Method {
 impl AuthService {
     /// The second factors `user` can complete a sign-in with; empty when a password suffices.
     pub async fn second_factors(&self, user: &User) -> Result<Vec<Method>, AuthError> {
+        self.factors(user, None).await
+    }
+
+    /// The second factors that may follow `first`: not the channel the first factor already used (after a
+    /// code by text message, the phone is no second factor — nor a reason to ask for one).
+    pub(in crate::auth) async fn second_factors_after(
+        &self,
+        user: &User,
+        first: &Authentication,
+    ) -> Result<Vec<Method>, AuthError> {
+        self.factors(user, Some(first)).await
+    }
+
+    /// The account's second factors, after `first` when it is known.
+    async fn factors(&self, user: &User, first: Option<&Authentication>) -> Result<Vec<Method>, AuthError> {
+        let used = |amr: &str| first.is_some_and(|how| how.used(amr));
         let totp = totp_factors::find(&self.db, user.id.clone())
             .await?
             .is_some_and(|factor| factor.confirmed_at.is_some());
-        let sms = user.phone.is_some() && self.notify.sms.is_enabled();
+        let sms = user.phone.is_some() && self.notify.sms.is_enabled() && !used(super::SMS_CODE_AMR);
         let needed = totp || sms || self.mfa_policy.required;
         let email = needed
             && self.notify.email.is_enabled()
             && user.email.is_some()
-            && (user.email_verified || self.mfa_policy.required);
+            && (user.email_verified || self.mfa_policy.required)
+            && !used(super::EMAIL_CODE_AMR);
         Ok(Method::ALL
             .into_iter()
             .filter(|method| match method {
@@ -72,22 +89,6 @@ impl AuthService {
                 Method::Email => email,
             })
             .collect())
-    }
-
-    /// The second factors that may follow `first`: not the channel the first factor already used (a code by
-    /// text message is no second factor after a code by text message).
-    pub(in crate::auth) async fn second_factors_after(
-        &self,
-        user: &User,
-        first: &Authentication,
-    ) -> Result<Vec<Method>, AuthError> {
-        let mut methods = self.second_factors(user).await?;
-        methods.retain(|method| match method {
-            Method::Sms => !first.used(super::SMS_CODE_AMR),
-            Method::Email => !first.used(super::EMAIL_CODE_AMR),
-            Method::Totp | Method::RecoveryCode => true,
-        });
-        Ok(methods)
     }
 
     /// When the account's second factor is a text message (a verified phone and no authenticator app), the
