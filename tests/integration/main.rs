@@ -13,6 +13,7 @@ mod standins;
 mod support;
 
 mod access;
+mod access_pages;
 mod admin_clients;
 mod applications;
 mod authorize;
