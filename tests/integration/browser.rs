@@ -2,7 +2,9 @@
 //! up, adds an authenticator app from the secret on the security page, signs out, and signs in through an
 //! OpenID Connect authorization request with password and TOTP, landing on the client's redirect URI with a
 //! code; and it takes `response_mode=form_post` answers to a relying party's redirect URI, with scripts on and
-//! off, and chooses its account on the select-account page. Ignored by default (it needs the two packages);
+//! off, and chooses its account on the select-account page; it signs a new person up by e-mail code into an
+//! application that asks for registration, and enters an open application as a guest through its access
+//! link. Ignored by default (it needs the two packages);
 //! `.ci/run` installs them and runs it.
 
 use std::os::unix::process::CommandExt;
@@ -287,4 +289,87 @@ async fn a_browser_posts_the_form_post_response_and_chooses_its_account() {
     let code = field(&received[2], "code").expect("a code");
     app.exchange(&client, &code, false).await;
     quiet.close().await.unwrap();
+}
+
+/// Access policy in a real browser: a relying party signs a new person in to a `registration` application by
+/// a code sent by e-mail (to a local SMTP receiver), and the access link of an `open` application takes a
+/// visitor in as a guest.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_signs_up_by_email_code_and_enters_an_open_application_as_a_guest() {
+    let shop = crate::access::PolicyApp::start(json!({
+        "access_mode": "registration",
+        "login_methods": ["password", "email_code"],
+        "verification_channels": ["email"],
+    }))
+    .await;
+    let app = &shop.app;
+    let redirect_uri = app.url("/health/live");
+    let client = app
+        .register(ClientSpec {
+            application: Some(shop.id.clone()),
+            name: Some("Shop RP".into()),
+            redirect_uris: vec![redirect_uri.clone()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let (_driver, browser) = start_browser().await;
+    let authorize = format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=st-3\
+         &nonce=n-3&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        client.id,
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>(),
+    );
+    browser.goto(&app.url(&authorize)).await.unwrap();
+    assert!(path_of(&browser).await.starts_with("/login?request="));
+    fill(&browser, "#identifier", "nell@example.org").await;
+    submit(&browser, "form[action='/login/code/start'] button").await;
+    assert!(
+        path_of(&browser).await.starts_with("/login/code?request="),
+        "{}",
+        path_of(&browser).await
+    );
+    let code = shop.code_to("nell@example.org").await;
+    fill(&browser, "#code", &code).await;
+    submit(&browser, "form[action='/login/code'] button").await;
+    let landed = browser.current_url().await.unwrap().to_string();
+    assert!(landed.starts_with(&redirect_uri), "{landed}");
+    let code = query_param(&landed, "code").expect("an authorization code");
+    let tokens = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", crate::oidc_support::VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let id_token = decode_segment(tokens["id_token"].as_str().expect("an ID token"), 1);
+    assert_eq!(id_token["amr"], json!(["otp"]));
+    let info: serde_json::Value = app
+        .get_authorized("/oauth2/userinfo", tokens["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], "nell@example.org");
+    assert_eq!(info["email_verified"], true, "the code proved the address");
+    browser.close().await.unwrap();
+
+    // An open application's access link: no page, a guest at once.
+    let open = crate::access::PolicyApp::start(json!({"access_mode": "open"})).await;
+    let (_driver, visitor) = start_browser().await;
+    visitor.goto(&open.app.url(&format!("/a/{}", open.slug))).await.unwrap();
+    assert_eq!(path_of(&visitor).await, "/account");
+    let page = visitor.source().await.unwrap();
+    assert!(page.contains("guest-"), "signed in as a guest: {page}");
+    visitor.close().await.unwrap();
 }
