@@ -215,3 +215,31 @@ fn environment_overrides_file_and_names_bad_keys() {
         Ok(())
     });
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn application_defaults_come_as_lists_from_the_environment() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("TESSERA_APPS__DEFAULT_LOGIN_METHODS", "password, email_code");
+        jail.set_env("TESSERA_APPS__DEFAULT_VERIFICATION_CHANNELS", "email");
+        jail.set_env("TESSERA_EMAIL__TRANSPORT", "log");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(
+            config.apps.default_login_methods,
+            [
+                crate::config::LoginMethod::Password,
+                crate::config::LoginMethod::EmailCode
+            ]
+        );
+        assert_eq!(
+            config.apps.default_verification_channels,
+            [crate::config::ContactChannel::Email]
+        );
+        jail.set_env("TESSERA_APPS__DEFAULT_LOGIN_METHODS", "sms_code");
+        let refused = Config::load(None).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("default_login_methods"), "{refused}");
+        jail.set_env("TESSERA_APPS__DEFAULT_LOGIN_METHODS", "carrier_pigeon");
+        assert!(Config::load(None).is_err());
+        Ok(())
+    });
+}

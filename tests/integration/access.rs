@@ -442,7 +442,7 @@ async fn open_applications_make_guests_that_can_register_and_keep_their_sub() {
     assert_error(
         shop.start_code("someone@example.org").await,
         StatusCode::FORBIDDEN,
-        "method_not_allowed",
+        "login_method_not_allowed",
     )
     .await;
     shop.app.signup("paula").await;

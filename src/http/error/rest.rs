@@ -276,7 +276,7 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::MethodNotAllowed(method) => Self::new(
                 S::FORBIDDEN,
-                "method_not_allowed",
+                "login_method_not_allowed",
                 format!("This application does not accept sign-in by `{method}`."),
             ),
             AuthError::InvitationInvalid => Self::new(
