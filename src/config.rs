@@ -312,6 +312,8 @@ pub struct AppsConfig {
     pub default_code_ttl_secs: i64,
     /// Guests (of `open` applications) with no live session are deleted this many days after they were made.
     pub unused_guest_days: i64,
+    /// Guests one client address may make in an hour.
+    pub max_guests_per_ip_per_hour: u32,
 }
 
 impl Default for AppsConfig {
@@ -325,6 +327,7 @@ impl Default for AppsConfig {
             default_verification_channels: Vec::new(),
             default_code_ttl_secs: 60,
             unused_guest_days: 30,
+            max_guests_per_ip_per_hour: 30,
         }
     }
 }

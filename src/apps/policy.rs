@@ -35,6 +35,12 @@ impl AccessPolicy {
         self.login_methods.contains(&method)
     }
 
+    /// Whether people sign in here by password: a login method, or — in an open application — how people
+    /// with accounts sign in when the client asks for an account instead of a guest.
+    pub fn accepts_password(&self) -> bool {
+        self.accepts(LoginMethod::Password) || self.access_mode == AccessMode::Open
+    }
+
     pub(super) fn stored_methods(&self) -> String {
         join(self.login_methods.iter().map(|m| m.as_str()))
     }

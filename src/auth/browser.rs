@@ -27,6 +27,13 @@ pub struct BrowserSession {
     pub acr: String,
 }
 
+impl BrowserSession {
+    /// Whether the account signed in here is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.user.scopes.split_whitespace().any(|s| s == super::ADMIN_SCOPE)
+    }
+}
+
 /// A session just started: the cookie value to set (shown nowhere else) and the session.
 #[derive(Debug)]
 pub struct SignedIn {

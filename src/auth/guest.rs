@@ -8,6 +8,7 @@ use super::flow::generated_username;
 use super::{AuthError, AuthService, Authentication, SignedIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
+use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, NewUser, User};
 
@@ -18,6 +19,7 @@ impl AuthService {
         &self,
         app: &Application,
         refresh_token: Option<&str>,
+        client: &str,
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         if app.policy.access_mode != AccessMode::Open {
@@ -26,25 +28,45 @@ impl AuthService {
         if let Some(token) = refresh_token {
             return self.refresh(token, app, now).await;
         }
-        let guest = self.new_guest(app, now).await?;
+        let guest = self.new_guest(app, client, now).await?;
         self.start_session(guest, app, Authentication::guest(), now).await
     }
 
     /// A browser that comes to an open application without a session: a new guest, signed in to it. `None`
     /// when the application is not open (the sign-in page then follows).
-    pub async fn browser_guest(&self, application_id: &str, now: UnixTime) -> Result<Option<SignedIn>, AuthError> {
+    pub async fn browser_guest(
+        &self,
+        application_id: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<Option<SignedIn>, AuthError> {
         let Some(app) = self.apps.find(application_id).await? else {
             return Ok(None);
         };
         if app.policy.access_mode != AccessMode::Open {
             return Ok(None);
         }
-        let guest = self.new_guest(&app, now).await?;
+        let guest = self.new_guest(&app, client, now).await?;
         let how = Authentication::guest();
         Ok(Some(self.start_browser_session(guest, &how.amr, how.acr, now).await?))
     }
 
-    async fn new_guest(&self, app: &Application, now: UnixTime) -> Result<User, AuthError> {
+    /// A new guest, made from `client` (an address key): at most `apps.max_guests_per_ip_per_hour` an hour
+    /// from one address, like sign-ups.
+    async fn new_guest(&self, app: &Application, client: &str, now: UnixTime) -> Result<User, AuthError> {
+        let key = format!("guest-ip:{client}");
+        let policy = Policy::Window {
+            max: self.guest_limit,
+            window_ms: 3_600_000,
+        };
+        let standing = self.limiter.take(&key, policy, now * 1000).await?;
+        if !standing.allowed {
+            tracing::warn!(%client, "guest refused: too many from this address");
+            return Err(AuthError::SignupRateLimited(
+                super::LimitedBy::Ip,
+                standing.retry_after_secs,
+            ));
+        }
         let user = NewUser {
             id: uuid::Uuid::new_v4().to_string(),
             username: generated_username().replacen("user-", "guest-", 1),

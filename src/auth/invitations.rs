@@ -39,9 +39,15 @@ pub struct OpenInvitation {
 }
 
 impl OpenInvitation {
-    /// Whether a new account chooses a password (the application signs in by password).
+    /// Whether the invitee chooses a password: for a new account, or an account whose address was never
+    /// proven (its earlier password goes: it may be someone else's), when the application signs in by password.
     pub fn asks_password(&self) -> bool {
-        self.account.is_none() && self.app.policy.accepts(LoginMethod::Password)
+        self.claims_account() && self.app.policy.accepts(LoginMethod::Password)
+    }
+
+    /// Whether accepting makes the account the invitee's own: a new one, or one whose address was unproven.
+    pub fn claims_account(&self) -> bool {
+        self.account.as_ref().is_none_or(|user| !user.email_verified)
     }
 }
 
@@ -144,12 +150,13 @@ impl AuthService {
     ) -> Result<(Application, User), AuthError> {
         let row = self.live_invitation(token, now).await?;
         let open = self.open_invitation(token, now).await?;
-        let user = match open.account {
+        let user = match &open.account {
+            Some(user) if user.email_verified => user.clone(),
             Some(user) => {
-                if !user.email_verified {
-                    users::set_email_verified(&self.db, user.id.clone(), row.email.clone(), now).await?;
-                }
-                user
+                // The link proves the address; a password set before that may be someone else's.
+                let hash = self.invitee_password(&open, &user.username, password).await?;
+                users::claim_email(&self.db, user.id.clone(), row.email.clone(), hash, now).await?;
+                user.clone()
             }
             None => self.invited_account(&open, username, password, now).await?,
         };
@@ -173,38 +180,13 @@ impl AuthService {
             .filter(|u| !u.trim().is_empty())
             .map(normalize_username)
             .unwrap_or_else(super::flow::generated_username);
-        let mut problems = Vec::new();
         if let Some(problem) = username_problem(&username) {
-            problems.push(FieldError {
+            return Err(AuthError::Validation(vec![FieldError {
                 field: "username",
                 message: problem,
-            });
+            }]));
         }
-        let password = password.filter(|p| !p.is_empty());
-        match password {
-            Some(password) => {
-                if let Some(problem) = self.password_problem(password, &username, &open.email) {
-                    problems.push(FieldError {
-                        field: "password",
-                        message: problem,
-                    });
-                }
-            }
-            None if open.asks_password() && open.app.policy.login_methods == [LoginMethod::Password] => {
-                problems.push(FieldError {
-                    field: "password",
-                    message: "is required: this application signs in by password".into(),
-                });
-            }
-            None => {}
-        }
-        if !problems.is_empty() {
-            return Err(AuthError::Validation(problems));
-        }
-        let password_hash = match password {
-            Some(password) => Some(self.passwords.hash(password).await?),
-            None => None,
-        };
+        let password_hash = self.invitee_password(open, &username, password).await?;
         let user = NewUser {
             id: uuid::Uuid::new_v4().to_string(),
             username,
@@ -226,6 +208,34 @@ impl AuthService {
             other => other?,
         }
         self.find_user(&id).await
+    }
+
+    /// The hash of the password the invitee chose, checked like any other; required when the application
+    /// signs in by password only.
+    async fn invitee_password(
+        &self,
+        open: &OpenInvitation,
+        username: &str,
+        password: Option<&str>,
+    ) -> Result<Option<String>, AuthError> {
+        let invalid = |message: String| {
+            AuthError::Validation(vec![FieldError {
+                field: "password",
+                message,
+            }])
+        };
+        match password.filter(|p| !p.is_empty()) {
+            Some(password) => {
+                if let Some(problem) = self.password_problem(password, username, &open.email) {
+                    return Err(invalid(problem));
+                }
+                Ok(Some(self.passwords.hash(password).await?))
+            }
+            None if open.app.policy.login_methods == [LoginMethod::Password] => {
+                Err(invalid("is required: this application signs in by password".into()))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn live_invitation(&self, token: &str, now: UnixTime) -> Result<InvitationRow, AuthError> {

@@ -23,9 +23,8 @@ impl AuthService {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<User, AuthError> {
-        use crate::apps::policy::{AccessMode, LoginMethod};
-        if !(app.policy.accepts(LoginMethod::Password) || app.policy.access_mode == AccessMode::Open) {
-            return Err(AuthError::MethodNotAllowed(LoginMethod::Password.as_str()));
+        if !app.policy.accepts_password() {
+            return Err(AuthError::MethodNotAllowed("password"));
         }
         self.captcha.verify(captcha, "login", origin.ip).await?;
         self.check_password(login, password, &origin.key, now).await

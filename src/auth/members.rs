@@ -104,10 +104,27 @@ impl AuthService {
         {
             found.push(("username", user));
         }
-        if let Some(phone) = &spec.phone
-            && let Some(user) = users::find_by_phone(&self.db, phone.clone()).await?
+        if let Some(phone) = &spec.phone {
+            let mut holders = users::find_by_phone(&self.db, phone.clone()).await?;
+            if holders.len() > 1 {
+                return Err(invalid(
+                    "phone",
+                    "is held by several accounts: name the account instead".into(),
+                ));
+            }
+            if let Some(user) = holders.pop() {
+                found.push(("phone", user));
+            }
+        }
+        // An address nobody proved may have been registered by someone else (pre-hijacking): not a member by it.
+        if found
+            .iter()
+            .any(|(field, user)| *field == "email" && !user.email_verified)
         {
-            found.push(("phone", user));
+            return Err(invalid(
+                "email",
+                "belongs to an account that has not proven it: invite the address instead".into(),
+            ));
         }
         match found.as_slice() {
             [] => Ok(None),

@@ -105,6 +105,14 @@ pub enum AuthError {
     Internal(String),
     #[error("this account may not enter the application")]
     NotMember,
+    #[error("the application asks for a proven address or number first")]
+    VerificationRequired,
+    #[error("a guest cannot do this before registering")]
+    GuestAccount,
+    #[error("this sign-in needs a second factor the account cannot give")]
+    SecondFactorUnavailable,
+    #[error("the code has expired")]
+    CodeExpired,
     #[error("the application does not accept sign-in by `{0}`")]
     MethodNotAllowed(&'static str),
     #[error("the application does not admit guests")]
@@ -155,6 +163,8 @@ pub struct AuthService {
     secret_key: Option<Secret>,
     password_len: std::ops::RangeInclusive<usize>,
     user_create_scope: UserCreateScope,
+    /// Guests one client address may make in an hour.
+    guest_limit: u32,
 }
 
 impl AuthService {
@@ -190,6 +200,7 @@ impl AuthService {
             secret_key: config.secret_key.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             user_create_scope: config.user_create_scope,
+            guest_limit: config.apps.max_guests_per_ip_per_hour,
         }
     }
 

@@ -87,6 +87,7 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<NewPrivateToken, AuthError> {
         caller.require_interactive()?;
+        caller.require_registered()?;
         let (description, expires_at, scopes) = self.validate_private_token(caller, request, now)?;
         let minted = opaque::mint(PRIVATE_TOKEN_PREFIX);
         let row = PrivateTokenRow {
@@ -212,6 +213,7 @@ impl AuthService {
             .ok_or(TokenError::Invalid("The private token is not known."))?;
         let live = LivePrivateToken { token, user };
         check_live(&live, app_id, now)?;
+        self.still_admitted(&live.user, app_id).await?;
         Ok(live)
     }
 
@@ -230,6 +232,7 @@ impl AuthService {
             ))?;
         let live = LivePrivateToken { token, user };
         check_live(&live, app_id, now)?;
+        self.still_admitted(&live.user, app_id).await?;
         Ok(live)
     }
 

@@ -189,6 +189,14 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         self.has_scope(ADMIN_SCOPE)
     }
+
+    /// A guest may not make long-lived credentials or factors before it registers.
+    pub fn require_registered(&self) -> Result<(), AuthError> {
+        if self.user.guest {
+            return Err(AuthError::GuestAccount);
+        }
+        Ok(())
+    }
 }
 
 impl AuthService {
@@ -306,6 +314,10 @@ impl AuthService {
         }
         if now >= token.expires_at {
             return Err(AuthError::RefreshExpired);
+        }
+        // The application's policy may have changed since the sign-in: a member removed, proof now asked.
+        if let Some(application_id) = &family.application_id {
+            self.still_admitted(&user, application_id).await?;
         }
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
         let row = NewRefreshToken {

@@ -92,6 +92,9 @@ impl AuthService {
         if !self.signup_allowed(app) {
             return Err(AuthError::SignupClosed);
         }
+        if !app.policy.accepts_password() {
+            return Err(AuthError::MethodNotAllowed("password"));
+        }
         self.captcha.verify(captcha, "signup", origin.ip).await?;
         self.count_signup_attempt(account.email.as_deref(), &origin.key, now)
             .await?;

@@ -175,6 +175,13 @@ impl Config {
                 "email needs email.transport and sms needs sms.provider".into(),
             ));
         }
+        if apps.max_guests_per_ip_per_hour < 1 {
+            return Err(invalid(
+                "apps.max_guests_per_ip_per_hour",
+                "TESSERA_APPS__MAX_GUESTS_PER_IP_PER_HOUR",
+                "must be at least 1".into(),
+            ));
+        }
         if apps.unused_guest_days < 1 {
             return Err(invalid(
                 "apps.unused_guest_days",

@@ -43,7 +43,8 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = random_id();
     // The path only: a query string may carry something that must not reach the logs.
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let span =
+        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %logged_path(req.path()));
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -170,3 +171,23 @@ const OAUTH_JSON_PATHS: &[&str] = &[
     crate::oidc::discovery::INTROSPECTION_PATH,
     crate::oidc::discovery::USERINFO_PATH,
 ];
+
+/// A path as the logs show it: an invitation's path carries its secret, which stays out.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/invite/") {
+        "/invite/…"
+    } else {
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn invitation_secrets_stay_out_of_the_logs() {
+        assert_eq!(logged_path("/invite/tsi_secret"), "/invite/…");
+        assert_eq!(logged_path("/api/v1/auth/login"), "/api/v1/auth/login");
+    }
+}

@@ -37,13 +37,14 @@ impl OidcService {
         app: &Application,
         session: Option<&BrowserSession>,
         binding: &str,
+        client: &str,
         now: UnixTime,
     ) -> Result<Landing, AuthError> {
         if let Some(uri) = self.home_login_uri(app).await? {
             return Ok(Landing::Client(uri));
         }
         let Some(session) = session else {
-            return Ok(match self.auth.browser_guest(&app.id, now).await? {
+            return Ok(match self.auth.browser_guest(&app.id, client, now).await? {
                 Some(guest) => Landing::Guest(guest),
                 None => Landing::SignIn,
             });
@@ -62,26 +63,32 @@ impl OidcService {
         }
     }
 
-    /// The home client's `initiate_login_uri` with `iss` and `target_link_uri` (the client's own origin: it
-    /// lands on its start page), if the application has a live home client that can start a sign-in.
+    /// The home client's `initiate_login_uri` with `iss` and `target_link_uri` (one of the client's own
+    /// redirect URIs, never anything from the request), if the application has a live home client that can
+    /// start a sign-in.
     async fn home_login_uri(&self, app: &Application) -> Result<Option<String>, AuthError> {
         let Some(id) = &app.policy.home_client_id else {
             return Ok(None);
         };
-        let client = self.clients.find_active(id).await?;
-        let Some(initiate) = client
+        let Some(client) = self
+            .clients
+            .find_active(id)
+            .await?
             .filter(|c| c.application_id == app.id)
-            .and_then(|c| c.initiate_login_uri)
         else {
             return Ok(None);
         };
-        let Ok(mut uri) = url::Url::parse(&initiate) else {
+        let Some(Ok(mut uri)) = client.initiate_login_uri.as_deref().map(url::Url::parse) else {
             return Ok(None);
         };
-        let target = uri.origin().ascii_serialization() + "/";
-        uri.query_pairs_mut()
-            .append_pair("iss", &self.issuer)
-            .append_pair("target_link_uri", &target);
+        {
+            let mut query = uri.query_pairs_mut();
+            query.append_pair("iss", &self.issuer);
+            // Only where the client itself may be sent back: its first registered redirect URI.
+            if let Some(target) = client.redirect_uris.first() {
+                query.append_pair("target_link_uri", target);
+            }
+        }
         Ok(Some(uri.into()))
     }
 }

@@ -163,6 +163,9 @@ impl From<AuthError> for OAuthError {
             A::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
             A::AppMismatch => Self::invalid_grant("The token belongs to another application."),
             A::NotMember => Self::invalid_grant("The account has no access to this application."),
+            A::VerificationRequired => {
+                Self::invalid_grant("The application asks for a proven address or number: sign in again.")
+            }
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
             // Steps of a sign-in, account and factor management: no grant leads to them.
@@ -192,6 +195,9 @@ impl From<AuthError> for OAuthError {
             | A::InsufficientScope(_)
             | A::MethodNotAllowed(_)
             | A::GuestsNotAllowed
+            | A::GuestAccount
+            | A::SecondFactorUnavailable
+            | A::CodeExpired
             | A::InvitationInvalid
             | A::Password(_) => Self::server(error),
         }

@@ -28,6 +28,8 @@ const REQUEST_TTL: i64 = 600;
 pub struct Browser<'a> {
     pub session: Option<&'a BrowserSession>,
     pub binding: &'a str,
+    /// The key per-address limits count this browser under (guests made from it, say).
+    pub client: &'a str,
 }
 
 /// Where the browser goes next.
@@ -190,12 +192,16 @@ impl OidcService {
         // A browser without a session at an open application's request gets a guest, unless the client asks
         // for an account (prompt=login, max_age, a hint).
         if matches!(step, Step::Login) && browser.session.is_none() && request.welcomes_guest() {
-            let guest = self.auth.browser_guest(&client.application_id, now).await;
+            let guest = self
+                .auth
+                .browser_guest(&client.application_id, browser.client, now)
+                .await;
             if let Some(signed_in) = guest.map_err(auth_rejection)? {
                 let session = signed_in.session.clone();
                 let as_guest = Browser {
                     session: Some(&session),
                     binding: browser.binding,
+                    client: browser.client,
                 };
                 let then = Box::pin(self.proceed(request, client, pending_id, as_guest, consented_now, now)).await?;
                 return Ok(Outcome::Guest {
@@ -205,7 +211,8 @@ impl OidcService {
             }
         }
         // The account signed in must be let into the client's application.
-        if let (Some(session), false) = (browser.session, matches!(step, Step::Login)) {
+        // Only once the session is the one that will answer: the account choice may still pick another.
+        if let (Some(session), true) = (browser.session, matches!(step, Step::Issue | Step::Consent)) {
             let how = Authentication::of_session(&session.amr, &session.acr);
             let door = Door::Browser(browser.binding);
             match self

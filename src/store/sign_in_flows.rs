@@ -75,12 +75,14 @@ pub async fn record_attempt(db: &Database, id: String, max: i32, now: UnixTime) 
     .await
 }
 
-/// Moves a flow on to its next stage (for the same token), with what was proven so far and a fresh expiry.
-pub async fn advance(db: &Database, row: SignInFlowRow) -> StoreResult<bool> {
+/// Moves a flow on from stage `from` to its next stage (for the same token), with what was proven so far and a
+/// fresh expiry. Succeeds once: a concurrent step that moved it first wins.
+pub async fn advance(db: &Database, row: SignInFlowRow, from: &'static str) -> StoreResult<bool> {
     db.write(move |conn| {
         let updated = diesel::update(
             sign_in_flows::table
                 .find(&row.id)
+                .filter(sign_in_flows::stage.eq(from))
                 .filter(sign_in_flows::consumed_at.is_null()),
         )
         .set((
@@ -94,6 +96,17 @@ pub async fn advance(db: &Database, row: SignInFlowRow) -> StoreResult<bool> {
         ))
         .execute(conn)?;
         Ok(updated == 1)
+    })
+    .await
+}
+
+/// Records over which channel the flow's latest code went (its step and attempts stay).
+pub async fn set_channel(db: &Database, id: String, channel: &'static str) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(sign_in_flows::table.find(id))
+            .set(sign_in_flows::channel.eq(channel))
+            .execute(conn)?;
+        Ok(())
     })
     .await
 }

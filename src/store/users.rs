@@ -98,15 +98,15 @@ pub async fn find_by_email(db: &Database, email: String) -> StoreResult<Option<U
     .await
 }
 
-/// The account with this (verified, E.164) phone number — only when exactly one account has it.
-pub async fn find_by_phone(db: &Database, phone: String) -> StoreResult<Option<User>> {
+/// The accounts with this (verified, E.164) phone number: none, one, or two when more than one holds it (a
+/// number that names nobody in particular).
+pub async fn find_by_phone(db: &Database, phone: String) -> StoreResult<Vec<User>> {
     db.run(move |conn| {
-        let mut found: Vec<User> = users::table
+        Ok(users::table
             .filter(users::phone.eq(phone))
             .select(User::as_select())
             .limit(2)
-            .load(conn)?;
-        Ok(if found.len() == 1 { found.pop() } else { None })
+            .load(conn)?)
     })
     .await
 }
@@ -236,6 +236,58 @@ pub async fn change_password(
                 revoke_private_tokens_of(conn, &id, REASON, now)?;
             }
             Ok(())
+        })
+    })
+    .await
+}
+
+/// The owner of `email` proved it (a code, an invitation) on an account that had not: whoever set the
+/// account's password before that proof may not be its owner (pre-hijacking), so the password is replaced by
+/// `password_hash` (or removed) and every sign-in of the account ends. Returns whether the account was still
+/// unproven at `email`.
+pub async fn claim_email(
+    db: &Database,
+    id: String,
+    email: String,
+    password_hash: Option<String>,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    const REASON: &str = "email_claimed";
+    db.write(move |conn| {
+        conn.transaction::<_, StoreError, _>(|conn| {
+            let updated = diesel::update(
+                users::table
+                    .find(&id)
+                    .filter(users::email.eq(&email))
+                    .filter(users::email_verified.eq(false)),
+            )
+            .set((
+                users::email_verified.eq(true),
+                users::password_hash.eq(password_hash),
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<UnixTime>),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(&id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(REASON)))
+            .execute(conn)?;
+            diesel::update(
+                browser_sessions::table
+                    .filter(browser_sessions::user_id.eq(&id))
+                    .filter(browser_sessions::revoked_at.is_null()),
+            )
+            .set(browser_sessions::revoked_at.eq(now))
+            .execute(conn)?;
+            revoke_private_tokens_of(conn, &id, REASON, now)?;
+            Ok(true)
         })
     })
     .await

@@ -248,11 +248,21 @@ async fn registration_by_email_code_signs_up_new_people_and_signs_in_known_ones(
     let (tokens, _) = signed_in(shop.sign_in_by_code("ada@example.org").await).await;
     assert_eq!(PolicyApp::claims(&tokens.access)["sub"], sub);
 
-    // A known account with a password and an unproven address: the code proves it.
+    // A known account with a password and an unproven address: the code proves it — and the password set
+    // before anyone proved the address goes, with every sign-in made with it (pre-hijacking).
     shop.app.signup("bert").await;
+    let squatter = shop.app.login("bert", PASSWORD).await;
     let (_, body) = signed_in(shop.sign_in_by_code("bert@example.org").await).await;
     assert_eq!(body["user"]["username"], "bert");
     assert_eq!(body["user"]["email_verified"], true);
+    assert_error(
+        shop.login_raw("bert", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let response = shop.app.refresh_raw(&squatter.refresh).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_revoked").await;
 }
 
 #[tokio::test]
@@ -308,7 +318,16 @@ async fn invite_only_lets_in_members_and_refuses_everyone_else_alike() {
     .await;
     let member = shop.app.signup("mia").await;
     let outsider = shop.app.signup("otto").await;
-    let added = shop.add_member(json!({"email": member.email})).await;
+    // An address nobody proved names no member: whoever registered it may not be its owner.
+    let response = shop
+        .admin_post(
+            &format!("/api/v1/admin/apps/{}/members", shop.id),
+            &json!({"email": member.email}),
+        )
+        .await;
+    let error = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(error["fields"]["email"].as_str().unwrap().contains("invite"), "{error}");
+    let added = shop.add_member(json!({"username": member.username})).await;
     assert_eq!(added["result"], "added");
     let created = shop.add_member(json!({"phone": PHONE})).await;
     assert_eq!(created["result"], "created");
@@ -377,9 +396,16 @@ async fn invite_only_lets_in_members_and_refuses_everyone_else_alike() {
     let text = shop.channels.twilio.sent().pop().unwrap();
     assert!(text.body.contains("has no access"), "{}", text.body);
 
-    // Removing the member ends what it holds here.
-    let member_tokens = shop.login_raw("mia", PASSWORD).await;
-    let (member_tokens, _) = signed_in(member_tokens).await;
+    // Removing the member ends what it holds here. (Its code sign-in proved the address, so the password set
+    // before that is gone: it signs in by code.)
+    assert_error(
+        shop.login_raw("mia", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    shop.app.advance_clock(Duration::from_secs(31));
+    let (member_tokens, _) = signed_in(shop.sign_in_by_code(&member.email).await).await;
     let response = shop
         .app
         .client
@@ -396,12 +422,18 @@ async fn invite_only_lets_in_members_and_refuses_everyone_else_alike() {
         .post("/api/v1/auth/refresh", &json!({"refresh_token": member_tokens.refresh}))
         .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_revoked").await;
-    assert_error(
-        shop.login_raw("mia", PASSWORD).await,
-        StatusCode::FORBIDDEN,
-        "not_a_member",
-    )
-    .await;
+    shop.app.advance_clock(Duration::from_secs(31));
+    let (flow, _) = PolicyApp::next_step(shop.start_code(&member.email).await, "code").await;
+    let response = shop
+        .post(
+            "/api/v1/auth/code/verify",
+            &json!({"flow_token": flow, "code": "123456"}),
+        )
+        .await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
+    // The outsider, added by name, signs in by password.
+    shop.add_member(json!({"username": outsider.username})).await;
+    signed_in(shop.login_raw(&outsider.username, PASSWORD).await).await;
 }
 
 #[tokio::test]
@@ -500,7 +532,7 @@ async fn a_sign_in_code_lives_exactly_the_applications_timeout() {
     let response = shop
         .post("/api/v1/auth/code/verify", &json!({"flow_token": flow, "code": code}))
         .await;
-    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "code_expired").await;
 
     let (flow, _) = PolicyApp::next_step(shop.start_code("tim@example.org").await, "code").await;
     let code = shop.code_to("tim@example.org").await;
@@ -652,10 +684,10 @@ async fn members_are_imported_in_bulk_and_every_row_is_answered() {
         .admin_post(
             &path,
             &json!({"members": [
-                {"email": "ivy@example.org"},
+                {"username": "ivy"},
                 {"email": "new@example.org", "username": "newbie"},
                 {"phone": "12"},
-                {"email": "ivy@example.org"},
+                {"username": "ivy"},
             ]}),
         )
         .await;
@@ -805,4 +837,210 @@ async fn the_access_link_and_its_qr_code() {
     assert_eq!(browser.get("/account").await.status(), StatusCode::OK);
     // Unknown applications are a page, not a redirect.
     crate::oidc_support::assert_error_page(browser.get("/a/no-such-app").await).await;
+}
+
+#[tokio::test]
+async fn after_a_code_by_text_message_the_phone_is_no_second_factor() {
+    let shop = PolicyApp::start(registration()).await;
+    let user = shop.app.signup("tess").await;
+    let session = shop.app.login(&user.username, PASSWORD).await;
+    let response = shop
+        .app
+        .post_bearer("/api/v1/user/phone", &session.access, &json!({"phone": PHONE}))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let code = shop.channels.twilio.last_code_to(PHONE);
+    let response = shop
+        .app
+        .post_bearer("/api/v1/user/phone/confirm", &session.access, &json!({"code": code}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (secret, _) = shop.app.enroll_totp(&session.access).await;
+
+    shop.app.advance_clock(Duration::from_secs(31));
+    let (flow, body) = PolicyApp::next_step(shop.sign_in_by_code(PHONE).await, "second_factor").await;
+    assert_eq!(body["methods"], json!(["totp", "recovery_code"]));
+    // Neither sending nor answering by text message again passes the step.
+    let response = shop
+        .post(
+            "/api/v1/auth/mfa/challenge",
+            &json!({"mfa_token": flow, "method": "sms"}),
+        )
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "method_unavailable").await;
+    let response = shop
+        .post(
+            "/api/v1/auth/mfa",
+            &json!({"mfa_token": flow, "method": "sms", "code": "123456"}),
+        )
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "method_unavailable").await;
+    shop.app.advance_clock(Duration::from_secs(30));
+    let code = crate::mfa::totp_code(&secret, shop.app.clock.now());
+    let (tokens, _) = signed_in(
+        shop.post(
+            "/api/v1/auth/mfa",
+            &json!({"mfa_token": flow, "method": "totp", "code": code}),
+        )
+        .await,
+    )
+    .await;
+    let claims = PolicyApp::claims(&tokens.access);
+    assert_eq!(claims["amr"], json!(["sms", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "2");
+}
+
+#[tokio::test]
+async fn tokens_stop_refreshing_when_the_policy_no_longer_lets_the_account_in() {
+    // Today's rules: an account suffices.
+    let shop = PolicyApp::start(json!({})).await;
+    let user = shop.app.signup("fay").await;
+    let (tokens, _) = signed_in(shop.login_raw(&user.username, PASSWORD).await).await;
+    let response = shop
+        .app
+        .client
+        .patch(shop.app.url(&format!("/api/v1/admin/apps/{}", shop.id)))
+        .bearer_auth(&shop.admin.access)
+        .json(&json!({"verification_channels": ["email"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = shop
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": tokens.refresh}))
+        .await;
+    assert_error(response, StatusCode::FORBIDDEN, "verification_required").await;
+    // The refresh token was not spent: once the address is proven, it works.
+    let (flow, _) = PolicyApp::next_step(shop.login_raw(&user.username, PASSWORD).await, "verification").await;
+    shop.post(
+        "/api/v1/auth/verify/send",
+        &json!({"flow_token": flow, "channel": "email"}),
+    )
+    .await;
+    let code = shop.code_to(&user.email).await;
+    signed_in(
+        shop.post("/api/v1/auth/verify", &json!({"flow_token": flow, "code": code}))
+            .await,
+    )
+    .await;
+    signed_in(
+        shop.post("/api/v1/auth/refresh", &json!({"refresh_token": tokens.refresh}))
+            .await,
+    )
+    .await;
+
+    // Invite-only now: no member, no refresh, no private token.
+    let private = shop
+        .with_bearer(reqwest::Method::POST, "/api/v1/tokens", &tokens.access)
+        .json(&json!({
+            "description": "backup",
+            "expires_at": tessera::clock::rfc3339(shop.app.clock.now() + 30 * 24 * 3600),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status(), StatusCode::CREATED);
+    let private: Value = private.json().await.unwrap();
+    let response = shop
+        .app
+        .client
+        .patch(shop.app.url(&format!("/api/v1/admin/apps/{}", shop.id)))
+        .bearer_auth(&shop.admin.access)
+        .json(&json!({"access_mode": "invite_only"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = shop
+        .with_bearer(reqwest::Method::GET, "/api/v1/user", private["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::FORBIDDEN, "not_a_member").await;
+}
+
+#[tokio::test]
+async fn guests_cannot_make_credentials_and_come_in_limited_numbers() {
+    let (app, _channels) = app_with_channels(|config| config.apps.max_guests_per_ip_per_hour = 2).await;
+    let admin = app.admin_login().await;
+    let created: Value = app
+        .client
+        .post(app.url("/api/v1/admin/apps"))
+        .bearer_auth(&admin.access)
+        .json(&json!({"name": "Kiosk", "access_mode": "open"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = app
+        .create_api_key(created["id"].as_str().unwrap(), json!({"name": "kiosk"}))
+        .await;
+    let kiosk = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let guest = |client: reqwest::Client| {
+        let url = app.url("/api/v1/auth/guest");
+        async move { client.post(url).send().await.unwrap() }
+    };
+    let (tokens, _) = signed_in(guest(kiosk.clone()).await).await;
+    let response = kiosk
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&tokens.access)
+        .json(&json!({"description": "forever"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::FORBIDDEN, "guest_account").await;
+    let response = kiosk
+        .post(app.url("/api/v1/user/mfa/totp"))
+        .bearer_auth(&tokens.access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::FORBIDDEN, "guest_account").await;
+    signed_in(guest(kiosk.clone()).await).await;
+    assert_error(guest(kiosk).await, StatusCode::TOO_MANY_REQUESTS, "signup_rate_limited").await;
+}
+
+#[tokio::test]
+async fn where_every_sign_in_needs_a_second_factor_a_code_alone_is_not_enough() {
+    let (app, channels) = app_with_channels(|config| config.mfa.required = true).await;
+    // The administrator needs a second factor too here: the application is made directly.
+    let spec = tessera::apps::AppSpec {
+        name: Some("Shop".into()),
+        policy: tessera::apps::policy::PolicySpec {
+            access_mode: Some("registration".into()),
+            login_methods: Some(vec!["email_code".into()]),
+            verification_channels: Some(vec!["email".into()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let now = app.clock.now();
+    let created = app.state.apps.create(spec, now).await.unwrap();
+    let key = app
+        .state
+        .apps
+        .create_api_key(&created.id, "s", None, now)
+        .await
+        .unwrap();
+    let shop = crate::applications::with_key(Some(&key.key));
+    let body: Value = shop
+        .post(app.url("/api/v1/auth/code"))
+        .json(&json!({"email": "zoe@example.org"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = channels.smtp.last_code_to("zoe@example.org").await;
+    let response = shop
+        .post(app.url("/api/v1/auth/code/verify"))
+        .json(&json!({"flow_token": body["flow_token"], "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::FORBIDDEN, "second_factor_unavailable").await;
 }

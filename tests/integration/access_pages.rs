@@ -140,7 +140,7 @@ async fn invite_only_refuses_non_members_on_the_page_and_at_the_authorization_en
     let client = shop.client().await;
     let member = shop.app.signup("max").await;
     let outsider = shop.app.signup("olga").await;
-    shop.add_member(json!({"email": member.email})).await;
+    shop.add_member(json!({"username": member.username})).await;
     shop.add_member(json!({"phone": PHONE})).await;
 
     // The page: a non-member's right password is refused with a clear message.
@@ -280,8 +280,19 @@ async fn the_access_link_signs_in_per_the_mode_or_hands_over_to_the_home_client(
     assert_eq!(query_param(&handed, "iss").as_deref(), Some(shop.app.address.as_str()));
     assert_eq!(
         query_param(&handed, "target_link_uri").as_deref(),
-        Some("https://shop.test/")
+        Some("https://shop.test/cb"),
+        "only the client's own redirect URI"
     );
+    // Extra parameters on the link change nothing.
+    let response = shop
+        .app
+        .browser()
+        .get(&format!(
+            "/a/{}?target_link_uri=https://evil.test/&iss=https://evil.test",
+            shop.slug
+        ))
+        .await;
+    assert_eq!(location(&response), handed);
     // A client without initiate_login_uri cannot be the home client.
     let plain = shop.client().await;
     let response = shop

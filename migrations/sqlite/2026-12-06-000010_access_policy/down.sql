@@ -1,5 +1,8 @@
 -- Accounts without an e-mail address or a password, and codes without an account, cannot go back: they are
--- deleted.
+-- deleted first, while foreign keys still cascade to what they own.
+
+DELETE FROM users WHERE email IS NULL OR password_hash IS NULL;
+DELETE FROM one_time_codes WHERE user_id IS NULL;
 
 PRAGMA foreign_keys = OFF;
 
@@ -8,7 +11,6 @@ BEGIN;
 DROP TABLE invitations;
 DROP TABLE application_members;
 
-DELETE FROM one_time_codes WHERE user_id IS NULL;
 CREATE TABLE one_time_codes_old (
     id TEXT PRIMARY KEY NOT NULL,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -27,7 +29,6 @@ DROP TABLE one_time_codes;
 ALTER TABLE one_time_codes_old RENAME TO one_time_codes;
 CREATE INDEX one_time_codes_user_purpose ON one_time_codes (user_id, purpose, binding);
 
-DELETE FROM users WHERE email IS NULL OR password_hash IS NULL;
 CREATE TABLE users_old (
     id TEXT PRIMARY KEY NOT NULL,
     username TEXT NOT NULL UNIQUE,

@@ -6,8 +6,9 @@
 -- Accounts without an e-mail address (a guest, a sign-up by text message) or without a password (codes only):
 -- users.email and users.password_hash become optional, and guests are marked. One-time codes may go to an
 -- address or number that has no account yet (a sign-up by code).
--- SQLite cannot drop NOT NULL in place: users and one_time_codes are rebuilt with foreign keys off (outside a
--- transaction, see metadata.toml), then checked.
+-- SQLite cannot drop NOT NULL in place: users and one_time_codes are rebuilt inside one transaction with
+-- foreign keys off (they cannot be turned off inside one: see metadata.toml); the rows are copied unchanged,
+-- so every reference to them still holds.
 
 PRAGMA foreign_keys = OFF;
 

@@ -14,7 +14,7 @@ use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::notify::sms::{is_e164, normalize_phone};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{StoreError, members, sign_in_flows};
+use crate::store::{StoreError, members, one_time_codes, sign_in_flows};
 use crate::tokens::opaque;
 
 /// Who a code sign-in to an address reaches.
@@ -114,6 +114,13 @@ impl AuthService {
                 self.count_failure(user, now).await?;
             }
             tracing::warn!(application_id = %flow.app.id, channel = channel.as_str(), "sign-in code refused");
+            // The flow's latest code outlived the application's timeout: say so (alike for every audience:
+            // the notice sent to someone refused has its stored code too).
+            let latest =
+                one_time_codes::latest(&self.db, None, CodePurpose::Login.as_str(), Some(flow.row.id.clone())).await?;
+            if latest.is_some_and(|code| code.consumed_at.is_none() && code.expires_at <= now) {
+                return Err(AuthError::CodeExpired);
+            }
             return Err(AuthError::InvalidCode);
         }
         let user = match audience {
@@ -134,7 +141,14 @@ impl AuthService {
     async fn audience(&self, app: &Application, channel: Channel, destination: &str) -> Result<Audience, AuthError> {
         let found = match channel {
             Channel::Email => users::find_by_email(&self.db, destination.to_owned()).await?,
-            Channel::Sms => users::find_by_phone(&self.db, destination.to_owned()).await?,
+            Channel::Sms => {
+                let mut holders = users::find_by_phone(&self.db, destination.to_owned()).await?;
+                if holders.len() > 1 {
+                    // A number several accounts hold signs in none of them, and makes no new one.
+                    return Ok(Audience::Refused);
+                }
+                holders.pop()
+            }
         };
         Ok(match found {
             Some(user) if !user.is_active => Audience::Refused,
@@ -192,7 +206,13 @@ impl AuthService {
             && !user.email_verified
             && let Some(email) = &user.email
         {
-            users::set_email_verified(&self.db, user.id.clone(), email.clone(), now).await?;
+            if user.password_hash.is_some() {
+                // A password set before anyone proved the address may be someone else's: it goes.
+                users::claim_email(&self.db, user.id.clone(), email.clone(), None, now).await?;
+                tracing::warn!(user_id = %user.id, "address proven by code: the earlier password removed");
+            } else {
+                users::set_email_verified(&self.db, user.id.clone(), email.clone(), now).await?;
+            }
         }
         self.find_user(&user.id).await
     }

@@ -181,6 +181,19 @@ impl AuthService {
         }
     }
 
+    /// Whether an account that holds tokens of an application may still use them (a refresh, a private
+    /// token): the policy may have changed since it signed in.
+    pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {
+        let Some(app) = self.apps.find(application_id).await? else {
+            return Ok(());
+        };
+        match self.admission(user, &app).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Verify(_) => Err(AuthError::VerificationRequired),
+            Admission::Refused => Err(AuthError::NotMember),
+        }
+    }
+
     /// [`Self::admit`] for the application with this id.
     pub async fn admit_to(
         &self,
@@ -236,6 +249,10 @@ impl AuthService {
             (None, Vec::new())
         } else {
             let methods = self.second_factors_after(&user, &how).await?;
+            // Every sign-in needs a second factor: one the first factor's channel cannot be.
+            if methods.is_empty() && self.mfa_policy.required {
+                return Err(AuthError::SecondFactorUnavailable);
+            }
             ((!methods.is_empty()).then_some(Stage::SecondFactor), methods)
         };
         let stage = stage.or(match &admission {
@@ -256,8 +273,9 @@ impl AuthService {
                 row.amr = how.amr.clone();
                 row.channel = None;
                 row.destination = None;
-                row.expires_at = now + self.mfa_policy.challenge_ttl_secs;
-                if !sign_in_flows::advance(&self.db, row).await? {
+                row.expires_at = now + self.flow_ttl(app);
+                let from = Stage::parse(&flow.row.stage).map_or("", Stage::as_str);
+                if !sign_in_flows::advance(&self.db, row, from).await? {
                     return Err(AuthError::MfaTokenInvalid);
                 }
                 (flow.token.clone(), flow.row.id.clone())
@@ -321,11 +339,16 @@ impl AuthService {
             channel: None,
             destination: None,
             created_at: now,
-            expires_at: now + self.mfa_policy.challenge_ttl_secs,
+            expires_at: now + self.flow_ttl(app),
             attempts: 0,
             consumed_at: None,
         };
         (token.value, row)
+    }
+
+    /// How long a flow waits at a step: the flow timeout, and never less than the application's codes live.
+    fn flow_ttl(&self, app: &Application) -> i64 {
+        self.mfa_policy.challenge_ttl_secs.max(app.policy.code_ttl_secs)
     }
 
     /// The live flow a presented token names, at this door only, waiting at `stage`.
@@ -366,11 +389,17 @@ impl AuthService {
         })
     }
 
-    /// The stage a live flow of this browser waits at, if any (to send the browser back to it).
-    pub async fn waiting_stage(&self, token: &str, binding: &str, now: UnixTime) -> Result<Option<Stage>, AuthError> {
+    /// The stage a live flow of this browser waits at and the application it is for, if any (to send the
+    /// browser back to it, and show that application's sign-in).
+    pub async fn waiting_flow(
+        &self,
+        token: &str,
+        binding: &str,
+        now: UnixTime,
+    ) -> Result<Option<(Stage, Application)>, AuthError> {
         for stage in [Stage::Code, Stage::SecondFactor, Stage::Verification] {
             match self.live_flow(token, Door::Browser(binding), stage, now).await {
-                Ok(_) => return Ok(Some(stage)),
+                Ok(flow) => return Ok(Some((stage, flow.app))),
                 Err(AuthError::MfaTokenInvalid) => {}
                 Err(other) => return Err(other),
             }

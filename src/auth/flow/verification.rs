@@ -39,9 +39,7 @@ impl AuthService {
                 self.send_phone_proof(user, phone, &origin.key, ttl, now).await?
             }
         };
-        let mut row = flow.row.clone();
-        row.channel = Some(channel.as_str().into());
-        sign_in_flows::advance(&self.db, row).await?;
+        sign_in_flows::set_channel(&self.db, flow.row.id.clone(), channel.as_str()).await?;
         Ok(sent)
     }
 

@@ -26,7 +26,7 @@ pub(in crate::auth) enum CodePurpose {
 }
 
 impl CodePurpose {
-    fn as_str(self) -> &'static str {
+    pub(in crate::auth) fn as_str(self) -> &'static str {
         match self {
             Self::SignIn => "mfa",
             Self::Login => "login",
@@ -128,7 +128,9 @@ impl AuthService {
             (format!("otp-to:{destination}"), policy.max_sends_per_destination),
             (format!("otp-ip:{client}"), policy.max_sends_per_ip),
         ];
-        if let Some(user_id) = &user_id {
+        // A code sign-in is limited as its answer is given: per destination and address, never per account
+        // (which would tell the addresses that have one).
+        if let Some(user_id) = user_id.as_ref().filter(|_| purpose != CodePurpose::Login) {
             limits.push((format!("otp-account:{user_id}"), policy.max_sends_per_account));
         }
         let who = user_id.clone().unwrap_or_else(|| "-".into());

@@ -170,6 +170,10 @@ impl AuthService {
             .check_code(Some(user), CodePurpose::VerifyPhone, None, None, code, now)
             .await?
             .ok_or(AuthError::InvalidCode)?;
+        let holders = users::find_by_phone(&self.db, spent.binding.clone()).await?;
+        if holders.iter().any(|other| other.id != user.id) {
+            return Err(field("phone", "belongs to another account".into()));
+        }
         users::set_phone(&self.db, user.id.clone(), Some(spent.binding.clone()), now).await?;
         tracing::info!(user_id = %user.id, "phone number verified");
         self.notify_security_event(

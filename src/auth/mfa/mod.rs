@@ -68,6 +68,12 @@ impl AuthService {
         self.factors(user, Some(first)).await
     }
 
+    /// The second factors a flow's step may be completed with: not the channel its first factor used.
+    async fn flow_factors(&self, flow: &crate::auth::flow::LiveFlow) -> Result<Vec<Method>, AuthError> {
+        let first = Authentication::from_flow(&flow.row.amr);
+        self.second_factors_after(flow.account()?, &first).await
+    }
+
     /// The account's second factors, after `first` when it is known.
     async fn factors(&self, user: &User, first: Option<&Authentication>) -> Result<Vec<Method>, AuthError> {
         let used = |amr: &str| first.is_some_and(|how| how.used(amr));
@@ -130,7 +136,7 @@ impl AuthService {
     ) -> Result<(User, Vec<Method>), AuthError> {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
         let user = flow.account()?.clone();
-        let methods = self.second_factors(&user).await?;
+        let methods = self.flow_factors(&flow).await?;
         Ok((user, methods))
     }
 
@@ -149,7 +155,7 @@ impl AuthService {
     ) -> Result<Progress, AuthError> {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
         let user = flow.account()?;
-        if !self.second_factors(user).await?.contains(&method) {
+        if !self.flow_factors(&flow).await?.contains(&method) {
             return Err(AuthError::MethodUnavailable(method.as_str()));
         }
         let locked = user.locked_until.is_some_and(|until| until > now);
@@ -184,7 +190,7 @@ impl AuthService {
     ) -> Result<SentCode, AuthError> {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
         let user = flow.account()?;
-        if !self.second_factors(user).await?.contains(&method) {
+        if !self.flow_factors(&flow).await?.contains(&method) {
             return Err(AuthError::MethodUnavailable(method.as_str()));
         }
         let (channel, destination) = match (method, &user.phone) {

@@ -34,6 +34,7 @@ impl AuthService {
     /// recent password sign-in; an account with a confirmed one must disable it first.
     pub async fn start_totp(&self, caller: &Principal, now: UnixTime) -> Result<TotpEnrollment, AuthError> {
         self.require_recent_sign_in(caller, now)?;
+        caller.require_registered()?;
         let seed = random_bytes::<SEED_BYTES>().to_vec();
         let totp = self.totp(seed.clone(), caller.user.label())?;
         let row = TotpFactorRow {

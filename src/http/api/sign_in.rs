@@ -203,12 +203,13 @@ pub struct GuestRequest {
 pub async fn guest(
     state: web::Data<AppState>,
     app: RequestApp,
+    client: ClientAddress,
     body: OptionalApiJson<GuestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let refresh_token = body.0.and_then(|b| b.refresh_token);
     let pair = state
         .auth
-        .guest_tokens(&app.0, refresh_token.as_deref(), state.clock.now())
+        .guest_tokens(&app.0, refresh_token.as_deref(), &client.0.key, state.clock.now())
         .await?;
     Ok(step_response(LoginStep::SignedIn(pair)))
 }

@@ -131,6 +131,13 @@ impl From<crate::auth::AuthError> for PageError {
             ),
             A::SignupClosed => Self::forbidden("Accounts are created by an administrator here; sign-up is closed."),
             A::NotMember => Self::forbidden(NOT_MEMBER_MESSAGE),
+            A::VerificationRequired => {
+                Self::forbidden("This application asks for a proven address or number first. Please sign in again.")
+            }
+            A::GuestAccount => Self::forbidden("A guest cannot do this. Please register first."),
+            A::SecondFactorUnavailable => Self::forbidden(
+                "Every sign-in here needs a second factor, and this account has none besides the code. Please sign in with your password.",
+            ),
             A::MethodNotAllowed(_) => Self::forbidden("This application does not accept this way of signing in."),
             A::GuestsNotAllowed => Self::forbidden("This application is not open to guests."),
             A::InvitationInvalid => Self::with_status(
@@ -154,6 +161,7 @@ impl From<crate::auth::AuthError> for PageError {
             | A::WrongPassword
             | A::MfaTokenInvalid
             | A::InvalidCode
+            | A::CodeExpired
             | A::MethodUnavailable(_)
             | A::TotpAlreadyEnabled
             | A::TotpNotPending

@@ -279,6 +279,26 @@ impl From<AuthError> for ApiError {
                 "login_method_not_allowed",
                 format!("This application does not accept sign-in by `{method}`."),
             ),
+            AuthError::VerificationRequired => Self::new(
+                S::FORBIDDEN,
+                "verification_required",
+                "This application now asks for a proven e-mail address or phone number: sign in again to give it.",
+            ),
+            AuthError::GuestAccount => Self::new(
+                S::FORBIDDEN,
+                "guest_account",
+                "A guest cannot do this: register first (prove an e-mail address or a phone number, or set a password).",
+            ),
+            AuthError::SecondFactorUnavailable => Self::new(
+                S::FORBIDDEN,
+                "second_factor_unavailable",
+                "Every sign-in here needs a second factor, and this account has none besides the code's own channel: sign in with the password instead.",
+            ),
+            AuthError::CodeExpired => Self::new(
+                S::UNAUTHORIZED,
+                "code_expired",
+                "The code has expired; ask for a new one.",
+            ),
             AuthError::InvitationInvalid => Self::new(
                 S::NOT_FOUND,
                 "invitation_invalid",

@@ -34,7 +34,13 @@ pub async fn get_access_link(
     let binding = browser.binding();
     let landing = state
         .oidc
-        .land(&app, browser.session.as_ref(), &binding, state.clock.now())
+        .land(
+            &app,
+            browser.session.as_ref(),
+            &binding,
+            &browser.client_key,
+            state.clock.now(),
+        )
         .await?;
     let mut response = match landing {
         Landing::Client(uri) => see_other(&uri),
@@ -71,12 +77,7 @@ pub async fn get_admin_access_link(
     let Some(session) = &browser.session else {
         return Ok(see_other("/login"));
     };
-    if !session
-        .user
-        .scopes
-        .split_whitespace()
-        .any(|s| s == crate::auth::ADMIN_SCOPE)
-    {
+    if !session.is_admin() {
         return Err(PageError::forbidden("This page is for administrators."));
     }
     let app = state.apps.get(&id).await?;

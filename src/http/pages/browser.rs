@@ -20,6 +20,8 @@ pub struct BrowserState {
     pub csrf: String,
     /// Set this cookie on the response: the browser had no CSRF token yet.
     pub new_csrf_cookie: Option<Cookie<'static>>,
+    /// The key per-address limits count this browser under.
+    pub client_key: String,
 }
 
 impl BrowserState {
@@ -40,6 +42,7 @@ impl BrowserState {
         crate::oidc::interaction::Browser {
             session: self.session.as_ref(),
             binding,
+            client: &self.client_key,
         }
     }
 }
@@ -87,6 +90,7 @@ pub async fn browser_state(req: &HttpRequest, state: &AppState) -> Result<Browse
         session,
         csrf,
         new_csrf_cookie,
+        client_key: crate::http::client_ip::rate_key(crate::http::client_ip::request_ip(req)),
     })
 }
 

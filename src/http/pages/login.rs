@@ -13,7 +13,7 @@ use super::{
     PageError, PageForm, SignInContext, after_password, browser_state, check_csrf, page_with_captcha,
     progress_response, see_other, stage_location,
 };
-use crate::apps::policy::{AccessMode, LoginMethod};
+use crate::apps::policy::LoginMethod;
 use crate::auth::AuthError;
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
@@ -80,7 +80,7 @@ pub async fn get_login(
     let context = SignInContext::load(&state, &binding, query.request.as_deref(), query.app.as_deref()).await?;
     // A sign-in waiting for its next step continues there: the first step is not a way around it.
     if let Some(token) = pending_flow(&req, &state)
-        && let Some(stage) = state.auth.waiting_stage(&token, &binding, state.clock.now()).await?
+        && let Some((stage, _)) = state.auth.waiting_flow(&token, &binding, state.clock.now()).await?
     {
         return Ok(see_other(&stage_location(stage, context.request_id())));
     }
@@ -223,8 +223,8 @@ impl LoginView<'_> {
             login: self.login,
             identifier: self.identifier,
             error: self.error,
-            signup_open: state.auth.is_signup_open() && policy.allows_signup(),
-            password: policy.accepts(LoginMethod::Password) || policy.access_mode == AccessMode::Open,
+            signup_open: state.auth.signup_allowed(&context.app) && policy.accepts_password(),
+            password: policy.accepts_password(),
             code_label,
             captcha: captcha.clone(),
         };

@@ -171,6 +171,12 @@ pub async fn post_code(
             None,
             Some("The code is incorrect or has expired."),
         ),
+        Err(AuthError::CodeExpired) => step.code_page(
+            &browser,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("The code has expired. Please ask for a new one."),
+        ),
         Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
         Err(refusal) => step.refused_page(&state, &browser, refusal),
     }
@@ -286,6 +292,16 @@ pub async fn post_verify_send(
             None,
             Some("This e-mail address belongs to another account."),
         ),
+        Err(AuthError::MethodUnavailable(_)) => (
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("This way of confirming is not offered here."),
+        ),
+        Err(AuthError::AlreadyVerified(_)) => (
+            StatusCode::CONFLICT,
+            None,
+            Some("This address is confirmed already. Please sign in again."),
+        ),
         Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
         Err(other) => return Err(other.into()),
     };
@@ -323,6 +339,16 @@ pub async fn post_verify(
             )
             .await
         }
+        Err(AuthError::CodeExpired) => {
+            step.verify_page(
+                &state,
+                &browser,
+                StatusCode::UNAUTHORIZED,
+                None,
+                Some("The code has expired. Please ask for a new one."),
+            )
+            .await
+        }
         Err(AuthError::EmailTaken) => {
             step.verify_page(
                 &state,
@@ -330,6 +356,16 @@ pub async fn post_verify(
                 StatusCode::CONFLICT,
                 None,
                 Some("This e-mail address belongs to another account."),
+            )
+            .await
+        }
+        Err(AuthError::Validation(_)) => {
+            step.verify_page(
+                &state,
+                &browser,
+                StatusCode::CONFLICT,
+                None,
+                Some("This phone number belongs to another account."),
             )
             .await
         }
@@ -365,7 +401,17 @@ impl Step {
         let Some(token) = pending_flow(req, state) else {
             return Ok(None);
         };
-        let context = SignInContext::load(state, &browser.binding(), request, None).await?;
+        let binding = browser.binding();
+        // Without an authorization request, the flow's own application (the access link's) is shown.
+        let app = match request {
+            Some(_) => None,
+            None => state
+                .auth
+                .waiting_flow(&token, &binding, state.clock.now())
+                .await?
+                .map(|(_, app)| app.slug),
+        };
+        let context = SignInContext::load(state, &binding, request, app.as_deref()).await?;
         Ok(Some(Self { token, context }))
     }
 
