@@ -267,7 +267,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 password: Some(password.clone()),
             };
             let scopes: &[&str] = if admin { &[ADMIN_SCOPE] } else { &[] };
-            let user = state.auth.create_user(account, scopes, state.clock.now()).await?;
+            let user = state
+                .auth
+                .accounts
+                .create_user(account, scopes, state.clock.now())
+                .await?;
             println!("created {} <{}> id {}", user.username, user.label(), user.id);
             if generated {
                 println!("password (shown once): {password}");
@@ -444,7 +448,7 @@ fn print_client(registered: &RegisteredClient, json: bool) -> anyhow::Result<()>
 
 async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> anyhow::Result<()> {
     let state = AppState::build(config, clock).await?;
-    let user = state.auth.set_active(login, active, state.clock.now()).await?;
+    let user = state.auth.accounts.set_active(login, active, state.clock.now()).await?;
     let status = if active { "enabled" } else { "disabled" };
     println!("{status} {} <{}>", user.username, user.label());
     Ok(())

@@ -135,7 +135,7 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
         Some(password) => (password.expose().to_owned(), false),
         None => (URL_SAFE_NO_PAD.encode(random_bytes::<18>()), true),
     };
-    let admin = state.auth.bootstrap_admin(&email, &password, now).await?;
+    let admin = state.auth.accounts.bootstrap_admin(&email, &password, now).await?;
     let application = state.apps.first_default_key(now).await?;
     // Printed, not logged: this is the one time these secrets are shown, and they must not reach log storage.
     if let Some(admin) = &admin {
@@ -182,7 +182,7 @@ fn spawn_maintenance(state: Arc<AppState>) {
         async move { prune(&state).await }
     });
     spawn_every(Duration::from_secs(5), move || {
-        state.auth.release_idle_memory(Duration::from_secs(10));
+        state.auth.credentials.release_idle_memory(Duration::from_secs(10));
         state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::apps::AppService;
 use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
-use crate::auth::{AuthService, Passwords};
+use crate::auth::{Auth, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
@@ -22,7 +22,8 @@ pub struct AppState {
     pub clock: Clock,
     pub db: Database,
     pub keys: Arc<KeyRing>,
-    pub auth: Arc<AuthService>,
+    /// Authentication's services, one per concern.
+    pub auth: Auth,
     pub apps: Arc<AppService>,
     pub oidc: OidcService,
     /// The discovery document, serialised once.
@@ -74,7 +75,7 @@ impl AppState {
         let limiter: Arc<dyn RateLimiter> = Arc::new(InProcessLimiter::default());
         let apps = Arc::new(AppService::new(&config, db.clone(), limiter.clone()));
         let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
-        let auth = Arc::new(AuthService::new(
+        let auth = Auth::new(
             &config,
             db.clone(),
             apps.clone(),
@@ -83,9 +84,9 @@ impl AppState {
             limiter,
             Arc::new(notifier(&config)?),
             captcha,
-        ));
+        );
         apps.ensure_default(clock.now()).await?;
-        let oidc = OidcService::new(&config, db.clone(), auth.clone(), tokens, id_tokens);
+        let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens);
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),
             config: Arc::new(config),

@@ -1,22 +1,24 @@
 //! Looking after existing accounts: enabling and disabling them, and changing a password. Both end what
 //! the old state allowed: a disabled account's private tokens, a changed password's other sign-ins.
 
-use super::{AuthError, AuthService, Credential, Principal};
+use super::{Accounts, AuthError, Credential, Principal};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
 
-impl AuthService {
+impl Accounts {
     /// The account with this id.
     pub async fn find_user(&self, id: &str) -> Result<User, AuthError> {
-        users::find_by_id(&self.db, id.to_owned())
-            .await?
-            .ok_or(AuthError::UnknownAccount)
+        super::find_user(&self.db, id).await
     }
 
     /// Enables or disables the account with this username or e-mail.
     pub async fn set_active(&self, login: &str, active: bool, now: UnixTime) -> Result<User, AuthError> {
-        let user = self.find_by_login(login).await?.ok_or(AuthError::UnknownAccount)?;
+        let user = self
+            .credentials
+            .find_by_login(login)
+            .await?
+            .ok_or(AuthError::UnknownAccount)?;
         self.set_user_active(user, active, now).await
     }
 
@@ -51,7 +53,10 @@ impl AuthService {
             return Err(AuthError::InteractiveLoginRequired);
         };
         let user = &caller.user;
-        if let Some(message) = self.password_problem(new, &user.username, user.email.as_deref().unwrap_or_default()) {
+        if let Some(message) =
+            self.credentials
+                .password_problem(new, &user.username, user.email.as_deref().unwrap_or_default())
+        {
             return Err(AuthError::Validation(vec![FieldError {
                 field: "new_password",
                 message,
@@ -59,7 +64,7 @@ impl AuthService {
         }
         match (&user.password_hash, current) {
             (Some(_), Some(current)) => {
-                self.recheck_password(caller, current, client, now).await?;
+                self.credentials.recheck_password(caller, current, client, now).await?;
             }
             (Some(_), None) => {
                 return Err(AuthError::Validation(vec![FieldError {
@@ -67,9 +72,9 @@ impl AuthService {
                     message: "is required".into(),
                 }]));
             }
-            (None, _) => self.require_recent_sign_in(caller, now)?,
+            (None, _) => caller.require_recent_sign_in(self.reauth_max_age_secs, now)?,
         }
-        let hash = self.passwords.hash(new).await?;
+        let hash = self.credentials.hash(new).await?;
         let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
         users::change_password(
             &self.db,

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{AuthError, AuthService};
+use super::{AuthError, Sessions};
 use crate::clock::UnixTime;
 use crate::store::browser_sessions::{self, BrowserSessionRow};
 use crate::store::sessions;
@@ -41,7 +41,7 @@ pub struct SignedIn {
     pub session: BrowserSession,
 }
 
-impl AuthService {
+impl Sessions {
     /// Starts a browser session for `user`, authenticated now by `amr`.
     pub async fn start_browser_session(
         &self,
@@ -60,7 +60,7 @@ impl AuthService {
             acr: acr.to_owned(),
             created_at: now,
             last_seen_at: now,
-            expires_at: now + self.session_policy.absolute_timeout_secs,
+            expires_at: now + self.policy.absolute_timeout_secs,
             revoked_at: None,
         };
         browser_sessions::insert(&self.db, row.clone()).await?;
@@ -105,7 +105,7 @@ impl AuthService {
         let Some((row, user)) = browser_sessions::find_by_token_hash(&self.db, opaque::hash(cookie)).await? else {
             return Ok(None);
         };
-        let idle_too_long = row.last_seen_at + self.session_policy.idle_timeout_secs <= now;
+        let idle_too_long = row.last_seen_at + self.policy.idle_timeout_secs <= now;
         if row.revoked_at.is_some() || row.expires_at <= now || idle_too_long || !user.is_active {
             return Ok(None);
         }

@@ -5,14 +5,14 @@
 //! `apps.unused_guest_days`.
 
 use super::flow::generated_username;
-use super::{AuthError, AuthService, Authentication, SignedIn, TokenPair};
+use super::{Accounts, AuthError, Authentication, SignedIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, NewUser, User};
 
-impl AuthService {
+impl Accounts {
     /// `POST /api/v1/auth/guest`: a token pair for a new guest of `app` — or, with the refresh token a device
     /// kept, the next pair of its guest (a refresh, as at `/auth/refresh`).
     pub async fn guest_tokens(
@@ -26,10 +26,12 @@ impl AuthService {
             return Err(AuthError::GuestsNotAllowed);
         }
         if let Some(token) = refresh_token {
-            return self.refresh(token, app, now).await;
+            return self.sessions.refresh(token, app, now).await;
         }
         let guest = self.new_guest(app, client, now).await?;
-        self.start_session(guest, app, Authentication::guest(), now).await
+        self.sessions
+            .start_session(guest, app, Authentication::guest(), now)
+            .await
     }
 
     /// A browser that comes to an open application without a session: a new guest, signed in to it. `None`
@@ -48,7 +50,11 @@ impl AuthService {
         }
         let guest = self.new_guest(&app, client, now).await?;
         let how = Authentication::guest();
-        Ok(Some(self.start_browser_session(guest, &how.amr, how.acr, now).await?))
+        Ok(Some(
+            self.sessions
+                .start_browser_session(guest, &how.amr, how.acr, now)
+                .await?,
+        ))
     }
 
     /// A new guest, made from `client` (an address key): at most `apps.max_guests_per_ip_per_hour` an hour

@@ -4,7 +4,7 @@
 //! they sign in as the application asks.
 
 use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
-use super::{AuthError, AuthService};
+use super::{Accounts, AuthError};
 use crate::apps::Application;
 use crate::apps::policy::LoginMethod;
 use crate::clock::UnixTime;
@@ -51,7 +51,7 @@ impl OpenInvitation {
     }
 }
 
-impl AuthService {
+impl Accounts {
     /// Invites `email` to `app` for `days` (7 by default); the link is `{base}/invite/{token}`.
     pub async fn invite(
         &self,
@@ -101,7 +101,7 @@ impl AuthService {
         if !self.notify.email.is_enabled() {
             return false;
         }
-        let issuer = &self.mfa_policy.issuer_name;
+        let issuer = &self.issuer_name;
         let sent = match crate::notify::messages::invitation_email(issuer, &app.name, link, days) {
             Ok(message) => self.notify.email.send(email, message).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -226,10 +226,10 @@ impl AuthService {
         };
         match password.filter(|p| !p.is_empty()) {
             Some(password) => {
-                if let Some(problem) = self.password_problem(password, username, &open.email) {
+                if let Some(problem) = self.credentials.password_problem(password, username, &open.email) {
                     return Err(invalid(problem));
                 }
-                Ok(Some(self.passwords.hash(password).await?))
+                Ok(Some(self.credentials.hash(password).await?))
             }
             None if open.app.policy.login_methods == [LoginMethod::Password] => {
                 Err(invalid("is required: this application signs in by password".into()))

@@ -5,12 +5,13 @@
 use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
-use super::{AuthError, AuthService, Origin};
+use super::password::is_common;
+use super::{AuthError, Credentials, Origin};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
-impl AuthService {
+impl Credentials {
     /// A password sign-in from `origin` for `app`, the same at every front door: the application must accept
     /// passwords (an open one does, for people with accounts), then the captcha (when one is configured), the
     /// limit on failures per address, and the credentials.
@@ -41,8 +42,8 @@ impl AuthService {
     ) -> Result<User, AuthError> {
         let failures_key = format!("login-failures:{client}");
         let policy = Policy::Window {
-            max: self.login_policy.max_failures_per_ip,
-            window_ms: self.login_policy.ip_window_secs * 1000,
+            max: self.policy.max_failures_per_ip,
+            window_ms: self.policy.ip_window_secs * 1000,
         };
         let standing = self.limiter.check(&failures_key, policy, now * 1000).await?;
         if !standing.allowed {
@@ -83,11 +84,8 @@ impl AuthService {
             tracing::warn!(user_id = %user.id, "login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        // With a second factor to come, the failure count stays until that succeeds too: a known password
+        // The failure count stays until the whole sign-in succeeds (the flow clears it then): a known password
         // must not reset the count of guessed codes.
-        if (user.failed_logins > 0 || user.locked_until.is_some()) && self.second_factors(&user).await?.is_empty() {
-            users::clear_login_failures(&self.db, user.id.clone()).await?;
-        }
         if check.needs_rehash {
             let hash = self.passwords.hash(password).await?;
             users::update_password_hash(&self.db, user.id.clone(), hash, now).await?;
@@ -98,17 +96,17 @@ impl AuthService {
 
     /// Counts a failed credential (password or code) against the account: after `max_failed_attempts` it is
     /// locked for a period that doubles with each further failure.
-    pub(super) async fn count_failure(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
+    pub(in crate::auth) async fn count_failure(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
         let failures = user.failed_logins.saturating_add(1);
         let lock_until = now + self.lockout(failures);
-        let threshold = self.login_policy.max_failed_attempts;
+        let threshold = self.policy.max_failed_attempts;
         users::record_login_failure(&self.db, user.id.clone(), threshold, lock_until).await?;
         Ok(())
     }
 
     /// The caller's password again, before a sensitive change: counted like a sign-in, and a wrong one is
     /// `WrongPassword` (the caller is signed in; it is not a failed sign-in to them).
-    pub(super) async fn recheck_password(
+    pub(in crate::auth) async fn recheck_password(
         &self,
         caller: &super::Principal,
         password: &str,
@@ -123,7 +121,7 @@ impl AuthService {
     }
 
     /// The account with this username, or this e-mail when `login` contains `@`.
-    pub(super) async fn find_by_login(&self, login: &str) -> Result<Option<User>, AuthError> {
+    pub(in crate::auth) async fn find_by_login(&self, login: &str) -> Result<Option<User>, AuthError> {
         Ok(if login.contains('@') {
             users::find_by_email(&self.db, normalize_email(login)).await?
         } else {
@@ -131,9 +129,41 @@ impl AuthService {
         })
     }
 
+    /// A completed sign-in clears the account's failure count and lock.
+    pub(in crate::auth) async fn clear_failures(&self, user: &User) -> Result<(), AuthError> {
+        if user.failed_logins > 0 || user.locked_until.is_some() {
+            users::clear_login_failures(&self.db, user.id.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// A new password's argon2id hash.
+    pub(in crate::auth) async fn hash(&self, password: &str) -> Result<String, AuthError> {
+        Ok(self.passwords.hash(password).await?)
+    }
+
+    /// What is wrong with a new password, if anything.
+    pub(in crate::auth) fn password_problem(&self, password: &str, username: &str, email: &str) -> Option<String> {
+        let len = password.chars().count();
+        let (min, max) = (*self.password_len.start(), *self.password_len.end());
+        if password.is_empty() {
+            Some("is required".into())
+        } else if len < min {
+            Some(format!("must be at least {min} characters"))
+        } else if len > max {
+            Some(format!("must be at most {max} characters"))
+        } else if is_common(password) {
+            Some("is one of the most common passwords; choose another".into())
+        } else if password.eq_ignore_ascii_case(username) || password.eq_ignore_ascii_case(email) {
+            Some("must not be the username or e-mail address".into())
+        } else {
+            None
+        }
+    }
+
     /// The lock-out after `failures` failures: the base period, doubled for each failure past the threshold.
     fn lockout(&self, failures: i32) -> i64 {
-        let policy = &self.login_policy;
+        let policy = &self.policy;
         let doublings = (failures - policy.max_failed_attempts).clamp(0, 20) as u32;
         policy
             .lockout_secs

@@ -4,7 +4,7 @@
 //! which ends their sessions and tokens in that application.
 
 use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
-use super::{AuthError, AuthService};
+use super::{Access, AuthError};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -45,7 +45,7 @@ impl Added {
 /// The most members one listing or one import holds.
 pub const MAX_PAGE: i64 = 500;
 
-impl AuthService {
+impl Access {
     /// Makes someone a member of `app`, creating the account when nobody has the address or number.
     pub async fn add_member(
         &self,
@@ -167,7 +167,7 @@ impl AuthService {
             other => other?,
         }
         tracing::info!(user_id = %id, "account created for a member");
-        self.find_user(&id).await
+        super::find_user(&self.db, &id).await
     }
 }
 

@@ -1,6 +1,9 @@
-//! Authentication: accounts and passwords, the login state machine with lock-out, login sessions with
-//! rotating refresh tokens, private tokens, and resolving a bearer token into the principal behind it.
+//! Authentication, in small services by concern: `Credentials` (passwords and lock-out), `Access` (who may
+//! enter an application), `Sessions` (token families, refresh, bearer resolution, browser sessions),
+//! `PrivateTokens`, `SecondFactors` (and the proof of an address or number), `Accounts` (sign-up, guests,
+//! invitations, password changes) and `SignIn`, the one sign-in flow that uses them.
 
+mod access;
 mod account;
 mod browser;
 pub mod flow;
@@ -141,33 +144,103 @@ pub enum LimitedBy {
 /// The scope that marks administrators.
 pub const ADMIN_SCOPE: &str = "admin";
 
-/// Authentication with its dependencies and policies.
-pub struct AuthService {
+/// Authentication, as small services that each own only the fields of their concern. Built once at start;
+/// every field is shared.
+pub struct Auth {
+    pub credentials: Arc<Credentials>,
+    pub access: Arc<Access>,
+    pub private_tokens: Arc<PrivateTokens>,
+    pub sessions: Arc<Sessions>,
+    pub factors: Arc<SecondFactors>,
+    pub accounts: Arc<Accounts>,
+    pub sign_in: Arc<SignIn>,
+}
+
+/// Passwords and lock-out: checking a password (one check at a time per account), counting failures per
+/// account and per address, the captcha in front of sign-in.
+pub struct Credentials {
     db: Database,
-    /// The applications whose policies sign-ins follow.
-    apps: Arc<AppService>,
-    tokens: AccessTokens,
     passwords: Arc<Passwords>,
     account_turns: login::AccountTurns,
     limiter: Arc<dyn RateLimiter>,
-    signup_limits: SignupConfig,
-    login_policy: LoginConfig,
-    session_policy: SessionConfig,
-    token_policy: TokenConfig,
-    mfa_policy: MfaConfig,
-    otp_policy: OtpConfig,
-    notify: Arc<Notifier>,
-    /// The captcha check of sign-up and sign-in (passes everything when none is configured).
+    policy: LoginConfig,
+    password_len: std::ops::RangeInclusive<usize>,
+    /// The captcha check of sign-in (passes everything when none is configured).
     captcha: Captcha,
+}
+
+/// Who may enter an application: its policy applied to an account, and the members of invite-only ones.
+pub struct Access {
+    db: Database,
+    apps: Arc<AppService>,
+}
+
+/// Private (long-lived) tokens: making, listing, revoking, rotating, exchanging, resolving them.
+pub struct PrivateTokens {
+    db: Database,
+    tokens: AccessTokens,
+    policy: TokenConfig,
+    access: Arc<Access>,
+}
+
+/// Token families and their rotating refresh tokens, bearer resolution, and browser sessions.
+pub struct Sessions {
+    db: Database,
+    tokens: AccessTokens,
+    policy: SessionConfig,
+    access: Arc<Access>,
+    private_tokens: Arc<PrivateTokens>,
+}
+
+/// Second factors (authenticator apps, recovery codes, codes by SMS and e-mail) and the proof of an address
+/// or number.
+pub struct SecondFactors {
+    db: Database,
+    notify: Arc<Notifier>,
+    policy: MfaConfig,
+    otp_policy: OtpConfig,
+    limiter: Arc<dyn RateLimiter>,
     /// Seals authenticator seeds at rest.
     secret_key: Option<Secret>,
-    password_len: std::ops::RangeInclusive<usize>,
+    credentials: Arc<Credentials>,
+}
+
+/// Accounts: sign-up, administrators' accounts, disabling, password changes, guests, invitations.
+pub struct Accounts {
+    db: Database,
+    apps: Arc<AppService>,
+    credentials: Arc<Credentials>,
+    sessions: Arc<Sessions>,
+    notify: Arc<Notifier>,
+    signup_limits: SignupConfig,
+    token_policy: TokenConfig,
+    limiter: Arc<dyn RateLimiter>,
+    /// The captcha check of sign-up.
+    captcha: Captcha,
     user_create_scope: UserCreateScope,
     /// Guests one client address may make in an hour.
     guest_limit: u32,
+    /// The name e-mails are signed with.
+    issuer_name: String,
+    /// How recent a sign-in must be to set a first password.
+    reauth_max_age_secs: i64,
 }
 
-impl AuthService {
+/// The sign-in flow: one state machine for every front door (see `flow`).
+pub struct SignIn {
+    db: Database,
+    apps: Arc<AppService>,
+    policy: MfaConfig,
+    /// The captcha in front of a code sign-in.
+    captcha: Captcha,
+    credentials: Arc<Credentials>,
+    access: Arc<Access>,
+    sessions: Arc<Sessions>,
+    factors: Arc<SecondFactors>,
+    accounts: Arc<Accounts>,
+}
+
+impl Auth {
     #[expect(
         clippy::too_many_arguments,
         reason = "each is a service authentication uses, built once at start"
@@ -182,48 +255,99 @@ impl AuthService {
         notify: Arc<Notifier>,
         captcha: Captcha,
     ) -> Self {
-        Self {
-            db,
-            apps,
-            tokens,
+        let credentials = Arc::new(Credentials {
+            db: db.clone(),
             passwords,
             account_turns: login::AccountTurns::new(1024),
-            limiter,
-            signup_limits: config.signup.clone(),
-            login_policy: config.login.clone(),
-            session_policy: config.session.clone(),
-            token_policy: config.tokens.clone(),
-            mfa_policy: config.mfa.clone(),
-            otp_policy: config.otp.clone(),
-            notify,
-            captcha,
-            secret_key: config.secret_key.clone(),
+            limiter: limiter.clone(),
+            policy: config.login.clone(),
             password_len: config.password.min_length..=config.password.max_length,
+            captcha: captcha.clone(),
+        });
+        let access = Arc::new(Access {
+            db: db.clone(),
+            apps: apps.clone(),
+        });
+        let private_tokens = Arc::new(PrivateTokens {
+            db: db.clone(),
+            tokens: tokens.clone(),
+            policy: config.tokens.clone(),
+            access: access.clone(),
+        });
+        let sessions = Arc::new(Sessions {
+            db: db.clone(),
+            tokens,
+            policy: config.session.clone(),
+            access: access.clone(),
+            private_tokens: private_tokens.clone(),
+        });
+        let factors = Arc::new(SecondFactors {
+            db: db.clone(),
+            notify: notify.clone(),
+            policy: config.mfa.clone(),
+            otp_policy: config.otp.clone(),
+            limiter: limiter.clone(),
+            secret_key: config.secret_key.clone(),
+            credentials: credentials.clone(),
+        });
+        let accounts = Arc::new(Accounts {
+            db: db.clone(),
+            apps: apps.clone(),
+            credentials: credentials.clone(),
+            sessions: sessions.clone(),
+            notify,
+            signup_limits: config.signup.clone(),
+            token_policy: config.tokens.clone(),
+            limiter,
+            captcha: captcha.clone(),
             user_create_scope: config.user_create_scope,
             guest_limit: config.apps.max_guests_per_ip_per_hour,
+            issuer_name: config.mfa.issuer_name.clone(),
+            reauth_max_age_secs: config.mfa.reauth_max_age_secs,
+        });
+        let sign_in = Arc::new(SignIn {
+            db,
+            apps,
+            policy: config.mfa.clone(),
+            captcha,
+            credentials: credentials.clone(),
+            access: access.clone(),
+            sessions: sessions.clone(),
+            factors: factors.clone(),
+            accounts: accounts.clone(),
+        });
+        Self {
+            credentials,
+            access,
+            private_tokens,
+            sessions,
+            factors,
+            accounts,
+            sign_in,
         }
     }
+}
 
+/// An account by id (every service reads accounts).
+async fn find_user(db: &Database, id: &str) -> Result<crate::store::users::User, AuthError> {
+    crate::store::users::find_by_id(db, id.to_owned())
+        .await?
+        .ok_or(AuthError::UnknownAccount)
+}
+
+impl Credentials {
     /// Gives back password-hashing memory that has been idle for `idle`.
     pub fn release_idle_memory(&self, idle: std::time::Duration) {
         self.passwords.release_idle_memory(idle);
-    }
-
-    /// The access-token issuer this service signs with.
-    pub fn tokens(&self) -> &AccessTokens {
-        &self.tokens
-    }
-
-    /// The database this service works on.
-    pub fn db(&self) -> &Database {
-        &self.db
     }
 
     /// The captcha widget the sign-in and sign-up pages show, if a captcha is configured.
     pub fn captcha_widget(&self) -> Option<crate::notify::captcha::Widget> {
         self.captcha.widget()
     }
+}
 
+impl Accounts {
     /// Whether people may sign themselves up at all (else only administrators create accounts).
     pub fn is_signup_open(&self) -> bool {
         self.user_create_scope == UserCreateScope::Public

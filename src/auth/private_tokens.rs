@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::{AuthError, AuthService, Credential, Principal};
+use super::{AuthError, Credential, Principal, PrivateTokens};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -76,7 +76,7 @@ pub struct LivePrivateToken {
     pub user: User,
 }
 
-impl AuthService {
+impl PrivateTokens {
     /// `POST /api/v1/tokens`: a new private token for the caller, in the caller's application. Only an
     /// interactive sign-in may make one: a private token cannot mint another.
     pub async fn create_private_token(
@@ -213,7 +213,7 @@ impl AuthService {
             .ok_or(TokenError::Invalid("The private token is not known."))?;
         let live = LivePrivateToken { token, user };
         check_live(&live, app_id, now)?;
-        self.still_admitted(&live.user, app_id).await?;
+        self.access.still_admitted(&live.user, app_id).await?;
         Ok(live)
     }
 
@@ -232,12 +232,12 @@ impl AuthService {
             ))?;
         let live = LivePrivateToken { token, user };
         check_live(&live, app_id, now)?;
-        self.still_admitted(&live.user, app_id).await?;
+        self.access.still_admitted(&live.user, app_id).await?;
         Ok(live)
     }
 
     /// A bearer request made with a private token itself: it acts with the token's scopes.
-    pub(super) async fn authenticate_private_token(
+    pub(in crate::auth) async fn authenticate_private_token(
         &self,
         presented: &str,
         app: &Application,
@@ -313,7 +313,7 @@ impl AuthService {
                 format!("is required, 1 to {MAX_DESCRIPTION_CHARS} characters"),
             );
         }
-        let max_days = self.token_policy.private_token_max_ttl_days;
+        let max_days = self.policy.private_token_max_ttl_days;
         let latest = now + max_days * 24 * 3600;
         let expires_at = request.expires_at.unwrap_or(0);
         match request.expires_at {

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{ADMIN_SCOPE, AuthError, AuthService};
+use super::{ADMIN_SCOPE, AuthError, Sessions};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
@@ -190,6 +190,20 @@ impl Principal {
         self.has_scope(ADMIN_SCOPE)
     }
 
+    /// An interactive sign-in from the last `max_age` seconds (before a sensitive change).
+    pub fn require_recent_sign_in(&self, max_age: i64, now: UnixTime) -> Result<(), AuthError> {
+        match self.credential {
+            Credential::Session { auth_time, .. } | Credential::Browser { auth_time } => {
+                if now - auth_time <= max_age {
+                    Ok(())
+                } else {
+                    Err(AuthError::ReauthenticationRequired)
+                }
+            }
+            Credential::PrivateToken(_) => Err(AuthError::InteractiveLoginRequired),
+        }
+    }
+
     /// A guest may not make long-lived credentials or factors before it registers.
     pub fn require_registered(&self) -> Result<(), AuthError> {
         if self.user.guest {
@@ -199,9 +213,9 @@ impl Principal {
     }
 }
 
-impl AuthService {
+impl Sessions {
     /// Opens a session for `user` in `app`, signed in by `how`, and issues its first token pair.
-    pub(super) async fn start_session(
+    pub(in crate::auth) async fn start_session(
         &self,
         user: User,
         app: &Application,
@@ -317,7 +331,7 @@ impl AuthService {
         }
         // The application's policy may have changed since the sign-in: a member removed, proof now asked.
         if let Some(application_id) = &family.application_id {
-            self.still_admitted(&user, application_id).await?;
+            self.access.still_admitted(&user, application_id).await?;
         }
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
         let row = NewRefreshToken {
@@ -369,14 +383,20 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
         if token.starts_with(PRIVATE_TOKEN_PREFIX) {
-            return self.authenticate_private_token(token, app, client_ip, now).await;
+            return self
+                .private_tokens
+                .authenticate_private_token(token, app, client_ip, now)
+                .await;
         }
         let claims = self.tokens.verify(token, now)?;
         if claims.app.as_deref() != Some(app.id.as_str()) {
             return Err(AuthError::AppMismatch);
         }
         if let Some(private_token) = claims.pat {
-            let live = self.live_private_token(&private_token, &app.id, now).await?;
+            let live = self
+                .private_tokens
+                .live_private_token(&private_token, &app.id, now)
+                .await?;
             if live.user.id != claims.sub {
                 return Err(TokenError::Invalid("The token does not belong to its private token.").into());
             }

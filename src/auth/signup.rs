@@ -3,8 +3,7 @@
 
 use super::flow::{Door, LoginStep, Next};
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
-use super::password::is_common;
-use super::{ADMIN_SCOPE, AuthError, AuthService, Authentication, LimitedBy, Origin, Principal, TokenPair};
+use super::{ADMIN_SCOPE, Accounts, AuthError, Authentication, LimitedBy, Origin, Principal, SignIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
@@ -38,7 +37,7 @@ struct ValidAccount {
     password: String,
 }
 
-impl AuthService {
+impl SignIn {
     /// `POST /api/v1/users`: creates an account, honouring the configured signup scope. A closed signup is
     /// refused before anything else — before the captcha, which then costs no call to its provider.
     pub async fn signup(
@@ -51,7 +50,7 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<SignupOutcome, AuthError> {
         let by_admin = caller.is_some_and(Principal::is_admin);
-        if !self.signup_allowed(app) && !by_admin {
+        if !self.accounts.signup_allowed(app) && !by_admin {
             return Err(match caller {
                 None => AuthError::SignupClosed,
                 Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
@@ -59,10 +58,10 @@ impl AuthService {
         }
         if by_admin {
             return Ok(SignupOutcome::CreatedByAdmin(
-                self.create_user(account, &[], now).await?,
+                self.accounts.create_user(account, &[], now).await?,
             ));
         }
-        let user = self.self_signup(app, account, captcha, origin, now).await?;
+        let user = self.accounts.self_signup(app, account, captcha, origin, now).await?;
         let progress = self
             .after_first_factor(
                 user.clone(),
@@ -78,7 +77,9 @@ impl AuthService {
             LoginStep::Next(next) => SignupOutcome::Next { user, next },
         })
     }
+}
 
+impl Accounts {
     /// Someone signing themselves up, the same at every front door: the captcha (when one is configured), the
     /// limits per e-mail address and per client address, then the account.
     pub async fn self_signup(
@@ -143,7 +144,7 @@ impl AuthService {
     /// Validates and stores a new account with `scopes`.
     pub async fn create_user(&self, account: NewAccount, scopes: &[&str], now: UnixTime) -> Result<User, AuthError> {
         let valid = self.validate(account)?;
-        let password_hash = self.passwords.hash(&valid.password).await?;
+        let password_hash = self.credentials.hash(&valid.password).await?;
         let user = NewUser {
             id: uuid::Uuid::new_v4().to_string(),
             username: valid.username,
@@ -209,7 +210,7 @@ impl AuthService {
             None => problem("email", "is required".into()),
             Some(_) => email_problem(&email).into_iter().for_each(|m| problem("email", m)),
         }
-        if let Some(message) = self.password_problem(&password, &username, &email) {
+        if let Some(message) = self.credentials.password_problem(&password, &username, &email) {
             problem("password", message);
         }
         if problems.is_empty() {
@@ -220,24 +221,6 @@ impl AuthService {
             })
         } else {
             Err(AuthError::Validation(problems))
-        }
-    }
-
-    pub(super) fn password_problem(&self, password: &str, username: &str, email: &str) -> Option<String> {
-        let len = password.chars().count();
-        let (min, max) = (*self.password_len.start(), *self.password_len.end());
-        if password.is_empty() {
-            Some("is required".into())
-        } else if len < min {
-            Some(format!("must be at least {min} characters"))
-        } else if len > max {
-            Some(format!("must be at most {max} characters"))
-        } else if is_common(password) {
-            Some("is one of the most common passwords; choose another".into())
-        } else if password.eq_ignore_ascii_case(username) || password.eq_ignore_ascii_case(email) {
-            Some("must not be the username or e-mail address".into())
-        } else {
-            None
         }
     }
 }

@@ -162,6 +162,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
     let ip = request_ip(&req);
     let principal = state
         .auth
+        .sessions
         .authenticate_bearer(token, &app.0, ip, state.clock.now())
         .await?;
     Ok(Some(principal))

@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 use crate::config::{CaptchaConfig, CaptchaProvider, Secret};
 
-/// The captcha check of signup and login, or nothing when none is configured.
-pub struct Captcha(Option<Verifier>);
+/// The captcha check of signup and login, or nothing when none is configured (cheap to clone: the services
+/// that check it share one client).
+#[derive(Clone)]
+pub struct Captcha(Option<std::sync::Arc<Verifier>>);
 
 struct Verifier {
     http: reqwest::Client,
@@ -57,7 +59,7 @@ impl Captcha {
         if config.provider == CaptchaProvider::None {
             return Ok(Self(None));
         }
-        Ok(Self(Some(Verifier {
+        Ok(Self(Some(std::sync::Arc::new(Verifier {
             http: super::http_client(config.timeout_secs)?,
             provider: config.provider,
             site_key: config.site_key.clone(),
@@ -65,7 +67,7 @@ impl Captcha {
             verify_url: config.verify_url.clone(),
             hostname: config.hostname.clone(),
             min_score: config.min_score,
-        })))
+        }))))
     }
 
     pub fn is_enabled(&self) -> bool {

@@ -44,14 +44,14 @@ impl OidcService {
             return Ok(Landing::Client(uri));
         }
         let Some(session) = session else {
-            return Ok(match self.auth.browser_guest(&app.id, client, now).await? {
+            return Ok(match self.accounts.browser_guest(&app.id, client, now).await? {
                 Some(guest) => Landing::Guest(guest),
                 None => Landing::SignIn,
             });
         };
         let how = Authentication::of_session(&session.amr, &session.acr);
         match self
-            .auth
+            .sign_in
             .admit(&session.user, app, Door::Browser(binding), &how, now)
             .await
         {

@@ -193,7 +193,7 @@ impl OidcService {
         // for an account (prompt=login, max_age, a hint).
         if matches!(step, Step::Login) && browser.session.is_none() && request.welcomes_guest() {
             let guest = self
-                .auth
+                .accounts
                 .browser_guest(&client.application_id, browser.client, now)
                 .await;
             if let Some(signed_in) = guest.map_err(auth_rejection)? {
@@ -216,7 +216,7 @@ impl OidcService {
             let how = Authentication::of_session(&session.amr, &session.acr);
             let door = Door::Browser(browser.binding);
             match self
-                .auth
+                .sign_in
                 .admit_to(&session.user, &client.application_id, door, &how, now)
                 .await
             {

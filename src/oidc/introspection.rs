@@ -176,7 +176,7 @@ impl OidcService {
         now: UnixTime,
     ) -> Result<Option<TokenDetails>, OAuthError> {
         let live = match self
-            .auth
+            .private_tokens
             .resolve_private_token(token, &client.application_id, now)
             .await
         {

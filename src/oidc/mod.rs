@@ -25,7 +25,7 @@ use std::time::Duration;
 
 pub use error::{ErrorCode, OAuthError};
 
-use crate::auth::AuthService;
+use crate::auth::{Accounts, Auth, PrivateTokens, Sessions, SignIn};
 use crate::config::Config;
 use crate::store::Database;
 use crate::tokens::{AccessTokens, IdTokens};
@@ -35,7 +35,10 @@ use clients::ClientService;
 pub struct OidcService {
     db: Database,
     pub clients: ClientService,
-    auth: Arc<AuthService>,
+    sessions: Arc<Sessions>,
+    private_tokens: Arc<PrivateTokens>,
+    accounts: Arc<Accounts>,
+    sign_in: Arc<SignIn>,
     access: AccessTokens,
     id_tokens: IdTokens,
     issuer: String,
@@ -43,17 +46,14 @@ pub struct OidcService {
 }
 
 impl OidcService {
-    pub fn new(
-        config: &Config,
-        db: Database,
-        auth: Arc<AuthService>,
-        access: AccessTokens,
-        id_tokens: IdTokens,
-    ) -> Self {
+    pub fn new(config: &Config, db: Database, auth: &Auth, access: AccessTokens, id_tokens: IdTokens) -> Self {
         Self {
             clients: ClientService::new(db.clone(), Duration::from_secs(config.oauth.client_cache_ttl_secs)),
             db,
-            auth,
+            sessions: auth.sessions.clone(),
+            private_tokens: auth.private_tokens.clone(),
+            accounts: auth.accounts.clone(),
+            sign_in: auth.sign_in.clone(),
             access,
             id_tokens,
             issuer: config.issuer().to_owned(),

@@ -75,7 +75,7 @@ impl OidcService {
     /// of the token's application.
     async fn revoke_private_token(&self, client: &Client, token: &str, now: UnixTime) -> Result<(), OAuthError> {
         let live = match self
-            .auth
+            .private_tokens
             .resolve_private_token(token, &client.application_id, now)
             .await
         {
@@ -84,7 +84,7 @@ impl OidcService {
             Err(_) => return Ok(()),
         };
         match self
-            .auth
+            .private_tokens
             .revoke_private_token(&live.user.id, &live.token.id, "revoked_by_holder", now)
             .await
         {

@@ -37,7 +37,7 @@ impl OidcService {
             return Ok(Standing::Client);
         };
         let app = claims.app.as_deref().unwrap_or_default();
-        match self.auth.live_private_token(private_token, app, now).await {
+        match self.private_tokens.live_private_token(private_token, app, now).await {
             Ok(live) if live.user.id == claims.sub => Ok(Standing::User(live.user)),
             Ok(_) => Ok(Standing::Dead),
             Err(AuthError::Store(e)) => Err(e.into()),

@@ -61,7 +61,12 @@ async fn wrong_password_unknown_and_disabled_accounts_fail_alike() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
     app.signup("dave").await;
-    app.state.auth.set_active("dave", false, app.clock.now()).await.unwrap();
+    app.state
+        .auth
+        .accounts
+        .set_active("dave", false, app.clock.now())
+        .await
+        .unwrap();
 
     let mut bodies = Vec::new();
     for (login, password) in [

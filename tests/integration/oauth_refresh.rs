@@ -200,6 +200,7 @@ async fn p_rt_09_disabled_users_logout_disabled_clients_and_rotated_secrets_end_
     let tokens = app.code_flow(&client, &user, "openid").await;
     app.state
         .auth
+        .accounts
         .set_active("alice", false, app.clock.now())
         .await
         .unwrap();
@@ -214,7 +215,12 @@ async fn p_rt_09_disabled_users_logout_disabled_clients_and_rotated_secrets_end_
         introspect(&app, &client, tokens["access_token"].as_str().unwrap()).await["active"],
         false
     );
-    app.state.auth.set_active("alice", true, app.clock.now()).await.unwrap();
+    app.state
+        .auth
+        .accounts
+        .set_active("alice", true, app.clock.now())
+        .await
+        .unwrap();
 
     let tokens = app.code_flow(&client, &user, "openid").await;
     let rotated = app

@@ -65,6 +65,7 @@ impl TestApp {
         };
         self.state
             .auth
+            .accounts
             .create_user(account, scopes, self.clock.now())
             .await
             .unwrap();
@@ -495,6 +496,7 @@ async fn disabling_an_account_revokes_its_private_tokens_for_good() {
     lenient
         .state
         .auth
+        .accounts
         .set_active("alice", false, lenient.clock.now())
         .await
         .unwrap();
@@ -502,6 +504,7 @@ async fn disabling_an_account_revokes_its_private_tokens_for_good() {
     lenient
         .state
         .auth
+        .accounts
         .set_active("alice", true, lenient.clock.now())
         .await
         .unwrap();

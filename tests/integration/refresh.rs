@@ -153,6 +153,7 @@ async fn disabling_an_account_stops_its_tokens() {
     let tokens = app.login("alice", PASSWORD).await;
     app.state
         .auth
+        .accounts
         .set_active("alice", false, app.clock.now())
         .await
         .unwrap();
@@ -161,7 +162,12 @@ async fn disabling_an_account_stops_its_tokens() {
     let response = app.refresh_raw(&tokens.refresh).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "refresh_token_revoked").await;
 
-    app.state.auth.set_active("alice", true, app.clock.now()).await.unwrap();
+    app.state
+        .auth
+        .accounts
+        .set_active("alice", true, app.clock.now())
+        .await
+        .unwrap();
     assert_eq!(
         app.get_authorized("/api/v1/user", &tokens.access).await.status(),
         StatusCode::OK

@@ -143,6 +143,7 @@ async fn a_sess_06_disabling_an_account_stops_session_and_tokens() {
     let tokens = app.exchange(&client, &query_param(&to, "code").unwrap(), false).await;
     app.state
         .auth
+        .accounts
         .set_active("alice", false, app.clock.now())
         .await
         .unwrap();

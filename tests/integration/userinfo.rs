@@ -150,6 +150,7 @@ async fn p_ui_09_a_disabled_users_token_stops() {
     let tokens = app.code_flow(&client, &user, "openid").await;
     app.state
         .auth
+        .accounts
         .set_active("alice", false, app.clock.now())
         .await
         .unwrap();

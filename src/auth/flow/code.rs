@@ -9,7 +9,7 @@ use crate::apps::policy::{AccessMode, LoginMethod};
 use crate::auth::identity::{email_problem, normalize_email};
 use crate::auth::mfa::codes::{CodePurpose, CodeRequest};
 use crate::auth::mfa::{Channel, SentCode};
-use crate::auth::{AuthError, AuthService, Authentication, EMAIL_CODE_AMR, Origin, SMS_CODE_AMR};
+use crate::auth::{AuthError, Authentication, EMAIL_CODE_AMR, Origin, SMS_CODE_AMR, SignIn};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::notify::sms::{is_e164, normalize_phone};
@@ -27,7 +27,7 @@ enum Audience {
     Refused,
 }
 
-impl AuthService {
+impl SignIn {
     /// `POST /api/v1/auth/code`: sends a sign-in code to `identifier` (an e-mail address, or an E.164 number),
     /// for `app` at `door`. The answer is the same for every address that is well formed.
     pub async fn start_code_sign_in(
@@ -105,13 +105,14 @@ impl AuthService {
         let spent = if locked || !same_audience || matches!(audience, Audience::Refused) {
             None
         } else {
-            self.check_code(user, CodePurpose::Login, Some(&flow.row.id), Some(channel), code, now)
+            self.factors
+                .check_code(user, CodePurpose::Login, Some(&flow.row.id), Some(channel), code, now)
                 .await?
         };
         if spent.is_none() {
             self.count_wrong_answer(&flow, now).await?;
             if let Some(user) = user.filter(|_| !locked) {
-                self.count_failure(user, now).await?;
+                self.credentials.count_failure(user, now).await?;
             }
             tracing::warn!(application_id = %flow.app.id, channel = channel.as_str(), "sign-in code refused");
             // The flow's latest code outlived the application's timeout: say so (alike for every audience:
@@ -160,7 +161,7 @@ impl AuthService {
                 }
             }
             Some(user) => Audience::Account(user),
-            None if app.policy.allows_signup() && self.is_signup_open() => Audience::NewAccount,
+            None if self.accounts.signup_allowed(app) => Audience::NewAccount,
             None => Audience::Refused,
         })
     }
@@ -194,7 +195,7 @@ impl AuthService {
             ttl_secs: app.policy.code_ttl_secs,
             notice,
         };
-        self.send_code(request, &origin.key, now).await
+        self.factors.send_code(request, &origin.key, now).await
     }
 
     /// A code to the account's address proves that address.
@@ -214,7 +215,7 @@ impl AuthService {
                 users::set_email_verified(&self.db, user.id.clone(), email.clone(), now).await?;
             }
         }
-        self.find_user(&user.id).await
+        crate::auth::find_user(&self.db, &user.id).await
     }
 
     /// Sign-up by code: the new account has the proven address or number, a generated username and no
@@ -226,7 +227,9 @@ impl AuthService {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<User, AuthError> {
-        self.count_signup_attempt(Some(destination), &origin.key, now).await?;
+        self.accounts
+            .count_signup_attempt(Some(destination), &origin.key, now)
+            .await?;
         let (email, phone) = match channel {
             Channel::Email => (Some(destination.to_owned()), None),
             Channel::Sms => (None, Some(destination.to_owned())),
@@ -252,7 +255,7 @@ impl AuthService {
             other => other?,
         }
         tracing::info!(user_id = %id, channel = channel.as_str(), "account created by code");
-        self.find_user(&id).await
+        crate::auth::find_user(&self.db, &id).await
     }
 }
 
@@ -304,7 +307,7 @@ pub(in crate::auth) fn generated_username() -> String {
     format!("user-{tail}")
 }
 
-impl AuthService {
+impl SignIn {
     /// Where the code of a code sign-in went, masked (for its page).
     pub async fn code_sent_to(&self, token: &str, door: Door<'_>, now: UnixTime) -> Result<String, AuthError> {
         let flow = self.live_flow(token, door, Stage::Code, now).await?;

@@ -7,16 +7,17 @@
 //! is good only at the door and for the application it started with, once, for minutes.
 
 mod code;
+mod second_factor;
 mod verification;
 
 pub(super) use code::generated_username;
 
+use super::access::Admission;
 use super::mfa::{Method, SentCode};
-use super::{AuthError, AuthService, Authentication, Origin, TokenPair};
+use super::{AuthError, Authentication, Origin, SignIn, TokenPair};
 use crate::apps::Application;
-use crate::apps::policy::{AccessMode, ContactChannel};
+use crate::apps::policy::ContactChannel;
 use crate::clock::UnixTime;
-use crate::store::members;
 use crate::store::sign_in_flows::{self, SignInFlowRow};
 use crate::store::users::User;
 use crate::tokens::opaque;
@@ -123,40 +124,7 @@ impl LiveFlow {
     }
 }
 
-/// Whether an account may enter an application.
-enum Admission {
-    Admitted,
-    /// Only after proving one of these channels.
-    Verify(Vec<ContactChannel>),
-    Refused,
-}
-
-impl AuthService {
-    /// Whether `user` may enter `app`, per its access mode.
-    async fn admission(&self, user: &User, app: &Application) -> Result<Admission, AuthError> {
-        let policy = &app.policy;
-        Ok(match policy.access_mode {
-            AccessMode::Open => Admission::Admitted,
-            AccessMode::InviteOnly if !members::is_member(&self.db, app.id.clone(), user.id.clone()).await? => {
-                Admission::Refused
-            }
-            // A guest has proven nothing: outside open applications it must register first.
-            _ if user.guest && policy.verification_channels.is_empty() => Admission::Refused,
-            AccessMode::Registration | AccessMode::InviteOnly => {
-                let proven = |channel: &ContactChannel| match channel {
-                    ContactChannel::Email => user.email.is_some() && user.email_verified,
-                    ContactChannel::Sms => user.phone.is_some(),
-                };
-                let channels = &policy.verification_channels;
-                if channels.is_empty() || channels.iter().any(proven) {
-                    Admission::Admitted
-                } else {
-                    Admission::Verify(channels.clone())
-                }
-            }
-        })
-    }
-
+impl SignIn {
     /// Whether `user` may receive tokens for `app` now (an existing browser session meeting an authorization
     /// request, say): `Ok(None)` yes, `Ok(Some(next))` after the step `next` of a new flow at `door`.
     pub async fn admit(
@@ -167,7 +135,7 @@ impl AuthService {
         how: &Authentication,
         now: UnixTime,
     ) -> Result<Option<Next>, AuthError> {
-        match self.admission(user, app).await? {
+        match self.access.admission(user, app).await? {
             Admission::Admitted => Ok(None),
             Admission::Refused => Err(self.refusal(user, app)),
             Admission::Verify(channels) => {
@@ -178,19 +146,6 @@ impl AuthService {
                     step: verification_step(user, channels),
                 }))
             }
-        }
-    }
-
-    /// Whether an account that holds tokens of an application may still use them (a refresh, a private
-    /// token): the policy may have changed since it signed in.
-    pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {
-        let Some(app) = self.apps.find(application_id).await? else {
-            return Ok(());
-        };
-        match self.admission(user, &app).await? {
-            Admission::Admitted => Ok(()),
-            Admission::Verify(_) => Err(AuthError::VerificationRequired),
-            Admission::Refused => Err(AuthError::NotMember),
         }
     }
 
@@ -238,7 +193,7 @@ impl AuthService {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
-        let admission = self.admission(&user, app).await?;
+        let admission = self.access.admission(&user, app).await?;
         if let Admission::Refused = admission {
             if let Some(flow) = flow {
                 sign_in_flows::consume(&self.db, flow.row.id.clone(), now).await?;
@@ -248,9 +203,9 @@ impl AuthService {
         let (stage, step_methods) = if how.has_second_factor() {
             (None, Vec::new())
         } else {
-            let methods = self.second_factors_after(&user, &how).await?;
+            let methods = self.factors.second_factors_after(&user, &how).await?;
             // Every sign-in needs a second factor: one the first factor's channel cannot be.
-            if methods.is_empty() && self.mfa_policy.required {
+            if methods.is_empty() && self.policy.required {
                 return Err(AuthError::SecondFactorUnavailable);
             }
             ((!methods.is_empty()).then_some(Stage::SecondFactor), methods)
@@ -263,6 +218,8 @@ impl AuthService {
             if let Some(flow) = flow {
                 self.finish_flow(flow, now).await?;
             }
+            // The whole sign-in succeeded: the account's failure count starts again.
+            self.credentials.clear_failures(&user).await?;
             return Ok(Progress::Proven(user, how));
         };
         let (token, flow_id) = match flow {
@@ -290,6 +247,7 @@ impl AuthService {
             (Stage::SecondFactor, _) => {
                 tracing::info!(user_id = %user.id, application_id = %app.id, "first factor accepted; second factor required");
                 let sent = self
+                    .factors
                     .send_second_factor_at_once(&user, &step_methods, &flow_id, app.policy.code_ttl_secs, origin, now)
                     .await;
                 NextStep::SecondFactor {
@@ -348,7 +306,7 @@ impl AuthService {
 
     /// How long a flow waits at a step: the flow timeout, and never less than the application's codes live.
     fn flow_ttl(&self, app: &Application) -> i64 {
-        self.mfa_policy.challenge_ttl_secs.max(app.policy.code_ttl_secs)
+        self.policy.challenge_ttl_secs.max(app.policy.code_ttl_secs)
     }
 
     /// The live flow a presented token names, at this door only, waiting at `stage`.
@@ -409,7 +367,7 @@ impl AuthService {
 
     /// Counts a wrong answer at the flow's step: after `mfa.max_attempts` the flow is void.
     pub(super) async fn count_wrong_answer(&self, flow: &LiveFlow, now: UnixTime) -> Result<(), AuthError> {
-        sign_in_flows::record_attempt(&self.db, flow.row.id.clone(), self.mfa_policy.max_attempts, now).await?;
+        sign_in_flows::record_attempt(&self.db, flow.row.id.clone(), self.policy.max_attempts, now).await?;
         Ok(())
     }
 
@@ -436,7 +394,7 @@ pub enum LoginStep {
     Next(Next),
 }
 
-impl AuthService {
+impl SignIn {
     /// `POST /api/v1/auth/login`: a username or e-mail and a password from `origin`, for `app`.
     pub async fn login(
         &self,
@@ -448,6 +406,7 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<LoginStep, AuthError> {
         let user = self
+            .credentials
             .sign_in_with_password(app, login, password, captcha, origin, now)
             .await?;
         let progress = self
@@ -480,7 +439,7 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<LoginStep, AuthError> {
         Ok(match progress {
-            Progress::Proven(user, how) => LoginStep::SignedIn(self.start_session(user, app, how, now).await?),
+            Progress::Proven(user, how) => LoginStep::SignedIn(self.sessions.start_session(user, app, how, now).await?),
             Progress::Next(next) => LoginStep::Next(next),
         })
     }

@@ -5,11 +5,11 @@
 use super::{Door, LiveFlow, Progress, Stage};
 use crate::apps::policy::ContactChannel;
 use crate::auth::mfa::SentCode;
-use crate::auth::{AuthError, AuthService, Authentication, Origin};
+use crate::auth::{AuthError, Authentication, Origin, SignIn};
 use crate::clock::UnixTime;
 use crate::store::sign_in_flows;
 
-impl AuthService {
+impl SignIn {
     /// Sends the code of a verification step over `channel`: to the account's address (or `destination`,
     /// for an account without one), or to the number `destination`.
     pub async fn send_verification_code(
@@ -28,7 +28,11 @@ impl AuthService {
         let user = flow.account()?;
         let ttl = flow.app.policy.code_ttl_secs;
         let sent = match channel {
-            ContactChannel::Email => self.send_email_proof(user, destination, &origin.key, ttl, now).await?,
+            ContactChannel::Email => {
+                self.factors
+                    .send_email_proof(user, destination, &origin.key, ttl, now)
+                    .await?
+            }
             ContactChannel::Sms => {
                 let Some(phone) = destination else {
                     return Err(AuthError::Validation(vec![crate::error::FieldError {
@@ -36,7 +40,9 @@ impl AuthService {
                         message: "is required: the number to verify".into(),
                     }]));
                 };
-                self.send_phone_proof(user, phone, &origin.key, ttl, now).await?
+                self.factors
+                    .send_phone_proof(user, phone, &origin.key, ttl, now)
+                    .await?
             }
         };
         sign_in_flows::set_channel(&self.db, flow.row.id.clone(), channel.as_str()).await?;
@@ -56,8 +62,8 @@ impl AuthService {
         let flow = self.live_flow(token, door, Stage::Verification, now).await?;
         let user = flow.account()?;
         let proven = match flow.row.channel.as_deref().and_then(ContactChannel::parse) {
-            Some(ContactChannel::Email) => self.prove_email(user, code, now).await,
-            Some(ContactChannel::Sms) => self.prove_phone(user, code, now).await,
+            Some(ContactChannel::Email) => self.factors.prove_email(user, code, now).await,
+            Some(ContactChannel::Sms) => self.factors.prove_phone(user, code, now).await,
             None => Err(AuthError::InvalidCode),
         };
         let user = match proven {

@@ -5,7 +5,7 @@
 
 use subtle::ConstantTimeEq;
 
-use super::super::{AuthError, AuthService};
+use super::super::{AuthError, SecondFactors};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::notify::messages;
@@ -89,7 +89,7 @@ pub struct SentCode {
     pub expires_in: i64,
 }
 
-impl AuthService {
+impl SecondFactors {
     /// Makes, stores and sends the code `request` describes, asked for from `client` (an address key).
     pub(in crate::auth) async fn send_code(
         &self,
@@ -166,7 +166,7 @@ impl AuthService {
             consumed_at: None,
         };
         one_time_codes::insert_replacing(&self.db, row).await?;
-        let issuer = &self.mfa_policy.issuer_name;
+        let issuer = &self.policy.issuer_name;
         let minutes = (ttl_secs + 59) / 60;
         let unrendered = |e: askama::Error| AuthError::Notify(crate::notify::NotifyError::Email(e.to_string()));
         match (channel, &notice) {

@@ -3,7 +3,7 @@
 //! only once its code came back; an address is marked verified — or, for an account without one (a guest, a
 //! sign-up by text message), stored verified — and a code for an older address cannot verify a newer one.
 
-use super::super::{AuthError, AuthService, Principal};
+use super::super::{AuthError, Principal, SecondFactors};
 use super::codes::{Channel, CodePurpose, CodeRequest, SentCode};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -11,7 +11,7 @@ use crate::notify::sms::{is_e164, mask_phone, normalize_phone};
 use crate::store::StoreError;
 use crate::store::users::{self, User};
 
-impl AuthService {
+impl SecondFactors {
     /// `POST /api/v1/user/email/verify`: sends a code to the account's address, or to `address` for an
     /// account without one.
     pub async fn start_email_verification(
@@ -60,11 +60,11 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<User, AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.recheck_password(caller, password, client, now).await?;
+        let user = self.credentials.recheck_password(caller, password, client, now).await?;
         users::set_phone(&self.db, user.id.clone(), None, now).await?;
         tracing::info!(user_id = %user.id, "phone number removed");
         self.notify_security_event(&user, "The phone number was removed from your account.".into());
-        self.find_user(&user.id).await
+        super::super::find_user(&self.db, &user.id).await
     }
 
     /// Sends a code proving the account's address — or `address`, for an account without one — valid for
@@ -130,7 +130,7 @@ impl AuthService {
             return Err(AuthError::InvalidCode);
         }
         tracing::info!(user_id = %user.id, "e-mail address verified");
-        self.find_user(&user.id).await
+        super::super::find_user(&self.db, &user.id).await
     }
 
     /// Sends a code to a number (E.164) the person gave, valid for `ttl_secs`.
@@ -183,7 +183,7 @@ impl AuthService {
                 mask_phone(&spent.binding)
             ),
         );
-        self.find_user(&user.id).await
+        super::super::find_user(&self.db, &user.id).await
     }
 }
 

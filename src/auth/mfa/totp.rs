@@ -5,7 +5,7 @@
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Totp};
 
-use super::super::{AuthError, AuthService, Principal};
+use super::super::{AuthError, Principal, SecondFactors};
 use crate::clock::UnixTime;
 use crate::store::totp_factors::{self, NewRecoveryCode, TotpFactorRow};
 use crate::store::users::User;
@@ -29,7 +29,7 @@ pub struct TotpEnrollment {
     pub qr_png_base64: String,
 }
 
-impl AuthService {
+impl SecondFactors {
     /// `POST /api/v1/user/mfa/totp`: a new pending authenticator (replacing an unconfirmed one). Needs a
     /// recent password sign-in; an account with a confirmed one must disable it first.
     pub async fn start_totp(&self, caller: &Principal, now: UnixTime) -> Result<TotpEnrollment, AuthError> {
@@ -69,7 +69,7 @@ impl AuthService {
             .filter(|factor| factor.confirmed_at.is_none())
             .ok_or(AuthError::TotpNotPending)?;
         let Some(step) = self.matching_step(&pending, user.label(), code, now)? else {
-            self.count_failure(user, now).await?;
+            self.credentials.count_failure(user, now).await?;
             return Err(AuthError::InvalidCode);
         };
         let (codes, rows) = recovery_codes(user, now);
@@ -91,9 +91,9 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<(), AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.recheck_password(caller, password, client, now).await?;
+        let user = self.credentials.recheck_password(caller, password, client, now).await?;
         if !self.check_totp(&user, code, now).await? {
-            self.count_failure(&user, now).await?;
+            self.credentials.count_failure(&user, now).await?;
             return Err(AuthError::InvalidCode);
         }
         totp_factors::remove(&self.db, user.id.clone()).await?;
@@ -113,9 +113,9 @@ impl AuthService {
         now: UnixTime,
     ) -> Result<Vec<String>, AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.recheck_password(caller, password, client, now).await?;
+        let user = self.credentials.recheck_password(caller, password, client, now).await?;
         if !self.check_totp(&user, code, now).await? {
-            self.count_failure(&user, now).await?;
+            self.credentials.count_failure(&user, now).await?;
             return Err(AuthError::InvalidCode);
         }
         let (codes, rows) = recovery_codes(&user, now);
@@ -185,7 +185,7 @@ impl AuthService {
             .with_skew(1)
             .with_step_duration(STEP_SECS.unsigned_abs())
             .with_secret(seed)
-            .with_issuer(Some(self.mfa_policy.issuer_name.as_str()))
+            .with_issuer(Some(self.policy.issuer_name.as_str()))
             .with_account_name(account)
             .build()
             .map_err(|e| AuthError::Internal(format!("TOTP: {e}")))

@@ -93,6 +93,7 @@ pub async fn list_members(
     let app = state.apps.get(&id).await?;
     let members = state
         .auth
+        .access
         .list_members(
             &app,
             query.page.unwrap_or(1),
@@ -119,6 +120,7 @@ pub async fn add_member(
     let app = state.apps.get(&id).await?;
     let (user, added) = state
         .auth
+        .access
         .add_member(&app, body.into_inner().into(), state.clock.now())
         .await?;
     let mut response = match added {
@@ -172,7 +174,7 @@ pub async fn import_members(
     };
     for (index, spec) in specs.into_iter().enumerate() {
         let row = index + 1;
-        match state.auth.add_member(&app, spec, now).await {
+        match state.auth.access.add_member(&app, spec, now).await {
             Ok((user, added)) => {
                 match added {
                     Added::Member => report.added += 1,
@@ -213,7 +215,11 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (id, user_id) = path.into_inner();
     let app = state.apps.get(&id).await?;
-    state.auth.remove_member(&app, &user_id, state.clock.now()).await?;
+    state
+        .auth
+        .access
+        .remove_member(&app, &user_id, state.clock.now())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -306,6 +312,7 @@ pub async fn invite(
     let app = state.apps.get(&id).await?;
     let made = state
         .auth
+        .accounts
         .invite(&app, &email, expires_in_days, state.oidc.issuer(), state.clock.now())
         .await?;
     Ok(HttpResponse::Created()
@@ -319,7 +326,7 @@ pub async fn list_invitations(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let app = state.apps.get(&id).await?;
-    let rows = state.auth.list_invitations(&app).await?;
+    let rows = state.auth.accounts.list_invitations(&app).await?;
     let body: Vec<InvitationBody> = rows
         .into_iter()
         .map(|row| InvitationBody::new(row, None, None))
@@ -334,6 +341,6 @@ pub async fn withdraw_invitation(
 ) -> Result<HttpResponse, ApiError> {
     let (id, invitation) = path.into_inner();
     let app = state.apps.get(&id).await?;
-    state.auth.withdraw_invitation(&app, &invitation).await?;
+    state.auth.accounts.withdraw_invitation(&app, &invitation).await?;
     Ok(HttpResponse::NoContent().finish())
 }

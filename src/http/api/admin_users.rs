@@ -16,7 +16,7 @@ pub struct UpdateUserRequest {
 }
 
 pub async fn get_user(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let user = state.auth.find_user(&id).await?;
+    let user = state.auth.accounts.find_user(&id).await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
@@ -27,9 +27,13 @@ pub async fn update_user(
     id: web::Path<String>,
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut user = state.auth.find_user(&id).await?;
+    let mut user = state.auth.accounts.find_user(&id).await?;
     if let Some(active) = body.into_inner().is_active {
-        user = state.auth.set_user_active(user, active, state.clock.now()).await?;
+        user = state
+            .auth
+            .accounts
+            .set_user_active(user, active, state.clock.now())
+            .await?;
     }
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }

@@ -160,6 +160,7 @@ pub async fn login(
         let ip = request_ip(&req);
         let access = state
             .auth
+            .private_tokens
             .exchange_private_token(&token, &app.0, ip, state.clock.now())
             .await?;
         return Ok(token_response(
@@ -179,6 +180,7 @@ pub async fn login(
     };
     let step = state
         .auth
+        .sign_in
         .login(
             &app.0,
             login,
@@ -213,6 +215,7 @@ pub async fn complete_mfa(
     let method = parse_method(method)?;
     let step = state
         .auth
+        .sign_in
         .login_second_factor(&app.0, token, method, code, &client.0, state.clock.now())
         .await?;
     Ok(step_response(step))
@@ -243,6 +246,7 @@ pub async fn send_mfa_code(
     };
     let sent = state
         .auth
+        .sign_in
         .send_second_factor_code(token, Door::Api(&app.0), method, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
@@ -257,13 +261,17 @@ pub async fn refresh(
     let Some(refresh_token) = body.into_inner().refresh_token else {
         return Err(missing_fields(&[("refresh_token", true)]));
     };
-    let pair = state.auth.refresh(&refresh_token, &app.0, state.clock.now()).await?;
+    let pair = state
+        .auth
+        .sessions
+        .refresh(&refresh_token, &app.0, state.clock.now())
+        .await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }
 
 /// Ends the caller's session and revokes every token of it.
 pub async fn logout(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
-    state.auth.logout(&caller.0, state.clock.now()).await?;
+    state.auth.sessions.logout(&caller.0, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -60,8 +60,8 @@ struct MfaStatus {
 /// The account's second factors.
 pub async fn get_mfa(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     let user = &caller.0.user;
-    let methods = state.auth.second_factors(user).await?;
-    let recovery_codes_left = state.auth.recovery_codes_left(user).await?;
+    let methods = state.auth.factors.second_factors(user).await?;
+    let recovery_codes_left = state.auth.factors.recovery_codes_left(user).await?;
     Ok(HttpResponse::Ok().json(MfaStatus {
         methods: methods.iter().map(|m| m.as_str()).collect(),
         recovery_codes_left,
@@ -70,7 +70,7 @@ pub async fn get_mfa(state: web::Data<AppState>, caller: Authenticated) -> Resul
 
 /// Starts adding an authenticator app: the secret, its `otpauth://` URI and a QR code of it.
 pub async fn start_totp(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
-    let enrollment = state.auth.start_totp(&caller.0, state.clock.now()).await?;
+    let enrollment = state.auth.factors.start_totp(&caller.0, state.clock.now()).await?;
     Ok(token_response(
         StatusCode::OK,
         Enrollment {
@@ -88,7 +88,11 @@ pub async fn confirm_totp(
     body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
-    let recovery_codes = state.auth.confirm_totp(&caller.0, &code, state.clock.now()).await?;
+    let recovery_codes = state
+        .auth
+        .factors
+        .confirm_totp(&caller.0, &code, state.clock.now())
+        .await?;
     Ok(token_response(StatusCode::OK, RecoveryCodes { recovery_codes }))
 }
 
@@ -102,6 +106,7 @@ pub async fn disable_totp(
     let (password, code) = password_and_code(body.into_inner())?;
     state
         .auth
+        .factors
         .disable_totp(&caller.0, &password, &code, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -117,6 +122,7 @@ pub async fn regenerate_recovery_codes(
     let (password, code) = password_and_code(body.into_inner())?;
     let recovery_codes = state
         .auth
+        .factors
         .regenerate_recovery_codes(&caller.0, &password, &code, &client.0.key, state.clock.now())
         .await?;
     Ok(token_response(StatusCode::OK, RecoveryCodes { recovery_codes }))
@@ -134,6 +140,7 @@ pub async fn start_phone(
     };
     let sent = state
         .auth
+        .factors
         .start_phone_verification(&caller.0, &phone, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
@@ -146,7 +153,11 @@ pub async fn confirm_phone(
     body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
-    let user = state.auth.confirm_phone(&caller.0, &code, state.clock.now()).await?;
+    let user = state
+        .auth
+        .factors
+        .confirm_phone(&caller.0, &code, state.clock.now())
+        .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
@@ -162,6 +173,7 @@ pub async fn remove_phone(
     };
     let user = state
         .auth
+        .factors
         .remove_phone(&caller.0, &password, &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
@@ -184,6 +196,7 @@ pub async fn start_email_verification(
     let address = body.0.and_then(|b| b.email);
     let sent = state
         .auth
+        .factors
         .start_email_verification(&caller.0, address.as_deref(), &client.0.key, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
@@ -196,7 +209,11 @@ pub async fn confirm_email(
     body: ApiJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = required_code(body.into_inner().code)?;
-    let user = state.auth.confirm_email(&caller.0, &code, state.clock.now()).await?;
+    let user = state
+        .auth
+        .factors
+        .confirm_email(&caller.0, &code, state.clock.now())
+        .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 

@@ -75,6 +75,7 @@ pub async fn start_code(
     };
     let next = state
         .auth
+        .sign_in
         .start_code_sign_in(
             &app.0,
             Door::Api(&app.0),
@@ -102,6 +103,7 @@ pub async fn resend_code(
     };
     let sent = state
         .auth
+        .sign_in
         .resend_sign_in_code(&token, Door::Api(&app.0), &client.0, state.clock.now())
         .await?;
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
@@ -118,9 +120,12 @@ pub async fn verify_code(
     let now = state.clock.now();
     let progress = state
         .auth
+        .sign_in
         .complete_code_sign_in(&token, Door::Api(&app.0), &code, &client.0, now)
         .await?;
-    Ok(step_response(state.auth.tokens_or_next(progress, &app.0, now).await?))
+    Ok(step_response(
+        state.auth.sign_in.tokens_or_next(progress, &app.0, now).await?,
+    ))
 }
 
 /// `POST /api/v1/auth/verify/send`: a code proving an address or a number, for a sign-in that needs it.
@@ -150,6 +155,7 @@ pub async fn send_verification(
     };
     let sent = state
         .auth
+        .sign_in
         .send_verification_code(
             token,
             Door::Api(&app.0),
@@ -173,9 +179,12 @@ pub async fn complete_verification(
     let now = state.clock.now();
     let progress = state
         .auth
+        .sign_in
         .complete_verification(&token, Door::Api(&app.0), &code, &client.0, now)
         .await?;
-    Ok(step_response(state.auth.tokens_or_next(progress, &app.0, now).await?))
+    Ok(step_response(
+        state.auth.sign_in.tokens_or_next(progress, &app.0, now).await?,
+    ))
 }
 
 fn flow_and_code(request: FlowCodeRequest) -> Result<(String, String), ApiError> {
@@ -209,6 +218,7 @@ pub async fn guest(
     let refresh_token = body.0.and_then(|b| b.refresh_token);
     let pair = state
         .auth
+        .accounts
         .guest_tokens(&app.0, refresh_token.as_deref(), &client.0.key, state.clock.now())
         .await?;
     Ok(step_response(LoginStep::SignedIn(pair)))

@@ -88,7 +88,11 @@ pub async fn create_token(
         scopes,
     };
     let now = state.clock.now();
-    let made = state.auth.create_private_token(&caller.0, &app.0, request, now).await?;
+    let made = state
+        .auth
+        .private_tokens
+        .create_private_token(&caller.0, &app.0, request, now)
+        .await?;
     Ok(TokenBody::created(made, now))
 }
 
@@ -105,6 +109,7 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
+        .private_tokens
         .revoke_private_token(&caller.0.user.id, &id, "revoked_by_user", state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -117,7 +122,11 @@ pub async fn rotate_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let made = state.auth.rotate_private_token(&caller.0, &id, now).await?;
+    let made = state
+        .auth
+        .private_tokens
+        .rotate_private_token(&caller.0, &id, now)
+        .await?;
     Ok(TokenBody::created(made, now))
 }
 
@@ -127,7 +136,7 @@ pub async fn admin_list_tokens(
     state: web::Data<AppState>,
     user: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.auth.find_user(&user).await?;
+    let user = state.auth.accounts.find_user(&user).await?;
     list_of(&state, &user.id).await
 }
 
@@ -137,9 +146,10 @@ pub async fn admin_revoke_all_tokens(
     state: web::Data<AppState>,
     user: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.auth.find_user(&user).await?;
+    let user = state.auth.accounts.find_user(&user).await?;
     state
         .auth
+        .private_tokens
         .revoke_all_private_tokens(&user.id, "revoked_by_admin", state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -154,6 +164,7 @@ pub async fn admin_revoke_token(
     let (user, token) = path.into_inner();
     state
         .auth
+        .private_tokens
         .revoke_private_token(&user, &token, "revoked_by_admin", state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -163,6 +174,7 @@ async fn list_of(state: &AppState, user_id: &str) -> Result<HttpResponse, ApiErr
     let now = state.clock.now();
     let tokens: Vec<TokenBody> = state
         .auth
+        .private_tokens
         .list_private_tokens(user_id)
         .await?
         .into_iter()

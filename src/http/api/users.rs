@@ -60,6 +60,7 @@ pub async fn create_user(
     };
     let outcome = state
         .auth
+        .sign_in
         .signup(
             caller.0.as_ref(),
             &app.0,
@@ -111,6 +112,7 @@ pub async fn change_password(
     };
     state
         .auth
+        .accounts
         .change_password(
             &caller.0,
             current_password.as_deref(),

@@ -92,7 +92,7 @@ async fn end_session(
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
     for id in browser.session.iter().map(|s| s.id.clone()).chain(hinted) {
-        state.auth.end_browser_session(&id, now).await?;
+        state.auth.sessions.end_browser_session(&id, now).await?;
     }
     let mut response = match redirect {
         Some(location) => see_other(&location),

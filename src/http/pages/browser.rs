@@ -76,7 +76,13 @@ fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
 pub async fn browser_state(req: &HttpRequest, state: &AppState) -> Result<BrowserState, PageError> {
     let secure = secure(state);
     let session = match req.cookie(session_name(secure)) {
-        Some(cookie) => state.auth.browser_session(cookie.value(), state.clock.now()).await?,
+        Some(cookie) => {
+            state
+                .auth
+                .sessions
+                .browser_session(cookie.value(), state.clock.now())
+                .await?
+        }
         None => None,
     };
     let (csrf, new_csrf_cookie) = match req.cookie(csrf_name(secure)) {

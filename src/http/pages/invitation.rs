@@ -42,7 +42,7 @@ pub async fn get_invitation(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
-    let open = state.auth.open_invitation(&token, state.clock.now()).await?;
+    let open = state.auth.accounts.open_invitation(&token, state.clock.now()).await?;
     let mut response = page(StatusCode::OK);
     browser.keep_csrf(&mut response);
     response.insert_header((actix_web::http::header::REFERRER_POLICY, "no-referrer"));
@@ -60,6 +60,7 @@ pub async fn post_invitation(
     let now = state.clock.now();
     let accepted = state
         .auth
+        .accounts
         .accept_invitation(&token, form.username.as_deref(), form.password.as_deref(), now)
         .await;
     let (status, error, errors) = match accepted {
@@ -81,7 +82,7 @@ pub async fn post_invitation(
         ),
         Err(other) => return Err(other.into()),
     };
-    let open = state.auth.open_invitation(&token, now).await?;
+    let open = state.auth.accounts.open_invitation(&token, now).await?;
     let username = form.username.clone().unwrap_or_default();
     show(
         page(status),

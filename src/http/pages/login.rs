@@ -80,7 +80,11 @@ pub async fn get_login(
     let context = SignInContext::load(&state, &binding, query.request.as_deref(), query.app.as_deref()).await?;
     // A sign-in waiting for its next step continues there: the first step is not a way around it.
     if let Some(token) = pending_flow(&req, &state)
-        && let Some((stage, _)) = state.auth.waiting_flow(&token, &binding, state.clock.now()).await?
+        && let Some((stage, _)) = state
+            .auth
+            .sign_in
+            .waiting_flow(&token, &binding, state.clock.now())
+            .await?
     {
         return Ok(see_other(&stage_location(stage, context.request_id())));
     }
@@ -114,6 +118,7 @@ pub async fn post_login(
     let context = SignInContext::load(&state, &binding, form.request.as_deref(), form.app.as_deref()).await?;
     let checked = state
         .auth
+        .credentials
         .sign_in_with_password(
             &context.app,
             &form.login,
@@ -205,7 +210,7 @@ impl LoginView<'_> {
         status: StatusCode,
     ) -> Result<Rendered, PageError> {
         let policy = &context.app.policy;
-        let captcha = state.auth.captcha_widget();
+        let captcha = state.auth.credentials.captcha_widget();
         let code_label = match (
             policy.accepts(LoginMethod::EmailCode),
             policy.accepts(LoginMethod::SmsCode),
@@ -223,7 +228,7 @@ impl LoginView<'_> {
             login: self.login,
             identifier: self.identifier,
             error: self.error,
-            signup_open: state.auth.signup_allowed(&context.app) && policy.accepts_password(),
+            signup_open: state.auth.accounts.signup_allowed(&context.app) && policy.accepts_password(),
             password: policy.accepts_password(),
             code_label,
             captcha: captcha.clone(),

@@ -113,6 +113,7 @@ pub async fn post_mfa(
     let binding = browser.binding();
     let outcome = state
         .auth
+        .sign_in
         .complete_second_factor(&step.token, Door::Browser(&binding), method, &form.code, &client.0, now)
         .await;
     match outcome {
@@ -146,6 +147,7 @@ pub async fn post_send(
     let binding = browser.binding();
     let sent = state
         .auth
+        .sign_in
         .send_second_factor_code(
             &step.token,
             Door::Browser(&binding),
@@ -223,7 +225,12 @@ impl Step {
         };
         let now = state.clock.now();
         let binding = browser.binding();
-        let (phone, methods) = match state.auth.challenge_methods(&token, Door::Browser(&binding), now).await {
+        let (phone, methods) = match state
+            .auth
+            .sign_in
+            .challenge_methods(&token, Door::Browser(&binding), now)
+            .await
+        {
             Ok((user, methods)) => (user.phone, methods),
             Err(AuthError::MfaTokenInvalid) => return Ok(None),
             Err(other) => return Err(other.into()),

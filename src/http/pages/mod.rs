@@ -186,6 +186,7 @@ pub(super) async fn after_password(
     let binding = browser.binding();
     state
         .auth
+        .sign_in
         .after_first_factor(
             user,
             &context.app,
@@ -260,6 +261,7 @@ pub(super) async fn finish_sign_in(
 ) -> Result<HttpResponse, PageError> {
     let signed_in = state
         .auth
+        .sessions
         .sign_in_browser(browser.session.as_ref(), user, &how.amr, how.acr, now)
         .await?;
     let mut response = match pending {

@@ -80,7 +80,12 @@ pub async fn post_confirm_totp(
         return Ok(see_other("/login"));
     };
     let caller = Principal::of_browser(session);
-    match state.auth.confirm_totp(&caller, &form.code, state.clock.now()).await {
+    match state
+        .auth
+        .factors
+        .confirm_totp(&caller, &form.code, state.clock.now())
+        .await
+    {
         Ok(recovery_codes) => {
             let view = View {
                 recovery_codes,
@@ -113,6 +118,7 @@ pub async fn post_disable_totp(
     let caller = Principal::of_browser(session);
     let outcome = state
         .auth
+        .factors
         .disable_totp(&caller, &form.password, &form.code, &client.0.key, state.clock.now())
         .await;
     match outcome {
@@ -135,7 +141,7 @@ async fn enroll(
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
     let caller = Principal::of_browser(session);
-    match state.auth.start_totp(&caller, state.clock.now()).await {
+    match state.auth.factors.start_totp(&caller, state.clock.now()).await {
         Ok(enrollment) => {
             let view = View {
                 enrollment: Some((enrollment.qr_png_base64, enrollment.secret)),
@@ -180,9 +186,9 @@ async fn show(
     status: StatusCode,
     view: View<'_>,
 ) -> Result<HttpResponse, PageError> {
-    let methods = state.auth.second_factors(&session.user).await?;
+    let methods = state.auth.factors.second_factors(&session.user).await?;
     let totp_on = methods.contains(&crate::auth::mfa::Method::Totp);
-    let codes_left = state.auth.recovery_codes_left(&session.user).await?;
+    let codes_left = state.auth.factors.recovery_codes_left(&session.user).await?;
     let mut response = page(status);
     browser.keep_csrf(&mut response);
     render(

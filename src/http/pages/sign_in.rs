@@ -93,6 +93,7 @@ pub async fn post_code_start(
     let context = SignInContext::load(&state, &binding, form.request.as_deref(), form.app.as_deref()).await?;
     let started = state
         .auth
+        .sign_in
         .start_code_sign_in(
             &context.app,
             Door::Browser(&binding),
@@ -129,6 +130,7 @@ pub async fn get_code(
     let binding = browser.binding();
     let sent_to = match state
         .auth
+        .sign_in
         .code_sent_to(&step.token, Door::Browser(&binding), state.clock.now())
         .await
     {
@@ -161,6 +163,7 @@ pub async fn post_code(
     let binding = browser.binding();
     let outcome = state
         .auth
+        .sign_in
         .complete_code_sign_in(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
         .await;
     match outcome {
@@ -198,6 +201,7 @@ pub async fn post_code_resend(
     let binding = browser.binding();
     let sent = state
         .auth
+        .sign_in
         .resend_sign_in_code(&step.token, Door::Browser(&binding), &client.0, state.clock.now())
         .await;
     match sent {
@@ -257,6 +261,7 @@ pub async fn post_verify_send(
     let binding = browser.binding();
     let sent = state
         .auth
+        .sign_in
         .send_verification_code(
             &step.token,
             Door::Browser(&binding),
@@ -325,6 +330,7 @@ pub async fn post_verify(
     let binding = browser.binding();
     let outcome = state
         .auth
+        .sign_in
         .complete_verification(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
         .await;
     match outcome {
@@ -407,6 +413,7 @@ impl Step {
             Some(_) => None,
             None => state
                 .auth
+                .sign_in
                 .waiting_flow(&token, &binding, state.clock.now())
                 .await?
                 .map(|(_, app)| app.slug),
@@ -451,6 +458,7 @@ impl Step {
         let binding = browser.binding();
         let (channels, email) = match state
             .auth
+            .sign_in
             .verification_channels(&self.token, Door::Browser(&binding), state.clock.now())
             .await
         {

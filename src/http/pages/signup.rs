@@ -57,7 +57,7 @@ pub struct SignupForm {
 }
 
 fn closed(state: &AppState, context: &SignInContext) -> Result<(), PageError> {
-    if state.auth.signup_allowed(&context.app) {
+    if state.auth.accounts.signup_allowed(&context.app) {
         Ok(())
     } else {
         Err(PageError::forbidden(
@@ -75,7 +75,7 @@ pub async fn get_signup(
     let context = SignInContext::load(&state, &browser.binding(), query.request.as_deref(), None).await?;
     closed(&state, &context)?;
     let pending = context.pending.as_ref();
-    let captcha = state.auth.captcha_widget();
+    let captcha = state.auth.credentials.captcha_widget();
     let mut response = page_with_captcha(StatusCode::OK, captcha.as_ref());
     browser.keep_csrf(&mut response);
     render(
@@ -113,6 +113,7 @@ pub async fn post_signup(
     };
     let created = state
         .auth
+        .accounts
         .self_signup(&context.app, account, form.captcha.as_deref(), &client.0, now)
         .await;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -140,7 +141,7 @@ pub async fn post_signup(
         }
         Err(other) => return Err(other.into()),
     };
-    let captcha = state.auth.captcha_widget();
+    let captcha = state.auth.credentials.captcha_widget();
     render(
         page_with_captcha(status, captcha.as_ref()),
         &SignupPage {

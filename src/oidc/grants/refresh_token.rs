@@ -39,7 +39,7 @@ impl OidcService {
             ));
         }
         let rotated = self
-            .auth
+            .sessions
             .rotate_refresh_token(presented, FamilyOwner::Client(&client.id), now)
             .await?;
         let family = &rotated.family;

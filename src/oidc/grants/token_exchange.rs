@@ -57,7 +57,11 @@ impl OidcService {
         let requested = param(params, "scope")?
             .map(|text| Scope::parse(text).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope")))
             .transpose()?;
-        let live = match self.auth.resolve_private_token(subject_token, &app.id, now).await {
+        let live = match self
+            .private_tokens
+            .resolve_private_token(subject_token, &app.id, now)
+            .await
+        {
             Ok(live) => live,
             Err(AuthError::Store(e)) => return Err(e.into()),
             Err(AuthError::AppMismatch) => {
@@ -71,7 +75,7 @@ impl OidcService {
                 ));
             }
         };
-        self.auth.record_use(&live.token, client_ip, now);
+        self.private_tokens.record_use(&live.token, client_ip, now);
         let held = Scope::stored(&live.token.scopes);
         let scope = requested
             .unwrap_or_else(|| held.clone())

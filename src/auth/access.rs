@@ -1,0 +1,57 @@
+//! Who may enter an application: its access mode applied to an account — `open` admits everyone,
+//! `invite_only` its members, `registration` accounts that proved one of its verification channels (a guest
+//! only by proving one) — both when a sign-in finishes and whenever tokens of it are used again.
+
+use super::{Access, AuthError};
+use crate::apps::Application;
+use crate::apps::policy::{AccessMode, ContactChannel};
+use crate::store::members;
+use crate::store::users::User;
+
+/// Whether an account may enter an application.
+pub(in crate::auth) enum Admission {
+    Admitted,
+    /// Only after proving one of these channels.
+    Verify(Vec<ContactChannel>),
+    Refused,
+}
+
+impl Access {
+    /// Whether `user` may enter `app`, per its access mode.
+    pub(in crate::auth) async fn admission(&self, user: &User, app: &Application) -> Result<Admission, AuthError> {
+        let policy = &app.policy;
+        Ok(match policy.access_mode {
+            AccessMode::Open => Admission::Admitted,
+            AccessMode::InviteOnly if !members::is_member(&self.db, app.id.clone(), user.id.clone()).await? => {
+                Admission::Refused
+            }
+            // A guest has proven nothing: outside open applications it must register first.
+            _ if user.guest && policy.verification_channels.is_empty() => Admission::Refused,
+            AccessMode::Registration | AccessMode::InviteOnly => {
+                let proven = |channel: &ContactChannel| match channel {
+                    ContactChannel::Email => user.email.is_some() && user.email_verified,
+                    ContactChannel::Sms => user.phone.is_some(),
+                };
+                let channels = &policy.verification_channels;
+                if channels.is_empty() || channels.iter().any(proven) {
+                    Admission::Admitted
+                } else {
+                    Admission::Verify(channels.clone())
+                }
+            }
+        })
+    }
+
+    /// Whether an account that holds tokens of an application may still use them (a refresh, a private
+    /// token): the policy may have changed since it signed in.
+    pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {
+        let Some(app) = self.apps.find(application_id).await? else {
+            return Ok(());
+        };
+        match self.admission(user, &app).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Verify(_) => Err(AuthError::VerificationRequired),
+            Admission::Refused => Err(AuthError::NotMember),
+        }
+    }
+}
