@@ -193,8 +193,8 @@ pub async fn post_cancel(
     Ok(restart(&state, form.request.as_deref()))
 }
 
-/// Back to the password step, forgetting the challenge.
-fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
+/// Back to the first step of the sign-in, forgetting its flow.
+pub(super) fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
     let location = match request {
         Some(id) => format!("/login?request={}", encode(id)),
         None => "/login".into(),

@@ -10,9 +10,10 @@ use serde::Deserialize;
 
 use super::browser::pending_flow;
 use super::login::{LoginView, refused};
+use super::mfa::restart;
 use super::{
-    BrowserState, PageError, PageForm, SignInContext, browser_state, check_csrf, clear_flow_cookie, encode, page,
-    progress_response, render, see_other,
+    BrowserState, PageError, PageForm, SignInContext, browser_state, check_csrf, clear_flow_cookie, page,
+    progress_response, render,
 };
 use crate::apps::policy::ContactChannel;
 use crate::auth::AuthError;
@@ -153,11 +154,10 @@ pub async fn post_code(
     client: ClientAddress,
     form: PageForm<StepForm>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    check_csrf(&req, &state, &form.csrf)?;
     let request = form.request.as_deref();
-    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
-        return Ok(restart(&state, request));
+    let (browser, step) = match Step::posted(&req, &state, &form.csrf, request).await? {
+        Ok(posted) => posted,
+        Err(restarted) => return Ok(restarted),
     };
     let now = state.clock.now();
     let binding = browser.binding();
@@ -166,23 +166,17 @@ pub async fn post_code(
         .sign_in
         .complete_code_sign_in(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
         .await;
-    match outcome {
-        Ok(progress) => progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await,
-        Err(AuthError::InvalidCode) => step.code_page(
-            &browser,
-            StatusCode::UNAUTHORIZED,
-            None,
-            Some("The code is incorrect or has expired."),
-        ),
-        Err(AuthError::CodeExpired) => step.code_page(
-            &browser,
-            StatusCode::UNAUTHORIZED,
-            None,
-            Some("The code has expired. Please ask for a new one."),
-        ),
-        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
-        Err(refusal) => step.refused_page(&state, &browser, refusal),
-    }
+    let error = match outcome {
+        Ok(progress) => {
+            return progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await;
+        }
+        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
+        Err(refusal) => match wrong_code(&refusal) {
+            Some(error) => error,
+            None => return step.refused_page(&state, &browser, refusal),
+        },
+    };
+    step.code_page(&browser, StatusCode::UNAUTHORIZED, None, Some(error))
 }
 
 /// Sends the code of a code sign-in again.
@@ -192,11 +186,10 @@ pub async fn post_code_resend(
     client: ClientAddress,
     form: PageForm<StepForm>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    check_csrf(&req, &state, &form.csrf)?;
     let request = form.request.as_deref();
-    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
-        return Ok(restart(&state, request));
+    let (browser, step) = match Step::posted(&req, &state, &form.csrf, request).await? {
+        Ok(posted) => posted,
+        Err(restarted) => return Ok(restarted),
     };
     let binding = browser.binding();
     let sent = state
@@ -248,11 +241,10 @@ pub async fn post_verify_send(
     client: ClientAddress,
     form: PageForm<StepForm>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    check_csrf(&req, &state, &form.csrf)?;
     let request = form.request.as_deref();
-    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
-        return Ok(restart(&state, request));
+    let (browser, step) = match Step::posted(&req, &state, &form.csrf, request).await? {
+        Ok(posted) => posted,
+        Err(restarted) => return Ok(restarted),
     };
     let Some(channel) = ContactChannel::parse(&form.channel) else {
         return Err(PageError::bad_request("Choose e-mail or a text message."));
@@ -320,11 +312,10 @@ pub async fn post_verify(
     client: ClientAddress,
     form: PageForm<StepForm>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    check_csrf(&req, &state, &form.csrf)?;
     let request = form.request.as_deref();
-    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
-        return Ok(restart(&state, request));
+    let (browser, step) = match Step::posted(&req, &state, &form.csrf, request).await? {
+        Ok(posted) => posted,
+        Err(restarted) => return Ok(restarted),
     };
     let now = state.clock.now();
     let binding = browser.binding();
@@ -333,62 +324,28 @@ pub async fn post_verify(
         .sign_in
         .complete_verification(&step.token, Door::Browser(&binding), &form.code, &client.0, now)
         .await;
-    match outcome {
-        Ok(progress) => progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await,
-        Err(AuthError::InvalidCode) => {
-            step.verify_page(
-                &state,
-                &browser,
-                StatusCode::UNAUTHORIZED,
-                None,
-                Some("The code is incorrect or has expired."),
-            )
-            .await
+    let (status, error) = match outcome {
+        Ok(progress) => {
+            return progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await;
         }
-        Err(AuthError::CodeExpired) => {
-            step.verify_page(
-                &state,
-                &browser,
-                StatusCode::UNAUTHORIZED,
-                None,
-                Some("The code has expired. Please ask for a new one."),
-            )
-            .await
-        }
-        Err(AuthError::EmailTaken) => {
-            step.verify_page(
-                &state,
-                &browser,
-                StatusCode::CONFLICT,
-                None,
-                Some("This e-mail address belongs to another account."),
-            )
-            .await
-        }
-        Err(AuthError::Validation(_)) => {
-            step.verify_page(
-                &state,
-                &browser,
-                StatusCode::CONFLICT,
-                None,
-                Some("This phone number belongs to another account."),
-            )
-            .await
-        }
-        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
-        Err(other) => Err(other.into()),
-    }
+        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
+        Err(AuthError::EmailTaken) => (StatusCode::CONFLICT, "This e-mail address belongs to another account."),
+        Err(AuthError::Validation(_)) => (StatusCode::CONFLICT, "This phone number belongs to another account."),
+        Err(refusal) => match wrong_code(&refusal) {
+            Some(error) => (StatusCode::UNAUTHORIZED, error),
+            None => return Err(refusal.into()),
+        },
+    };
+    step.verify_page(&state, &browser, status, None, Some(error)).await
 }
 
-/// Back to the first step, forgetting the flow.
-fn restart(state: &AppState, request: Option<&str>) -> HttpResponse {
-    let location = match request {
-        Some(id) => format!("/login?request={}", encode(id)),
-        None => "/login".into(),
-    };
-    let mut response = see_other(&location);
-    let _ = response.add_cookie(&clear_flow_cookie(state));
-    response
+/// What the code form says to a code that did not work; `None` for any other refusal.
+fn wrong_code(refusal: &AuthError) -> Option<&'static str> {
+    match refusal {
+        AuthError::InvalidCode => Some("The code is incorrect or has expired."),
+        AuthError::CodeExpired => Some("The code has expired. Please ask for a new one."),
+        _ => None,
+    }
 }
 
 /// A flow of this browser and the authorization request it continues.
@@ -398,6 +355,22 @@ struct Step {
 }
 
 impl Step {
+    /// A form posted at a step: its browser (the CSRF token checked) and the step — or, with no live flow,
+    /// the way back to the first step.
+    async fn posted(
+        req: &HttpRequest,
+        state: &AppState,
+        csrf: &str,
+        request: Option<&str>,
+    ) -> Result<Result<(BrowserState, Self), HttpResponse>, PageError> {
+        let browser = browser_state(req, state).await?;
+        check_csrf(req, state, csrf)?;
+        Ok(match Self::load(req, state, &browser, request).await? {
+            Some(step) => Ok((browser, step)),
+            None => Err(restart(state, request)),
+        })
+    }
+
     async fn load(
         req: &HttpRequest,
         state: &AppState,
