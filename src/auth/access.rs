@@ -2,7 +2,7 @@
 //! `invite_only` its members, `registration` accounts that proved one of its verification channels (a guest
 //! only by proving one) — both when a sign-in finishes and whenever tokens of it are used again.
 
-use super::{Access, AuthError};
+use super::{Access, AccessError, AuthError};
 use crate::apps::Application;
 use crate::apps::policy::{AccessMode, ContactChannel};
 use crate::store::members;
@@ -50,8 +50,8 @@ impl Access {
         };
         match self.admission(user, &app).await? {
             Admission::Admitted => Ok(()),
-            Admission::Verify(_) => Err(AuthError::VerificationRequired),
-            Admission::Refused => Err(AuthError::NotMember),
+            Admission::Verify(_) => Err(AccessError::VerificationRequired.into()),
+            Admission::Refused => Err(AccessError::NotMember.into()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Looking after existing accounts: enabling and disabling them, and changing a password. Both end what
 //! the old state allowed: a disabled account's private tokens, a changed password's other sign-ins.
 
-use super::{Accounts, AuthError, Credential, Principal};
+use super::{AccountError, Accounts, AuthError, Credential, Principal, SessionError};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
@@ -18,7 +18,7 @@ impl Accounts {
             .credentials
             .find_by_login(login)
             .await?
-            .ok_or(AuthError::UnknownAccount)?;
+            .ok_or(AccountError::UnknownAccount)?;
         self.set_user_active(user, active, now).await
     }
 
@@ -27,7 +27,7 @@ impl Accounts {
     pub async fn set_user_active(&self, user: User, active: bool, now: UnixTime) -> Result<User, AuthError> {
         let revoke = !active && self.token_policy.revoke_private_tokens_on_disable;
         if !users::set_active(&self.db, user.id.clone(), active, revoke, now).await? {
-            return Err(AuthError::UnknownAccount);
+            return Err(AccountError::UnknownAccount.into());
         }
         tracing::info!(user_id = %user.id, active, "account status changed");
         Ok(User {
@@ -50,7 +50,7 @@ impl Accounts {
         now: UnixTime,
     ) -> Result<(), AuthError> {
         let Credential::Session { family, .. } = &caller.credential else {
-            return Err(AuthError::InteractiveLoginRequired);
+            return Err(SessionError::InteractiveLoginRequired.into());
         };
         let user = &caller.user;
         if let Some(message) =

@@ -5,7 +5,7 @@
 //! `apps.unused_guest_days`.
 
 use super::flow::generated_username;
-use super::{Accounts, AuthError, Authentication, SignedIn, TokenPair};
+use super::{AccessError, AccountError, Accounts, AuthError, Authentication, SignedIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
 use crate::apps::rate_limit::Policy;
@@ -23,7 +23,7 @@ impl Accounts {
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         if app.policy.access_mode != AccessMode::Open {
-            return Err(AuthError::GuestsNotAllowed);
+            return Err(AccessError::GuestsNotAllowed.into());
         }
         if let Some(token) = refresh_token {
             return self.sessions.refresh(token, app, now).await;
@@ -68,10 +68,7 @@ impl Accounts {
         let standing = self.limiter.take(&key, policy, now * 1000).await?;
         if !standing.allowed {
             tracing::warn!(%client, "guest refused: too many from this address");
-            return Err(AuthError::SignupRateLimited(
-                super::LimitedBy::Ip,
-                standing.retry_after_secs,
-            ));
+            return Err(AccountError::SignupRateLimited(super::LimitedBy::Ip, standing.retry_after_secs).into());
         }
         let user = NewUser {
             id: uuid::Uuid::new_v4().to_string(),

@@ -4,7 +4,7 @@
 //! they sign in as the application asks.
 
 use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
-use super::{Accounts, AuthError};
+use super::{AccountError, Accounts, AuthError, PrivateTokenError};
 use crate::apps::Application;
 use crate::apps::policy::LoginMethod;
 use crate::clock::UnixTime;
@@ -118,7 +118,7 @@ impl Accounts {
     /// Withdraws an invitation: its link stops working.
     pub async fn withdraw_invitation(&self, app: &Application, id: &str) -> Result<(), AuthError> {
         if !invitations::delete(&self.db, app.id.clone(), id.to_owned()).await? {
-            return Err(AuthError::UnknownToken);
+            return Err(PrivateTokenError::UnknownToken.into());
         }
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Accounts {
             .apps
             .find(&row.application_id)
             .await?
-            .ok_or(AuthError::InvitationInvalid)?;
+            .ok_or(AccountError::InvitationInvalid)?;
         let account = users::find_by_email(&self.db, row.email.clone()).await?;
         Ok(OpenInvitation {
             app,
@@ -161,7 +161,7 @@ impl Accounts {
             None => self.invited_account(&open, username, password, now).await?,
         };
         if !invitations::accept(&self.db, row.id.clone(), user.id.clone(), now).await? {
-            return Err(AuthError::InvitationInvalid);
+            return Err(AccountError::InvitationInvalid.into());
         }
         members::add(&self.db, open.app.id.clone(), user.id.clone(), now).await?;
         tracing::info!(user_id = %user.id, application_id = %open.app.id, "invitation accepted");
@@ -203,8 +203,8 @@ impl Accounts {
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {
-            Err(StoreError::Duplicate(what)) if what.contains("email") => return Err(AuthError::EmailTaken),
-            Err(StoreError::Duplicate(_)) => return Err(AuthError::UsernameTaken),
+            Err(StoreError::Duplicate(what)) if what.contains("email") => return Err(AccountError::EmailTaken.into()),
+            Err(StoreError::Duplicate(_)) => return Err(AccountError::UsernameTaken.into()),
             other => other?,
         }
         self.find_user(&id).await
@@ -240,13 +240,13 @@ impl Accounts {
 
     async fn live_invitation(&self, token: &str, now: UnixTime) -> Result<InvitationRow, AuthError> {
         if !opaque::is_well_formed(token, INVITATION_PREFIX) {
-            return Err(AuthError::InvitationInvalid);
+            return Err(AccountError::InvitationInvalid.into());
         }
         let row = invitations::find_by_hash(&self.db, opaque::hash(token))
             .await?
-            .ok_or(AuthError::InvitationInvalid)?;
+            .ok_or(AccountError::InvitationInvalid)?;
         if row.accepted_at.is_some() || row.expires_at <= now {
-            return Err(AuthError::InvitationInvalid);
+            return Err(AccountError::InvitationInvalid.into());
         }
         Ok(row)
     }

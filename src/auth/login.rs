@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 
 use super::identity::{normalize_email, normalize_username};
 use super::password::is_common;
-use super::{AuthError, Credentials, Origin};
+use super::{AccessError, AuthError, CredentialError, Credentials, Origin};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
@@ -25,7 +25,7 @@ impl Credentials {
         now: UnixTime,
     ) -> Result<User, AuthError> {
         if !app.policy.accepts_password() {
-            return Err(AuthError::MethodNotAllowed("password"));
+            return Err(AccessError::MethodNotAllowed("password").into());
         }
         self.captcha.verify(captcha, "login", origin.ip).await?;
         self.check_password(login, password, &origin.key, now).await
@@ -48,10 +48,10 @@ impl Credentials {
         let standing = self.limiter.check(&failures_key, policy, now * 1000).await?;
         if !standing.allowed {
             tracing::warn!(%client, "sign-in refused: too many failures from this address");
-            return Err(AuthError::LoginRateLimited(standing.retry_after_secs));
+            return Err(CredentialError::LoginRateLimited(standing.retry_after_secs).into());
         }
         let result = self.verify_credentials(login, password, now).await;
-        if matches!(result, Err(AuthError::InvalidCredentials)) {
+        if matches!(result, Err(AuthError::Credentials(CredentialError::InvalidCredentials))) {
             self.limiter.take(&failures_key, policy, now * 1000).await?;
         }
         result
@@ -60,7 +60,7 @@ impl Credentials {
     /// Unknown, disabled, locked and wrong all fail identically and cost one hash.
     async fn verify_credentials(&self, login: &str, password: &str, now: UnixTime) -> Result<User, AuthError> {
         if password.chars().count() > *self.password_len.end() {
-            return Err(AuthError::InvalidCredentials);
+            return Err(CredentialError::InvalidCredentials.into());
         }
         let Some(found) = self.find_by_login(login).await? else {
             tracing::info!(reason = "unknown account", "login failed");
@@ -82,7 +82,7 @@ impl Credentials {
         if !check.matches {
             self.count_failure(&user, now).await?;
             tracing::warn!(user_id = %user.id, "login failed");
-            return Err(AuthError::InvalidCredentials);
+            return Err(CredentialError::InvalidCredentials.into());
         }
         // The failure count stays until the whole sign-in succeeds (the flow clears it then): a known password
         // must not reset the count of guessed codes.
@@ -115,7 +115,9 @@ impl Credentials {
     ) -> Result<User, AuthError> {
         match self.check_password(&caller.user.username, password, client, now).await {
             Ok(user) if user.id == caller.user.id => Ok(user),
-            Ok(_) | Err(AuthError::InvalidCredentials) => Err(AuthError::WrongPassword),
+            Ok(_) | Err(AuthError::Credentials(CredentialError::InvalidCredentials)) => {
+                Err(CredentialError::WrongPassword.into())
+            }
             Err(e) => Err(e),
         }
     }
@@ -174,7 +176,7 @@ impl Credentials {
     /// Spends one dummy hash so a refusal costs what a real check costs, then refuses.
     async fn refuse<T>(&self, password: &str) -> Result<T, AuthError> {
         self.passwords.verify(password, None).await?;
-        Err(AuthError::InvalidCredentials)
+        Err(CredentialError::InvalidCredentials.into())
     }
 }
 

@@ -4,7 +4,7 @@
 //! which ends their sessions and tokens in that application.
 
 use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
-use super::{Access, AuthError};
+use super::{Access, AccountError, AuthError};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -73,7 +73,7 @@ impl Access {
     /// Removes a member; its sessions and tokens in the application end.
     pub async fn remove_member(&self, app: &Application, user_id: &str, now: UnixTime) -> Result<(), AuthError> {
         if !members::remove_and_revoke(&self.db, app.id.clone(), user_id.to_owned(), now).await? {
-            return Err(AuthError::UnknownAccount);
+            return Err(AccountError::UnknownAccount.into());
         }
         tracing::info!(%user_id, application_id = %app.id, "member removed");
         Ok(())
@@ -162,8 +162,8 @@ impl Access {
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {
-            Err(StoreError::Duplicate(what)) if what.contains("email") => return Err(AuthError::EmailTaken),
-            Err(StoreError::Duplicate(_)) => return Err(AuthError::UsernameTaken),
+            Err(StoreError::Duplicate(what)) if what.contains("email") => return Err(AccountError::EmailTaken.into()),
+            Err(StoreError::Duplicate(_)) => return Err(AccountError::UsernameTaken.into()),
             other => other?,
         }
         tracing::info!(user_id = %id, "account created for a member");

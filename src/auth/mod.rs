@@ -6,6 +6,7 @@
 mod access;
 mod account;
 mod browser;
+mod error;
 pub mod flow;
 mod guest;
 pub mod identity;
@@ -21,6 +22,10 @@ mod signup;
 use std::sync::Arc;
 
 pub use browser::{BrowserSession, SignedIn};
+pub use error::{
+    AccessError, AccountError, AuthError, CredentialError, FactorError, FlowError, LimitedBy, PrivateTokenError,
+    SessionError,
+};
 pub use password::{PasswordError, Passwords};
 pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
@@ -36,10 +41,9 @@ use crate::apps::rate_limit::RateLimiter;
 use crate::config::{
     Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
 };
-use crate::error::FieldError;
 use crate::notify::{Captcha, Notifier};
-use crate::store::{Database, StoreError};
-use crate::tokens::{AccessTokens, TokenError};
+use crate::store::Database;
+use crate::tokens::AccessTokens;
 
 /// Where a request came from: the client's address (captcha providers are told it) and the key per-address
 /// limits count it under (the address, or its /64 for IPv6).
@@ -47,98 +51,6 @@ use crate::tokens::{AccessTokens, TokenError};
 pub struct Origin {
     pub ip: Option<std::net::IpAddr>,
     pub key: String,
-}
-
-/// Everything authentication can refuse or fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("invalid login or password")]
-    InvalidCredentials,
-    #[error("invalid fields")]
-    Validation(Vec<FieldError>),
-    #[error("no such account")]
-    UnknownAccount,
-    #[error("accounts are created by administrators only")]
-    SignupClosed,
-    #[error("the username is taken")]
-    UsernameTaken,
-    #[error("the e-mail address is taken")]
-    EmailTaken,
-    #[error("the refresh token is not valid")]
-    RefreshInvalid,
-    #[error("the refresh token has expired")]
-    RefreshExpired,
-    #[error("the refresh token was already used; its whole family is now revoked")]
-    RefreshReused,
-    #[error("the refresh token was revoked")]
-    RefreshRevoked,
-    #[error("the token was issued for another application")]
-    AppMismatch,
-    #[error("too many signup attempts ({0:?})")]
-    SignupRateLimited(LimitedBy, u64),
-    #[error("too many failed sign-ins from this address")]
-    LoginRateLimited(u64),
-    #[error("no such token")]
-    UnknownToken,
-    #[error("this needs a password sign-in, not a private token")]
-    InteractiveLoginRequired,
-    #[error("the current password is wrong")]
-    WrongPassword,
-    #[error("the mfa_token is unknown, expired, spent, or for another sign-in")]
-    MfaTokenInvalid,
-    #[error("the code is wrong, expired or spent")]
-    InvalidCode,
-    #[error("the second factor `{0}` is not available for this account")]
-    MethodUnavailable(&'static str),
-    #[error("too many codes were asked for; retry in {0} s")]
-    OtpRateLimited(u64),
-    #[error("an authenticator is already enabled")]
-    TotpAlreadyEnabled,
-    #[error("no authenticator enrollment is pending")]
-    TotpNotPending,
-    #[error("this needs a recent sign-in")]
-    ReauthenticationRequired,
-    #[error("the {0} is already verified")]
-    AlreadyVerified(&'static str),
-    #[error(transparent)]
-    Notify(#[from] crate::notify::NotifyError),
-    #[error(transparent)]
-    Captcha(#[from] crate::notify::CaptchaError),
-    #[error("{0}")]
-    Internal(String),
-    #[error("this account may not enter the application")]
-    NotMember,
-    #[error("the application asks for a proven address or number first")]
-    VerificationRequired,
-    #[error("a guest cannot do this before registering")]
-    GuestAccount,
-    #[error("this sign-in needs a second factor the account cannot give")]
-    SecondFactorUnavailable,
-    #[error("the code has expired")]
-    CodeExpired,
-    #[error("the application does not accept sign-in by `{0}`")]
-    MethodNotAllowed(&'static str),
-    #[error("the application does not admit guests")]
-    GuestsNotAllowed,
-    #[error("the invitation is unknown, expired or already used")]
-    InvitationInvalid,
-    #[error("the caller does not hold the `{0}` scope it tried to hand on")]
-    ScopeNotHeld(String),
-    #[error("the caller lacks the `{0}` scope")]
-    InsufficientScope(&'static str),
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-}
-
-/// What a signup limit counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimitedBy {
-    Email,
-    Ip,
 }
 
 /// The scope that marks administrators.
@@ -332,7 +244,7 @@ impl Auth {
 async fn find_user(db: &Database, id: &str) -> Result<crate::store::users::User, AuthError> {
     crate::store::users::find_by_id(db, id.to_owned())
         .await?
-        .ok_or(AuthError::UnknownAccount)
+        .ok_or(AuthError::Account(AccountError::UnknownAccount))
 }
 
 impl Credentials {

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::{AuthError, Credential, Principal, PrivateTokens};
+use super::{AuthError, Credential, Principal, PrivateTokenError, PrivateTokens, SessionError};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -128,7 +128,7 @@ impl PrivateTokens {
         now: UnixTime,
     ) -> Result<(), AuthError> {
         if !private_tokens::revoke(&self.db, user_id.to_owned(), token_id.to_owned(), reason, now).await? {
-            return Err(AuthError::UnknownToken);
+            return Err(PrivateTokenError::UnknownToken.into());
         }
         tracing::info!(%user_id, %token_id, reason, "private token revoked");
         Ok(())
@@ -160,7 +160,7 @@ impl PrivateTokens {
         let (old, _) = private_tokens::find_with_user(&self.db, token_id.to_owned())
             .await?
             .filter(|(row, _)| row.user_id == caller.user.id && row.revoked_at.is_none())
-            .ok_or(AuthError::UnknownToken)?;
+            .ok_or(PrivateTokenError::UnknownToken)?;
         if old.expires_at <= now {
             return Err(AuthError::Validation(vec![FieldError {
                 field: "expires_at",
@@ -188,7 +188,7 @@ impl PrivateTokens {
         )
         .await?
         {
-            return Err(AuthError::UnknownToken);
+            return Err(PrivateTokenError::UnknownToken.into());
         }
         tracing::info!(user_id = %caller.user.id, old = %old.id, new = %replacement.id, "private token rotated");
         Ok(NewPrivateToken {
@@ -326,7 +326,7 @@ impl PrivateTokens {
         for scope in request.scopes.unwrap_or_default() {
             if !caller.has_scope(&scope) {
                 // Asking for more than one holds is an authorization failure, not a malformed field.
-                return Err(AuthError::ScopeNotHeld(scope));
+                return Err(PrivateTokenError::ScopeNotHeld(scope).into());
             }
             if !scopes.contains(&scope) {
                 scopes.push(scope);
@@ -343,7 +343,7 @@ impl PrivateTokens {
 /// Live: not revoked, not expired, an active owner, the right application.
 fn check_live(live: &LivePrivateToken, app_id: &str, now: UnixTime) -> Result<(), AuthError> {
     if live.token.application_id != app_id {
-        return Err(AuthError::AppMismatch);
+        return Err(SessionError::AppMismatch.into());
     }
     if live.token.revoked_at.is_some() {
         return Err(TokenError::Revoked("The private token was revoked.").into());

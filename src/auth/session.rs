@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{ADMIN_SCOPE, AuthError, Sessions};
+use super::{ADMIN_SCOPE, AccessError, AuthError, CredentialError, SessionError, Sessions};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
@@ -181,7 +181,7 @@ impl Principal {
         if self.is_interactive() {
             Ok(())
         } else {
-            Err(AuthError::InteractiveLoginRequired)
+            Err(SessionError::InteractiveLoginRequired.into())
         }
     }
 
@@ -197,17 +197,17 @@ impl Principal {
                 if now - auth_time <= max_age {
                     Ok(())
                 } else {
-                    Err(AuthError::ReauthenticationRequired)
+                    Err(CredentialError::ReauthenticationRequired.into())
                 }
             }
-            Credential::PrivateToken(_) => Err(AuthError::InteractiveLoginRequired),
+            Credential::PrivateToken(_) => Err(SessionError::InteractiveLoginRequired.into()),
         }
     }
 
     /// A guest may not make long-lived credentials or factors before it registers.
     pub fn require_registered(&self) -> Result<(), AuthError> {
         if self.user.guest {
-            return Err(AuthError::GuestAccount);
+            return Err(AccessError::GuestAccount.into());
         }
         Ok(())
     }
@@ -304,30 +304,30 @@ impl Sessions {
         now: UnixTime,
     ) -> Result<RotatedFamily, AuthError> {
         if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
-            return Err(AuthError::RefreshInvalid);
+            return Err(SessionError::RefreshInvalid.into());
         }
         let found = refresh_tokens::find_by_hash(&self.db, opaque::hash(presented))
             .await?
-            .ok_or(AuthError::RefreshInvalid)?;
+            .ok_or(SessionError::RefreshInvalid)?;
         let (token, family, user) = (found.token, found.session, found.user);
         match owner {
             FamilyOwner::Client(client_id) if family.client_id.as_deref() != Some(client_id) => {
-                return Err(AuthError::RefreshInvalid);
+                return Err(SessionError::RefreshInvalid.into());
             }
-            FamilyOwner::Api(_) if family.client_id.is_some() => return Err(AuthError::RefreshInvalid),
+            FamilyOwner::Api(_) if family.client_id.is_some() => return Err(SessionError::RefreshInvalid.into()),
             FamilyOwner::Api(app_id) if family.application_id.as_deref() != Some(app_id) => {
-                return Err(AuthError::AppMismatch);
+                return Err(SessionError::AppMismatch.into());
             }
             _ => {}
         }
         if family.revoked_at.is_some() || !user.is_active {
-            return Err(AuthError::RefreshRevoked);
+            return Err(SessionError::RefreshRevoked.into());
         }
         if token.used_at.is_some() {
             return Err(self.revoke_for_reuse(&family.id, now).await);
         }
         if now >= token.expires_at {
-            return Err(AuthError::RefreshExpired);
+            return Err(SessionError::RefreshExpired.into());
         }
         // The application's policy may have changed since the sign-in: a member removed, proof now asked.
         if let Some(application_id) = &family.application_id {
@@ -356,7 +356,7 @@ impl Sessions {
     async fn revoke_for_reuse(&self, session_id: &str, now: UnixTime) -> AuthError {
         tracing::warn!(%session_id, "refresh token reused; revoking its family");
         match sessions::revoke(&self.db, session_id.to_owned(), "refresh_token_reused", now).await {
-            Ok(_) => AuthError::RefreshReused,
+            Ok(_) => AuthError::Session(SessionError::RefreshReused),
             Err(e) => e.into(),
         }
     }
@@ -365,7 +365,7 @@ impl Sessions {
     /// no session to end; it is revoked through `/api/v1/tokens` instead.
     pub async fn logout(&self, principal: &Principal, now: UnixTime) -> Result<(), AuthError> {
         let Credential::Session { family, .. } = &principal.credential else {
-            return Err(AuthError::InteractiveLoginRequired);
+            return Err(SessionError::InteractiveLoginRequired.into());
         };
         sessions::revoke(&self.db, family.clone(), "logout", now).await?;
         tracing::info!(user_id = %principal.user.id, "logged out");
@@ -390,7 +390,7 @@ impl Sessions {
         }
         let claims = self.tokens.verify(token, now)?;
         if claims.app.as_deref() != Some(app.id.as_str()) {
-            return Err(AuthError::AppMismatch);
+            return Err(SessionError::AppMismatch.into());
         }
         if let Some(private_token) = claims.pat {
             let live = self

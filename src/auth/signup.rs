@@ -3,7 +3,10 @@
 
 use super::flow::{Door, LoginStep, Next};
 use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
-use super::{ADMIN_SCOPE, Accounts, AuthError, Authentication, LimitedBy, Origin, Principal, SignIn, TokenPair};
+use super::{
+    ADMIN_SCOPE, AccessError, AccountError, Accounts, AuthError, Authentication, LimitedBy, Origin, Principal,
+    PrivateTokenError, SignIn, TokenPair,
+};
 use crate::apps::Application;
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
@@ -52,8 +55,8 @@ impl SignIn {
         let by_admin = caller.is_some_and(Principal::is_admin);
         if !self.accounts.signup_allowed(app) && !by_admin {
             return Err(match caller {
-                None => AuthError::SignupClosed,
-                Some(_) => AuthError::InsufficientScope(ADMIN_SCOPE),
+                None => AuthError::Account(AccountError::SignupClosed),
+                Some(_) => AuthError::PrivateToken(PrivateTokenError::InsufficientScope(ADMIN_SCOPE)),
             });
         }
         if by_admin {
@@ -91,10 +94,10 @@ impl Accounts {
         now: UnixTime,
     ) -> Result<User, AuthError> {
         if !self.signup_allowed(app) {
-            return Err(AuthError::SignupClosed);
+            return Err(AccountError::SignupClosed.into());
         }
         if !app.policy.accepts_password() {
-            return Err(AuthError::MethodNotAllowed("password"));
+            return Err(AccessError::MethodNotAllowed("password").into());
         }
         self.captcha.verify(captcha, "signup", origin.ip).await?;
         self.count_signup_attempt(account.email.as_deref(), &origin.key, now)
@@ -132,7 +135,7 @@ impl Accounts {
             let standing = self.limiter.check(key, *policy, now_ms).await?;
             if !standing.allowed {
                 tracing::warn!(?scope, "signup refused: rate limit");
-                return Err(AuthError::SignupRateLimited(*scope, standing.retry_after_secs));
+                return Err(AccountError::SignupRateLimited(*scope, standing.retry_after_secs).into());
             }
         }
         for (key, policy, _) in [&by_email, &by_ip] {
@@ -163,9 +166,9 @@ impl Accounts {
         match users::insert(&self.db, user).await {
             Ok(()) => {}
             Err(StoreError::Duplicate(what)) if what.contains("email") => {
-                return Err(AuthError::EmailTaken);
+                return Err(AccountError::EmailTaken.into());
             }
-            Err(StoreError::Duplicate(_)) => return Err(AuthError::UsernameTaken),
+            Err(StoreError::Duplicate(_)) => return Err(AccountError::UsernameTaken.into()),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %id, "account created");
@@ -187,7 +190,9 @@ impl Accounts {
         match self.create_user(account, &[ADMIN_SCOPE], now).await {
             Ok(user) => Ok(Some(user)),
             // Another instance starting at the same moment created it first.
-            Err(AuthError::UsernameTaken | AuthError::EmailTaken) if users::has_active_admin(&self.db).await? => {
+            Err(AuthError::Account(AccountError::UsernameTaken | AccountError::EmailTaken))
+                if users::has_active_admin(&self.db).await? =>
+            {
                 Ok(None)
             }
             Err(e) => Err(e),

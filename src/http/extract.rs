@@ -11,7 +11,7 @@ use super::applications::RequestApp;
 use super::body::{has_content_type, read_limited};
 use super::client_ip::request_ip;
 use super::error::ApiError;
-use crate::auth::Principal;
+use crate::auth::{Principal, PrivateTokenError};
 use crate::state::AppState;
 use crate::tokens::TokenError;
 
@@ -207,7 +207,7 @@ impl FromRequest for Admin {
             if principal.is_admin() {
                 Ok(Admin(principal))
             } else {
-                Err(crate::auth::AuthError::InsufficientScope(crate::auth::ADMIN_SCOPE).into())
+                Err(PrivateTokenError::InsufficientScope(crate::auth::ADMIN_SCOPE).into())
             }
         })
     }

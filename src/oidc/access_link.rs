@@ -7,7 +7,7 @@
 use super::OidcService;
 use crate::apps::Application;
 use crate::auth::flow::{Door, Next};
-use crate::auth::{AuthError, Authentication, BrowserSession, SignedIn};
+use crate::auth::{AccessError, AuthError, Authentication, BrowserSession, SignedIn};
 use crate::clock::UnixTime;
 
 /// Where the access link sends a browser.
@@ -58,7 +58,7 @@ impl OidcService {
             Ok(None) => Ok(Landing::Account),
             Ok(Some(next)) => Ok(Landing::Verify(next)),
             // Someone else may sign in here.
-            Err(AuthError::NotMember) => Ok(Landing::SignIn),
+            Err(AuthError::Access(AccessError::NotMember)) => Ok(Landing::SignIn),
             Err(other) => Err(other),
         }
     }

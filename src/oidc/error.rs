@@ -153,52 +153,53 @@ impl From<TokenError> for OAuthError {
 /// decision here, never a silent `server_error`.
 impl From<AuthError> for OAuthError {
     fn from(error: AuthError) -> Self {
+        use crate::auth::{
+            AccessError as Ac, AccountError as Acc, CredentialError as C, FactorError as F, FlowError as Fl,
+            PrivateTokenError as P, SessionError as S,
+        };
         use AuthError as A;
         match error {
-            A::RefreshInvalid => Self::invalid_grant("The refresh token is not valid for this client."),
-            A::RefreshExpired => Self::invalid_grant("The refresh token has expired."),
-            A::RefreshReused => {
+            A::Session(S::RefreshInvalid) => Self::invalid_grant("The refresh token is not valid for this client."),
+            A::Session(S::RefreshExpired) => Self::invalid_grant("The refresh token has expired."),
+            A::Session(S::RefreshReused) => {
                 Self::invalid_grant("The refresh token was already used; its whole grant is now revoked.")
             }
-            A::RefreshRevoked => Self::invalid_grant("The refresh token was revoked."),
-            A::AppMismatch => Self::invalid_grant("The token belongs to another application."),
-            A::NotMember => Self::invalid_grant("The account has no access to this application."),
-            A::VerificationRequired => {
+            A::Session(S::RefreshRevoked) => Self::invalid_grant("The refresh token was revoked."),
+            A::Session(S::AppMismatch) => Self::invalid_grant("The token belongs to another application."),
+            A::Access(Ac::NotMember) => Self::invalid_grant("The account has no access to this application."),
+            A::Access(Ac::VerificationRequired) => {
                 Self::invalid_grant("The application asks for a proven address or number: sign in again.")
             }
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
             // Steps of a sign-in, account and factor management: no grant leads to them.
-            A::InvalidCredentials
+            A::Credentials(
+                C::InvalidCredentials | C::WrongPassword | C::LoginRateLimited(_) | C::ReauthenticationRequired,
+            )
+            | A::Session(S::InteractiveLoginRequired)
+            | A::Account(
+                Acc::UnknownAccount
+                | Acc::SignupClosed
+                | Acc::UsernameTaken
+                | Acc::EmailTaken
+                | Acc::SignupRateLimited(..)
+                | Acc::InvitationInvalid,
+            )
+            | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_) | P::InsufficientScope(_))
+            | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired | Fl::SecondFactorUnavailable)
+            | A::Factor(
+                F::InvalidCode
+                | F::MethodUnavailable(_)
+                | F::OtpRateLimited(_)
+                | F::TotpAlreadyEnabled
+                | F::TotpNotPending
+                | F::AlreadyVerified(_),
+            )
+            | A::Access(Ac::MethodNotAllowed(_) | Ac::GuestsNotAllowed | Ac::GuestAccount)
             | A::Validation(_)
-            | A::UnknownAccount
-            | A::SignupClosed
-            | A::UsernameTaken
-            | A::EmailTaken
-            | A::SignupRateLimited(..)
-            | A::LoginRateLimited(_)
-            | A::UnknownToken
-            | A::InteractiveLoginRequired
-            | A::WrongPassword
-            | A::MfaTokenInvalid
-            | A::InvalidCode
-            | A::MethodUnavailable(_)
-            | A::OtpRateLimited(_)
-            | A::TotpAlreadyEnabled
-            | A::TotpNotPending
-            | A::ReauthenticationRequired
-            | A::AlreadyVerified(_)
             | A::Notify(_)
             | A::Captcha(_)
             | A::Internal(_)
-            | A::ScopeNotHeld(_)
-            | A::InsufficientScope(_)
-            | A::MethodNotAllowed(_)
-            | A::GuestsNotAllowed
-            | A::GuestAccount
-            | A::SecondFactorUnavailable
-            | A::CodeExpired
-            | A::InvitationInvalid
             | A::Password(_) => Self::server(error),
         }
     }

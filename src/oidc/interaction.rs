@@ -13,7 +13,7 @@ use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::flow::Door;
 use crate::auth::identity::names;
-use crate::auth::{AuthError, Authentication, BrowserSession};
+use crate::auth::{AccessError, AuthError, Authentication, BrowserSession};
 use crate::clock::UnixTime;
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
 use crate::store::authorization_requests::{self, AuthorizationRequestRow};
@@ -235,8 +235,8 @@ impl OidcService {
                     });
                 }
                 // A guest may sign in as someone who may enter.
-                Err(AuthError::NotMember) if session.user.guest => step = Step::Login,
-                Err(AuthError::NotMember) => {
+                Err(AuthError::Access(AccessError::NotMember)) if session.user.guest => step = Step::Login,
+                Err(AuthError::Access(AccessError::NotMember)) => {
                     if let Some(id) = pending_id
                         && !authorization_requests::consume(&self.db, id, now).await?
                     {

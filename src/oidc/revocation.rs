@@ -7,7 +7,7 @@
 use super::clients::Client;
 use super::params::Params;
 use super::{ErrorCode, OAuthError, OidcService};
-use crate::auth::AuthError;
+use crate::auth::{AuthError, PrivateTokenError};
 use crate::clock::UnixTime;
 use crate::store::{refresh_tokens, revoked_tokens, sessions};
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
@@ -88,7 +88,7 @@ impl OidcService {
             .revoke_private_token(&live.user.id, &live.token.id, "revoked_by_holder", now)
             .await
         {
-            Ok(()) | Err(AuthError::UnknownToken) => Ok(()),
+            Ok(()) | Err(AuthError::PrivateToken(PrivateTokenError::UnknownToken)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

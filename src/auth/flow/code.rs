@@ -9,7 +9,9 @@ use crate::apps::policy::{AccessMode, LoginMethod};
 use crate::auth::identity::{email_problem, normalize_email};
 use crate::auth::mfa::codes::{CodePurpose, CodeRequest};
 use crate::auth::mfa::{Channel, SentCode};
-use crate::auth::{AuthError, Authentication, EMAIL_CODE_AMR, Origin, SMS_CODE_AMR, SignIn};
+use crate::auth::{
+    AccessError, AuthError, Authentication, EMAIL_CODE_AMR, FactorError, FlowError, Origin, SMS_CODE_AMR, SignIn,
+};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::notify::sms::{is_e164, normalize_phone};
@@ -45,7 +47,7 @@ impl SignIn {
             Channel::Sms => LoginMethod::SmsCode,
         };
         if !app.policy.accepts(method) {
-            return Err(AuthError::MethodNotAllowed(method.as_str()));
+            return Err(AccessError::MethodNotAllowed(method.as_str()).into());
         }
         self.captcha.verify(captcha, "login", origin.ip).await?;
         let audience = self.audience(app, channel, &destination).await?;
@@ -120,14 +122,14 @@ impl SignIn {
             let latest =
                 one_time_codes::latest(&self.db, None, CodePurpose::Login.as_str(), Some(flow.row.id.clone())).await?;
             if latest.is_some_and(|code| code.consumed_at.is_none() && code.expires_at <= now) {
-                return Err(AuthError::CodeExpired);
+                return Err(FlowError::CodeExpired.into());
             }
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         }
         let user = match audience {
             Audience::Account(user) => self.proven_by_code(&user, channel, now).await?,
             Audience::NewAccount => self.sign_up_by_code(channel, &destination, origin, now).await?,
-            Audience::Refused => return Err(AuthError::InvalidCode),
+            Audience::Refused => return Err(FactorError::InvalidCode.into()),
         };
         let how = Authentication::code(match channel {
             Channel::Email => EMAIL_CODE_AMR,
@@ -251,7 +253,7 @@ impl SignIn {
         let id = user.id.clone();
         match users::insert(&self.db, user).await {
             // The address was taken a moment ago, by a sign-up in parallel.
-            Err(StoreError::Duplicate(_)) => return Err(AuthError::InvalidCode),
+            Err(StoreError::Duplicate(_)) => return Err(FactorError::InvalidCode.into()),
             other => other?,
         }
         tracing::info!(user_id = %id, channel = channel.as_str(), "account created by code");
@@ -286,7 +288,7 @@ fn flow_destination(flow: &LiveFlow) -> Result<(Channel, String), AuthError> {
     let channel = flow.row.channel.as_deref().and_then(Channel::parse);
     match (channel, &flow.row.destination) {
         (Some(channel), Some(destination)) => Ok((channel, destination.clone())),
-        _ => Err(AuthError::MfaTokenInvalid),
+        _ => Err(FlowError::MfaTokenInvalid.into()),
     }
 }
 

@@ -14,7 +14,7 @@ pub(super) use code::generated_username;
 
 use super::access::Admission;
 use super::mfa::{Method, SentCode};
-use super::{AuthError, Authentication, Origin, SignIn, TokenPair};
+use super::{AccessError, AuthError, Authentication, FlowError, Origin, SignIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::ContactChannel;
 use crate::clock::UnixTime;
@@ -120,7 +120,7 @@ pub(super) struct LiveFlow {
 impl LiveFlow {
     /// The account signing in; every stage past a code knows it.
     pub fn account(&self) -> Result<&User, AuthError> {
-        self.user.as_ref().ok_or(AuthError::MfaTokenInvalid)
+        self.user.as_ref().ok_or(AuthError::Flow(FlowError::MfaTokenInvalid))
     }
 }
 
@@ -158,7 +158,7 @@ impl SignIn {
         how: &Authentication,
         now: UnixTime,
     ) -> Result<Option<Next>, AuthError> {
-        let app = self.apps.find(application_id).await?.ok_or(AuthError::NotMember)?;
+        let app = self.apps.find(application_id).await?.ok_or(AccessError::NotMember)?;
         self.admit(user, &app, door, how, now).await
     }
 
@@ -206,7 +206,7 @@ impl SignIn {
             let methods = self.factors.second_factors_after(&user, &how).await?;
             // Every sign-in needs a second factor: one the first factor's channel cannot be.
             if methods.is_empty() && self.policy.required {
-                return Err(AuthError::SecondFactorUnavailable);
+                return Err(FlowError::SecondFactorUnavailable.into());
             }
             ((!methods.is_empty()).then_some(Stage::SecondFactor), methods)
         };
@@ -233,7 +233,7 @@ impl SignIn {
                 row.expires_at = now + self.flow_ttl(app);
                 let from = Stage::parse(&flow.row.stage).map_or("", Stage::as_str);
                 if !sign_in_flows::advance(&self.db, row, from).await? {
-                    return Err(AuthError::MfaTokenInvalid);
+                    return Err(FlowError::MfaTokenInvalid.into());
                 }
                 (flow.token.clone(), flow.row.id.clone())
             }
@@ -269,7 +269,7 @@ impl SignIn {
     /// The refusal of an account the application does not let in: a non-member, or a guest.
     fn refusal(&self, user: &User, app: &Application) -> AuthError {
         tracing::warn!(user_id = %user.id, application_id = %app.id, "sign-in refused: not allowed in this application");
-        AuthError::NotMember
+        AccessError::NotMember.into()
     }
 
     /// A new flow's row for `app` at `door`, waiting at `stage`, and the token that names it.
@@ -318,18 +318,18 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<LiveFlow, AuthError> {
         if !opaque::is_well_formed(token, FLOW_TOKEN_PREFIX) {
-            return Err(AuthError::MfaTokenInvalid);
+            return Err(FlowError::MfaTokenInvalid.into());
         }
         let (row, user) = sign_in_flows::find_by_hash(&self.db, opaque::hash(token))
             .await?
-            .ok_or(AuthError::MfaTokenInvalid)?;
+            .ok_or(FlowError::MfaTokenInvalid)?;
         let same_door = match door {
             Door::Api(app) => row.browser_binding.is_none() && row.application_id == app.id,
             Door::Browser(binding) => row.browser_binding.as_deref() == Some(binding),
         };
         let live = row.consumed_at.is_none() && row.expires_at > now && user.as_ref().is_none_or(|u| u.is_active);
         if !(same_door && live && Stage::parse(&row.stage) == Some(stage)) {
-            return Err(AuthError::MfaTokenInvalid);
+            return Err(FlowError::MfaTokenInvalid.into());
         }
         let app = match door {
             Door::Api(app) => app.clone(),
@@ -337,7 +337,7 @@ impl SignIn {
                 .apps
                 .find(&row.application_id)
                 .await?
-                .ok_or(AuthError::MfaTokenInvalid)?,
+                .ok_or(FlowError::MfaTokenInvalid)?,
         };
         Ok(LiveFlow {
             row,
@@ -358,7 +358,7 @@ impl SignIn {
         for stage in [Stage::Code, Stage::SecondFactor, Stage::Verification] {
             match self.live_flow(token, Door::Browser(binding), stage, now).await {
                 Ok(flow) => return Ok(Some((stage, flow.app))),
-                Err(AuthError::MfaTokenInvalid) => {}
+                Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => {}
                 Err(other) => return Err(other),
             }
         }
@@ -374,7 +374,7 @@ impl SignIn {
     /// Spends the flow at its last step; a second use (a race) is refused.
     pub(super) async fn finish_flow(&self, flow: &LiveFlow, now: UnixTime) -> Result<(), AuthError> {
         if !sign_in_flows::consume(&self.db, flow.row.id.clone(), now).await? {
-            return Err(AuthError::MfaTokenInvalid);
+            return Err(FlowError::MfaTokenInvalid.into());
         }
         Ok(())
     }

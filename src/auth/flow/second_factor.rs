@@ -4,7 +4,7 @@
 use super::{Door, LiveFlow, Progress, Stage};
 use crate::auth::mfa::codes::{CodePurpose, CodeRequest};
 use crate::auth::mfa::{Channel, Method, SentCode};
-use crate::auth::{AuthError, Authentication, Origin, SignIn};
+use crate::auth::{AuthError, Authentication, FactorError, Origin, SignIn};
 use crate::clock::UnixTime;
 use crate::store::users::User;
 
@@ -38,7 +38,7 @@ impl SignIn {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
         let user = flow.account()?;
         if !self.flow_factors(&flow).await?.contains(&method) {
-            return Err(AuthError::MethodUnavailable(method.as_str()));
+            return Err(FactorError::MethodUnavailable(method.as_str()).into());
         }
         let locked = user.locked_until.is_some_and(|until| until > now);
         let accepted = !locked && self.factors.check_factor(user, method, code, &flow.row.id, now).await?;
@@ -49,7 +49,7 @@ impl SignIn {
                 self.credentials.count_failure(user, now).await?;
             }
             tracing::warn!(user_id = %user.id, method = method.as_str(), locked, "second factor refused");
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         }
         tracing::info!(user_id = %user.id, method = method.as_str(), "second factor accepted");
         let how = Authentication::from_flow(&flow.row.amr).then(method.amr());
@@ -70,15 +70,15 @@ impl SignIn {
         let flow = self.live_flow(token, door, Stage::SecondFactor, now).await?;
         let user = flow.account()?;
         if !self.flow_factors(&flow).await?.contains(&method) {
-            return Err(AuthError::MethodUnavailable(method.as_str()));
+            return Err(FactorError::MethodUnavailable(method.as_str()).into());
         }
         let (channel, destination) = match (method, &user.phone) {
             (Method::Sms, Some(phone)) => (Channel::Sms, phone.clone()),
             (Method::Email, _) => match &user.email {
                 Some(email) => (Channel::Email, email.clone()),
-                None => return Err(AuthError::MethodUnavailable(method.as_str())),
+                None => return Err(FactorError::MethodUnavailable(method.as_str()).into()),
             },
-            _ => return Err(AuthError::MethodUnavailable(method.as_str())),
+            _ => return Err(FactorError::MethodUnavailable(method.as_str()).into()),
         };
         let request = CodeRequest {
             user: Some(user),

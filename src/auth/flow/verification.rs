@@ -5,7 +5,7 @@
 use super::{Door, LiveFlow, Progress, Stage};
 use crate::apps::policy::ContactChannel;
 use crate::auth::mfa::SentCode;
-use crate::auth::{AuthError, Authentication, Origin, SignIn};
+use crate::auth::{AuthError, Authentication, FactorError, Origin, SignIn};
 use crate::clock::UnixTime;
 use crate::store::sign_in_flows;
 
@@ -23,7 +23,7 @@ impl SignIn {
     ) -> Result<SentCode, AuthError> {
         let flow = self.live_flow(token, door, Stage::Verification, now).await?;
         if !flow.app.policy.verification_channels.contains(&channel) {
-            return Err(AuthError::MethodUnavailable(channel.as_str()));
+            return Err(FactorError::MethodUnavailable(channel.as_str()).into());
         }
         let user = flow.account()?;
         let ttl = flow.app.policy.code_ttl_secs;
@@ -64,13 +64,13 @@ impl SignIn {
         let proven = match flow.row.channel.as_deref().and_then(ContactChannel::parse) {
             Some(ContactChannel::Email) => self.factors.prove_email(user, code, now).await,
             Some(ContactChannel::Sms) => self.factors.prove_phone(user, code, now).await,
-            None => Err(AuthError::InvalidCode),
+            None => Err(FactorError::InvalidCode.into()),
         };
         let user = match proven {
             Ok(user) => user,
-            Err(AuthError::InvalidCode) => {
+            Err(AuthError::Factor(FactorError::InvalidCode)) => {
                 self.count_wrong_answer(&flow, now).await?;
-                return Err(AuthError::InvalidCode);
+                return Err(FactorError::InvalidCode.into());
             }
             Err(other) => return Err(other),
         };

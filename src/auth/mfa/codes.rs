@@ -5,7 +5,7 @@
 
 use subtle::ConstantTimeEq;
 
-use super::super::{AuthError, SecondFactors};
+use super::super::{AuthError, FactorError, SecondFactors};
 use crate::apps::rate_limit::Policy;
 use crate::clock::UnixTime;
 use crate::notify::messages;
@@ -120,7 +120,7 @@ impl SecondFactors {
         if let Some(latest) = latest {
             let wait = latest.created_at + policy.resend_after_secs - now;
             if wait > 0 {
-                return Err(AuthError::OtpRateLimited(wait.unsigned_abs()));
+                return Err(FactorError::OtpRateLimited(wait.unsigned_abs()).into());
             }
         }
         let window_ms = policy.send_window_secs * 1000;
@@ -141,7 +141,7 @@ impl SecondFactors {
                 .await?;
             if !standing.allowed {
                 tracing::warn!(user_id = %who, "one-time code refused: send limit");
-                return Err(AuthError::OtpRateLimited(standing.retry_after_secs));
+                return Err(FactorError::OtpRateLimited(standing.retry_after_secs).into());
             }
         }
         for (key, max) in &limits {

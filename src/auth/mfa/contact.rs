@@ -3,7 +3,7 @@
 //! only once its code came back; an address is marked verified — or, for an account without one (a guest, a
 //! sign-up by text message), stored verified — and a code for an older address cannot verify a newer one.
 
-use super::super::{AuthError, Principal, SecondFactors};
+use super::super::{AccountError, AuthError, FactorError, Principal, SecondFactors};
 use super::codes::{Channel, CodePurpose, CodeRequest, SentCode};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -78,7 +78,7 @@ impl SecondFactors {
         now: UnixTime,
     ) -> Result<SentCode, AuthError> {
         if user.email.is_some() && user.email_verified {
-            return Err(AuthError::AlreadyVerified("email"));
+            return Err(FactorError::AlreadyVerified("email").into());
         }
         let address = match (&user.email, address) {
             (Some(current), _) => current.clone(),
@@ -92,7 +92,7 @@ impl SecondFactors {
             (None, None) => return Err(field("email", "is required: the account has no e-mail address".into())),
         };
         if !self.notify.email.is_enabled() {
-            return Err(AuthError::MethodUnavailable("email"));
+            return Err(FactorError::MethodUnavailable("email").into());
         }
         let request = CodeRequest {
             user: Some(user),
@@ -118,16 +118,16 @@ impl SecondFactors {
                 now,
             )
             .await?
-            .ok_or(AuthError::InvalidCode)?;
+            .ok_or(FactorError::InvalidCode)?;
         let proven = match &user.email {
             Some(current) => users::set_email_verified(&self.db, user.id.clone(), current.clone(), now).await?,
             None => match users::set_verified_email(&self.db, user.id.clone(), spent.binding.clone(), now).await {
-                Err(StoreError::Duplicate(_)) => return Err(AuthError::EmailTaken),
+                Err(StoreError::Duplicate(_)) => return Err(AccountError::EmailTaken.into()),
                 other => other?,
             },
         };
         if !proven {
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         }
         tracing::info!(user_id = %user.id, "e-mail address verified");
         super::super::find_user(&self.db, &user.id).await
@@ -150,7 +150,7 @@ impl SecondFactors {
             ));
         }
         if !self.notify.sms.is_enabled() {
-            return Err(AuthError::MethodUnavailable("sms"));
+            return Err(FactorError::MethodUnavailable("sms").into());
         }
         let request = CodeRequest {
             user: Some(user),
@@ -169,7 +169,7 @@ impl SecondFactors {
         let spent = self
             .check_code(Some(user), CodePurpose::VerifyPhone, None, None, code, now)
             .await?
-            .ok_or(AuthError::InvalidCode)?;
+            .ok_or(FactorError::InvalidCode)?;
         let holders = users::find_by_phone(&self.db, spent.binding.clone()).await?;
         if holders.iter().any(|other| other.id != user.id) {
             return Err(field("phone", "belongs to another account".into()));

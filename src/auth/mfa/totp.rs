@@ -5,7 +5,7 @@
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Totp};
 
-use super::super::{AuthError, Principal, SecondFactors};
+use super::super::{AuthError, FactorError, Principal, SecondFactors};
 use crate::clock::UnixTime;
 use crate::store::totp_factors::{self, NewRecoveryCode, TotpFactorRow};
 use crate::store::users::User;
@@ -45,7 +45,7 @@ impl SecondFactors {
             last_used_step: 0,
         };
         if !totp_factors::start(&self.db, row).await? {
-            return Err(AuthError::TotpAlreadyEnabled);
+            return Err(FactorError::TotpAlreadyEnabled.into());
         }
         tracing::info!(user_id = %caller.user.id, "authenticator enrollment started");
         Ok(TotpEnrollment {
@@ -67,14 +67,14 @@ impl SecondFactors {
         let pending = totp_factors::find(&self.db, user.id.clone())
             .await?
             .filter(|factor| factor.confirmed_at.is_none())
-            .ok_or(AuthError::TotpNotPending)?;
+            .ok_or(FactorError::TotpNotPending)?;
         let Some(step) = self.matching_step(&pending, user.label(), code, now)? else {
             self.credentials.count_failure(user, now).await?;
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         };
         let (codes, rows) = recovery_codes(user, now);
         if !totp_factors::confirm(&self.db, user.id.clone(), step, rows, now).await? {
-            return Err(AuthError::TotpNotPending);
+            return Err(FactorError::TotpNotPending.into());
         }
         tracing::info!(user_id = %user.id, "authenticator enabled");
         self.notify_security_event(user, "An authenticator app was added as a second factor.".into());
@@ -94,7 +94,7 @@ impl SecondFactors {
         let user = self.credentials.recheck_password(caller, password, client, now).await?;
         if !self.check_totp(&user, code, now).await? {
             self.credentials.count_failure(&user, now).await?;
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         }
         totp_factors::remove(&self.db, user.id.clone()).await?;
         tracing::info!(user_id = %user.id, "authenticator disabled");
@@ -116,7 +116,7 @@ impl SecondFactors {
         let user = self.credentials.recheck_password(caller, password, client, now).await?;
         if !self.check_totp(&user, code, now).await? {
             self.credentials.count_failure(&user, now).await?;
-            return Err(AuthError::InvalidCode);
+            return Err(FactorError::InvalidCode.into());
         }
         let (codes, rows) = recovery_codes(&user, now);
         totp_factors::replace_recovery_codes(&self.db, user.id.clone(), rows).await?;

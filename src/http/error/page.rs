@@ -112,7 +112,10 @@ pub const NOT_MEMBER_MESSAGE: &str =
 /// here, never a silent 500.
 impl From<crate::auth::AuthError> for PageError {
     fn from(error: crate::auth::AuthError) -> Self {
-        use crate::auth::AuthError as A;
+        use crate::auth::{
+            AccessError as Ac, AccountError as Acc, AuthError as A, CredentialError as C, FactorError as F,
+            FlowError as Fl, PrivateTokenError as P, SessionError as S,
+        };
         use crate::notify::CaptchaError;
         match error {
             A::Store(error) => error.into(),
@@ -125,50 +128,51 @@ impl From<crate::auth::AuthError> for PageError {
                 StatusCode::BAD_GATEWAY,
                 "The message could not be sent. Please try again later.",
             ),
-            A::LoginRateLimited(_) | A::SignupRateLimited(..) | A::OtpRateLimited(_) => Self::with_status(
+            A::Credentials(C::LoginRateLimited(_))
+            | A::Account(Acc::SignupRateLimited(..))
+            | A::Factor(F::OtpRateLimited(_)) => Self::with_status(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts. Please wait a while, then try again.",
             ),
-            A::SignupClosed => Self::forbidden("Accounts are created by an administrator here; sign-up is closed."),
-            A::NotMember => Self::forbidden(NOT_MEMBER_MESSAGE),
-            A::VerificationRequired => {
+            A::Account(Acc::SignupClosed) => {
+                Self::forbidden("Accounts are created by an administrator here; sign-up is closed.")
+            }
+            A::Access(Ac::NotMember) => Self::forbidden(NOT_MEMBER_MESSAGE),
+            A::Access(Ac::VerificationRequired) => {
                 Self::forbidden("This application asks for a proven address or number first. Please sign in again.")
             }
-            A::GuestAccount => Self::forbidden("A guest cannot do this. Please register first."),
-            A::SecondFactorUnavailable => Self::forbidden(
+            A::Access(Ac::GuestAccount) => Self::forbidden("A guest cannot do this. Please register first."),
+            A::Flow(Fl::SecondFactorUnavailable) => Self::forbidden(
                 "Every sign-in here needs a second factor, and this account has none besides the code. Please sign in with your password.",
             ),
-            A::MethodNotAllowed(_) => Self::forbidden("This application does not accept this way of signing in."),
-            A::GuestsNotAllowed => Self::forbidden("This application is not open to guests."),
-            A::InvitationInvalid => Self::with_status(
+            A::Access(Ac::MethodNotAllowed(_)) => {
+                Self::forbidden("This application does not accept this way of signing in.")
+            }
+            A::Access(Ac::GuestsNotAllowed) => Self::forbidden("This application is not open to guests."),
+            A::Account(Acc::InvitationInvalid) => Self::with_status(
                 StatusCode::NOT_FOUND,
                 "This invitation has expired or was already used. Ask for a new one if you still need access.",
             ),
-            A::ReauthenticationRequired | A::InteractiveLoginRequired => {
+            A::Credentials(C::ReauthenticationRequired) | A::Session(S::InteractiveLoginRequired) => {
                 Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
             }
-            A::InvalidCredentials
+            // What the pages answer themselves before it could reach here.
+            A::Credentials(C::InvalidCredentials | C::WrongPassword)
             | A::Validation(_)
-            | A::UnknownAccount
-            | A::UsernameTaken
-            | A::EmailTaken
-            | A::RefreshInvalid
-            | A::RefreshExpired
-            | A::RefreshReused
-            | A::RefreshRevoked
-            | A::AppMismatch
-            | A::UnknownToken
-            | A::WrongPassword
-            | A::MfaTokenInvalid
-            | A::InvalidCode
-            | A::CodeExpired
-            | A::MethodUnavailable(_)
-            | A::TotpAlreadyEnabled
-            | A::TotpNotPending
-            | A::AlreadyVerified(_)
+            | A::Account(Acc::UnknownAccount | Acc::UsernameTaken | Acc::EmailTaken)
+            | A::Session(
+                S::RefreshInvalid | S::RefreshExpired | S::RefreshReused | S::RefreshRevoked | S::AppMismatch,
+            )
+            | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_) | P::InsufficientScope(_))
+            | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired)
+            | A::Factor(
+                F::InvalidCode
+                | F::MethodUnavailable(_)
+                | F::TotpAlreadyEnabled
+                | F::TotpNotPending
+                | F::AlreadyVerified(_),
+            )
             | A::Internal(_)
-            | A::ScopeNotHeld(_)
-            | A::InsufficientScope(_)
             | A::Token(_)
             | A::Password(_) => Self::internal(error),
         }

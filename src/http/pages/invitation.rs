@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{PageError, PageForm, browser_state, check_csrf, encode, page, render, see_other};
-use crate::auth::AuthError;
 use crate::auth::invitations::OpenInvitation;
+use crate::auth::{AccountError, AuthError};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -70,12 +70,12 @@ pub async fn post_invitation(
             None,
             problems.into_iter().map(|p| (p.field, p.message)).collect(),
         ),
-        Err(AuthError::UsernameTaken) => (
+        Err(AuthError::Account(AccountError::UsernameTaken)) => (
             StatusCode::CONFLICT,
             None,
             vec![("username", "is already taken".to_owned())],
         ),
-        Err(AuthError::EmailTaken) => (
+        Err(AuthError::Account(AccountError::EmailTaken)) => (
             StatusCode::CONFLICT,
             Some("An account with this address was made a moment ago; open the link again."),
             Vec::new(),

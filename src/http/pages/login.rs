@@ -14,7 +14,7 @@ use super::{
     progress_response, see_other, stage_location,
 };
 use crate::apps::policy::LoginMethod;
-use crate::auth::AuthError;
+use crate::auth::{AccessError, AuthError, CredentialError, FactorError};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
@@ -159,17 +159,19 @@ pub(super) fn refused(error: AuthError) -> Result<(StatusCode, &'static str), Pa
     Ok(match error {
         AuthError::Captcha(CaptchaError::Failed(_)) => (StatusCode::BAD_REQUEST, CAPTCHA_FAILED),
         AuthError::Captcha(CaptchaError::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, CAPTCHA_UNAVAILABLE),
-        AuthError::InvalidCredentials => (
+        AuthError::Credentials(CredentialError::InvalidCredentials) => (
             StatusCode::UNAUTHORIZED,
             "The username, e-mail or password is incorrect.",
         ),
-        AuthError::LoginRateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, LOGIN_LIMIT_MESSAGE),
-        AuthError::NotMember => (StatusCode::FORBIDDEN, crate::http::error::NOT_MEMBER_MESSAGE),
-        AuthError::MethodNotAllowed(_) => (
+        AuthError::Credentials(CredentialError::LoginRateLimited(_)) => {
+            (StatusCode::TOO_MANY_REQUESTS, LOGIN_LIMIT_MESSAGE)
+        }
+        AuthError::Access(AccessError::NotMember) => (StatusCode::FORBIDDEN, crate::http::error::NOT_MEMBER_MESSAGE),
+        AuthError::Access(AccessError::MethodNotAllowed(_)) => (
             StatusCode::FORBIDDEN,
             "This application does not accept this way of signing in.",
         ),
-        AuthError::OtpRateLimited(_) => (
+        AuthError::Factor(FactorError::OtpRateLimited(_)) => (
             StatusCode::TOO_MANY_REQUESTS,
             "A code was sent a moment ago. Please wait a little, then ask again.",
         ),

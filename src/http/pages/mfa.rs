@@ -14,9 +14,9 @@ use super::{
     BrowserState, PageError, PageForm, browser_state, check_csrf, clear_flow_cookie, encode, page, progress_response,
     render, see_other,
 };
-use crate::auth::AuthError;
 use crate::auth::flow::Door;
 use crate::auth::mfa::Method;
+use crate::auth::{AuthError, FactorError, FlowError};
 use crate::http::client_ip::ClientAddress;
 use crate::notify::sms::mask_phone;
 use crate::oidc::interaction::Pending;
@@ -118,14 +118,14 @@ pub async fn post_mfa(
         .await;
     match outcome {
         Ok(progress) => progress_response(&state, &browser, progress, step.pending.as_ref(), now).await,
-        Err(AuthError::InvalidCode) => step.render(
+        Err(AuthError::Factor(FactorError::InvalidCode)) => step.render(
             &browser,
             method,
             StatusCode::UNAUTHORIZED,
             None,
             Some("The code is incorrect or has expired."),
         ),
-        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => Ok(restart(&state, request)),
         Err(other) => Err(other.into()),
     }
 }
@@ -164,7 +164,7 @@ pub async fn post_send(
             Some(format!("We sent a code to {}.", sent.destination)),
             None,
         ),
-        Err(AuthError::OtpRateLimited(wait)) => step.render(
+        Err(AuthError::Factor(FactorError::OtpRateLimited(wait))) => step.render(
             &browser,
             method,
             StatusCode::TOO_MANY_REQUESTS,
@@ -178,7 +178,7 @@ pub async fn post_send(
             None,
             Some("The code could not be sent. Please try again later, or use another method."),
         ),
-        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => Ok(restart(&state, request)),
         Err(other) => Err(other.into()),
     }
 }
@@ -232,7 +232,7 @@ impl Step {
             .await
         {
             Ok((user, methods)) => (user.phone, methods),
-            Err(AuthError::MfaTokenInvalid) => return Ok(None),
+            Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(None),
             Err(other) => return Err(other.into()),
         };
         let pending = match request {

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
-use crate::auth::{AuthError, BrowserSession, Principal};
+use crate::auth::{AuthError, BrowserSession, CredentialError, FactorError, Principal};
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
 
@@ -95,7 +95,7 @@ pub async fn post_confirm_totp(
             show(&state, &browser, session, StatusCode::OK, view).await
         }
         // The secret is not shown twice: a wrong code starts over with a new one.
-        Err(AuthError::InvalidCode) => {
+        Err(AuthError::Factor(FactorError::InvalidCode)) => {
             let message = "That code did not match. Scan this new code and try again.";
             enroll(&state, &browser, session, StatusCode::UNAUTHORIZED, Some(message)).await
         }
@@ -162,14 +162,20 @@ async fn refused(
     error: AuthError,
 ) -> Result<HttpResponse, PageError> {
     let (status, message) = match error {
-        AuthError::ReauthenticationRequired => (
+        AuthError::Credentials(CredentialError::ReauthenticationRequired) => (
             StatusCode::FORBIDDEN,
             "For your security, sign out and sign in again before changing your second factors.",
         ),
-        AuthError::WrongPassword => (StatusCode::FORBIDDEN, "The password is incorrect."),
-        AuthError::InvalidCode => (StatusCode::UNAUTHORIZED, "The code is incorrect or has expired."),
-        AuthError::TotpAlreadyEnabled => (StatusCode::CONFLICT, "An authenticator app is already on."),
-        AuthError::TotpNotPending => (StatusCode::CONFLICT, "Start adding an authenticator app first."),
+        AuthError::Credentials(CredentialError::WrongPassword) => (StatusCode::FORBIDDEN, "The password is incorrect."),
+        AuthError::Factor(FactorError::InvalidCode) => {
+            (StatusCode::UNAUTHORIZED, "The code is incorrect or has expired.")
+        }
+        AuthError::Factor(FactorError::TotpAlreadyEnabled) => {
+            (StatusCode::CONFLICT, "An authenticator app is already on.")
+        }
+        AuthError::Factor(FactorError::TotpNotPending) => {
+            (StatusCode::CONFLICT, "Start adding an authenticator app first.")
+        }
         other => return Err(other.into()),
     };
     let view = View {

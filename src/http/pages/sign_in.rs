@@ -16,8 +16,8 @@ use super::{
     progress_response, render,
 };
 use crate::apps::policy::ContactChannel;
-use crate::auth::AuthError;
 use crate::auth::flow::{Door, Progress};
+use crate::auth::{AccountError, AuthError, FactorError, FlowError};
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
 
@@ -136,7 +136,7 @@ pub async fn get_code(
         .await
     {
         Ok(sent_to) => sent_to,
-        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, query.request.as_deref())),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(restart(&state, query.request.as_deref())),
         Err(other) => return Err(other.into()),
     };
     step.code_page(
@@ -170,7 +170,7 @@ pub async fn post_code(
         Ok(progress) => {
             return progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await;
         }
-        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(restart(&state, request)),
         Err(refusal) => match wrong_code(&refusal) {
             Some(error) => error,
             None => return step.refused_page(&state, &browser, refusal),
@@ -204,7 +204,7 @@ pub async fn post_code_resend(
             Some(format!("We sent a new code to {}.", sent.destination)),
             None,
         ),
-        Err(AuthError::OtpRateLimited(wait)) => step.code_page(
+        Err(AuthError::Factor(FactorError::OtpRateLimited(wait))) => step.code_page(
             &browser,
             StatusCode::TOO_MANY_REQUESTS,
             Some(format!("Please wait {wait} seconds before asking for another code.")),
@@ -216,7 +216,7 @@ pub async fn post_code_resend(
             None,
             Some("The code could not be sent. Please try again later."),
         ),
-        Err(AuthError::MfaTokenInvalid) => Ok(restart(&state, request)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => Ok(restart(&state, request)),
         Err(other) => Err(other.into()),
     }
 }
@@ -269,7 +269,7 @@ pub async fn post_verify_send(
             Some(format!("We sent a code to {}.", sent.destination)),
             None,
         ),
-        Err(AuthError::OtpRateLimited(wait)) => (
+        Err(AuthError::Factor(FactorError::OtpRateLimited(wait))) => (
             StatusCode::TOO_MANY_REQUESTS,
             Some(format!("Please wait {wait} seconds before asking for another code.")),
             Some("A code was sent a moment ago."),
@@ -284,22 +284,22 @@ pub async fn post_verify_send(
             None,
             Some("Please enter a valid e-mail address, or a phone number in international form such as +14155552671."),
         ),
-        Err(AuthError::EmailTaken) => (
+        Err(AuthError::Account(AccountError::EmailTaken)) => (
             StatusCode::CONFLICT,
             None,
             Some("This e-mail address belongs to another account."),
         ),
-        Err(AuthError::MethodUnavailable(_)) => (
+        Err(AuthError::Factor(FactorError::MethodUnavailable(_))) => (
             StatusCode::BAD_REQUEST,
             None,
             Some("This way of confirming is not offered here."),
         ),
-        Err(AuthError::AlreadyVerified(_)) => (
+        Err(AuthError::Factor(FactorError::AlreadyVerified(_))) => (
             StatusCode::CONFLICT,
             None,
             Some("This address is confirmed already. Please sign in again."),
         ),
-        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(restart(&state, request)),
         Err(other) => return Err(other.into()),
     };
     step.verify_page(&state, &browser, status, notice, error).await
@@ -328,8 +328,10 @@ pub async fn post_verify(
         Ok(progress) => {
             return progress_response(&state, &browser, progress, step.context.pending.as_ref(), now).await;
         }
-        Err(AuthError::MfaTokenInvalid) => return Ok(restart(&state, request)),
-        Err(AuthError::EmailTaken) => (StatusCode::CONFLICT, "This e-mail address belongs to another account."),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(restart(&state, request)),
+        Err(AuthError::Account(AccountError::EmailTaken)) => {
+            (StatusCode::CONFLICT, "This e-mail address belongs to another account.")
+        }
         Err(AuthError::Validation(_)) => (StatusCode::CONFLICT, "This phone number belongs to another account."),
         Err(refusal) => match wrong_code(&refusal) {
             Some(error) => (StatusCode::UNAUTHORIZED, error),
@@ -342,8 +344,8 @@ pub async fn post_verify(
 /// What the code form says to a code that did not work; `None` for any other refusal.
 fn wrong_code(refusal: &AuthError) -> Option<&'static str> {
     match refusal {
-        AuthError::InvalidCode => Some("The code is incorrect or has expired."),
-        AuthError::CodeExpired => Some("The code has expired. Please ask for a new one."),
+        AuthError::Factor(FactorError::InvalidCode) => Some("The code is incorrect or has expired."),
+        AuthError::Flow(FlowError::CodeExpired) => Some("The code has expired. Please ask for a new one."),
         _ => None,
     }
 }
@@ -436,7 +438,7 @@ impl Step {
             .await
         {
             Ok(found) => found,
-            Err(AuthError::MfaTokenInvalid) => return Ok(restart(state, self.context.request_id())),
+            Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => return Ok(restart(state, self.context.request_id())),
             Err(other) => return Err(other.into()),
         };
         let mut response = page(status);

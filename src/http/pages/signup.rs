@@ -11,7 +11,7 @@ use super::{
     PageError, PageForm, SignInContext, after_password, browser_state, check_csrf, page_with_captcha,
     progress_response, render,
 };
-use crate::auth::{AuthError, NewAccount};
+use crate::auth::{AccountError, AuthError, NewAccount};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::signup_limit_message;
 use crate::notify::CaptchaError;
@@ -125,9 +125,9 @@ pub async fn post_signup(
             };
         }
         Err(AuthError::Validation(problems)) => problems.into_iter().map(|p| (p.field, p.message)).collect(),
-        Err(AuthError::UsernameTaken) => vec![("username", "is already taken".to_owned())],
-        Err(AuthError::EmailTaken) => vec![("email", "already has an account".to_owned())],
-        Err(AuthError::SignupRateLimited(by, _)) => {
+        Err(AuthError::Account(AccountError::UsernameTaken)) => vec![("username", "is already taken".to_owned())],
+        Err(AuthError::Account(AccountError::EmailTaken)) => vec![("email", "already has an account".to_owned())],
+        Err(AuthError::Account(AccountError::SignupRateLimited(by, _))) => {
             status = StatusCode::TOO_MANY_REQUESTS;
             vec![("signup", signup_limit_message(by).to_owned())]
         }

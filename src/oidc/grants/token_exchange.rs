@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use super::{TokenResponse, param, required};
 use crate::apps::Application;
-use crate::auth::{AuthError, exchanged_lifetime};
+use crate::auth::{AuthError, SessionError, exchanged_lifetime};
 use crate::clock::UnixTime;
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
@@ -64,7 +64,7 @@ impl OidcService {
         {
             Ok(live) => live,
             Err(AuthError::Store(e)) => return Err(e.into()),
-            Err(AuthError::AppMismatch) => {
+            Err(AuthError::Session(SessionError::AppMismatch)) => {
                 return Err(OAuthError::invalid_grant(
                     "the private token belongs to another application than this client",
                 ));
