@@ -4,10 +4,9 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::apps::policy::PolicySpec;
-use crate::apps::{AppError, AppSpec, Application as App};
+use crate::apps::AppSpec;
 use crate::auth::{ADMIN_SCOPE, NewAccount};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
@@ -18,43 +17,10 @@ use crate::store::Database;
 use crate::store::signing_keys;
 use crate::tokens::rotation;
 
-/// An application's access policy on the command line.
-#[derive(Debug, Args)]
-pub struct PolicyArgs {
-    /// Who may enter: open (guests), registration, or invite_only.
-    #[arg(long)]
-    access_mode: Option<String>,
-    /// How people sign in (repeatable): password, email_code, sms_code. `--login-method none` for none.
-    #[arg(long = "login-method")]
-    login_methods: Vec<String>,
-    /// The proof of contact registration needs (repeatable): email, sms. `--verification-channel none` for
-    /// none.
-    #[arg(long = "verification-channel")]
-    verification_channels: Vec<String>,
-    /// How long a code sent during a sign-in may be entered (30 to 600 seconds).
-    #[arg(long)]
-    code_ttl: Option<i64>,
-    /// The client the access link lands in (one with an initiate_login_uri); `none` removes it.
-    #[arg(long)]
-    home_client: Option<String>,
-}
+mod apps;
 
-impl From<PolicyArgs> for PolicySpec {
-    fn from(args: PolicyArgs) -> Self {
-        let list = |items: Vec<String>| match items.as_slice() {
-            [] => None,
-            [none] if none == "none" => Some(Vec::new()),
-            _ => Some(items),
-        };
-        Self {
-            access_mode: args.access_mode,
-            login_methods: list(args.login_methods),
-            verification_channels: list(args.verification_channels),
-            code_ttl_secs: args.code_ttl,
-            home_client_id: args.home_client.map(|id| (id != "none").then_some(id)),
-        }
-    }
-}
+pub use apps::PolicyArgs;
+use apps::{print_app, refused_fields};
 
 /// Tessera, an OpenID Connect identity provider.
 #[derive(Debug, Parser)]
@@ -374,53 +340,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::EnableUser { login }) => set_active(config, clock, &login, true).await?,
     }
     Ok(())
-}
-
-/// Turns a validation refusal into a readable error.
-fn print_app(done: &str, app: &App, json: bool) {
-    let policy = &app.policy;
-    let methods: Vec<&str> = policy.login_methods.iter().map(|m| m.as_str()).collect();
-    let channels: Vec<&str> = policy.verification_channels.iter().map(|c| c.as_str()).collect();
-    if json {
-        let body = serde_json::json!({
-            "id": app.id,
-            "slug": app.slug,
-            "access_mode": policy.access_mode.as_str(),
-            "login_methods": methods,
-            "verification_channels": channels,
-            "code_ttl_secs": policy.code_ttl_secs,
-            "home_client_id": policy.home_client_id,
-        });
-        println!("{body}");
-    } else {
-        println!(
-            "{done} application {} (slug {}, {} requests a minute; {}, login by {}, proof of contact: {})",
-            app.id,
-            app.slug,
-            app.rate_limit_per_minute,
-            policy.access_mode.as_str(),
-            if methods.is_empty() {
-                "nothing (guests)".to_owned()
-            } else {
-                methods.join(", ")
-            },
-            if channels.is_empty() {
-                "none".to_owned()
-            } else {
-                channels.join(" or ")
-            },
-        );
-    }
-}
-
-fn refused_fields<T>(result: Result<T, AppError>) -> anyhow::Result<T> {
-    match result {
-        Err(AppError::Validation(problems)) => {
-            let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
-            bail!("{}", text.join("; "))
-        }
-        other => Ok(other?),
-    }
 }
 
 #[derive(serde::Serialize)]

@@ -1,11 +1,12 @@
 //! The one place errors become HTTP responses, one file per shape: the REST API's `{"code", "detail"}`
-//! (`rest`), the OAuth endpoints' `{"error", "error_description"}` (`oauth`), and the pages' HTML error page
+//! (`rest`, with authentication's refusals in `rest_auth`), the OAuth endpoints' `{"error", "error_description"}` (`oauth`), and the pages' HTML error page
 //! (`page`). Every match over a domain error lists each variant, so a new one is a decision, never a silent
 //! 500.
 
 mod oauth;
 mod page;
 mod rest;
+mod rest_auth;
 
 pub use oauth::{FormRejection, bearer_token_missing};
 pub use page::{NOT_MEMBER_MESSAGE, PageError};

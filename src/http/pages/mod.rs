@@ -14,6 +14,7 @@ mod security;
 mod select_account;
 mod sign_in;
 mod signup;
+mod verify;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
@@ -62,10 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login/code/resend").post(sign_in::post_code_resend))
         .service(
             web::resource("/login/verify")
-                .get(sign_in::get_verify)
-                .post(sign_in::post_verify),
+                .get(verify::get_verify)
+                .post(verify::post_verify),
         )
-        .service(web::resource("/login/verify/send").post(sign_in::post_verify_send))
+        .service(web::resource("/login/verify/send").post(verify::post_verify_send))
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
         .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
         .service(web::resource("/a/{slug}").get(access::get_access_link))
