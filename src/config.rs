@@ -3,6 +3,7 @@
 mod apps;
 mod channels;
 mod environment;
+mod federation;
 mod load;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ pub use apps::{AccessMode, AppsConfig, ContactChannel, LoginMethod};
 pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
+pub use federation::{FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind};
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -37,6 +39,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub email: EmailConfig,
     pub captcha: CaptchaConfig,
+    pub federation: FederationConfig,
     pub log: LogConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod federation;
 pub mod http;
 pub mod notify;
 pub mod oidc;

@@ -9,6 +9,7 @@ use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
 use crate::auth::{Auth, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::federation::Federation;
 use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
 use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub auth: Auth,
     pub apps: Arc<AppService>,
     pub oidc: OidcService,
+    /// Upstream OpenID providers people may sign in with.
+    pub federation: Federation,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
 }
@@ -87,6 +90,7 @@ impl AppState {
         );
         apps.ensure_default(clock.now()).await?;
         let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens);
+        let federation = Federation::new(&config, db.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),
             config: Arc::new(config),
@@ -96,6 +100,7 @@ impl AppState {
             auth,
             apps,
             oidc,
+            federation,
         })
     }
 }

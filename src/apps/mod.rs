@@ -56,6 +56,7 @@ impl Application {
                 &row.verification_channels,
                 row.code_ttl_secs,
                 row.home_client_id,
+                &row.external_providers,
             ),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -77,6 +78,7 @@ impl Application {
             verification_channels: self.policy.stored_channels(),
             code_ttl_secs: self.policy.code_ttl_secs,
             home_client_id: self.policy.home_client_id.clone(),
+            external_providers: self.policy.stored_providers(),
         }
     }
 
@@ -151,11 +153,13 @@ impl AppService {
                     verification_channels: Vec::new(),
                     code_ttl_secs: config.apps.default_code_ttl_secs,
                     home_client_id: None,
+                    external_providers: Vec::new(),
                 },
             },
             reach: Reach {
                 email: config.email.transport != EmailTransport::None,
                 sms: config.sms.provider != SmsProvider::None,
+                providers: config.federation.providers.iter().map(|p| p.id.clone()).collect(),
             },
             apps: TtlCache::new(ttl),
             keys: api_keys::KeyCache::new(ttl),
@@ -169,7 +173,7 @@ impl AppService {
     }
 
     pub async fn create(&self, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
-        let app = validate(spec, None, &self.defaults, self.reach, now)?;
+        let app = validate(spec, None, &self.defaults, &self.reach, now)?;
         self.check_home_client(&app).await?;
         match applications::insert(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
@@ -213,7 +217,7 @@ impl AppService {
     /// Changes an application's settings; a new allocation applies to the next request.
     pub async fn update(&self, id_or_slug: &str, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
         let current = self.get(id_or_slug).await?;
-        let app = validate(spec, Some(&current), &self.defaults, self.reach, now)?;
+        let app = validate(spec, Some(&current), &self.defaults, &self.reach, now)?;
         self.check_home_client(&app).await?;
         match applications::update(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
@@ -252,7 +256,7 @@ impl AppService {
             ..AppSpec::default()
         };
         // The default application keeps today's behaviour whatever new applications get.
-        let mut app = validate(spec, None, &self.defaults, self.reach, now)?;
+        let mut app = validate(spec, None, &self.defaults, &self.reach, now)?;
         app.policy = self.defaults.legacy_policy.clone();
         let created = match applications::insert(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => Err(AppError::SlugTaken),
@@ -326,6 +330,7 @@ fn default_policy(config: &Config) -> AccessPolicy {
         },
         code_ttl_secs: apps.default_code_ttl_secs,
         home_client_id: None,
+        external_providers: Vec::new(),
     }
 }
 
@@ -334,7 +339,7 @@ fn validate(
     spec: AppSpec,
     current: Option<&Application>,
     defaults: &Defaults,
-    reach: Reach,
+    reach: &Reach,
     now: UnixTime,
 ) -> Result<Application, AppError> {
     let mut problems = Vec::new();

@@ -21,6 +21,8 @@ pub struct AccessPolicy {
     pub code_ttl_secs: i64,
     /// The client the access link lands in (it has an `initiate_login_uri`).
     pub home_client_id: Option<String>,
+    /// The upstream providers offered (login method `external`), by id.
+    pub external_providers: Vec<String>,
 }
 
 impl AccessPolicy {
@@ -49,6 +51,15 @@ impl AccessPolicy {
         join(self.verification_channels.iter().map(|c| c.as_str()))
     }
 
+    pub(super) fn stored_providers(&self) -> String {
+        join(self.external_providers.iter().map(String::as_str))
+    }
+
+    /// Whether people may sign in here through the upstream provider `id`.
+    pub fn offers_provider(&self, id: &str) -> bool {
+        self.accepts(LoginMethod::External) && self.external_providers.iter().any(|p| p == id)
+    }
+
     /// Reads the stored form; unknown words (from a newer version) are skipped.
     pub(super) fn from_stored(
         mode: &str,
@@ -56,6 +67,7 @@ impl AccessPolicy {
         channels: &str,
         code_ttl_secs: i64,
         home_client_id: Option<String>,
+        providers: &str,
     ) -> Self {
         Self {
             access_mode: AccessMode::parse(mode).unwrap_or(AccessMode::InviteOnly),
@@ -63,6 +75,7 @@ impl AccessPolicy {
             verification_channels: channels.split_whitespace().filter_map(ContactChannel::parse).collect(),
             code_ttl_secs,
             home_client_id,
+            external_providers: providers.split_whitespace().map(str::to_owned).collect(),
         }
     }
 }
@@ -80,17 +93,19 @@ pub struct PolicySpec {
     pub code_ttl_secs: Option<i64>,
     /// `Some(None)` removes the home client.
     pub home_client_id: Option<Option<String>>,
+    pub external_providers: Option<Vec<String>>,
 }
 
-/// Which channels this server can send codes over.
-#[derive(Clone, Copy, Debug)]
+/// Which channels this server can send codes over, and the upstream providers it knows.
+#[derive(Clone, Debug)]
 pub struct Reach {
     pub email: bool,
     pub sms: bool,
+    pub providers: Vec<String>,
 }
 
 impl Reach {
-    fn has(self, channel: ContactChannel) -> bool {
+    fn has(&self, channel: ContactChannel) -> bool {
         match channel {
             ContactChannel::Email => self.email,
             ContactChannel::Sms => self.sms,
@@ -103,7 +118,7 @@ impl Reach {
 pub(super) fn resolve(
     spec: PolicySpec,
     current: &AccessPolicy,
-    reach: Reach,
+    reach: &Reach,
     problems: &mut Vec<FieldError>,
 ) -> AccessPolicy {
     let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
@@ -119,7 +134,7 @@ pub(super) fn resolve(
             &names,
             LoginMethod::parse,
             "login_methods",
-            "password, email_code, sms_code",
+            "password, email_code, sms_code, external",
             &mut problem,
         ),
         // A guest needs no method: an application that becomes open drops its methods, and one that stops
@@ -139,6 +154,20 @@ pub(super) fn resolve(
         ),
         None if switched_to_open => Vec::new(),
         None => current.verification_channels.clone(),
+    };
+    let external_providers = match spec.external_providers {
+        Some(ids) => {
+            let mut kept: Vec<String> = Vec::new();
+            for id in ids {
+                if !reach.providers.contains(&id) {
+                    problem("external_providers", format!("{id:?} is not a configured provider"));
+                } else if !kept.contains(&id) {
+                    kept.push(id);
+                }
+            }
+            kept
+        }
+        None => current.external_providers.clone(),
     };
     let code_ttl_secs = spec.code_ttl_secs.unwrap_or(current.code_ttl_secs);
     if !CODE_TTL_RANGE.contains(&code_ttl_secs) {
@@ -181,10 +210,25 @@ pub(super) fn resolve(
             LoginMethod::Password => None,
             LoginMethod::EmailCode => Some(ContactChannel::Email),
             LoginMethod::SmsCode => Some(ContactChannel::Sms),
+            LoginMethod::External => None,
         };
         if let Some(channel) = needs.filter(|c| !reach.has(*c)) {
             problem("login_methods", unreachable(method.as_str(), channel));
         }
+    }
+    match (
+        login_methods.contains(&LoginMethod::External),
+        external_providers.is_empty(),
+    ) {
+        (true, true) => problem(
+            "external_providers",
+            "the login method external needs at least one provider".into(),
+        ),
+        (false, false) => problem(
+            "external_providers",
+            "providers are offered only with the login method external".into(),
+        ),
+        (true, false) | (false, true) => {}
     }
     for channel in verification_channels.iter().filter(|c| !reach.has(**c)) {
         problem("verification_channels", unreachable(channel.as_str(), *channel));
@@ -198,6 +242,7 @@ pub(super) fn resolve(
             .home_client_id
             .unwrap_or_else(|| current.home_client_id.clone())
             .filter(|id| !id.is_empty()),
+        external_providers,
     }
 }
 
@@ -249,11 +294,12 @@ impl LoginMethod {
             Self::Password => "password",
             Self::EmailCode => "email_code",
             Self::SmsCode => "sms_code",
+            Self::External => "external",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Password, Self::EmailCode, Self::SmsCode]
+        [Self::Password, Self::EmailCode, Self::SmsCode, Self::External]
             .into_iter()
             .find(|m| m.as_str() == text)
     }
@@ -283,19 +329,25 @@ mod tests {
             verification_channels: Vec::new(),
             code_ttl_secs: 60,
             home_client_id: None,
+            external_providers: Vec::new(),
         }
     }
 
     fn fields(spec: PolicySpec, reach: Reach) -> Vec<&'static str> {
         let mut problems = Vec::new();
-        resolve(spec, &today(), reach, &mut problems);
+        resolve(spec, &today(), &reach, &mut problems);
         problems.into_iter().map(|p| p.field).collect()
     }
 
-    const EVERYTHING: Reach = Reach { email: true, sms: true };
+    const EVERYTHING: Reach = Reach {
+        email: true,
+        sms: true,
+        providers: Vec::new(),
+    };
     const NOTHING: Reach = Reach {
         email: false,
         sms: false,
+        providers: Vec::new(),
     };
 
     #[test]
@@ -326,6 +378,30 @@ mod tests {
             ..PolicySpec::default()
         };
         assert_eq!(fields(unknown, EVERYTHING), ["access_mode"]);
+        let external_without_provider = PolicySpec {
+            login_methods: Some(vec!["password".into(), "external".into()]),
+            ..PolicySpec::default()
+        };
+        assert_eq!(fields(external_without_provider, EVERYTHING), ["external_providers"]);
+        let unknown_provider = PolicySpec {
+            login_methods: Some(vec!["external".into()]),
+            external_providers: Some(vec!["corp".into()]),
+            ..PolicySpec::default()
+        };
+        assert_eq!(
+            fields(unknown_provider, EVERYTHING),
+            ["external_providers", "external_providers"]
+        );
+        let with_corp = Reach {
+            providers: vec!["corp".into()],
+            ..EVERYTHING
+        };
+        let known_provider = PolicySpec {
+            login_methods: Some(vec!["external".into()]),
+            external_providers: Some(vec!["corp".into()]),
+            ..PolicySpec::default()
+        };
+        assert!(fields(known_provider, with_corp).is_empty());
     }
 
     #[test]
@@ -337,7 +413,7 @@ mod tests {
             access_mode: Some("open".into()),
             ..PolicySpec::default()
         };
-        let policy = resolve(open, &today(), NOTHING, &mut problems);
+        let policy = resolve(open, &today(), &NOTHING, &mut problems);
         assert!(problems.is_empty(), "switching to open drops the methods: {problems:?}");
         assert!(policy.login_methods.is_empty());
     }

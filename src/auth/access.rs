@@ -1,12 +1,13 @@
 //! Who may enter an application: its access mode applied to an account — `open` admits everyone,
-//! `invite_only` its members, `registration` accounts that proved one of its verification channels (a guest
-//! only by proving one) — both when a sign-in finishes and whenever tokens of it are used again.
+//! `invite_only` its members, `registration` accounts that proved one of its verification channels or an
+//! identity at an upstream provider (a guest only by proving one) — both when a sign-in finishes and whenever
+//! tokens of it are used again.
 
 use super::{Access, AccessError, AuthError};
 use crate::apps::Application;
 use crate::apps::policy::{AccessMode, ContactChannel};
-use crate::store::members;
 use crate::store::users::User;
+use crate::store::{external_identities, members};
 
 /// Whether an account may enter an application.
 pub(in crate::auth) enum Admission {
@@ -33,7 +34,11 @@ impl Access {
                     ContactChannel::Sms => user.phone.is_some(),
                 };
                 let channels = &policy.verification_channels;
-                if channels.is_empty() || channels.iter().any(proven) {
+                // An identity an upstream provider proved counts as the proof of contact.
+                if channels.is_empty()
+                    || channels.iter().any(proven)
+                    || external_identities::exists_for_user(&self.db, user.id.clone()).await?
+                {
                     Admission::Admitted
                 } else {
                     Admission::Verify(channels.clone())

@@ -26,6 +26,7 @@ pub use error::{
     AccessError, AccountError, AuthError, CredentialError, FactorError, FlowError, LimitedBy, PrivateTokenError,
     SessionError,
 };
+pub use flow::ExternalIdentity;
 pub use password::{PasswordError, Passwords};
 pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,

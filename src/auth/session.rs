@@ -63,6 +63,15 @@ impl Authentication {
         }
     }
 
+    /// An identity an upstream provider proved, as the first factor. Whatever the upstream says it checked,
+    /// Tessera's own second factors still apply.
+    pub fn federated() -> Self {
+        Self {
+            amr: super::flow::FEDERATED_AMR.into(),
+            acr: SINGLE_FACTOR_ACR,
+        }
+    }
+
     /// A code sent by e-mail (`otp`) or text message (`sms`), as the first factor.
     pub fn code(amr: &'static str) -> Self {
         Self {

@@ -12,7 +12,7 @@ pub struct PolicyArgs {
     /// Who may enter: open (guests), registration, or invite_only.
     #[arg(long)]
     access_mode: Option<String>,
-    /// How people sign in (repeatable): password, email_code, sms_code. `--login-method none` for none.
+    /// How people sign in (repeatable): password, email_code, sms_code, external. `--login-method none` for none.
     #[arg(long = "login-method")]
     login_methods: Vec<String>,
     /// The proof of contact registration needs (repeatable): email, sms. `--verification-channel none` for
@@ -25,6 +25,10 @@ pub struct PolicyArgs {
     /// The client the access link lands in (one with an initiate_login_uri); `none` removes it.
     #[arg(long)]
     home_client: Option<String>,
+    /// An upstream provider offered with the login method external (repeatable, ids from
+    /// `[[federation.providers]]`). `--external-provider none` for none.
+    #[arg(long = "external-provider")]
+    external_providers: Vec<String>,
 }
 
 impl From<PolicyArgs> for PolicySpec {
@@ -40,6 +44,7 @@ impl From<PolicyArgs> for PolicySpec {
             verification_channels: list(args.verification_channels),
             code_ttl_secs: args.code_ttl,
             home_client_id: args.home_client.map(|id| (id != "none").then_some(id)),
+            external_providers: list(args.external_providers),
         }
     }
 }
@@ -58,6 +63,7 @@ pub(super) fn print_app(done: &str, app: &App, json: bool) {
             "verification_channels": channels,
             "code_ttl_secs": policy.code_ttl_secs,
             "home_client_id": policy.home_client_id,
+            "external_providers": policy.external_providers,
         });
         println!("{body}");
     } else {

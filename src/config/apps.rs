@@ -68,6 +68,8 @@ pub enum LoginMethod {
     EmailCode,
     /// A code sent by text message.
     SmsCode,
+    /// An upstream OpenID provider (Google, or any OpenID Connect provider), per application.
+    External,
 }
 
 /// A way to reach a person: an e-mail address, or a phone number (by text message).

@@ -109,6 +109,7 @@ impl Config {
             ));
         }
         self.validate_application_defaults()?;
+        self.validate_federation()?;
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",
@@ -156,12 +157,15 @@ impl Config {
             LoginMethod::Password => true,
             LoginMethod::EmailCode => email,
             LoginMethod::SmsCode => sms,
+            // Each application names its own providers.
+            LoginMethod::External => false,
         });
         if !methods_reachable {
             return Err(invalid(
                 "apps.default_login_methods",
                 "TESSERA_APPS__DEFAULT_LOGIN_METHODS",
-                "email_code needs email.transport and sms_code needs sms.provider".into(),
+                "email_code needs email.transport, sms_code needs sms.provider, and external is set per application"
+                    .into(),
             ));
         }
         let channels_reachable = apps.default_verification_channels.iter().all(|c| match c {
@@ -188,6 +192,45 @@ impl Config {
                 "TESSERA_APPS__UNUSED_GUEST_DAYS",
                 "must be at least 1".into(),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_federation(&self) -> Result<(), ConfigError> {
+        let federation = &self.federation;
+        if !(1..=60).contains(&federation.timeout_secs) {
+            return Err(invalid(
+                "federation.timeout_secs",
+                "TESSERA_FEDERATION__TIMEOUT_SECS",
+                "must be between 1 and 60".into(),
+            ));
+        }
+        if !(60..=3600).contains(&federation.login_ttl_secs) {
+            return Err(invalid(
+                "federation.login_ttl_secs",
+                "TESSERA_FEDERATION__LOGIN_TTL_SECS",
+                "must be between 60 and 3600".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for provider in &federation.providers {
+            let id = &provider.id;
+            let problem = if !is_provider_id(id) {
+                Some(format!("`{id}`: an id is 1 to 40 of a-z, 0-9 and '-'"))
+            } else if !seen.insert(id.as_str()) {
+                Some(format!("`{id}` is configured twice"))
+            } else if provider.client_id.is_empty() {
+                Some(format!("`{id}`: client_id is empty"))
+            } else {
+                upstream_issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
+            };
+            if let Some(message) = problem {
+                return Err(invalid(
+                    "federation.providers",
+                    "TESSERA_FEDERATION__PROVIDERS",
+                    message,
+                ));
+            }
         }
         Ok(())
     }
@@ -367,6 +410,29 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
         Some(message) => Err(invalid("server.issuer", "TESSERA_SERVER__ISSUER", message)),
         None => Ok(()),
     }
+}
+
+/// An upstream issuer must be https (plain http only on this machine's loopback, for tests and development).
+fn upstream_issuer_problem(issuer: &str) -> Option<String> {
+    match url::Url::parse(issuer) {
+        Err(e) => Some(format!("`{issuer}` is not a URL: {e}")),
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+            Some("must not have a query or fragment".into())
+        }
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => None,
+        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
+            None
+        }
+        Ok(_) => Some(format!("`{issuer}` must be an https:// URL")),
+    }
+}
+
+/// Provider ids appear in addresses: short, lower case, no surprises.
+fn is_provider_id(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_supported_database_url(url: &str) -> bool {

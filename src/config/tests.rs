@@ -243,3 +243,64 @@ fn application_defaults_come_as_lists_from_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn upstream_providers_come_from_the_file_and_are_checked() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "tessera.toml",
+            r#"
+            [[federation.providers]]
+            id = "google"
+            kind = "google"
+            client_id = "abc"
+            client_secret = "shh"
+
+            [[federation.providers]]
+            id = "corp"
+            issuer = "https://login.example.test/tenant/v2.0"
+            client_id = "def"
+            client_secret = "shh"
+            allowed_domains = ["example.test"]
+            "#,
+        )?;
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        let [google, corp] = config.federation.providers.as_slice() else {
+            panic!("two providers");
+        };
+        assert_eq!(google.issuer(), crate::config::GOOGLE_ISSUER);
+        assert_eq!(google.display_name(), "Google");
+        assert_eq!(corp.issuer(), "https://login.example.test/tenant/v2.0");
+        assert_eq!(corp.scopes, ["email", "profile"]);
+        assert!(!format!("{corp:?}").contains("shh"), "the secret does not print");
+
+        for (bad, why) in [
+            (r#"id = "Corp", issuer = "https://a.test""#, "an id is"),
+            (r#"id = "corp", issuer = "http://login.example.test""#, "https://"),
+            (r#"id = "corp", issuer = "not a url""#, "not a URL"),
+            (r#"id = "corp", kind = "oidc""#, "not a URL"),
+        ] {
+            jail.create_file(
+                "tessera.toml",
+                &format!(
+                    "[[federation.providers]]\n{}\nclient_id = \"x\"\nclient_secret = \"y\"\n",
+                    bad.replace(", ", "\n")
+                ),
+            )?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("federation.providers") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+        jail.create_file(
+            "tessera.toml",
+            "[[federation.providers]]\nid = \"a\"\nkind = \"google\"\nclient_id = \"x\"\nclient_secret = \"y\"\n\
+             [[federation.providers]]\nid = \"a\"\nkind = \"google\"\nclient_id = \"x\"\nclient_secret = \"y\"\n",
+        )?;
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("configured twice"), "{err}");
+        Ok(())
+    });
+}

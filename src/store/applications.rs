@@ -26,6 +26,8 @@ pub struct ApplicationRow {
     pub verification_channels: String,
     pub code_ttl_secs: i64,
     pub home_client_id: Option<String>,
+    /// Space-separated ids of the upstream providers offered.
+    pub external_providers: String,
 }
 
 pub async fn insert(db: &Database, app: ApplicationRow) -> StoreResult<()> {
@@ -85,6 +87,7 @@ pub async fn update(db: &Database, app: ApplicationRow) -> StoreResult<bool> {
                 applications::verification_channels.eq(&app.verification_channels),
                 applications::code_ttl_secs.eq(app.code_ttl_secs),
                 applications::home_client_id.eq(&app.home_client_id),
+                applications::external_providers.eq(&app.external_providers),
             ))
             .execute(conn)?;
         Ok(updated == 1)

@@ -8,6 +8,8 @@ pub mod authorization_requests;
 pub mod browser_sessions;
 pub mod clients;
 pub mod consents;
+pub mod external_identities;
+pub mod federation_logins;
 pub mod invitations;
 pub mod members;
 mod migrate;

@@ -5,8 +5,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, authorization_codes, authorization_requests, browser_sessions, invitations, one_time_codes,
-    private_tokens, revoked_tokens, sessions, sign_in_flows, users,
+    api_keys, authorization_codes, authorization_requests, browser_sessions, federation_logins, invitations,
+    one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
 };
 use super::{Database, StoreResult};
 use crate::clock::UnixTime;
@@ -82,6 +82,13 @@ pub async fn prune(
             .limit(limit)
             .load(conn)?;
         rows += diesel::delete(sign_in_flows::table.filter(sign_in_flows::id.eq_any(ids))).execute(conn)?;
+
+        let ids: Vec<String> = federation_logins::table
+            .select(federation_logins::id)
+            .filter(federation_logins::expires_at.lt(cutoff))
+            .limit(limit)
+            .load(conn)?;
+        rows += diesel::delete(federation_logins::table.filter(federation_logins::id.eq_any(ids))).execute(conn)?;
 
         let ids: Vec<String> = one_time_codes::table
             .select(one_time_codes::id)

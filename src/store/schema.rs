@@ -77,6 +77,7 @@ diesel::table! {
         verification_channels -> Text,
         code_ttl_secs -> BigInt,
         home_client_id -> Nullable<Text>,
+        external_providers -> Text,
     }
 }
 
@@ -273,6 +274,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    external_identities (id) {
+        id -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    federation_logins (id) {
+        id -> Text,
+        state_hash -> Text,
+        provider_id -> Text,
+        application_id -> Text,
+        browser_binding -> Text,
+        request_id -> Nullable<Text>,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
 diesel::joinable!(invitations -> applications (application_id));
@@ -302,4 +333,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_flows,
     application_members,
     invitations,
+    external_identities,
+    federation_logins,
 );

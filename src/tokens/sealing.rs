@@ -1,4 +1,4 @@
-//! Sealing secrets at rest (signing keys, TOTP seeds): AES-256-GCM under a key derived with HKDF from
+//! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers): AES-256-GCM under a key derived with HKDF from
 //! `TESSERA_SECRET_KEY`, one derived key per purpose. Without the secret a value is stored in the clear,
 //! marked as such, and a warning is logged at start.
 
@@ -32,6 +32,8 @@ pub enum SealError {
 pub enum Purpose {
     SigningKey,
     TotpSecret,
+    /// The PKCE verifier of a round trip to an upstream provider.
+    PkceVerifier,
 }
 
 impl Purpose {
@@ -39,6 +41,7 @@ impl Purpose {
         match self {
             Self::SigningKey => b"signing-key",
             Self::TotpSecret => b"totp-secret",
+            Self::PkceVerifier => b"pkce-verifier",
         }
     }
 }

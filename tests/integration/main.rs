@@ -24,6 +24,7 @@ mod captcha;
 mod cli;
 mod client_credentials;
 mod discovery;
+mod federation;
 mod health;
 mod introspection;
 mod jwks;

@@ -162,6 +162,14 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The same browser (its cookie jar) at another server.
+    pub fn at(&self, base: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            base: base.to_owned(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_owned()

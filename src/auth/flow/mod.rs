@@ -7,10 +7,12 @@
 //! is good only at the door and for the application it started with, once, for minutes.
 
 mod code;
+mod external;
 mod second_factor;
 mod verification;
 
 pub(super) use code::generated_username;
+pub use external::{ExternalIdentity, FEDERATED_AMR};
 
 use super::access::Admission;
 use super::mfa::{Method, SentCode};

@@ -29,6 +29,7 @@ pub struct AppRequest {
     /// `null` removes the home client.
     #[serde(default, deserialize_with = "present")]
     home_client_id: Option<Option<String>>,
+    external_providers: Option<Vec<String>>,
 }
 
 /// A field that may be sent as `null` (`Some(None)`), as opposed to left out (`None`).
@@ -54,6 +55,7 @@ impl From<AppRequest> for AppSpec {
                 verification_channels: request.verification_channels,
                 code_ttl_secs: request.code_ttl_secs,
                 home_client_id: request.home_client_id,
+                external_providers: request.external_providers,
             },
         }
     }
@@ -72,6 +74,7 @@ struct AppBody {
     verification_channels: Vec<&'static str>,
     code_ttl_secs: i64,
     home_client_id: Option<String>,
+    external_providers: Vec<String>,
     created_at: String,
     updated_at: String,
 }
@@ -92,6 +95,7 @@ impl From<Application> for AppBody {
             verification_channels: app.policy.verification_channels.iter().map(|c| c.as_str()).collect(),
             code_ttl_secs: app.policy.code_ttl_secs,
             home_client_id: app.policy.home_client_id,
+            external_providers: app.policy.external_providers,
         }
     }
 }

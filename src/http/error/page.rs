@@ -203,6 +203,33 @@ impl From<crate::apps::AppError> for PageError {
     }
 }
 
+/// A round trip through an upstream provider that cannot finish: the person can start again, except when the
+/// upstream itself is away. Causes are logged by `federation`; the page says what a person can do.
+impl From<crate::federation::FederationError> for PageError {
+    fn from(error: crate::federation::FederationError) -> Self {
+        use crate::federation::FederationError as E;
+        match error {
+            E::UnknownProvider => Self::with_status(StatusCode::NOT_FOUND, "There is no such sign-in provider here."),
+            E::StateInvalid | E::IssuerMismatch => Self::bad_request(
+                "This sign-in could not be completed: it expired, was already used, or came back to another browser. Please sign in again.",
+            ),
+            E::Refused(_) => Self::forbidden(
+                "The sign-in was cancelled at the provider. Please sign in again, or choose another way.",
+            ),
+            E::DomainNotAllowed => Self::forbidden("Accounts of this domain cannot sign in here with this provider."),
+            E::Upstream(cause) | E::IdToken(cause) => {
+                tracing::warn!(%cause, "upstream sign-in failed");
+                Self::with_status(
+                    StatusCode::BAD_GATEWAY,
+                    "The sign-in provider did not answer as expected. Please try again later, or choose another way.",
+                )
+            }
+            E::Store(error) => error.into(),
+            E::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(error: askama::Error) -> Self {
         Self::internal(error)

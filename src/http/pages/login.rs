@@ -37,7 +37,14 @@ struct LoginPage<'a> {
     password: bool,
     /// The code form is shown, with this label.
     code_label: Option<&'static str>,
+    /// The upstream providers offered, as links that start a round trip.
+    providers: Vec<ProviderLink<'a>>,
     captcha: Option<Widget>,
+}
+
+struct ProviderLink<'a> {
+    name: &'a str,
+    href: String,
 }
 
 #[derive(Deserialize)]
@@ -233,11 +240,31 @@ impl LoginView<'_> {
             signup_open: state.auth.accounts.signup_allowed(&context.app) && policy.accepts_password(),
             password: policy.accepts_password(),
             code_label,
+            providers: provider_links(state, context),
             captcha: captcha.clone(),
         };
         let body = page.render()?;
         Ok(Rendered(page_with_captcha(status, captcha.as_ref()), body))
     }
+}
+
+/// The application's upstream providers, each a link that starts a round trip for this sign-in.
+fn provider_links<'a>(state: &'a AppState, context: &SignInContext) -> Vec<ProviderLink<'a>> {
+    let continues = match (context.request_id(), context.app_slug()) {
+        (Some(id), _) => format!("?request={}", super::encode(id)),
+        (None, Some(slug)) => format!("?app={}", super::encode(slug)),
+        (None, None) => String::new(),
+    };
+    state
+        .federation
+        .providers()
+        .iter()
+        .filter(|p| context.app.policy.offers_provider(&p.id))
+        .map(|p| ProviderLink {
+            name: p.display_name(),
+            href: format!("/federation/{}/start{continues}", p.id),
+        })
+        .collect()
 }
 
 /// The words of a captcha that was not solved (the same on `/signup`).

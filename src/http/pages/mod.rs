@@ -5,6 +5,7 @@ mod access;
 mod account;
 mod browser;
 mod consent;
+mod federation;
 mod form;
 mod form_post;
 mod invitation;
@@ -70,6 +71,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
         .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
         .service(web::resource("/a/{slug}").get(access::get_access_link))
+        .service(web::resource("/federation/{provider}/start").get(federation::get_start))
+        .service(web::resource("/federation/{provider}/callback").get(federation::get_callback))
         .service(
             web::resource("/invite/{token}")
                 .get(invitation::get_invitation)

@@ -1,0 +1,36 @@
+-- Sign-in through upstream OpenID providers (Google, or any OpenID Connect provider by issuer).
+-- external_identities: an account's identities at upstream providers, keyed on (issuer, subject) — never on an
+-- e-mail address alone.
+-- federation_logins: a browser's round trip to an upstream provider in progress. The `state` sent upstream is
+-- stored as a SHA-256 hash; the PKCE verifier is sealed like other secrets; each row is used once.
+-- applications.external_providers: the upstream providers an application offers (login method `external`).
+
+ALTER TABLE applications ADD COLUMN external_providers TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE external_identities (
+    id TEXT PRIMARY KEY NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    provider_id TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    email TEXT,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    UNIQUE (issuer, subject)
+);
+CREATE INDEX external_identities_user_id ON external_identities (user_id);
+
+CREATE TABLE federation_logins (
+    id TEXT PRIMARY KEY NOT NULL,
+    state_hash TEXT NOT NULL UNIQUE,
+    provider_id TEXT NOT NULL,
+    application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    browser_binding TEXT NOT NULL,
+    request_id TEXT,
+    nonce TEXT NOT NULL,
+    pkce_verifier TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    consumed_at BIGINT
+);
+CREATE INDEX federation_logins_expires_at ON federation_logins (expires_at);

@@ -1,0 +1,3 @@
+DROP TABLE federation_logins;
+DROP TABLE external_identities;
+ALTER TABLE applications DROP COLUMN external_providers;

@@ -1,0 +1,176 @@
+//! Sign-in through an upstream OpenID provider: the first factor is an identity the upstream proved,
+//! found by (issuer, subject) — never by an e-mail address alone. A new identity makes an account just in
+//! time under the application's access mode: `registration` creates one (the identity counts as the proof of
+//! contact), `invite_only` admits only a member whose verified address the upstream vouches for, when the
+//! provider's administrator allowed that. Second factors and the rest of the policy apply as to any sign-in.
+
+use super::{Door, Progress};
+use crate::apps::Application;
+use crate::apps::policy::AccessMode;
+use crate::auth::identity::{normalize_email, normalize_username, username_problem};
+use crate::auth::{AccessError, AuthError, Authentication, Origin, SignIn};
+use crate::clock::UnixTime;
+use crate::store::StoreError;
+use crate::store::external_identities::{self, ExternalIdentityRow};
+use crate::store::members;
+use crate::store::users::{self, NewUser, User};
+use crate::tokens::opaque;
+
+/// RFC 8176-style `amr` of a sign-in through an upstream provider.
+pub const FEDERATED_AMR: &str = "fed";
+
+/// An identity an upstream provider proved (its ID token checked).
+#[derive(Clone, Debug)]
+pub struct ExternalIdentity {
+    /// The configured provider it came through.
+    pub provider_id: String,
+    pub issuer: String,
+    pub subject: String,
+    /// The address the upstream gave, and whether the upstream says it verified it.
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// A username the upstream suggests (used for a new account when free).
+    pub username: Option<String>,
+    /// The provider's administrator allows a verified upstream address to join the account here that proved
+    /// the same address.
+    pub link_by_verified_email: bool,
+}
+
+impl ExternalIdentity {
+    /// The address, when the upstream vouches for it.
+    fn verified_email(&self) -> Option<String> {
+        self.email
+            .as_deref()
+            .filter(|_| self.email_verified)
+            .map(normalize_email)
+    }
+}
+
+impl SignIn {
+    /// Whether `app` offers sign-in through the upstream provider `provider_id` (before the browser is sent
+    /// there, and again when it comes back).
+    pub fn external_allowed(&self, app: &Application, provider_id: &str) -> Result<(), AuthError> {
+        if app.policy.offers_provider(provider_id) {
+            Ok(())
+        } else {
+            Err(AccessError::MethodNotAllowed("external").into())
+        }
+    }
+
+    /// The first factor of a sign-in to `app` through an upstream provider: the account of `identity`
+    /// (made just in time when the access mode allows), then the flow's next step or the finished sign-in.
+    pub async fn sign_in_external(
+        &self,
+        app: &Application,
+        door: Door<'_>,
+        identity: ExternalIdentity,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<Progress, AuthError> {
+        self.external_allowed(app, &identity.provider_id)?;
+        let found = external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await?;
+        let user = match found {
+            Some((row, user)) => {
+                external_identities::touch(&self.db, row.id, now).await?;
+                user
+            }
+            None => self.account_for(app, &identity, origin, now).await?,
+        };
+        if !user.is_active {
+            tracing::warn!(user_id = %user.id, "upstream sign-in refused: the account is disabled");
+            return Err(AccessError::NotMember.into());
+        }
+        tracing::info!(user_id = %user.id, provider = %identity.provider_id, application_id = %app.id, "signed in through an upstream provider");
+        let how = Authentication::federated();
+        self.after_first_factor(user, app, door, how, origin, now).await
+    }
+
+    /// The account a new upstream identity joins or makes.
+    async fn account_for(
+        &self,
+        app: &Application,
+        identity: &ExternalIdentity,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        let row = |user_id: &str| ExternalIdentityRow {
+            id: opaque::random_id(),
+            user_id: user_id.to_owned(),
+            provider_id: identity.provider_id.clone(),
+            issuer: identity.issuer.clone(),
+            subject: identity.subject.clone(),
+            email: identity.email.clone(),
+            created_at: now,
+            last_used_at: now,
+        };
+        // Joining by address only when the administrator allowed it, the upstream vouches for the address, and
+        // the account here proved it too.
+        if identity.link_by_verified_email
+            && let Some(email) = identity.verified_email()
+            && let Some(user) = users::find_by_email(&self.db, email).await?
+            && user.email_verified
+            && !user.guest
+        {
+            if app.policy.access_mode == AccessMode::InviteOnly
+                && !members::is_member(&self.db, app.id.clone(), user.id.clone()).await?
+            {
+                return Err(self.refusal(&user, app));
+            }
+            linked(external_identities::insert(&self.db, row(&user.id)).await)?;
+            tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity joined the account with its verified address");
+            return Ok(user);
+        }
+        match app.policy.access_mode {
+            AccessMode::Registration if self.accounts.signup_allowed(app) => {}
+            AccessMode::Registration | AccessMode::InviteOnly | AccessMode::Open => {
+                tracing::warn!(provider = %identity.provider_id, application_id = %app.id, "upstream sign-in refused: no account, and none may be made here");
+                return Err(AccessError::NotMember.into());
+            }
+        }
+        self.accounts
+            .count_signup_attempt(identity.email.as_deref(), &origin.key, now)
+            .await?;
+        // The upstream's address, when it vouches for it and nobody here has it; otherwise none (the person may
+        // add one later).
+        let email = match identity.verified_email() {
+            Some(email) if users::find_by_email(&self.db, email.clone()).await?.is_none() => Some(email),
+            Some(_) | None => None,
+        };
+        let username = match identity.username.as_deref().map(normalize_username) {
+            Some(name)
+                if username_problem(&name).is_none()
+                    && users::find_by_username(&self.db, name.clone()).await?.is_none() =>
+            {
+                name
+            }
+            Some(_) | None => super::generated_username(),
+        };
+        let user = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            email_verified: email.is_some(),
+            email,
+            password_hash: None,
+            scopes: String::new(),
+            is_active: true,
+            failed_logins: 0,
+            created_at: now,
+            updated_at: now,
+            phone: None,
+            guest: false,
+        };
+        let id = user.id.clone();
+        linked(external_identities::insert_with_account(&self.db, user, row(&id)).await)?;
+        tracing::info!(user_id = %id, provider = %identity.provider_id, "account created through an upstream provider");
+        crate::auth::find_user(&self.db, &id).await
+    }
+}
+
+/// A link that lost a race (the same identity, username or address taken a moment ago by a sign-in in
+/// parallel) is refused like any sign-in that cannot finish; the person starts again and finds the account.
+fn linked(result: Result<(), StoreError>) -> Result<(), AuthError> {
+    match result {
+        Err(StoreError::Duplicate(_)) => Err(crate::auth::FlowError::MfaTokenInvalid.into()),
+        other => Ok(other?),
+    }
+}

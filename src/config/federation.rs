@@ -1,0 +1,108 @@
+//! The `[federation]` section: upstream OpenID providers people may sign in with (`[[federation.providers]]`),
+//! and how long Tessera waits for them and keeps what they publish.
+
+use serde::Deserialize;
+
+use super::Secret;
+
+/// Google's issuer: the `google` preset's.
+pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationConfig {
+    /// The longest wait for an upstream provider (discovery, keys, the token endpoint).
+    pub timeout_secs: u64,
+    /// How long an upstream's discovery document and keys are kept (an unknown key id refetches the keys).
+    pub metadata_cache_secs: u64,
+    /// How long a browser may take at the upstream provider.
+    pub login_ttl_secs: i64,
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            metadata_cache_secs: 3600,
+            login_ttl_secs: 600,
+            providers: Vec::new(),
+        }
+    }
+}
+
+/// What kind of upstream provider.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Google: the issuer is Google's.
+    Google,
+    /// Any OpenID Connect provider, by its issuer URL (discovery).
+    #[default]
+    Oidc,
+}
+
+/// One upstream OpenID provider.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Its name in addresses (`/federation/{id}/start`) and in applications' `external_providers`.
+    pub id: String,
+    /// What the sign-in page's button says ("Sign in with …").
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// The issuer URL (for `oidc`; the `google` preset has Google's).
+    #[serde(default)]
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Scopes asked for beside `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID token claim that gives the e-mail address.
+    #[serde(default = "default_email_claim")]
+    pub email_claim: String,
+    /// The claim that gives a username for new accounts (used when free).
+    #[serde(default = "default_username_claim")]
+    pub username_claim: String,
+    /// When set, only addresses in these domains may sign in.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// An upstream address the upstream says is verified may join the existing account with that (verified)
+    /// address here. Off by default: identities are joined by (issuer, subject) only.
+    #[serde(default)]
+    pub link_by_verified_email: bool,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["email".into(), "profile".into()]
+}
+
+fn default_email_claim() -> String {
+    "email".into()
+}
+
+fn default_username_claim() -> String {
+    "preferred_username".into()
+}
+
+impl ProviderConfig {
+    /// The issuer, the preset's for `google`.
+    pub fn issuer(&self) -> &str {
+        match self.kind {
+            ProviderKind::Google if self.issuer.is_empty() => GOOGLE_ISSUER,
+            ProviderKind::Google | ProviderKind::Oidc => &self.issuer,
+        }
+    }
+
+    /// What the sign-in button says.
+    pub fn display_name(&self) -> &str {
+        match (self.name.is_empty(), self.kind) {
+            (false, _) => &self.name,
+            (true, ProviderKind::Google) => "Google",
+            (true, ProviderKind::Oidc) => &self.id,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! What Tessera keeps of each upstream provider — its discovery document and keys, fetched with a bounded
+//! wait, without following redirects, kept for `federation.metadata_cache_secs` — and the checks of what it
+//! sends back.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::core::{CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreProviderMetadata};
+use openidconnect::{
+    ClaimsVerificationError, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    RedirectUrl, SignatureVerificationError,
+};
+
+use super::FederationError;
+use crate::auth::ExternalIdentity;
+use crate::clock::UnixTime;
+use crate::config::ProviderConfig;
+
+/// A relying-party client of one upstream provider, as its discovery document makes it.
+pub(super) type UpstreamClient = openidconnect::core::CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub(super) struct Upstreams {
+    http: reqwest::Client,
+    ttl: Duration,
+    /// Discovery documents (with their keys) by issuer, and when each was fetched.
+    metadata: Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>,
+}
+
+impl Upstreams {
+    pub(super) fn new(timeout: Duration, ttl: Duration) -> Result<Self, FederationError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| FederationError::Internal(format!("the upstream HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            ttl,
+            metadata: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A client of `provider`, its callback at `redirect_uri`.
+    pub(super) async fn client(
+        &self,
+        provider: &ProviderConfig,
+        redirect_uri: &str,
+    ) -> Result<UpstreamClient, FederationError> {
+        let metadata = self.metadata(provider).await?;
+        client_of(provider, metadata, redirect_uri)
+    }
+
+    /// The provider's discovery document (with its keys): kept, or fetched when missing or stale.
+    async fn metadata(&self, provider: &ProviderConfig) -> Result<CoreProviderMetadata, FederationError> {
+        let issuer = provider.issuer();
+        if let Some((at, metadata)) = self.lock().get(issuer)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(metadata.clone());
+        }
+        let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| FederationError::Upstream(e.to_string()))?;
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+            .await
+            .map_err(|e| FederationError::Upstream(format!("discovery of {issuer}: {e}")))?;
+        self.lock()
+            .insert(issuer.to_owned(), (Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+
+    /// Fetches the provider's keys again (a key id it has not published before), keeping the rest.
+    async fn refresh_keys(&self, provider: &ProviderConfig) -> Result<CoreProviderMetadata, FederationError> {
+        let metadata = self.metadata(provider).await?;
+        let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| FederationError::Upstream(format!("keys of {}: {e}", provider.issuer())))?;
+        let metadata = metadata.set_jwks(keys);
+        self.lock()
+            .insert(provider.issuer().to_owned(), (Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, CoreProviderMetadata)>> {
+        // A panic while holding the map leaves it consistent (inserts are whole), so a poisoned lock is fine.
+        self.metadata.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The ID token's claims, once its signature (by a published key), issuer, audience, expiry (on
+    /// Tessera's clock) and nonce check out. An unknown key id refetches the keys once.
+    pub(super) async fn verified_claims(
+        &self,
+        provider: &ProviderConfig,
+        client: &UpstreamClient,
+        id_token: &CoreIdToken,
+        nonce: &Nonce,
+        now: UnixTime,
+    ) -> Result<CoreIdTokenClaims, FederationError> {
+        match check(client, id_token, nonce, now) {
+            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+                let metadata = self.refresh_keys(provider).await?;
+                let redirect = client.redirect_uri().map(|r| r.as_str().to_owned()).unwrap_or_default();
+                let client = client_of(provider, metadata, &redirect)?;
+                check(&client, id_token, nonce, now).map_err(|e| FederationError::IdToken(e.to_string()))
+            }
+            other => other.map_err(|e| FederationError::IdToken(e.to_string())),
+        }
+    }
+}
+
+fn client_of(
+    provider: &ProviderConfig,
+    metadata: CoreProviderMetadata,
+    redirect_uri: &str,
+) -> Result<UpstreamClient, FederationError> {
+    let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| FederationError::Internal(e.to_string()))?;
+    Ok(UpstreamClient::from_provider_metadata(
+        metadata,
+        ClientId::new(provider.client_id.clone()),
+        Some(ClientSecret::new(provider.client_secret.expose().to_owned())),
+    )
+    .set_redirect_uri(redirect))
+}
+
+fn check(
+    client: &UpstreamClient,
+    id_token: &CoreIdToken,
+    nonce: &Nonce,
+    now: UnixTime,
+) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
+    let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+    let verifier = client.id_token_verifier().set_time_fn(move || at);
+    id_token.claims(&verifier, nonce).cloned()
+}
+
+/// The identity the checked ID token proves, with the address and username its claims give (the
+/// provider's claim names), refused when the provider admits only some domains and the address is not in
+/// one.
+pub(super) fn identity(
+    provider: &ProviderConfig,
+    id_token: &CoreIdToken,
+    claims: &CoreIdTokenClaims,
+) -> Result<ExternalIdentity, FederationError> {
+    let all = all_claims(id_token)?;
+    let text = |name: &str| all.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let email = text(&provider.email_claim).filter(|e| e.contains('@'));
+    // Some providers send `email_verified` as a string.
+    let email_verified = match all.get("email_verified") {
+        Some(serde_json::Value::Bool(verified)) => *verified,
+        Some(serde_json::Value::String(verified)) => verified == "true",
+        _ => false,
+    };
+    if !provider.allowed_domains.is_empty() {
+        let domain = email
+            .as_deref()
+            .and_then(|e| e.rsplit_once('@'))
+            .map(|(_, d)| d.to_ascii_lowercase());
+        let allowed = email_verified
+            && domain.is_some_and(|d| provider.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(&d)));
+        if !allowed {
+            return Err(FederationError::DomainNotAllowed);
+        }
+    }
+    Ok(ExternalIdentity {
+        provider_id: provider.id.clone(),
+        issuer: claims.issuer().as_str().to_owned(),
+        subject: claims.subject().as_str().to_owned(),
+        email,
+        email_verified,
+        username: text(&provider.username_claim),
+        link_by_verified_email: provider.link_by_verified_email,
+    })
+}
+
+/// Every claim of the ID token (checked already), for the provider's own claim names: the typed claims keep
+/// only the standard ones.
+fn all_claims(id_token: &CoreIdToken) -> Result<serde_json::Map<String, serde_json::Value>, FederationError> {
+    let compact = id_token.to_string();
+    let payload = compact
+        .split('.')
+        .nth(1)
+        .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    match payload {
+        Some(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(FederationError::IdToken("the claims are not a JSON object".into())),
+    }
+}

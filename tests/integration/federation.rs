@@ -1,0 +1,353 @@
+//! Sign-in through an upstream OpenID provider, against a second real Tessera on loopback as the upstream
+//! (on `localhost`, so the two servers' cookies stay apart): accounts made just in time under the access
+//! mode and found again by (issuer, subject), refusals for invite-only applications, and the round trip's
+//! defences — a `state` used twice, in another browser or at another provider's callback, an `iss` naming
+//! another issuer, an expired ID token, an upstream that is down.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::config::{EmailTransport, ProviderConfig, ProviderKind, Secret};
+use tessera::oidc::clients::ClientSpec;
+use tessera::store::{external_identities, users};
+
+use crate::jwks::decode_segment;
+use crate::oidc_support::{Browser, RP1_CB, TestClient, assert_error_page, location, query_param};
+use crate::support::{PASSWORD, TestApp, TestUser};
+
+/// An upstream Tessera, a downstream Tessera that offers it as the provider `up`, and an application of the
+/// downstream with a first-party client.
+struct Federated {
+    up: TestApp,
+    down: TestApp,
+    client: TestClient,
+}
+
+fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
+    ProviderConfig {
+        id: id.into(),
+        name: "Upstream".into(),
+        kind: ProviderKind::Oidc,
+        issuer: issuer.into(),
+        client_id: client.id.clone(),
+        client_secret: Secret::new(client.secret.clone().unwrap()),
+        scopes: vec!["email".into(), "profile".into()],
+        email_claim: "email".into(),
+        username_claim: "preferred_username".into(),
+        allowed_domains: Vec::new(),
+        link_by_verified_email: false,
+    }
+}
+
+impl Federated {
+    /// `policy` is the application's (admin API fields); `customize` may change the downstream's configuration
+    /// (its providers included).
+    async fn start(policy: Value, customize: impl FnOnce(&mut tessera::config::Config)) -> Self {
+        let up = TestApp::spawn_with(|config| {
+            config.server.issuer = config.server.issuer.replace("127.0.0.1", "localhost");
+            config.tokens.id_token_ttl_secs = 120;
+        })
+        .await;
+        let up_issuer = up.state.config.issuer().to_owned();
+        let upstream_client = up
+            .register(ClientSpec {
+                name: Some("Downstream".into()),
+                redirect_uris: vec!["https://placeholder.test/cb".into()],
+                first_party: true,
+                ..ClientSpec::default()
+            })
+            .await;
+        let configured = provider("up", &up_issuer, &upstream_client);
+        let down = TestApp::spawn_with(move |config| {
+            config.email.transport = EmailTransport::Log;
+            config.federation.providers = vec![configured];
+            customize(config);
+        })
+        .await;
+        up.state
+            .oidc
+            .clients
+            .update(
+                &upstream_client.id,
+                ClientSpec {
+                    name: Some("Downstream".into()),
+                    redirect_uris: vec![down.state.federation.redirect_uri("up")],
+                    first_party: true,
+                    ..ClientSpec::default()
+                },
+                up.clock.now(),
+            )
+            .await
+            .unwrap();
+        let admin = down.admin_login().await;
+        let mut body = json!({"name": "Shop"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(policy.as_object().unwrap().clone());
+        let response = down
+            .client
+            .post(down.url("/api/v1/admin/apps"))
+            .bearer_auth(&admin.access)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        let created: Value = response.json().await.unwrap();
+        let client = down
+            .register(ClientSpec {
+                application: Some(created["id"].as_str().unwrap().to_owned()),
+                name: Some("Shop Web".into()),
+                redirect_uris: vec![RP1_CB.into()],
+                first_party: true,
+                ..ClientSpec::default()
+            })
+            .await;
+        Self { up, down, client }
+    }
+
+    /// The upstream's own address (its issuer, on `localhost`).
+    fn up_base(&self) -> &str {
+        self.up.state.config.issuer()
+    }
+
+    /// From the client's authorization request to the downstream callback with what the upstream answered
+    /// for `user`: the callback's URL, not yet visited.
+    async fn through_upstream(&self, browser: &Browser, user: &TestUser) -> String {
+        let response = browser.authorize(&self.client, &[]).await;
+        let login = location(&response);
+        let html = browser.get(&login).await.text().await.unwrap();
+        let start = provider_link(&html, "up");
+        let response = browser.get(&start).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{:?}", response.text().await);
+        let upstream = location(&response);
+        assert!(upstream.starts_with(self.up_base()), "{upstream}");
+        for param in ["state", "nonce", "code_challenge"] {
+            assert!(
+                query_param(&upstream, param).is_some(),
+                "the upstream request has {param}"
+            );
+        }
+        assert_eq!(query_param(&upstream, "code_challenge_method").as_deref(), Some("S256"));
+        let at_upstream = browser.at(self.up_base());
+        let response = at_upstream.get(&upstream).await;
+        let upstream_login = location(&response);
+        let response = at_upstream.submit_login(&upstream_login, user, PASSWORD).await;
+        let callback = location(&response);
+        assert!(
+            callback.starts_with(&self.down.state.federation.redirect_uri("up")),
+            "{callback}"
+        );
+        callback
+    }
+
+    /// The ID token's claims for a callback to the client.
+    async fn claims(&self, callback: &str) -> Value {
+        assert!(callback.starts_with(RP1_CB), "{callback}");
+        let code = query_param(callback, "code").unwrap_or_else(|| panic!("a code in {callback}"));
+        let tokens = self.down.exchange(&self.client, &code, false).await;
+        decode_segment(tokens["id_token"].as_str().unwrap(), 1)
+    }
+}
+
+/// The `href` of the sign-in page's link to `provider`.
+fn provider_link(html: &str, provider: &str) -> String {
+    let marker = format!("href=\"/federation/{provider}/start");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a link to {provider} in {html}"))
+        + 6;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].replace("&amp;", "&")
+}
+
+fn registration() -> Value {
+    json!({
+        "access_mode": "registration",
+        "login_methods": ["password", "external"],
+        "external_providers": ["up"],
+        "verification_channels": ["email"],
+    })
+}
+
+#[tokio::test]
+async fn registration_makes_the_account_just_in_time_and_finds_it_again_by_issuer_and_subject() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let alice = pair.up.signup("alice").await;
+    // Someone here already has alice's address: an upstream identity never joins an account by address alone.
+    let local_alice = pair.down.signup("alice").await;
+
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &alice).await;
+    let response = browser.get(&callback).await;
+    let back = location(&response);
+    let claims = pair.claims(&back).await;
+    assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    assert_ne!(sub, alice.id, "the downstream account is its own");
+    assert_ne!(sub, local_alice.id, "not joined to the account with the same address");
+    let account = users::find_by_id(&pair.down.state.db, sub.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account.email, None,
+        "the address is someone else's here, and the upstream did not verify it"
+    );
+    assert!(account.password_hash.is_none());
+
+    // Again, in another browser: the same account, found by (issuer, subject).
+    let again = pair.down.browser();
+    let callback = pair.through_upstream(&again, &alice).await;
+    let back = location(&again.get(&callback).await);
+    assert_eq!(pair.claims(&back).await["sub"], json!(sub));
+
+    // Someone else upstream gets an account of their own.
+    let bob = pair.up.signup("bob").await;
+    let other = pair.down.browser();
+    let callback = pair.through_upstream(&other, &bob).await;
+    let back = location(&other.get(&callback).await);
+    assert_ne!(pair.claims(&back).await["sub"], json!(sub));
+}
+
+#[tokio::test]
+async fn invite_only_refuses_an_unknown_upstream_identity_and_makes_no_account() {
+    let pair = Federated::start(
+        json!({
+            "access_mode": "invite_only",
+            "login_methods": ["password", "external"],
+            "external_providers": ["up"],
+        }),
+        |_| {},
+    )
+    .await;
+    let carol = pair.up.signup("carol").await;
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &carol).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("no access to this application"), "{html}");
+    let db = &pair.down.state.db;
+    let identity = external_identities::find(db, pair.up_base().to_owned(), carol.id.clone()).await;
+    assert!(identity.unwrap().is_none(), "no identity was kept");
+    let account = users::find_by_username(db, "carol".into()).await.unwrap();
+    assert!(account.is_none(), "no account was made");
+}
+
+#[tokio::test]
+async fn a_callback_counts_once_in_its_own_browser_at_its_own_provider() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let dave = pair.up.signup("dave").await;
+
+    // Replayed: the second use of the same callback is refused.
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &dave).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+    let html = assert_error_page(browser.get(&callback).await).await;
+    assert!(html.contains("could not be completed"), "{html}");
+
+    // Another browser cannot finish this browser's round trip.
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &dave).await;
+    let stranger = pair.down.browser();
+    assert_error_page(stranger.get(&callback).await).await;
+
+    // Mix-up: the response names another issuer.
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &dave).await;
+    let forged = callback.replace(&urlencode(pair.up_base()), &urlencode("https://accounts.google.com"));
+    assert_ne!(forged, callback);
+    assert_error_page(browser.get(&forged).await).await;
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_response_for_one_provider_is_refused_at_another_providers_callback() {
+    let pair = Federated::start(
+        json!({
+            "access_mode": "registration",
+            "login_methods": ["password", "external"],
+            "external_providers": ["up", "twin"],
+            "verification_channels": ["email"],
+        }),
+        |config| {
+            // A second provider: the same upstream under another name.
+            let mut twin = config.federation.providers[0].clone();
+            twin.id = "twin".into();
+            config.federation.providers.push(twin);
+        },
+    )
+    .await;
+    let erin = pair.up.signup("erin").await;
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &erin).await;
+    let elsewhere = callback.replace("/federation/up/callback", "/federation/twin/callback");
+    assert_error_page(browser.get(&elsewhere).await).await;
+    // The round trip is spent: its own callback now refuses it too.
+    assert_error_page(browser.get(&callback).await).await;
+}
+
+#[tokio::test]
+async fn an_expired_upstream_id_token_is_refused() {
+    let pair = Federated::start(registration(), |config| config.federation.login_ttl_secs = 3600).await;
+    let fay = pair.up.signup("fay").await;
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &fay).await;
+    // The upstream's ID tokens live 120 s; Tessera checks them on its own clock.
+    pair.down.advance_clock(Duration::from_secs(300));
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("did not answer as expected"), "{html}");
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_ends_in_an_error_page() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let pair = Federated::start(registration(), move |config| {
+        config.federation.providers[0].issuer = issuer;
+        config.federation.timeout_secs = 2;
+    })
+    .await;
+    let browser = pair.down.browser();
+    let response = browser.authorize(&pair.client, &[]).await;
+    let login = location(&response);
+    let html = browser.get(&login).await.text().await.unwrap();
+    let start = provider_link(&html, "up");
+    let response = browser.get(&start).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+}
+
+#[tokio::test]
+async fn external_needs_a_configured_provider() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let admin = pair.down.admin_login().await;
+    let response = pair
+        .down
+        .client
+        .post(pair.down.url("/api/v1/admin/apps"))
+        .bearer_auth(&admin.access)
+        .json(&json!({
+            "name": "Other",
+            "access_mode": "registration",
+            "login_methods": ["external"],
+            "external_providers": ["nowhere"],
+            "verification_channels": ["email"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    let body = crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body.to_string().contains("external_providers"), "{body}");
+    // A provider the application does not offer cannot be started for it.
+    let browser = pair.down.browser();
+    let response = browser.get("/federation/up/start").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
