@@ -31,8 +31,12 @@ pub use form::PageForm;
 use crate::notify::captcha::Widget;
 
 /// The pages' CSP: own stylesheet only, images from here or inline (QR codes), no scripts, no framing
-/// (RFC 9700 §4.16).
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// (RFC 9700 §4.16). No `form-action`: Chromium and Safari hold a form's submission to it through every
+/// redirect that follows, and a sign-in form's answer redirects on to the relying party's redirect URI — which
+/// may redirect again (a native app's scheme; an upstream provider's callback here that redirects on to its own
+/// relying party) — so no list of origins on the page could be complete. Every form posts to this server.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &[u8] = include_bytes!("../../../static/tessera.css");
 
