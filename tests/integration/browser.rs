@@ -4,7 +4,7 @@
 //! code; and it takes `response_mode=form_post` answers to a relying party's redirect URI, with scripts on and
 //! off, and chooses its account on the select-account page; it signs a new person up by e-mail code into an
 //! application that asks for registration, and enters an open application as a guest through its access
-//! link. Ignored by default (it needs the two packages);
+//! link; and it signs in through an upstream provider (a second Tessera) and back. Ignored by default (it needs the two packages);
 //! `.ci/run` installs them and runs it.
 
 use std::os::unix::process::CommandExt;
@@ -372,4 +372,42 @@ async fn a_browser_signs_up_by_email_code_and_enters_an_open_application_as_a_gu
     let page = visitor.source().await.unwrap();
     assert!(page.contains("guest-"), "signed in as a guest: {page}");
     visitor.close().await.unwrap();
+}
+
+/// Federation in a real browser: a relying party sends the browser to Tessera, whose sign-in page sends it on
+/// to the upstream provider (a second Tessera, on `localhost`); the person signs in there and comes back
+/// through Tessera to the relying party, signed in to a new account.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_signs_in_through_an_upstream_provider_and_back() {
+    let pair = crate::federation::Federated::start(crate::federation::registration(), |_| {}).await;
+    let gina = pair.up.signup("gina").await;
+    let authorize = pair.down.url(&format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=st-fed",
+        pair.client.id,
+        url::form_urlencoded::byte_serialize(pair.client.redirect_uri.as_bytes()).collect::<String>(),
+    ));
+
+    let (_driver, browser) = start_browser().await;
+    browser.goto(&authorize).await.unwrap();
+    assert!(path_of(&browser).await.starts_with("/login?request="));
+    let before = browser.current_url().await.unwrap();
+    browser
+        .find(Locator::Css("a[href^='/federation/up/start']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&browser, &format!("{}/login", pair.up_base())).await;
+    assert_ne!(browser.current_url().await.unwrap(), before);
+    fill(&browser, "#login", &gina.username).await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+    wait_for_url(&browser, &pair.client.redirect_uri).await;
+    let back = browser.current_url().await.unwrap().to_string();
+    assert_eq!(query_param(&back, "state").as_deref(), Some("st-fed"));
+    let claims = pair.claims(&back).await;
+    assert_eq!(claims["amr"], json!(["fed"]));
+    browser.close().await.unwrap();
 }

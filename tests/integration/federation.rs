@@ -13,15 +13,17 @@ use tessera::oidc::clients::ClientSpec;
 use tessera::store::{external_identities, users};
 
 use crate::jwks::decode_segment;
-use crate::oidc_support::{Browser, RP1_CB, TestClient, assert_error_page, location, query_param};
+use crate::oidc_support::{Browser, TestClient, assert_error_page, location, query_param};
 use crate::support::{PASSWORD, TestApp, TestUser};
 
 /// An upstream Tessera, a downstream Tessera that offers it as the provider `up`, and an application of the
 /// downstream with a first-party client.
-struct Federated {
-    up: TestApp,
-    down: TestApp,
-    client: TestClient,
+pub struct Federated {
+    pub up: TestApp,
+    pub down: TestApp,
+    /// A first-party client of the application; it comes back to a page of the downstream, so a real browser
+    /// lands somewhere.
+    pub client: TestClient,
 }
 
 fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
@@ -43,7 +45,7 @@ fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
 impl Federated {
     /// `policy` is the application's (admin API fields); `customize` may change the downstream's configuration
     /// (its providers included).
-    async fn start(policy: Value, customize: impl FnOnce(&mut tessera::config::Config)) -> Self {
+    pub async fn start(policy: Value, customize: impl FnOnce(&mut tessera::config::Config)) -> Self {
         let up = TestApp::spawn_with(|config| {
             config.server.issuer = config.server.issuer.replace("127.0.0.1", "localhost");
             config.tokens.id_token_ttl_secs = 120;
@@ -99,7 +101,7 @@ impl Federated {
             .register(ClientSpec {
                 application: Some(created["id"].as_str().unwrap().to_owned()),
                 name: Some("Shop Web".into()),
-                redirect_uris: vec![RP1_CB.into()],
+                redirect_uris: vec![down.url("/health/live")],
                 first_party: true,
                 ..ClientSpec::default()
             })
@@ -108,7 +110,7 @@ impl Federated {
     }
 
     /// The upstream's own address (its issuer, on `localhost`).
-    fn up_base(&self) -> &str {
+    pub fn up_base(&self) -> &str {
         self.up.state.config.issuer()
     }
 
@@ -143,8 +145,8 @@ impl Federated {
     }
 
     /// The ID token's claims for a callback to the client.
-    async fn claims(&self, callback: &str) -> Value {
-        assert!(callback.starts_with(RP1_CB), "{callback}");
+    pub async fn claims(&self, callback: &str) -> Value {
+        assert!(callback.starts_with(&self.client.redirect_uri), "{callback}");
         let code = query_param(callback, "code").unwrap_or_else(|| panic!("a code in {callback}"));
         let tokens = self.down.exchange(&self.client, &code, false).await;
         decode_segment(tokens["id_token"].as_str().unwrap(), 1)
@@ -162,7 +164,7 @@ fn provider_link(html: &str, provider: &str) -> String {
     html[start..end].replace("&amp;", "&")
 }
 
-fn registration() -> Value {
+pub fn registration() -> Value {
     json!({
         "access_mode": "registration",
         "login_methods": ["password", "external"],
