@@ -141,6 +141,12 @@ pub enum AccountError {
     SignupRateLimited(LimitedBy, u64),
     #[error("the invitation is unknown, expired or already used")]
     InvitationInvalid,
+    #[error("the upstream identity belongs to another account")]
+    IdentityTaken,
+    #[error("no such linked identity")]
+    UnknownIdentity,
+    #[error("this is the account's last way to sign in")]
+    LastSignInMethod,
 }
 
 /// What a signup limit counted.

@@ -9,6 +9,7 @@ mod browser;
 mod error;
 pub mod flow;
 mod guest;
+mod identities;
 pub mod identity;
 pub mod invitations;
 mod login;
@@ -27,6 +28,7 @@ pub use error::{
     SessionError,
 };
 pub use flow::ExternalIdentity;
+pub use identities::LinkedIdentity;
 pub use password::{PasswordError, Passwords};
 pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
@@ -242,6 +244,26 @@ impl Auth {
 }
 
 /// An account by id (every service reads accounts).
+/// Tells the account's owner, by e-mail when there is a channel, that something about its security changed.
+/// Best effort, in the background: the change itself has happened.
+fn notify_security_event(notify: &Arc<Notifier>, issuer: &str, user: &crate::store::users::User, what: String) {
+    let Some(to) = user.email.clone().filter(|_| notify.email.is_enabled()) else {
+        return;
+    };
+    let notify = notify.clone();
+    let issuer = issuer.to_owned();
+    let user_id = user.id.clone();
+    tokio::spawn(async move {
+        let sent = match crate::notify::messages::notice_email(&issuer, &what) {
+            Ok(email) => notify.email.send(&to, email).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = sent {
+            tracing::warn!(%user_id, %error, "security notice not sent");
+        }
+    });
+}
+
 async fn find_user(db: &Database, id: &str) -> Result<crate::store::users::User, AuthError> {
     crate::store::users::find_by_id(db, id.to_owned())
         .await?

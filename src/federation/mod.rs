@@ -58,12 +58,26 @@ pub struct Started {
     pub location: String,
 }
 
-/// What came back from the upstream: who it proved, and the sign-in it continues.
+/// A round trip to begin: through which provider, for which application, in which browser, and what for.
+#[derive(Clone, Copy, Debug)]
+pub struct Trip<'a> {
+    pub provider_id: &'a str,
+    pub application_id: &'a str,
+    /// The browser's binding (its CSRF cookie's hash): only it may come back.
+    pub binding: &'a str,
+    /// The authorization request a sign-in continues.
+    pub request_id: Option<&'a str>,
+    /// The signed-in account a link adds the identity to (instead of a sign-in).
+    pub link_user_id: Option<&'a str>,
+}
+
+/// What came back from the upstream: who it proved, and the sign-in (or link) it continues.
 #[derive(Debug)]
 pub struct Returned {
     pub identity: ExternalIdentity,
     pub application_id: String,
     pub request_id: Option<String>,
+    pub link_user_id: Option<String>,
 }
 
 /// The query of a callback from an upstream provider.
@@ -120,16 +134,10 @@ impl Federation {
         format!("{}/federation/{id}/callback", self.issuer)
     }
 
-    /// Begins a sign-in through `provider_id` for an application, in the browser with `binding`: the
-    /// upstream's authorization URL, with a fresh `state`, `nonce` and PKCE challenge.
-    pub async fn start(
-        &self,
-        provider_id: &str,
-        application_id: &str,
-        binding: &str,
-        request_id: Option<&str>,
-        now: UnixTime,
-    ) -> Result<Started, FederationError> {
+    /// Begins a round trip: the upstream's authorization URL, with a fresh `state`, `nonce` and PKCE
+    /// challenge.
+    pub async fn start(&self, trip: Trip<'_>, now: UnixTime) -> Result<Started, FederationError> {
+        let provider_id = trip.provider_id;
         let provider = self.provider(provider_id)?;
         let client = self.upstreams.client(provider, &self.redirect_uri(provider_id)).await?;
         let state = opaque::mint("tfs_");
@@ -158,9 +166,10 @@ impl Federation {
                 id: opaque::random_id(),
                 state_hash: state.hash,
                 provider_id: provider_id.to_owned(),
-                application_id: application_id.to_owned(),
-                browser_binding: binding.to_owned(),
-                request_id: request_id.map(str::to_owned),
+                application_id: trip.application_id.to_owned(),
+                browser_binding: trip.binding.to_owned(),
+                request_id: trip.request_id.map(str::to_owned),
+                link_user_id: trip.link_user_id.map(str::to_owned),
                 nonce,
                 pkce_verifier: sealed,
                 created_at: now,
@@ -171,8 +180,9 @@ impl Federation {
         .await?;
         tracing::info!(
             provider = provider_id,
-            application_id,
-            "sign-in sent to an upstream provider"
+            application_id = trip.application_id,
+            link = trip.link_user_id.is_some(),
+            "browser sent to an upstream provider"
         );
         Ok(Started {
             location: url.to_string(),
@@ -244,6 +254,7 @@ impl Federation {
             identity,
             application_id: login.application_id,
             request_id: login.request_id,
+            link_user_id: login.link_user_id,
         })
     }
 }

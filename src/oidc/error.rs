@@ -183,7 +183,10 @@ impl From<AuthError> for OAuthError {
                 | Acc::UsernameTaken
                 | Acc::EmailTaken
                 | Acc::SignupRateLimited(..)
-                | Acc::InvitationInvalid,
+                | Acc::InvitationInvalid
+                | Acc::IdentityTaken
+                | Acc::UnknownIdentity
+                | Acc::LastSignInMethod,
             )
             | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_) | P::InsufficientScope(_))
             | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired | Fl::SecondFactorUnavailable)

@@ -83,3 +83,29 @@ pub async fn touch(db: &Database, id: String, now: UnixTime) -> StoreResult<()> 
     })
     .await
 }
+
+/// An account's identities, oldest first.
+pub async fn list_for_user(db: &Database, user_id: String) -> StoreResult<Vec<ExternalIdentityRow>> {
+    db.run(move |conn| {
+        Ok(external_identities::table
+            .filter(external_identities::user_id.eq(user_id))
+            .order((external_identities::created_at.asc(), external_identities::id.asc()))
+            .select(ExternalIdentityRow::as_select())
+            .load(conn)?)
+    })
+    .await
+}
+
+/// Removes one of the account's identities. Returns whether it was there.
+pub async fn delete(db: &Database, id: String, user_id: String) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let deleted = diesel::delete(
+            external_identities::table
+                .find(id)
+                .filter(external_identities::user_id.eq(user_id)),
+        )
+        .execute(conn)?;
+        Ok(deleted == 1)
+    })
+    .await
+}

@@ -19,6 +19,8 @@ pub struct FederationLoginRow {
     pub browser_binding: String,
     /// The authorization request it continues, if any.
     pub request_id: Option<String>,
+    /// The signed-in account the identity is to be linked to, for a link rather than a sign-in.
+    pub link_user_id: Option<String>,
     pub nonce: String,
     /// Sealed.
     pub pkce_verifier: String,

@@ -295,6 +295,7 @@ diesel::table! {
         application_id -> Text,
         browser_binding -> Text,
         request_id -> Nullable<Text>,
+        link_user_id -> Nullable<Text>,
         nonce -> Text,
         pkce_verifier -> Text,
         created_at -> BigInt,

@@ -21,6 +21,8 @@ use crate::support::{PASSWORD, TestApp, TestUser};
 pub struct Federated {
     pub up: TestApp,
     pub down: TestApp,
+    /// The downstream application's id.
+    pub app_id: String,
     /// A first-party client of the application; it comes back to a page of the downstream, so a real browser
     /// lands somewhere.
     pub client: TestClient,
@@ -97,6 +99,7 @@ impl Federated {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
         let created: Value = response.json().await.unwrap();
+        let app_id = created["id"].as_str().unwrap().to_owned();
         let client = down
             .register(ClientSpec {
                 application: Some(created["id"].as_str().unwrap().to_owned()),
@@ -106,7 +109,12 @@ impl Federated {
                 ..ClientSpec::default()
             })
             .await;
-        Self { up, down, client }
+        Self {
+            up,
+            down,
+            app_id,
+            client,
+        }
     }
 
     /// The upstream's own address (its issuer, on `localhost`).
@@ -132,8 +140,13 @@ impl Federated {
             );
         }
         assert_eq!(query_param(&upstream, "code_challenge_method").as_deref(), Some("S256"));
+        self.sign_in_upstream(browser, &upstream, user).await
+    }
+
+    /// At the upstream's authorization URL, `user` signs in there: the callback's URL, not yet visited.
+    async fn sign_in_upstream(&self, browser: &Browser, upstream: &str, user: &TestUser) -> String {
         let at_upstream = browser.at(self.up_base());
-        let response = at_upstream.get(&upstream).await;
+        let response = at_upstream.get(upstream).await;
         let upstream_login = location(&response);
         let response = at_upstream.submit_login(&upstream_login, user, PASSWORD).await;
         let callback = location(&response);
@@ -352,4 +365,132 @@ async fn external_needs_a_configured_provider() {
     let browser = pair.down.browser();
     let response = browser.get("/federation/up/start").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+/// The security page's form that links `provider`, posted.
+async fn link_from_security_page(browser: &Browser, provider: &str) -> reqwest::Response {
+    let response = browser.get("/account/security").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("name=\"provider\" value=\"{provider}\"")),
+        "{html}"
+    );
+    let csrf = crate::oidc_support::hidden(&html, "csrf").unwrap();
+    browser
+        .client
+        .post(browser.url("/account/security/identities/link"))
+        .form(&[("csrf", csrf.as_str()), ("provider", provider)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_in_person_links_an_upstream_identity_and_signs_in_with_it_then_unlinks_it() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let hana_up = pair.up.signup("hana").await;
+    let hana = pair.down.signup("hana").await;
+
+    // Linking from the security page: upstream and back to the same session.
+    let browser = pair.down.browser();
+    browser.sign_in(&hana).await;
+    let response = link_from_security_page(&browser, "up").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let upstream = location(&response);
+    let callback = pair.sign_in_upstream(&browser, &upstream, &hana_up).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("The sign-in is linked"), "{html}");
+    assert!(html.contains("Unlink Upstream"), "{html}");
+
+    // Signing in through the upstream now lands in hana's account.
+    let other = pair.down.browser();
+    let callback = pair.through_upstream(&other, &hana_up).await;
+    let back = location(&other.get(&callback).await);
+    assert_eq!(pair.claims(&back).await["sub"], json!(hana.id));
+
+    // The same upstream identity cannot be linked to a second account.
+    let ivan = pair.down.signup("ivan").await;
+    let browser = pair.down.browser();
+    browser.sign_in(&ivan).await;
+    let upstream = location(&link_from_security_page(&browser, "up").await);
+    let callback = pair.sign_in_upstream(&browser, &upstream, &hana_up).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("already linked to another account")
+    );
+
+    // Through the REST API: listed, then unlinked (hana keeps her password).
+    let tokens = pair.down.login("hana", PASSWORD).await;
+    let response = pair
+        .down
+        .get_authorized("/api/v1/user/identities", &tokens.access)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed: Value = response.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["provider"], "up");
+    let id = listed[0]["id"].as_str().unwrap();
+    let response = pair
+        .down
+        .client
+        .delete(pair.down.url(&format!("/api/v1/user/identities/{id}")))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = pair
+        .down
+        .get_authorized("/api/v1/user/identities", &tokens.access)
+        .await;
+    assert_eq!(response.json::<Value>().await.unwrap(), json!([]));
+}
+
+#[tokio::test]
+async fn linking_needs_a_recent_sign_in_and_the_last_way_to_sign_in_stays() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    // An account made through the upstream has no other way in: its identity cannot be unlinked.
+    let kim = pair.up.signup("kim").await;
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &kim).await;
+    let back = location(&browser.get(&callback).await);
+    let code = query_param(&back, "code").unwrap();
+    let tokens = pair.down.exchange(&pair.client, &code, false).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let key = pair.down.create_api_key(&pair.app_id, json!({"name": "shop"})).await;
+    let shop = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let listed: Value = shop
+        .get(pair.down.url("/api/v1/user/identities"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = listed[0]["id"].as_str().unwrap();
+    let response = shop
+        .delete(pair.down.url(&format!("/api/v1/user/identities/{id}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    crate::support::assert_error(response, StatusCode::CONFLICT, "last_sign_in_method").await;
+
+    // Linking needs a recent sign-in (on Tessera's clock).
+    let jan = pair.down.signup("jan").await;
+    let browser = pair.down.browser();
+    browser.sign_in(&jan).await;
+    pair.down.advance_clock(Duration::from_secs(3600));
+    let response = link_from_security_page(&browser, "up").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("sign in again"));
 }

@@ -2,7 +2,8 @@
 -- external_identities: an account's identities at upstream providers, keyed on (issuer, subject) — never on an
 -- e-mail address alone.
 -- federation_logins: a browser's round trip to an upstream provider in progress. The `state` sent upstream is
--- stored as a SHA-256 hash; the PKCE verifier is sealed like other secrets; each row is used once.
+-- stored as a SHA-256 hash; the PKCE verifier is sealed like other secrets; each row is used once. A round trip
+-- that links an identity to a signed-in account names the account (link_user_id).
 -- applications.external_providers: the upstream providers an application offers (login method `external`).
 
 ALTER TABLE applications ADD COLUMN external_providers TEXT NOT NULL DEFAULT '';
@@ -27,6 +28,7 @@ CREATE TABLE federation_logins (
     application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
     browser_binding TEXT NOT NULL,
     request_id TEXT,
+    link_user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
     nonce TEXT NOT NULL,
     pkce_verifier TEXT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -151,23 +151,8 @@ impl SecondFactors {
         caller.require_recent_sign_in(self.policy.reauth_max_age_secs, now)
     }
 
-    /// Tells the account's owner, by e-mail when there is a channel, that something about its security
-    /// changed. Best effort, in the background: the change itself has happened.
+    /// Tells the account's owner that something about its security changed (see [`notify_security_event`]).
     fn notify_security_event(&self, user: &User, what: String) {
-        let Some(to) = user.email.clone().filter(|_| self.notify.email.is_enabled()) else {
-            return;
-        };
-        let notify = self.notify.clone();
-        let issuer = self.policy.issuer_name.clone();
-        let user_id = user.id.clone();
-        tokio::spawn(async move {
-            let sent = match crate::notify::messages::notice_email(&issuer, &what) {
-                Ok(email) => notify.email.send(&to, email).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(error) = sent {
-                tracing::warn!(%user_id, %error, "security notice not sent");
-            }
-        });
+        super::notify_security_event(&self.notify, &self.policy.issuer_name, user, what);
     }
 }

@@ -6,6 +6,7 @@ mod admin_members;
 mod admin_users;
 mod auth;
 mod body;
+mod identities;
 mod mfa;
 mod sign_in;
 mod tokens;
@@ -28,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/verify/send").post(sign_in::send_verification))
         .service(web::resource("/auth/verify").post(sign_in::complete_verification))
         .service(web::resource("/user/password").put(users::change_password))
+        .service(web::resource("/user/identities").get(identities::list_identities))
+        .service(web::resource("/user/identities/{id}").delete(identities::unlink_identity))
         .service(web::resource("/user/mfa").get(mfa::get_mfa))
         .service(
             web::resource("/user/mfa/totp")

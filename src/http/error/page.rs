@@ -149,6 +149,17 @@ impl From<crate::auth::AuthError> for PageError {
                 Self::forbidden("This application does not accept this way of signing in.")
             }
             A::Access(Ac::GuestsNotAllowed) => Self::forbidden("This application is not open to guests."),
+            A::Account(Acc::IdentityTaken) => Self::with_status(
+                StatusCode::CONFLICT,
+                "This account at the provider is already linked to another account here.",
+            ),
+            A::Account(Acc::LastSignInMethod) => Self::with_status(
+                StatusCode::CONFLICT,
+                "This is your last way to sign in. Set a password or link another account first.",
+            ),
+            A::Account(Acc::UnknownIdentity) => {
+                Self::with_status(StatusCode::NOT_FOUND, "There is no such linked sign-in.")
+            }
             A::Account(Acc::InvitationInvalid) => Self::with_status(
                 StatusCode::NOT_FOUND,
                 "This invitation has expired or was already used. Ask for a new one if you still need access.",

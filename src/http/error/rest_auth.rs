@@ -223,6 +223,17 @@ impl From<AccountError> for ApiError {
                 "invitation_invalid",
                 "The invitation is unknown, has expired or was already used.",
             ),
+            AccountError::IdentityTaken => Self::new(
+                S::CONFLICT,
+                "identity_taken",
+                "This identity at the provider already belongs to another account.",
+            ),
+            AccountError::UnknownIdentity => Self::new(S::NOT_FOUND, "not_found", "There is no such linked identity."),
+            AccountError::LastSignInMethod => Self::new(
+                S::CONFLICT,
+                "last_sign_in_method",
+                "This is the account's last way to sign in: set a password or link another identity first.",
+            ),
         }
     }
 }

@@ -1,15 +1,17 @@
 //! `/federation/{provider}/start` and `/federation/{provider}/callback`: a browser's round trip through an
 //! upstream OpenID provider. The start sends the browser upstream for the sign-in it is in (an authorization
 //! request, or an application's access link); the callback hands what came back to `federation` (state,
-//! code, ID token) and the identity it proves to the sign-in flow, then answers like every other first step.
+//! code, ID token) and the identity it proves to the sign-in flow, then answers like every other first step —
+//! or, for a link started on the security page, adds the identity to the signed-in account.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::login::{LoginView, refused};
 use super::{PageError, SignInContext, browser_state, progress_response};
+use crate::auth::Principal;
 use crate::auth::flow::Door;
-use crate::federation::Callback;
+use crate::federation::{Callback, Trip};
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
 
@@ -39,16 +41,14 @@ pub async fn get_start(
     let binding = browser.binding();
     let context = SignInContext::load(&state, &binding, query.request.as_deref(), query.app.as_deref()).await?;
     state.auth.sign_in.external_allowed(&context.app, &provider)?;
-    let started = state
-        .federation
-        .start(
-            &provider,
-            &context.app.id,
-            &binding,
-            context.request_id(),
-            state.clock.now(),
-        )
-        .await?;
+    let trip = Trip {
+        provider_id: &provider,
+        application_id: &context.app.id,
+        binding: &binding,
+        request_id: context.request_id(),
+        link_user_id: None,
+    };
+    let started = state.federation.start(trip, state.clock.now()).await?;
     let mut response = HttpResponse::SeeOther();
     browser.keep_csrf(&mut response);
     Ok(response
@@ -77,6 +77,17 @@ pub async fn get_callback(
         error_description: query.error_description,
     };
     let returned = state.federation.finish(&provider, &binding, callback, now).await?;
+    if let Some(user_id) = &returned.link_user_id {
+        // A link comes back to the session that started it.
+        let Some(session) = browser.session.as_ref().filter(|s| &s.user.id == user_id) else {
+            return Err(PageError::forbidden(
+                "This link was started by another sign-in. Please sign in again, then link from your account.",
+            ));
+        };
+        let caller = Principal::of_browser(session);
+        let linked = state.auth.accounts.link_identity(&caller, returned.identity, now).await;
+        return super::security::after_link(&state, &browser, session, linked).await;
+    }
     let app = state.apps.get(&returned.application_id).await?;
     let slug = returned.request_id.is_none().then_some(app.slug.as_str());
     let context = SignInContext::load(&state, &binding, returned.request_id.as_deref(), slug).await?;

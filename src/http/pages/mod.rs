@@ -85,6 +85,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/apps/{id}/access-link").get(access::get_admin_access_link))
         .service(web::resource("/account").get(account::get_account))
         .service(web::resource("/account/security").get(security::get_security))
+        .service(web::resource("/account/security/identities/link").post(security::post_link_identity))
+        .service(web::resource("/account/security/identities/unlink").post(security::post_unlink_identity))
         .service(web::resource("/account/security/totp").post(security::post_start_totp))
         .service(web::resource("/account/security/totp/confirm").post(security::post_confirm_totp))
         .service(web::resource("/account/security/totp/disable").post(security::post_disable_totp))

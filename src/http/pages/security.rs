@@ -1,6 +1,8 @@
 //! `/account/security`: the signed-in user's authenticator app in the browser — a QR code and the secret to
 //! type in, the confirmation form, the recovery codes (shown once), and turning it off with the password and
-//! a current code. The same rules as the REST API: a recent sign-in, codes checked once, notices sent.
+//! a current code — and the sign-ins through upstream providers linked to the account (link: the browser goes
+//! upstream and comes back through the provider's callback; unlink). The same rules as the REST API: a recent
+//! sign-in, codes checked once, notices sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,7 +10,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
-use crate::auth::{AuthError, BrowserSession, CredentialError, FactorError, Principal};
+use crate::auth::{AccountError, AuthError, BrowserSession, CredentialError, FactorError, Principal};
+use crate::federation::Trip;
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
 
@@ -23,8 +26,23 @@ struct SecurityPage<'a> {
     enrollment: Option<(String, String)>,
     /// Just made: shown this once.
     recovery_codes: Vec<String>,
+    /// Linked identities: (id, provider name, upstream address).
+    identities: Vec<(String, String, Option<String>)>,
+    /// Providers that can still be linked: (id, name).
+    linkable: Vec<(String, String)>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    csrf: String,
+    /// The provider to link, or the linked identity to unlink.
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +151,84 @@ pub async fn post_disable_totp(
     }
 }
 
+/// Starts linking a sign-in through an upstream provider: after a recent sign-in, the browser goes upstream
+/// and comes back through the provider's callback to this account.
+pub async fn post_link_identity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<IdentityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    let now = state.clock.now();
+    if let Err(refusal) = state.auth.accounts.may_link(&caller, now) {
+        return refused(&state, &browser, session, refusal).await;
+    }
+    let binding = browser.binding();
+    let app = state.apps.get(crate::apps::DEFAULT_SLUG).await?;
+    let trip = Trip {
+        provider_id: &form.provider,
+        application_id: &app.id,
+        binding: &binding,
+        request_id: None,
+        link_user_id: Some(&session.user.id),
+    };
+    let started = state.federation.start(trip, now).await?;
+    Ok(see_other(&started.location))
+}
+
+/// Unlinks a sign-in through an upstream provider.
+pub async fn post_unlink_identity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<IdentityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    match state
+        .auth
+        .accounts
+        .unlink_identity(&caller, &form.id, state.clock.now())
+        .await
+    {
+        Ok(()) => {
+            let view = View {
+                notice: Some("The sign-in was removed from your account."),
+                ..View::default()
+            };
+            show(&state, &browser, session, StatusCode::OK, view).await
+        }
+        Err(other) => refused(&state, &browser, session, other).await,
+    }
+}
+
+/// The page after an upstream provider came back for a link: linked, or why not.
+pub(super) async fn after_link(
+    state: &AppState,
+    browser: &BrowserState,
+    session: &BrowserSession,
+    linked: Result<(), AuthError>,
+) -> Result<HttpResponse, PageError> {
+    match linked {
+        Ok(()) => {
+            let view = View {
+                notice: Some("The sign-in is linked: you can use it to sign in to this account."),
+                ..View::default()
+            };
+            show(state, browser, session, StatusCode::OK, view).await
+        }
+        Err(other) => refused(state, browser, session, other).await,
+    }
+}
+
 async fn enroll(
     state: &AppState,
     browser: &BrowserState,
@@ -164,7 +260,15 @@ async fn refused(
     let (status, message) = match error {
         AuthError::Credentials(CredentialError::ReauthenticationRequired) => (
             StatusCode::FORBIDDEN,
-            "For your security, sign out and sign in again before changing your second factors.",
+            "For your security, sign out and sign in again before changing how you sign in.",
+        ),
+        AuthError::Account(AccountError::IdentityTaken) => (
+            StatusCode::CONFLICT,
+            "That account at the provider is already linked to another account here.",
+        ),
+        AuthError::Account(AccountError::LastSignInMethod) => (
+            StatusCode::CONFLICT,
+            "This is your last way to sign in. Set a password or link another account first.",
         ),
         AuthError::Credentials(CredentialError::WrongPassword) => (StatusCode::FORBIDDEN, "The password is incorrect."),
         AuthError::Factor(FactorError::InvalidCode) => {
@@ -195,6 +299,25 @@ async fn show(
     let methods = state.auth.factors.second_factors(&session.user).await?;
     let totp_on = methods.contains(&crate::auth::mfa::Method::Totp);
     let codes_left = state.auth.factors.recovery_codes_left(&session.user).await?;
+    let caller = Principal::of_browser(session);
+    let linked = state.auth.accounts.identities(&caller).await?;
+    let name = |id: &str| {
+        state
+            .federation
+            .provider(id)
+            .map_or_else(|_| id.to_owned(), |p| p.display_name().to_owned())
+    };
+    let identities = linked
+        .iter()
+        .map(|i| (i.id.clone(), name(&i.provider_id), i.email.clone()))
+        .collect();
+    let linkable = state
+        .federation
+        .providers()
+        .iter()
+        .filter(|p| !linked.iter().any(|i| i.provider_id == p.id))
+        .map(|p| (p.id.clone(), p.display_name().to_owned()))
+        .collect();
     let mut response = page(status);
     browser.keep_csrf(&mut response);
     render(
@@ -206,6 +329,8 @@ async fn show(
             codes_left,
             enrollment: view.enrollment,
             recovery_codes: view.recovery_codes,
+            identities,
+            linkable,
             notice: view.notice,
             error: view.error,
         },

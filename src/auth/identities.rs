@@ -1,0 +1,119 @@
+//! An account's identities at upstream providers, as its owner manages them: listed, linked after a recent
+//! interactive sign-in (the browser goes upstream and comes back to the same session), and unlinked while
+//! another way to sign in remains. Each change is logged and the owner is told by e-mail.
+
+use super::{AccountError, Accounts, AuthError, ExternalIdentity, Principal};
+use crate::clock::UnixTime;
+use crate::store::StoreError;
+use crate::store::external_identities::{self, ExternalIdentityRow};
+use crate::tokens::opaque;
+
+/// One of an account's identities, as its owner sees it.
+#[derive(Clone, Debug)]
+pub struct LinkedIdentity {
+    pub id: String,
+    pub provider_id: String,
+    /// The address the upstream gave, if any.
+    pub email: Option<String>,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+}
+
+impl Accounts {
+    /// The caller's identities, oldest first.
+    pub async fn identities(&self, caller: &Principal) -> Result<Vec<LinkedIdentity>, AuthError> {
+        let rows = external_identities::list_for_user(&self.db, caller.user.id.clone()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| LinkedIdentity {
+                id: row.id,
+                provider_id: row.provider_id,
+                email: row.email,
+                created_at: row.created_at,
+                last_used_at: row.last_used_at,
+            })
+            .collect())
+    }
+
+    /// Whether the caller may start linking an identity: like adding a factor, it needs a recent interactive
+    /// sign-in.
+    pub fn may_link(&self, caller: &Principal, now: UnixTime) -> Result<(), AuthError> {
+        caller.require_recent_sign_in(self.reauth_max_age_secs, now)
+    }
+
+    /// Links what an upstream proved to the caller's account. An identity already the caller's is fine; one of
+    /// another account is refused.
+    pub async fn link_identity(
+        &self,
+        caller: &Principal,
+        identity: ExternalIdentity,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        let user = &caller.user;
+        if let Some((row, owner)) =
+            external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await?
+        {
+            if owner.id == user.id {
+                external_identities::touch(&self.db, row.id, now).await?;
+                return Ok(());
+            }
+            tracing::warn!(user_id = %user.id, provider = %identity.provider_id, "link refused: the identity belongs to another account");
+            return Err(AccountError::IdentityTaken.into());
+        }
+        let row = ExternalIdentityRow {
+            id: opaque::random_id(),
+            user_id: user.id.clone(),
+            provider_id: identity.provider_id.clone(),
+            issuer: identity.issuer,
+            subject: identity.subject,
+            email: identity.email,
+            created_at: now,
+            last_used_at: now,
+        };
+        match external_identities::insert(&self.db, row).await {
+            Err(StoreError::Duplicate(_)) => return Err(AccountError::IdentityTaken.into()),
+            other => other?,
+        }
+        tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity linked");
+        super::notify_security_event(
+            &self.notify,
+            &self.issuer_name,
+            user,
+            format!("A sign-in through {} was linked to your account.", identity.provider_id),
+        );
+        Ok(())
+    }
+
+    /// Unlinks one of the caller's identities, after a recent sign-in, keeping at least one way to sign in: a
+    /// password, a proven address or number, or another identity.
+    pub async fn unlink_identity(&self, caller: &Principal, id: &str, now: UnixTime) -> Result<(), AuthError> {
+        caller.require_recent_sign_in(self.reauth_max_age_secs, now)?;
+        let user = &caller.user;
+        let identities = external_identities::list_for_user(&self.db, user.id.clone()).await?;
+        let identity = identities
+            .iter()
+            .find(|i| i.id == id)
+            .ok_or(AccountError::UnknownIdentity)?;
+        let other_way = user.password_hash.is_some()
+            || (user.email.is_some() && user.email_verified)
+            || user.phone.is_some()
+            || identities.len() > 1;
+        if !other_way {
+            return Err(AccountError::LastSignInMethod.into());
+        }
+        if !external_identities::delete(&self.db, id.to_owned(), user.id.clone()).await? {
+            return Err(AccountError::UnknownIdentity.into());
+        }
+        tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity unlinked");
+        super::notify_security_event(
+            &self.notify,
+            &self.issuer_name,
+            user,
+            format!(
+                "The sign-in through {} was removed from your account.",
+                identity.provider_id
+            ),
+        );
+        Ok(())
+    }
+}
