@@ -27,7 +27,8 @@ pub const MULTI_FACTOR_ACR: &str = "2";
 /// `acr` of a guest: no assurance at all.
 pub const GUEST_ACR: &str = "0";
 
-/// How a sign-in was authenticated: its methods (RFC 8176 `amr`, space-separated) and level (`acr`).
+/// How a sign-in was authenticated: its methods (RFC 8176 `amr`, space-separated, with the upstream provider
+/// of a federated sign-in: `tokens::amr`) and level (`acr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authentication {
     pub amr: String,
@@ -63,11 +64,11 @@ impl Authentication {
         }
     }
 
-    /// An identity an upstream provider proved, as the first factor. Whatever the upstream says it checked,
-    /// Tessera's own second factors still apply.
-    pub fn federated() -> Self {
+    /// An identity the upstream provider `idp` proved, as the first factor. Whatever the upstream says it
+    /// checked, Tessera's own second factors still apply.
+    pub fn federated(idp: &str) -> Self {
         Self {
-            amr: super::flow::FEDERATED_AMR.into(),
+            amr: crate::tokens::amr::through(super::flow::FEDERATED_AMR, idp),
             acr: SINGLE_FACTOR_ACR,
         }
     }

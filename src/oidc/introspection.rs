@@ -50,6 +50,9 @@ pub struct TokenDetails {
     pub acr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The upstream provider the user signed in through, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl Introspection {
@@ -76,11 +79,6 @@ fn may_see(client: &Client, application_id: &str, issued_to: Option<&str>) -> bo
     } else {
         issued_to == Some(client.id.as_str())
     }
-}
-
-/// Space-separated methods as a list.
-fn methods(amr: &str) -> Vec<String> {
-    amr.split_whitespace().map(str::to_owned).collect()
 }
 
 impl OidcService {
@@ -128,6 +126,7 @@ impl OidcService {
             jti: Some(claims.jti),
             acr: claims.acr,
             amr: claims.amr,
+            idp: claims.idp,
         }))
     }
 
@@ -163,7 +162,8 @@ impl OidcService {
             aud: Some(self.issuer.clone()),
             jti: None,
             acr: Some(family.acr),
-            amr: Some(methods(&family.amr)),
+            amr: Some(crate::tokens::amr::methods(&family.amr)),
+            idp: crate::tokens::amr::idp(&family.amr),
         }))
     }
 
@@ -199,6 +199,7 @@ impl OidcService {
             jti: None,
             acr: None,
             amr: None,
+            idp: None,
         }))
     }
 }

@@ -44,6 +44,9 @@ pub struct AccessClaims {
     pub amr: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The upstream provider the user signed in through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// Who and what an access token is for.
@@ -59,7 +62,7 @@ pub struct AccessGrant<'a> {
     pub application: Option<&'a str>,
     /// The private token the access token is exchanged for, if any.
     pub private_token: Option<&'a str>,
-    /// The sign-in's methods (space-separated) and level, for tokens of a sign-in.
+    /// How the user signed in, as recorded (see `tokens::amr`), and at what level, for tokens of a sign-in.
     pub amr: Option<&'a str>,
     pub acr: Option<&'a str>,
     /// Lifetime in seconds (the application's setting).
@@ -109,11 +112,9 @@ impl AccessTokens {
             client_id: grant.client_id.map(str::to_owned),
             app: grant.application.map(str::to_owned),
             pat: grant.private_token.map(str::to_owned),
-            amr: grant
-                .amr
-                .filter(|amr| !amr.is_empty())
-                .map(|amr| amr.split_whitespace().map(str::to_owned).collect()),
+            amr: grant.amr.map(super::amr::methods).filter(|methods| !methods.is_empty()),
             acr: grant.acr.map(str::to_owned),
+            idp: grant.amr.and_then(super::amr::idp),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;

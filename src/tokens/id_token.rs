@@ -30,6 +30,9 @@ pub struct IdClaims {
     /// Empty (and left out) for a guest, who proved nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The upstream provider the user signed in through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     pub azp: String,
     /// The browser session the user signed in with (for logout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,7 +49,7 @@ pub struct IdTokenFacts<'a> {
     pub auth_time: UnixTime,
     pub nonce: Option<&'a str>,
     pub acr: &'a str,
-    /// Space-separated methods.
+    /// How the user signed in, as recorded (see `tokens::amr`).
     pub amr: &'a str,
     pub browser_session_id: Option<&'a str>,
     /// The access token issued beside it, for `at_hash`.
@@ -77,7 +80,8 @@ impl IdTokens {
             auth_time: facts.auth_time,
             nonce: facts.nonce.map(str::to_owned),
             acr: facts.acr.to_owned(),
-            amr: facts.amr.split_whitespace().map(str::to_owned).collect(),
+            amr: super::amr::methods(facts.amr),
+            idp: super::amr::idp(facts.amr),
             azp: facts.client_id.to_owned(),
             sid: facts.browser_session_id.map(str::to_owned),
             at_hash: facts.access_token.map(at_hash),

@@ -1,6 +1,7 @@
 //! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens.
 
 pub mod access;
+pub mod amr;
 pub mod id_token;
 pub mod jwt;
 pub mod keyring;

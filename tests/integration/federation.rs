@@ -157,12 +157,16 @@ impl Federated {
         callback
     }
 
-    /// The ID token's claims for a callback to the client.
+    /// The ID token's claims for a callback to the client (the access token's `amr` and `idp` checked to be
+    /// the same).
     pub async fn claims(&self, callback: &str) -> Value {
         assert!(callback.starts_with(&self.client.redirect_uri), "{callback}");
         let code = query_param(callback, "code").unwrap_or_else(|| panic!("a code in {callback}"));
         let tokens = self.down.exchange(&self.client, &code, false).await;
-        decode_segment(tokens["id_token"].as_str().unwrap(), 1)
+        let id = decode_segment(tokens["id_token"].as_str().unwrap(), 1);
+        let access = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
+        assert_eq!((&access["amr"], &access["idp"]), (&id["amr"], &id["idp"]), "{access}");
+        id
     }
 }
 
@@ -199,6 +203,7 @@ async fn registration_makes_the_account_just_in_time_and_finds_it_again_by_issue
     let back = location(&response);
     let claims = pair.claims(&back).await;
     assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+    assert_eq!(claims["idp"], json!("up"), "the ID token names the provider");
     let sub = claims["sub"].as_str().unwrap().to_owned();
     assert_ne!(sub, alice.id, "the downstream account is its own");
     assert_ne!(sub, local_alice.id, "not joined to the account with the same address");

@@ -81,7 +81,7 @@ impl SignIn {
             return Err(AccessError::NotMember.into());
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, application_id = %app.id, "signed in through an upstream provider");
-        let how = Authentication::federated();
+        let how = Authentication::federated(&identity.provider_id);
         self.after_first_factor(user, app, door, how, origin, now).await
     }
 
