@@ -48,13 +48,19 @@ pub async fn exists_for_user(db: &Database, user_id: String) -> StoreResult<bool
     .await
 }
 
-/// Links an identity to an existing account; a taken (issuer, subject) gives [`StoreError::Duplicate`].
+/// Links an identity to an existing account; a taken (issuer, subject) gives [`StoreError::Duplicate`]. An
+/// identity proves someone: a guest that links one is a guest no more.
 pub async fn insert(db: &Database, row: ExternalIdentityRow) -> StoreResult<()> {
     db.write(move |conn| {
-        diesel::insert_into(external_identities::table)
-            .values(&row)
-            .execute(conn)?;
-        Ok(())
+        conn.transaction::<_, StoreError, _>(|conn| {
+            diesel::insert_into(external_identities::table)
+                .values(&row)
+                .execute(conn)?;
+            diesel::update(users::table.find(&row.user_id).filter(users::guest.eq(true)))
+                .set((users::guest.eq(false), users::updated_at.eq(row.created_at)))
+                .execute(conn)?;
+            Ok(())
+        })
     })
     .await
 }

@@ -499,3 +499,59 @@ async fn linking_needs_a_recent_sign_in_and_the_last_way_to_sign_in_stays() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("sign in again"));
 }
+
+/// P-FED-07: the upstream's word does not replace Tessera's own second factor.
+#[tokio::test]
+async fn an_account_with_an_authenticator_still_needs_it_after_the_upstream() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let lea_up = pair.up.signup("lea").await;
+    let lea = pair.down.signup("lea").await;
+    let browser = pair.down.browser();
+    browser.sign_in(&lea).await;
+    let upstream = location(&link_from_security_page(&browser, "up").await);
+    let callback = pair.sign_in_upstream(&browser, &upstream, &lea_up).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::OK);
+    let tokens = pair.down.login("lea", PASSWORD).await;
+    let (secret, _) = pair.down.enroll_totp(&tokens.access).await;
+
+    let other = pair.down.browser();
+    let callback = pair.through_upstream(&other, &lea_up).await;
+    let mfa = location(&other.get(&callback).await);
+    assert!(mfa.starts_with("/login/mfa"), "{mfa}");
+    let code = crate::mfa::totp_code(&secret, pair.down.clock.now());
+    let back = location(&other.submit_code(&mfa, "totp", &code).await);
+    let claims = pair.claims(&back).await;
+    assert_eq!(claims["sub"], json!(lea.id));
+    assert_eq!(claims["amr"], json!(["fed", "otp", "mfa"]), "{claims}");
+    assert_eq!(claims["idp"], json!("up"));
+    assert_eq!(claims["acr"], json!("2"));
+}
+
+/// A guest of an open application keeps its `sub` and becomes a registered account by linking an upstream
+/// identity.
+#[tokio::test]
+async fn a_guest_registers_by_linking_an_upstream_identity() {
+    let pair = Federated::start(json!({"access_mode": "open"}), |_| {}).await;
+    let max_up = pair.up.signup("max").await;
+    let browser = pair.down.browser();
+    let response = browser.authorize(&pair.client, &[]).await;
+    let claims = pair.claims(&location(&response)).await;
+    assert_eq!(claims["acr"], "0", "a guest");
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+
+    let upstream = location(&link_from_security_page(&browser, "up").await);
+    let callback = pair.sign_in_upstream(&browser, &upstream, &max_up).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::OK);
+    let account = users::find_by_id(&pair.down.state.db, sub.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!account.guest, "registered by the identity");
+
+    // The identity is the guest's own account's, found by (issuer, subject).
+    let identity = external_identities::find(&pair.down.state.db, pair.up_base().to_owned(), max_up.id.clone())
+        .await
+        .unwrap()
+        .expect("linked");
+    assert_eq!(identity.1.id, sub);
+}

@@ -16,7 +16,7 @@ use crate::support::{PASSWORD, TestApp, TestUser};
 
 impl Browser {
     /// Posts the second-factor form at `mfa_path` with `method` and `code`.
-    async fn submit_code(&self, mfa_path: &str, method: &str, code: &str) -> reqwest::Response {
+    pub async fn submit_code(&self, mfa_path: &str, method: &str, code: &str) -> reqwest::Response {
         let (csrf, request) = self.form_fields(mfa_path).await;
         let mut form = vec![("csrf", csrf), ("method", method.to_owned()), ("code", code.to_owned())];
         if let Some(request) = request {
