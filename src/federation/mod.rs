@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use openidconnect::core::CoreResponseType;
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
+    AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    Scope, TokenResponse,
 };
 
 use crate::auth::ExternalIdentity;
@@ -248,7 +249,15 @@ impl Federation {
             .upstreams
             .verified_claims(provider, &client, id_token, &Nonce::new(login.nonce), now)
             .await?;
-        let identity = upstream::identity(provider, id_token, &claims)?;
+        let identity = upstream::identity(
+            &self.upstreams,
+            provider,
+            &client,
+            id_token,
+            &claims,
+            tokens.access_token().secret(),
+        )
+        .await?;
         tracing::info!(provider = provider_id, "upstream provider proved an identity");
         Ok(Returned {
             identity,

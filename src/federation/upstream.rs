@@ -94,6 +94,27 @@ impl Upstreams {
         Ok(metadata)
     }
 
+    /// The userinfo endpoint's claims (a JSON answer) for `access_token`.
+    async fn user_info(
+        &self,
+        url: &str,
+        access_token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, FederationError> {
+        let failed = |e: String| FederationError::Upstream(format!("userinfo: {e}"));
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("status {}", response.status())));
+        }
+        response.json().await.map_err(|e| failed(e.to_string()))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, CoreProviderMetadata)>> {
         // A panic while holding the map leaves it consistent (inserts are whole), so a poisoned lock is fine.
         self.metadata.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -146,15 +167,36 @@ fn check(
     id_token.claims(&verifier, nonce).cloned()
 }
 
-/// The identity the checked ID token proves, with the address and username its claims give (the
-/// provider's claim names), refused when the provider admits only some domains and the address is not in
-/// one.
-pub(super) fn identity(
+/// The identity the checked ID token proves, with the address and username its claims give (the provider's
+/// claim names) — from the ID token, or from the userinfo endpoint when the ID token leaves them out (OpenID
+/// Connect Core §5.4: scope claims may come from userinfo only) — refused when the provider admits only some
+/// domains and the address is not in one.
+pub(super) async fn identity(
+    upstreams: &Upstreams,
     provider: &ProviderConfig,
+    client: &UpstreamClient,
     id_token: &CoreIdToken,
     claims: &CoreIdTokenClaims,
+    access_token: &str,
 ) -> Result<ExternalIdentity, FederationError> {
-    let all = all_claims(id_token)?;
+    let mut all = all_claims(id_token)?;
+    let wanted = [
+        provider.email_claim.as_str(),
+        provider.username_claim.as_str(),
+        "email_verified",
+    ];
+    if wanted.iter().any(|name| !all.contains_key(*name))
+        && let Some(url) = client.user_info_url()
+    {
+        let info = upstreams.user_info(url.as_str(), access_token).await?;
+        // OpenID Connect Core §5.3.2: the userinfo `sub` must be the ID token's.
+        if info.get("sub").and_then(|v| v.as_str()) != Some(claims.subject().as_str()) {
+            return Err(FederationError::IdToken("userinfo names another subject".into()));
+        }
+        for (name, value) in info {
+            all.entry(name).or_insert(value);
+        }
+    }
     let text = |name: &str| all.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let email = text(&provider.email_claim).filter(|e| e.contains('@'));
     // Some providers send `email_verified` as a string.

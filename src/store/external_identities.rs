@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{external_identities, users};
+use super::schema::{application_members, external_identities, invitations, users};
 use super::users::{NewUser, User};
 use super::{Database, StoreError, StoreResult};
 use crate::clock::UnixTime;
@@ -75,6 +75,62 @@ pub async fn insert_with_account(db: &Database, user: NewUser, row: ExternalIden
                 .execute(conn)?;
             Ok(())
         })
+    })
+    .await
+}
+
+/// Accepts the live invitation `invitation_id` (to `application_id`) with a new account and its first identity,
+/// which becomes a member: all of it, or nothing when the invitation was spent a moment ago (`false`).
+pub async fn insert_with_invited_account(
+    db: &Database,
+    user: NewUser,
+    row: ExternalIdentityRow,
+    invitation_id: String,
+    application_id: String,
+) -> StoreResult<bool> {
+    /// Why the transaction rolled back.
+    enum Abandoned {
+        Spent,
+        Failed(StoreError),
+    }
+    impl From<diesel::result::Error> for Abandoned {
+        fn from(error: diesel::result::Error) -> Self {
+            Self::Failed(error.into())
+        }
+    }
+    db.write(move |conn| {
+        let done = conn.transaction::<_, Abandoned, _>(|conn| {
+            let now = row.created_at;
+            // The account first: the invitation names who accepted it.
+            diesel::insert_into(users::table).values(&user).execute(conn)?;
+            let accepted = diesel::update(
+                invitations::table
+                    .find(&invitation_id)
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::expires_at.gt(now)),
+            )
+            .set((invitations::accepted_at.eq(now), invitations::accepted_by.eq(&user.id)))
+            .execute(conn)?;
+            if accepted != 1 {
+                return Err(Abandoned::Spent);
+            }
+            diesel::insert_into(external_identities::table)
+                .values(&row)
+                .execute(conn)?;
+            diesel::insert_into(application_members::table)
+                .values((
+                    application_members::application_id.eq(&application_id),
+                    application_members::user_id.eq(&user.id),
+                    application_members::added_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        });
+        match done {
+            Ok(()) => Ok(true),
+            Err(Abandoned::Spent) => Ok(false),
+            Err(Abandoned::Failed(error)) => Err(error),
+        }
     })
     .await
 }

@@ -39,6 +39,27 @@ pub async fn find_by_hash(db: &Database, token_hash: String) -> StoreResult<Opti
     .await
 }
 
+/// A live invitation of `application_id` for `email`, if any (the newest).
+pub async fn find_open(
+    db: &Database,
+    application_id: String,
+    email: String,
+    now: UnixTime,
+) -> StoreResult<Option<InvitationRow>> {
+    db.run(move |conn| {
+        Ok(invitations::table
+            .filter(invitations::application_id.eq(application_id))
+            .filter(invitations::email.eq(email))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .order(invitations::created_at.desc())
+            .select(InvitationRow::as_select())
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
 /// The invitations of an application, newest first.
 pub async fn list(db: &Database, application_id: String) -> StoreResult<Vec<InvitationRow>> {
     db.run(move |conn| {

@@ -228,7 +228,14 @@ async fn registration_makes_the_account_just_in_time_and_finds_it_again_by_issue
     let other = pair.down.browser();
     let callback = pair.through_upstream(&other, &bob).await;
     let back = location(&other.get(&callback).await);
-    assert_ne!(pair.claims(&back).await["sub"], json!(sub));
+    let bob_claims = pair.claims(&back).await;
+    assert_ne!(bob_claims["sub"], json!(sub));
+    // The upstream's username (from its userinfo: its ID tokens carry no profile claims) when free here.
+    let bob_here = users::find_by_id(&pair.down.state.db, bob_claims["sub"].as_str().unwrap().into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob_here.username, "bob");
 }
 
 #[tokio::test]
@@ -554,4 +561,70 @@ async fn a_guest_registers_by_linking_an_upstream_identity() {
         .unwrap()
         .expect("linked");
     assert_eq!(identity.1.id, sub);
+}
+
+/// Under `invite_only`, an upstream identity whose verified address was invited comes in: the invitation is
+/// accepted by a new account with that address, which becomes a member. An unverified address is not enough.
+#[tokio::test]
+async fn invite_only_admits_an_upstream_identity_whose_verified_address_was_invited() {
+    let pair = Federated::start(
+        json!({
+            "access_mode": "invite_only",
+            "login_methods": ["password", "external"],
+            "external_providers": ["up"],
+        }),
+        |_| {},
+    )
+    .await;
+    let admin = pair.down.admin_login().await;
+    let response = pair
+        .down
+        .client
+        .post(
+            pair.down
+                .url(&format!("/api/v1/admin/apps/{}/invitations", pair.app_id)),
+        )
+        .bearer_auth(&admin.access)
+        .json(&json!({"email": "nora@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let nora = pair.up.signup("nora").await;
+
+    // The upstream has not verified nora's address yet: refused.
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &nora).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::FORBIDDEN);
+
+    // Verified upstream: the invitation lets her in.
+    users::set_email_verified(
+        &pair.up.state.db,
+        nora.id.clone(),
+        "nora@example.org".into(),
+        pair.up.clock.now(),
+    )
+    .await
+    .unwrap();
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &nora).await;
+    let back = location(&browser.get(&callback).await);
+    let claims = pair.claims(&back).await;
+    let account = users::find_by_id(&pair.down.state.db, claims["sub"].as_str().unwrap().into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.email.as_deref(), Some("nora@example.org"));
+    assert!(account.email_verified);
+
+    // The invitation is spent: someone else proving the same address upstream later gets nothing.
+    let response = pair
+        .down
+        .get_authorized(
+            &format!("/api/v1/admin/apps/{}/invitations", pair.app_id),
+            &admin.access,
+        )
+        .await;
+    let invitations: Value = response.json().await.unwrap();
+    assert!(invitations.to_string().contains("accepted"), "{invitations}");
 }

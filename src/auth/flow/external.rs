@@ -1,8 +1,9 @@
 //! Sign-in through an upstream OpenID provider: the first factor is an identity the upstream proved,
 //! found by (issuer, subject) — never by an e-mail address alone. A new identity makes an account just in
 //! time under the application's access mode: `registration` creates one (the identity counts as the proof of
-//! contact), `invite_only` admits only a member whose verified address the upstream vouches for, when the
-//! provider's administrator allowed that. Second factors and the rest of the policy apply as to any sign-in.
+//! contact); `invite_only` admits a live invitation to the address the upstream vouches for (a new account
+//! accepts it), or — when the provider's administrator allowed joining by address — the member who proved that
+//! address here. Second factors and the rest of the policy apply as to any sign-in.
 
 use super::{Door, Progress};
 use crate::apps::Application;
@@ -12,8 +13,8 @@ use crate::auth::{AccessError, AuthError, Authentication, Origin, SignIn};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
 use crate::store::external_identities::{self, ExternalIdentityRow};
-use crate::store::members;
 use crate::store::users::{self, NewUser, User};
+use crate::store::{invitations, members};
 use crate::tokens::opaque;
 
 /// RFC 8176-style `amr` of a sign-in through an upstream provider.
@@ -122,7 +123,8 @@ impl SignIn {
         }
         match app.policy.access_mode {
             AccessMode::Registration if self.accounts.signup_allowed(app) => {}
-            AccessMode::Registration | AccessMode::InviteOnly | AccessMode::Open => {
+            AccessMode::InviteOnly => return self.invited_account(app, identity, &row, now).await,
+            AccessMode::Registration | AccessMode::Open => {
                 tracing::warn!(provider = %identity.provider_id, application_id = %app.id, "upstream sign-in refused: no account, and none may be made here");
                 return Err(AccessError::NotMember.into());
             }
@@ -163,6 +165,80 @@ impl SignIn {
         linked(external_identities::insert_with_account(&self.db, user, row(&id)).await)?;
         tracing::info!(user_id = %id, provider = %identity.provider_id, "account created through an upstream provider");
         crate::auth::find_user(&self.db, &id).await
+    }
+}
+
+impl SignIn {
+    /// Under `invite_only`, a new identity comes in only with a live invitation to the address the upstream
+    /// vouches for, that no account here has yet: the invitation is accepted by a new account with that
+    /// address, the identity and membership, together.
+    async fn invited_account(
+        &self,
+        app: &Application,
+        identity: &ExternalIdentity,
+        row: &dyn Fn(&str) -> ExternalIdentityRow,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
+        let refused = || {
+            tracing::warn!(provider = %identity.provider_id, application_id = %app.id, "upstream sign-in refused: not invited");
+            AuthError::from(AccessError::NotMember)
+        };
+        let Some(email) = identity.verified_email() else {
+            return Err(refused());
+        };
+        if users::find_by_email(&self.db, email.clone()).await?.is_some() {
+            // The address has an account here: its owner accepts the invitation by its link, then links.
+            return Err(refused());
+        }
+        let Some(invitation) = invitations::find_open(&self.db, app.id.clone(), email.clone(), now).await? else {
+            return Err(refused());
+        };
+        let user = self.new_account(identity, Some(email), now).await?;
+        let id = user.id.clone();
+        let accepted =
+            external_identities::insert_with_invited_account(&self.db, user, row(&id), invitation.id, app.id.clone())
+                .await;
+        match accepted {
+            Ok(true) => {}
+            Ok(false) => return Err(refused()),
+            Err(StoreError::Duplicate(_)) => return Err(crate::auth::FlowError::MfaTokenInvalid.into()),
+            Err(other) => return Err(other.into()),
+        }
+        tracing::info!(user_id = %id, provider = %identity.provider_id, application_id = %app.id, "invitation accepted through an upstream provider");
+        crate::auth::find_user(&self.db, &id).await
+    }
+
+    /// A new account for an upstream identity: the upstream's username when free, else a generated one; the
+    /// address given (proven), if any; no password.
+    async fn new_account(
+        &self,
+        identity: &ExternalIdentity,
+        email: Option<String>,
+        now: UnixTime,
+    ) -> Result<NewUser, AuthError> {
+        let username = match identity.username.as_deref().map(normalize_username) {
+            Some(name)
+                if username_problem(&name).is_none()
+                    && users::find_by_username(&self.db, name.clone()).await?.is_none() =>
+            {
+                name
+            }
+            Some(_) | None => super::generated_username(),
+        };
+        Ok(NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            email_verified: email.is_some(),
+            email,
+            password_hash: None,
+            scopes: String::new(),
+            is_active: true,
+            failed_logins: 0,
+            created_at: now,
+            updated_at: now,
+            phone: None,
+            guest: false,
+        })
     }
 }
 
