@@ -17,7 +17,7 @@ pub use apps::{AccessMode, AppsConfig, ContactChannel, LoginMethod};
 pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
-pub use federation::{FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind};
+pub use federation::{FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, id_problem, issuer_problem};
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -90,7 +90,8 @@ impl AppState {
         );
         apps.ensure_default(clock.now()).await?;
         let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens);
-        let federation = Federation::new(&config, db.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        let federation =
+            Federation::new(&config, db.clone(), apps.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {
             discovery: Bytes::from(discovery::document(config.issuer())),
             config: Arc::new(config),

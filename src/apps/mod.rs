@@ -14,6 +14,7 @@ use crate::clock::UnixTime;
 use crate::config::{AccessMode, Config, EmailTransport, LoginMethod, SmsProvider, UserCreateScope};
 use crate::error::FieldError;
 use crate::store::applications::{self, ApplicationRow};
+use crate::store::identity_providers;
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
 use policy::{AccessPolicy, PolicySpec, Reach};
@@ -129,7 +130,8 @@ struct Defaults {
 pub struct AppService {
     db: Database,
     defaults: Defaults,
-    /// Which channels codes can travel over here (a policy may use only those).
+    /// Which channels codes can travel over here, and the configuration file's upstream providers (a policy
+    /// may use only those, and the providers added through the admin API).
     reach: Reach,
     /// Applications by id (`None`: no such application).
     apps: TtlCache<String, Option<Application>>,
@@ -167,13 +169,23 @@ impl AppService {
         }
     }
 
+    /// What policies may use here: the channels codes travel over, and the upstream providers — the
+    /// configuration file's and those added through the admin API.
+    async fn reach(&self) -> Result<Reach, StoreError> {
+        let mut reach = self.reach.clone();
+        reach
+            .providers
+            .extend(identity_providers::list(&self.db).await?.into_iter().map(|row| row.id));
+        Ok(reach)
+    }
+
     /// The limiter (shared with the signup and login limits).
     pub fn limiter(&self) -> &Arc<dyn RateLimiter> {
         &self.limiter
     }
 
     pub async fn create(&self, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
-        let app = validate(spec, None, &self.defaults, &self.reach, now)?;
+        let app = validate(spec, None, &self.defaults, &self.reach().await?, now)?;
         self.check_home_client(&app).await?;
         match applications::insert(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
@@ -217,7 +229,7 @@ impl AppService {
     /// Changes an application's settings; a new allocation applies to the next request.
     pub async fn update(&self, id_or_slug: &str, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
         let current = self.get(id_or_slug).await?;
-        let app = validate(spec, Some(&current), &self.defaults, &self.reach, now)?;
+        let app = validate(spec, Some(&current), &self.defaults, &self.reach().await?, now)?;
         self.check_home_client(&app).await?;
         match applications::update(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => return Err(AppError::SlugTaken),
@@ -256,7 +268,7 @@ impl AppService {
             ..AppSpec::default()
         };
         // The default application keeps today's behaviour whatever new applications get.
-        let mut app = validate(spec, None, &self.defaults, &self.reach, now)?;
+        let mut app = validate(spec, None, &self.defaults, &self.reach().await?, now)?;
         app.policy = self.defaults.legacy_policy.clone();
         let created = match applications::insert(&self.db, app.to_row()).await {
             Err(StoreError::Duplicate(_)) => Err(AppError::SlugTaken),

@@ -106,3 +106,41 @@ impl ProviderConfig {
         }
     }
 }
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::Oidc => "oidc",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Google, Self::Oidc].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// What is wrong with a provider id, if anything: ids appear in addresses, so they are short, lower case and
+/// plain.
+pub fn id_problem(id: &str) -> Option<&'static str> {
+    let plain = id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (!(1..=40).contains(&id.len()) || !plain).then_some("an id is 1 to 40 of a-z, 0-9 and '-'")
+}
+
+/// What is wrong with an upstream issuer, if anything: https (plain http only on this machine's loopback, for
+/// tests and development), without a query or fragment.
+pub fn issuer_problem(issuer: &str) -> Option<String> {
+    match url::Url::parse(issuer) {
+        Err(e) => Some(format!("`{issuer}` is not a URL: {e}")),
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+            Some("must not have a query or fragment".into())
+        }
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => None,
+        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
+            None
+        }
+        Ok(_) => Some(format!("`{issuer}` must be an https:// URL")),
+    }
+}

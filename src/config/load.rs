@@ -215,14 +215,14 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for provider in &federation.providers {
             let id = &provider.id;
-            let problem = if !is_provider_id(id) {
-                Some(format!("`{id}`: an id is 1 to 40 of a-z, 0-9 and '-'"))
+            let problem = if let Some(why) = super::federation::id_problem(id) {
+                Some(format!("`{id}`: {why}"))
             } else if !seen.insert(id.as_str()) {
                 Some(format!("`{id}` is configured twice"))
             } else if provider.client_id.is_empty() {
                 Some(format!("`{id}`: client_id is empty"))
             } else {
-                upstream_issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
+                super::federation::issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
             };
             if let Some(message) = problem {
                 return Err(invalid(
@@ -410,29 +410,6 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
         Some(message) => Err(invalid("server.issuer", "TESSERA_SERVER__ISSUER", message)),
         None => Ok(()),
     }
-}
-
-/// An upstream issuer must be https (plain http only on this machine's loopback, for tests and development).
-fn upstream_issuer_problem(issuer: &str) -> Option<String> {
-    match url::Url::parse(issuer) {
-        Err(e) => Some(format!("`{issuer}` is not a URL: {e}")),
-        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
-            Some("must not have a query or fragment".into())
-        }
-        Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => None,
-        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
-            None
-        }
-        Ok(_) => Some(format!("`{issuer}` must be an https:// URL")),
-    }
-}
-
-/// Provider ids appear in addresses: short, lower case, no surprises.
-fn is_provider_id(id: &str) -> bool {
-    (1..=40).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_supported_database_url(url: &str) -> bool {

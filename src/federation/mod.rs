@@ -5,8 +5,10 @@
 //! token's signature, issuer, audience, expiry and nonce are checked against the provider's published keys.
 //! What the upstream proves becomes an [`ExternalIdentity`] that the sign-in flow (`auth`) takes from there.
 
+mod providers;
 mod upstream;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use openidconnect::core::CoreResponseType;
@@ -15,13 +17,16 @@ use openidconnect::{
     Scope, TokenResponse,
 };
 
+use crate::apps::AppService;
 use crate::auth::ExternalIdentity;
 use crate::clock::UnixTime;
-use crate::config::{Config, ProviderConfig, Secret};
+use crate::config::{Config, Secret};
+use crate::error::FieldError;
 use crate::store::federation_logins::{self, FederationLoginRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
 use crate::tokens::sealing::{self, Purpose};
+pub use providers::{ProviderSpec, Providers, Source};
 use upstream::Upstreams;
 
 /// Why a round trip through an upstream provider failed.
@@ -47,6 +52,17 @@ pub enum FederationError {
     /// The upstream address is outside the provider's allowed domains.
     #[error("the address is outside the domains this provider admits")]
     DomainNotAllowed,
+    /// A provider's settings that cannot work, each naming its field.
+    #[error("invalid provider settings")]
+    Invalid(Vec<FieldError>),
+    #[error("a provider with this id exists")]
+    ProviderExists,
+    /// Applications (by slug) still offer the provider.
+    #[error("applications offer the provider: {0:?}")]
+    ProviderInUse(Vec<String>),
+    /// The provider is configured in the file, and changed only there.
+    #[error("the provider is configured in the file")]
+    ConfiguredInFile,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -94,7 +110,7 @@ pub struct Callback {
 /// Upstream providers and the round trips to them.
 pub struct Federation {
     db: Database,
-    providers: Vec<ProviderConfig>,
+    pub providers: Providers,
     upstreams: Upstreams,
     /// Tessera's own issuer: callbacks are under it.
     issuer: String,
@@ -103,11 +119,17 @@ pub struct Federation {
 }
 
 impl Federation {
-    pub fn new(config: &Config, db: Database) -> Result<Self, FederationError> {
+    pub fn new(config: &Config, db: Database, apps: Arc<AppService>) -> Result<Self, FederationError> {
         let federation = &config.federation;
         Ok(Self {
+            providers: Providers::new(
+                db.clone(),
+                apps,
+                federation.providers.clone(),
+                Duration::from_secs(config.apps.cache_ttl_secs),
+                config.secret_key.clone(),
+            ),
             db,
-            providers: federation.providers.clone(),
             upstreams: Upstreams::new(
                 Duration::from_secs(federation.timeout_secs),
                 Duration::from_secs(federation.metadata_cache_secs),
@@ -116,18 +138,6 @@ impl Federation {
             login_ttl_secs: federation.login_ttl_secs,
             secret_key: config.secret_key.clone(),
         })
-    }
-
-    /// The configured providers.
-    pub fn providers(&self) -> &[ProviderConfig] {
-        &self.providers
-    }
-
-    pub fn provider(&self, id: &str) -> Result<&ProviderConfig, FederationError> {
-        self.providers
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or(FederationError::UnknownProvider)
     }
 
     /// The redirect URI to register at the upstream provider `id`.
@@ -139,7 +149,8 @@ impl Federation {
     /// challenge.
     pub async fn start(&self, trip: Trip<'_>, now: UnixTime) -> Result<Started, FederationError> {
         let provider_id = trip.provider_id;
-        let provider = self.provider(provider_id)?;
+        let (provider, _) = self.providers.find(provider_id).await?;
+        let provider = &provider;
         let client = self.upstreams.client(provider, &self.redirect_uri(provider_id)).await?;
         let state = opaque::mint("tfs_");
         let nonce = opaque::random_id();
@@ -200,7 +211,8 @@ impl Federation {
         callback: Callback,
         now: UnixTime,
     ) -> Result<Returned, FederationError> {
-        let provider = self.provider(provider_id)?;
+        let (provider, _) = self.providers.find(provider_id).await?;
+        let provider = &provider;
         let state = callback.state.as_deref().ok_or(FederationError::StateInvalid)?;
         let login = federation_logins::take(&self.db, opaque::hash(state), now)
             .await?

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod consents;
 pub mod external_identities;
 pub mod federation_logins;
+pub mod identity_providers;
 pub mod invitations;
 pub mod members;
 mod migrate;

@@ -304,6 +304,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_providers (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        scopes -> Text,
+        email_claim -> Text,
+        username_claim -> Text,
+        allowed_domains -> Text,
+        link_by_verified_email -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -336,4 +354,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     external_identities,
     federation_logins,
+    identity_providers,
 );

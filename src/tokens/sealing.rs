@@ -1,4 +1,4 @@
-//! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers): AES-256-GCM under a key derived with HKDF from
+//! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers, upstream providers' client secrets): AES-256-GCM under a key derived with HKDF from
 //! `TESSERA_SECRET_KEY`, one derived key per purpose. Without the secret a value is stored in the clear,
 //! marked as such, and a warning is logged at start.
 
@@ -34,6 +34,8 @@ pub enum Purpose {
     TotpSecret,
     /// The PKCE verifier of a round trip to an upstream provider.
     PkceVerifier,
+    /// The client secret of an upstream provider added through the admin API.
+    ProviderSecret,
 }
 
 impl Purpose {
@@ -42,6 +44,7 @@ impl Purpose {
             Self::SigningKey => b"signing-key",
             Self::TotpSecret => b"totp-secret",
             Self::PkceVerifier => b"pkce-verifier",
+            Self::ProviderSecret => b"provider-secret",
         }
     }
 }

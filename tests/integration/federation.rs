@@ -26,6 +26,8 @@ pub struct Federated {
     /// A first-party client of the application; it comes back to a page of the downstream, so a real browser
     /// lands somewhere.
     pub client: TestClient,
+    /// The downstream's client at the upstream.
+    pub upstream_client: TestClient,
 }
 
 fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
@@ -63,6 +65,11 @@ impl Federated {
             })
             .await;
         let configured = provider("up", &up_issuer, &upstream_client);
+        let upstream_client_kept = TestClient {
+            id: upstream_client.id.clone(),
+            secret: upstream_client.secret.clone(),
+            redirect_uri: String::new(),
+        };
         let down = TestApp::spawn_with(move |config| {
             config.email.transport = EmailTransport::Log;
             config.federation.providers = vec![configured];
@@ -114,6 +121,7 @@ impl Federated {
             down,
             app_id,
             client,
+            upstream_client: upstream_client_kept,
         }
     }
 
@@ -150,10 +158,7 @@ impl Federated {
         let upstream_login = location(&response);
         let response = at_upstream.submit_login(&upstream_login, user, PASSWORD).await;
         let callback = location(&response);
-        assert!(
-            callback.starts_with(&self.down.state.federation.redirect_uri("up")),
-            "{callback}"
-        );
+        assert!(callback.starts_with(&self.down.url("/federation/")), "{callback}");
         callback
     }
 
@@ -627,4 +632,146 @@ async fn invite_only_admits_an_upstream_identity_whose_verified_address_was_invi
         .await;
     let invitations: Value = response.json().await.unwrap();
     assert!(invitations.to_string().contains("accepted"), "{invitations}");
+}
+
+/// Providers added through the admin API: validated like the file's, their secret never shown, usable by
+/// applications at once; the file's listed but changed only there; one in use cannot go.
+#[tokio::test]
+async fn administrators_add_providers_through_the_api_and_applications_offer_them() {
+    let pair = Federated::start(
+        json!({"access_mode": "registration", "verification_channels": ["email"]}),
+        |_| {},
+    )
+    .await;
+    let admin = pair.down.admin_login().await;
+    let api = |method: reqwest::Method, path: &str| {
+        pair.down
+            .client
+            .request(method, pair.down.url(path))
+            .bearer_auth(&admin.access)
+    };
+
+    // Bad settings name their fields.
+    let response = api(reqwest::Method::POST, "/api/v1/admin/providers")
+        .json(&json!({"id": "Corp!", "issuer": "http://login.example.test", "client_id": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let body = crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    for field in ["id", "issuer", "client_secret"] {
+        assert!(body["fields"].get(field).is_some(), "{field}: {body}");
+    }
+    // An id of the file's is taken.
+    let response = api(reqwest::Method::POST, "/api/v1/admin/providers")
+        .json(&json!({"id": "up", "issuer": pair.up_base(), "client_id": "x", "client_secret": "y"}))
+        .send()
+        .await
+        .unwrap();
+    crate::support::assert_error(response, StatusCode::CONFLICT, "provider_exists").await;
+
+    // The same upstream as "corp", through the API.
+    let response = api(reqwest::Method::POST, "/api/v1/admin/providers")
+        .json(&json!({
+            "id": "corp",
+            "name": "Corp",
+            "issuer": pair.up_base(),
+            "client_id": pair.upstream_client.id,
+            "client_secret": pair.upstream_client.secret,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let created: Value = response.json().await.unwrap();
+    assert!(
+        created.get("client_secret").is_none(),
+        "the secret is not shown: {created}"
+    );
+    assert_eq!(created["source"], "api");
+    assert_eq!(
+        created["redirect_uri"],
+        json!(pair.down.state.federation.redirect_uri("corp"))
+    );
+    let listed: Value = api(reqwest::Method::GET, "/api/v1/admin/providers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sources: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(sources, [("up", "file"), ("corp", "api")]);
+    let response = api(reqwest::Method::PATCH, "/api/v1/admin/providers/up")
+        .json(&json!({"name": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    crate::support::assert_error(response, StatusCode::CONFLICT, "provider_configured_in_file").await;
+
+    // The upstream's redirect URI for "corp", then the application offers it, and people sign in through it.
+    pair.up
+        .state
+        .oidc
+        .clients
+        .update(
+            &pair.upstream_client.id,
+            ClientSpec {
+                name: Some("Downstream".into()),
+                redirect_uris: vec![
+                    pair.down.state.federation.redirect_uri("up"),
+                    pair.down.state.federation.redirect_uri("corp"),
+                ],
+                first_party: true,
+                ..ClientSpec::default()
+            },
+            pair.up.clock.now(),
+        )
+        .await
+        .unwrap();
+    let response = api(reqwest::Method::PATCH, &format!("/api/v1/admin/apps/{}", pair.app_id))
+        .json(&json!({"login_methods": ["password", "external"], "external_providers": ["corp"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+    let olga = pair.up.signup("olga").await;
+    let browser = pair.down.browser();
+    let response = browser.authorize(&pair.client, &[]).await;
+    let login = location(&response);
+    let html = browser.get(&login).await.text().await.unwrap();
+    assert!(html.contains("Sign in with Corp"), "{html}");
+    let start = provider_link(&html, "corp");
+    let upstream = location(&browser.get(&start).await);
+    let callback = pair.sign_in_upstream(&browser, &upstream, &olga).await;
+    let back = location(&browser.get(&callback).await);
+    assert_eq!(pair.claims(&back).await["idp"], "corp");
+
+    // In use: it stays until no application offers it.
+    let response = api(reqwest::Method::DELETE, "/api/v1/admin/providers/corp")
+        .send()
+        .await
+        .unwrap();
+    let body = crate::support::assert_error(response, StatusCode::CONFLICT, "provider_in_use").await;
+    assert!(body["detail"].as_str().unwrap().contains("shop"), "{body}");
+    let response = api(reqwest::Method::PATCH, &format!("/api/v1/admin/apps/{}", pair.app_id))
+        .json(&json!({"login_methods": ["password"], "external_providers": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = api(reqwest::Method::DELETE, "/api/v1/admin/providers/corp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = api(reqwest::Method::GET, "/api/v1/admin/providers/corp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

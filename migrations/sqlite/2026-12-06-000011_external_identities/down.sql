@@ -1,3 +1,4 @@
+DROP TABLE identity_providers;
 DROP TABLE federation_logins;
 DROP TABLE external_identities;
 ALTER TABLE applications DROP COLUMN external_providers;

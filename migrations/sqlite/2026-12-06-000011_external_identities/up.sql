@@ -36,3 +36,21 @@ CREATE TABLE federation_logins (
     consumed_at BIGINT
 );
 CREATE INDEX federation_logins_expires_at ON federation_logins (expires_at);
+
+-- Upstream providers added through the admin API (those of the configuration file live there); the client
+-- secret is sealed like other secrets. Lists are space-separated.
+CREATE TABLE identity_providers (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    client_secret TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    email_claim TEXT NOT NULL,
+    username_claim TEXT NOT NULL,
+    allowed_domains TEXT NOT NULL,
+    link_by_verified_email BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

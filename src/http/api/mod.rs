@@ -3,6 +3,7 @@
 mod admin_apps;
 mod admin_clients;
 mod admin_members;
+mod admin_providers;
 mod admin_users;
 mod auth;
 mod body;
@@ -78,6 +79,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(admin_clients::delete_client),
         )
         .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::rotate_client_secret))
+        .service(
+            web::resource("/admin/providers")
+                .get(admin_providers::list_providers)
+                .post(admin_providers::create_provider),
+        )
+        .service(
+            web::resource("/admin/providers/{id}")
+                .get(admin_providers::get_provider)
+                .patch(admin_providers::update_provider)
+                .delete(admin_providers::delete_provider),
+        )
         .service(
             web::resource("/admin/apps")
                 .get(admin_apps::list_apps)

@@ -236,6 +236,8 @@ impl From<crate::federation::FederationError> for PageError {
                 )
             }
             E::Store(error) => error.into(),
+            // Settings of providers are the admin API's; no page changes them.
+            E::Invalid(_) | E::ProviderExists | E::ProviderInUse(_) | E::ConfiguredInFile => Self::internal(error),
             E::Internal(cause) => Self::internal(cause),
         }
     }

@@ -324,6 +324,51 @@ impl From<crate::apps::AppError> for ApiError {
     }
 }
 
+/// The admin API's provider settings, and a round trip through an upstream provider (the pages answer those;
+/// listed so that every variant is a decision).
+impl From<crate::federation::FederationError> for ApiError {
+    fn from(error: crate::federation::FederationError) -> Self {
+        use crate::federation::FederationError as F;
+        use StatusCode as S;
+        match error {
+            F::Invalid(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            F::UnknownProvider => Self::new(S::NOT_FOUND, "not_found", "There is no such provider."),
+            F::ProviderExists => Self::new(S::CONFLICT, "provider_exists", "A provider with this id exists."),
+            F::ProviderInUse(apps) => Self::new(
+                S::CONFLICT,
+                "provider_in_use",
+                format!("Applications still offer this provider: {}.", apps.join(", ")),
+            ),
+            F::ConfiguredInFile => Self::new(
+                S::CONFLICT,
+                "provider_configured_in_file",
+                "This provider is configured in the configuration file; change it there.",
+            ),
+            F::StateInvalid | F::IssuerMismatch => Self::new(
+                S::BAD_REQUEST,
+                "federation_state_invalid",
+                "The sign-in through the provider is unknown, expired, already used or for another provider.",
+            ),
+            F::Refused(_) => Self::new(S::FORBIDDEN, "federation_refused", "The provider refused the sign-in."),
+            F::DomainNotAllowed => Self::new(
+                S::FORBIDDEN,
+                "federation_domain_not_allowed",
+                "Addresses of this domain cannot sign in with this provider.",
+            ),
+            F::Upstream(cause) | F::IdToken(cause) => {
+                tracing::warn!(%cause, "upstream provider failed");
+                Self::new(
+                    S::BAD_GATEWAY,
+                    "federation_upstream_failed",
+                    "The provider did not answer as expected.",
+                )
+            }
+            F::Store(e) => e.into(),
+            F::Internal(cause) => Self::internal(&cause),
+        }
+    }
+}
+
 impl From<crate::apps::api_keys::KeyError> for ApiError {
     fn from(error: crate::apps::api_keys::KeyError) -> Self {
         use crate::apps::api_keys::KeyError as K;

@@ -240,7 +240,7 @@ impl LoginView<'_> {
             signup_open: state.auth.accounts.signup_allowed(&context.app) && policy.accepts_password(),
             password: policy.accepts_password(),
             code_label,
-            providers: provider_links(state, context),
+            providers: provider_links(context),
             captcha: captcha.clone(),
         };
         let body = page.render()?;
@@ -249,20 +249,18 @@ impl LoginView<'_> {
 }
 
 /// The application's upstream providers, each a link that starts a round trip for this sign-in.
-fn provider_links<'a>(state: &'a AppState, context: &SignInContext) -> Vec<ProviderLink<'a>> {
+fn provider_links(context: &SignInContext) -> Vec<ProviderLink<'_>> {
     let continues = match (context.request_id(), context.app_slug()) {
         (Some(id), _) => format!("?request={}", super::encode(id)),
         (None, Some(slug)) => format!("?app={}", super::encode(slug)),
         (None, None) => String::new(),
     };
-    state
-        .federation
-        .providers()
+    context
+        .providers
         .iter()
-        .filter(|p| context.app.policy.offers_provider(&p.id))
-        .map(|p| ProviderLink {
-            name: p.display_name(),
-            href: format!("/federation/{}/start{continues}", p.id),
+        .map(|(id, name)| ProviderLink {
+            name,
+            href: format!("/federation/{id}/start{continues}"),
         })
         .collect()
 }

@@ -148,6 +148,8 @@ pub struct SignInContext {
     pub app: crate::apps::Application,
     /// The application was named in the address (not through a request).
     named: bool,
+    /// The upstream providers the application offers: (id, name on the button).
+    pub providers: Vec<(String, String)>,
 }
 
 impl SignInContext {
@@ -167,10 +169,21 @@ impl SignInContext {
             (None, Some(slug)) => (slug, true),
             (None, None) => (crate::apps::DEFAULT_SLUG, false),
         };
+        let app = state.apps.get(id).await?;
+        let providers = if app.policy.external_providers.is_empty() {
+            Vec::new()
+        } else {
+            let all = state.federation.providers.all().await?;
+            all.into_iter()
+                .filter(|(p, _)| app.policy.offers_provider(&p.id))
+                .map(|(p, _)| (p.id.clone(), p.display_name().to_owned()))
+                .collect()
+        };
         Ok(Self {
-            app: state.apps.get(id).await?,
+            app,
             pending,
             named,
+            providers,
         })
     }
 

@@ -301,22 +301,21 @@ async fn show(
     let codes_left = state.auth.factors.recovery_codes_left(&session.user).await?;
     let caller = Principal::of_browser(session);
     let linked = state.auth.accounts.identities(&caller).await?;
+    let providers = state.federation.providers.all().await?;
     let name = |id: &str| {
-        state
-            .federation
-            .provider(id)
-            .map_or_else(|_| id.to_owned(), |p| p.display_name().to_owned())
+        providers
+            .iter()
+            .find(|(p, _)| p.id == id)
+            .map_or_else(|| id.to_owned(), |(p, _)| p.display_name().to_owned())
     };
     let identities = linked
         .iter()
         .map(|i| (i.id.clone(), name(&i.provider_id), i.email.clone()))
         .collect();
-    let linkable = state
-        .federation
-        .providers()
+    let linkable = providers
         .iter()
-        .filter(|p| !linked.iter().any(|i| i.provider_id == p.id))
-        .map(|p| (p.id.clone(), p.display_name().to_owned()))
+        .filter(|(p, _)| !linked.iter().any(|i| i.provider_id == p.id))
+        .map(|(p, _)| (p.id.clone(), p.display_name().to_owned()))
         .collect();
     let mut response = page(status);
     browser.keep_csrf(&mut response);
