@@ -86,6 +86,8 @@ pub struct Trip<'a> {
     pub request_id: Option<&'a str>,
     /// The signed-in account a link adds the identity to (instead of a sign-in).
     pub link_user_id: Option<&'a str>,
+    /// Where the browser goes after a link a relying party started (one of its redirect URIs).
+    pub return_to: Option<&'a str>,
 }
 
 /// What came back from the upstream: who it proved, and the sign-in (or link) it continues.
@@ -95,6 +97,7 @@ pub struct Returned {
     pub application_id: String,
     pub request_id: Option<String>,
     pub link_user_id: Option<String>,
+    pub return_to: Option<String>,
 }
 
 /// The query of a callback from an upstream provider.
@@ -182,6 +185,7 @@ impl Federation {
                 browser_binding: trip.binding.to_owned(),
                 request_id: trip.request_id.map(str::to_owned),
                 link_user_id: trip.link_user_id.map(str::to_owned),
+                return_to: trip.return_to.map(str::to_owned),
                 nonce,
                 pkce_verifier: sealed,
                 created_at: now,
@@ -276,6 +280,7 @@ impl Federation {
             application_id: login.application_id,
             request_id: login.request_id,
             link_user_id: login.link_user_id,
+            return_to: login.return_to,
         })
     }
 }

@@ -291,6 +291,15 @@ impl ClientService {
         Ok(client)
     }
 
+    /// The active client `id` when `uri` is one of its redirect URIs (as the authorization endpoint matches
+    /// them): where the client may have the browser sent back.
+    pub async fn with_redirect(&self, id: &str, uri: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self
+            .find_active(id)
+            .await?
+            .filter(|client| super::redirect_uri::is_registered(&client.redirect_uris, uri, client.is_public())))
+    }
+
     /// Replaces a client's registration. Turning a public client confidential issues a secret.
     pub async fn update(&self, id: &str, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let current = self.get(id).await?;

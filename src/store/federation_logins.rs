@@ -21,6 +21,8 @@ pub struct FederationLoginRow {
     pub request_id: Option<String>,
     /// The signed-in account the identity is to be linked to, for a link rather than a sign-in.
     pub link_user_id: Option<String>,
+    /// Where a relying party that sent the browser to link wants it back (one of its redirect URIs).
+    pub return_to: Option<String>,
     pub nonce: String,
     /// Sealed.
     pub pkce_verifier: String,

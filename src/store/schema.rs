@@ -296,6 +296,7 @@ diesel::table! {
         browser_binding -> Text,
         request_id -> Nullable<Text>,
         link_user_id -> Nullable<Text>,
+        return_to -> Nullable<Text>,
         nonce -> Text,
         pkce_verifier -> Text,
         created_at -> BigInt,

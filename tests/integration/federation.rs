@@ -775,3 +775,57 @@ async fn administrators_add_providers_through_the_api_and_applications_offer_the
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// A relying party sends a signed-in person to link an identity: they confirm on a page, sign in upstream, and
+/// come back to the client's redirect URI with `linked`; a return URI that is not the client's is an error
+/// page, and a browser without a recent sign-in goes back with `login_required`.
+#[tokio::test]
+async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let pia_up = pair.up.signup("pia").await;
+    let pia = pair.down.signup("pia").await;
+    let return_to = pair.client.redirect_uri.clone();
+    let link = |redirect: &str| {
+        format!(
+            "/federation/up/link?client_id={}&redirect_uri={}",
+            pair.client.id,
+            urlencode(redirect)
+        )
+    };
+
+    let stranger = pair.down.browser();
+    let response = stranger.get(&link(&return_to)).await;
+    assert_eq!(location(&response), format!("{return_to}?error=login_required"));
+    assert_error_page(stranger.get(&link("https://evil.test/cb")).await).await;
+
+    let browser = pair.down.browser();
+    browser.sign_in(&pia).await;
+    let page = browser.get(&link(&return_to)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Link <strong>Upstream</strong>"), "{html}");
+    let csrf = crate::oidc_support::hidden(&html, "csrf").unwrap();
+    let post = |decision: &'static str| {
+        browser
+            .client
+            .post(browser.url("/federation/up/link"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("client_id", pair.client.id.as_str()),
+                ("redirect_uri", return_to.as_str()),
+                ("decision", decision),
+            ])
+            .send()
+    };
+    let cancelled = post("cancel").await.unwrap();
+    assert_eq!(location(&cancelled), format!("{return_to}?error=access_denied"));
+    let upstream = location(&post("link").await.unwrap());
+    let callback = pair.sign_in_upstream(&browser, &upstream, &pia_up).await;
+    let back = location(&browser.get(&callback).await);
+    assert_eq!(back, format!("{return_to}?linked=up"));
+    let (_, owner) = external_identities::find(&pair.down.state.db, pair.up_base().to_owned(), pia_up.id.clone())
+        .await
+        .unwrap()
+        .expect("linked");
+    assert_eq!(owner.id, pia.id);
+}

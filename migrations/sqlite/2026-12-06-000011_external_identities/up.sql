@@ -3,7 +3,8 @@
 -- e-mail address alone.
 -- federation_logins: a browser's round trip to an upstream provider in progress. The `state` sent upstream is
 -- stored as a SHA-256 hash; the PKCE verifier is sealed like other secrets; each row is used once. A round trip
--- that links an identity to a signed-in account names the account (link_user_id).
+-- that links an identity to a signed-in account names the account (link_user_id), and where a relying party
+-- that sent the browser wants it back (return_to, one of its redirect URIs).
 -- applications.external_providers: the upstream providers an application offers (login method `external`).
 
 ALTER TABLE applications ADD COLUMN external_providers TEXT NOT NULL DEFAULT '';
@@ -29,6 +30,7 @@ CREATE TABLE federation_logins (
     browser_binding TEXT NOT NULL,
     request_id TEXT,
     link_user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+    return_to TEXT,
     nonce TEXT NOT NULL,
     pkce_verifier TEXT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -2,15 +2,20 @@
 //! upstream OpenID provider. The start sends the browser upstream for the sign-in it is in (an authorization
 //! request, or an application's access link); the callback hands what came back to `federation` (state,
 //! code, ID token) and the identity it proves to the sign-in flow, then answers like every other first step —
-//! or, for a link started on the security page, adds the identity to the signed-in account.
+//! or, for a link (started on the security page, or by a relying party at `/federation/{provider}/link`), adds
+//! the identity to the signed-in account.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use serde::Deserialize;
 
 use super::login::{LoginView, refused};
-use super::{PageError, SignInContext, browser_state, progress_response};
-use crate::auth::Principal;
+use super::{
+    PageError, PageForm, SignInContext, browser_state, check_csrf, page, progress_response, render, see_other,
+};
 use crate::auth::flow::Door;
+use crate::auth::{AccountError, AuthError, Principal};
 use crate::federation::{Callback, Trip};
 use crate::http::client_ip::ClientAddress;
 use crate::state::AppState;
@@ -19,6 +24,12 @@ use crate::state::AppState;
 pub struct StartQuery {
     request: Option<String>,
     app: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +58,7 @@ pub async fn get_start(
         binding: &binding,
         request_id: context.request_id(),
         link_user_id: None,
+        return_to: None,
     };
     let started = state.federation.start(trip, state.clock.now()).await?;
     let mut response = HttpResponse::SeeOther();
@@ -54,6 +66,151 @@ pub async fn get_start(
     Ok(response
         .insert_header((actix_web::http::header::LOCATION, started.location))
         .finish())
+}
+
+/// A relying party sends a signed-in person here to link an identity at `provider` to their account. The page
+/// asks them to confirm (a form, so no other site can start a link in their browser); the browser comes back
+/// to `redirect_uri` (one of the client's) with `linked={provider}`, or `error=` `login_required` (no recent
+/// sign-in here: sign in again, with `prompt=login`), `access_denied` (cancelled) or `identity_taken`.
+pub async fn get_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+    query: web::Query<LinkQuery>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    let link = match LinkRequest::check(&state, &browser, &provider, &query).await? {
+        Ok(link) => link,
+        Err(back) => return Ok(back),
+    };
+    let (provider_config, _) = state.federation.providers.find(&provider).await?;
+    let mut response = page(StatusCode::OK);
+    browser.keep_csrf(&mut response);
+    render(
+        response,
+        &LinkConfirmPage {
+            csrf: &browser.csrf,
+            provider_id: &provider,
+            provider_name: provider_config.display_name(),
+            client_name: &link.client.name,
+            client_id: &link.client.id,
+            redirect_uri: link.return_to,
+            username: &link.session.user.username,
+        },
+    )
+}
+
+/// The confirmation: the browser goes upstream, or back to the relying party when the person cancelled.
+pub async fn post_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+    form: PageForm<LinkForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let query = LinkQuery {
+        client_id: Some(form.client_id.clone()),
+        redirect_uri: Some(form.redirect_uri.clone()),
+    };
+    let link = match LinkRequest::check(&state, &browser, &provider, &query).await? {
+        Ok(link) => link,
+        Err(back) => return Ok(back),
+    };
+    if form.decision != "link" {
+        return Ok(see_other(&with_param(link.return_to, "error", "access_denied")));
+    }
+    let binding = browser.binding();
+    let trip = Trip {
+        provider_id: &provider,
+        application_id: &link.client.application_id,
+        binding: &binding,
+        request_id: None,
+        link_user_id: Some(&link.session.user.id),
+        return_to: Some(link.return_to),
+    };
+    let started = state.federation.start(trip, state.clock.now()).await?;
+    Ok(see_other(&started.location))
+}
+
+#[derive(Template)]
+#[template(path = "link_confirm.html")]
+struct LinkConfirmPage<'a> {
+    csrf: &'a str,
+    provider_id: &'a str,
+    provider_name: &'a str,
+    client_name: &'a str,
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    username: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    redirect_uri: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// A relying party's link request that may go ahead: its client, the return URI, and the session.
+struct LinkRequest<'a> {
+    client: crate::oidc::clients::Client,
+    return_to: &'a str,
+    session: &'a crate::auth::BrowserSession,
+}
+
+impl<'a> LinkRequest<'a> {
+    /// The request, or the answer already due: an error page for a return URI that is not the client's (never
+    /// a redirect there), back to it with `login_required` without a recent sign-in here.
+    async fn check(
+        state: &AppState,
+        browser: &'a super::BrowserState,
+        provider: &str,
+        query: &'a LinkQuery,
+    ) -> Result<Result<Self, HttpResponse>, PageError> {
+        let (Some(client_id), Some(return_to)) = (query.client_id.as_deref(), query.redirect_uri.as_deref()) else {
+            return Err(PageError::bad_request("The link needs client_id and redirect_uri."));
+        };
+        let Some(client) = state.oidc.clients.with_redirect(client_id, return_to).await? else {
+            return Err(PageError::bad_request(
+                "The redirect_uri is not one of this client's redirect URIs (or there is no such client).",
+            ));
+        };
+        state.federation.providers.find(provider).await?;
+        let now = state.clock.now();
+        let session = browser.session.as_ref().filter(|session| {
+            state
+                .auth
+                .accounts
+                .may_link(&Principal::of_browser(session), now)
+                .is_ok()
+        });
+        Ok(match session {
+            Some(session) => Ok(Self {
+                client,
+                return_to,
+                session,
+            }),
+            None => Err(see_other(&with_param(return_to, "error", "login_required"))),
+        })
+    }
+}
+
+/// `uri` with `name=value` added to its query.
+fn with_param(uri: &str, name: &str, value: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair(name, value);
+            url.to_string()
+        }
+        // Registered redirect URIs are absolute URLs; this is only a fallback.
+        Err(_) => uri.to_owned(),
+    }
 }
 
 /// Takes the upstream provider's answer: on success the sign-in goes on (a second factor, a proof of
@@ -86,6 +243,16 @@ pub async fn get_callback(
         };
         let caller = Principal::of_browser(session);
         let linked = state.auth.accounts.link_identity(&caller, returned.identity, now).await;
+        // A link a relying party started goes back there.
+        if let Some(return_to) = &returned.return_to {
+            return match linked {
+                Ok(()) => Ok(see_other(&with_param(return_to, "linked", &provider))),
+                Err(AuthError::Account(AccountError::IdentityTaken)) => {
+                    Ok(see_other(&with_param(return_to, "error", "identity_taken")))
+                }
+                Err(other) => Err(other.into()),
+            };
+        }
         return super::security::after_link(&state, &browser, session, linked).await;
     }
     let app = state.apps.get(&returned.application_id).await?;

@@ -78,6 +78,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/federation/{provider}/start").get(federation::get_start))
         .service(web::resource("/federation/{provider}/callback").get(federation::get_callback))
         .service(
+            web::resource("/federation/{provider}/link")
+                .get(federation::get_link)
+                .post(federation::post_link),
+        )
+        .service(
             web::resource("/invite/{token}")
                 .get(invitation::get_invitation)
                 .post(invitation::post_invitation),

@@ -176,6 +176,7 @@ pub async fn post_link_identity(
         binding: &binding,
         request_id: None,
         link_user_id: Some(&session.user.id),
+        return_to: None,
     };
     let started = state.federation.start(trip, now).await?;
     Ok(see_other(&started.location))
