@@ -71,18 +71,8 @@ impl Accounts {
             return Err(AccountError::SignupRateLimited(super::LimitedBy::Ip, standing.retry_after_secs).into());
         }
         let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username: generated_username().replacen("user-", "guest-", 1),
-            email: None,
-            email_verified: false,
-            password_hash: None,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
-            phone: None,
             guest: true,
+            ..NewUser::named(generated_username().replacen("user-", "guest-", 1), now)
         };
         let id = user.id.clone();
         users::insert(&self.db, user).await?;

@@ -188,18 +188,10 @@ impl Accounts {
         }
         let password_hash = self.invitee_password(open, &username, password).await?;
         let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username,
             email: Some(open.email.clone()),
             email_verified: true,
             password_hash,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
-            phone: None,
-            guest: false,
+            ..NewUser::named(username, now)
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {

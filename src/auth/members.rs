@@ -146,19 +146,11 @@ impl Access {
                 "is required for someone without an account (or phone)".into(),
             ));
         }
+        let username = spec.username.clone().unwrap_or_else(super::flow::generated_username);
         let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username: spec.username.clone().unwrap_or_else(super::flow::generated_username),
             email: spec.email.clone(),
-            email_verified: false,
-            password_hash: None,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
             phone: spec.phone.clone(),
-            guest: false,
+            ..NewUser::named(username, now)
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {

@@ -149,18 +149,10 @@ impl Accounts {
         let valid = self.validate(account)?;
         let password_hash = self.credentials.hash(&valid.password).await?;
         let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username: valid.username,
             email: Some(valid.email),
-            email_verified: false,
             password_hash: Some(password_hash),
             scopes: scopes.join(" "),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
-            phone: None,
-            guest: false,
+            ..NewUser::named(valid.username, now)
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {

@@ -59,6 +59,26 @@ pub struct NewUser {
     pub guest: bool,
 }
 
+impl NewUser {
+    /// A new active account named `username`, made `now`, with nothing else yet (callers add what it has).
+    pub fn named(username: String, now: UnixTime) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            email: None,
+            email_verified: false,
+            password_hash: None,
+            scopes: String::new(),
+            is_active: true,
+            failed_logins: 0,
+            created_at: now,
+            updated_at: now,
+            phone: None,
+            guest: false,
+        }
+    }
+}
+
 /// Inserts an account; a taken username or e-mail gives [`super::StoreError::Duplicate`] naming the column.
 pub async fn insert(db: &Database, user: NewUser) -> StoreResult<()> {
     db.write(move |conn| {

@@ -237,18 +237,10 @@ impl SignIn {
             Channel::Sms => (None, Some(destination.to_owned())),
         };
         let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username: generated_username(),
             email_verified: email.is_some(),
             email,
-            password_hash: None,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
             phone,
-            guest: false,
+            ..NewUser::named(generated_username(), now)
         };
         let id = user.id.clone();
         match users::insert(&self.db, user).await {

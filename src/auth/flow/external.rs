@@ -138,37 +138,13 @@ impl SignIn {
             Some(email) if users::find_by_email(&self.db, email.clone()).await?.is_none() => Some(email),
             Some(_) | None => None,
         };
-        let username = match identity.username.as_deref().map(normalize_username) {
-            Some(name)
-                if username_problem(&name).is_none()
-                    && users::find_by_username(&self.db, name.clone()).await?.is_none() =>
-            {
-                name
-            }
-            Some(_) | None => super::generated_username(),
-        };
-        let user = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username,
-            email_verified: email.is_some(),
-            email,
-            password_hash: None,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
-            phone: None,
-            guest: false,
-        };
+        let user = self.new_account(identity, email, now).await?;
         let id = user.id.clone();
         linked(external_identities::insert_with_account(&self.db, user, row(&id)).await)?;
         tracing::info!(user_id = %id, provider = %identity.provider_id, "account created through an upstream provider");
         crate::auth::find_user(&self.db, &id).await
     }
-}
 
-impl SignIn {
     /// Under `invite_only`, a new identity comes in only with a live invitation to the address the upstream
     /// vouches for, that no account here has yet: the invitation is accepted by a new account with that
     /// address, the identity and membership, together.
@@ -226,18 +202,9 @@ impl SignIn {
             Some(_) | None => super::generated_username(),
         };
         Ok(NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            username,
             email_verified: email.is_some(),
             email,
-            password_hash: None,
-            scopes: String::new(),
-            is_active: true,
-            failed_logins: 0,
-            created_at: now,
-            updated_at: now,
-            phone: None,
-            guest: false,
+            ..NewUser::named(username, now)
         })
     }
 }
