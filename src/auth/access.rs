@@ -1,7 +1,7 @@
 //! Who may enter an application: its access mode applied to an account — `open` admits everyone,
-//! `invite_only` its members, `registration` accounts that proved one of its verification channels or an
-//! identity at an upstream provider (a guest only by proving one) — both when a sign-in finishes and whenever
-//! tokens of it are used again.
+//! `invite_only` its members, `registration` accounts that proved one of its verification channels or have an
+//! identity at one of its upstream providers (a guest only by proving one) — both when a sign-in finishes and
+//! whenever tokens of it are used again.
 
 use super::{Access, AccessError, AuthError};
 use crate::apps::Application;
@@ -34,10 +34,15 @@ impl Access {
                     ContactChannel::Sms => user.phone.is_some(),
                 };
                 let channels = &policy.verification_channels;
-                // An identity an upstream provider proved counts as the proof of contact.
+                // An identity at one of the application's upstream providers counts as the proof of contact.
                 if channels.is_empty()
                     || channels.iter().any(proven)
-                    || external_identities::exists_for_user(&self.db, user.id.clone()).await?
+                    || external_identities::exists_for_user_at(
+                        &self.db,
+                        user.id.clone(),
+                        policy.external_providers.clone(),
+                    )
+                    .await?
                 {
                     Admission::Admitted
                 } else {

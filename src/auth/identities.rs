@@ -6,6 +6,7 @@ use super::{AccountError, Accounts, AuthError, ExternalIdentity, Principal};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
 use crate::store::external_identities::{self, ExternalIdentityRow};
+use crate::store::users::User;
 use crate::tokens::opaque;
 
 /// One of an account's identities, as its owner sees it.
@@ -75,13 +76,18 @@ impl Accounts {
             other => other?,
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity linked");
+        self.notify_linked(user, &identity.provider_id);
+        Ok(())
+    }
+
+    /// Tells the account's owner that a sign-in through `provider_id` now reaches the account.
+    pub(in crate::auth) fn notify_linked(&self, user: &User, provider_id: &str) {
         super::notify_security_event(
             &self.notify,
             &self.issuer_name,
             user,
-            format!("A sign-in through {} was linked to your account.", identity.provider_id),
+            format!("A sign-in through {provider_id} was linked to your account."),
         );
-        Ok(())
     }
 
     /// Unlinks one of the caller's identities, after a recent sign-in, keeping at least one way to sign in: a

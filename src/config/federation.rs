@@ -70,10 +70,11 @@ pub struct ProviderConfig {
     /// When set, only addresses in these domains may sign in.
     #[serde(default)]
     pub allowed_domains: Vec<String>,
-    /// An upstream address the upstream says is verified may join the existing account with that (verified)
-    /// address here. Off by default: identities are joined by (issuer, subject) only.
+    /// The addresses this provider says it verified are trusted here: a new account gets the address (proven),
+    /// an invitation to it is accepted, and it joins the account here that proved the same address. Off by
+    /// default: identities are found by (issuer, subject) only and new accounts get no address.
     #[serde(default)]
-    pub link_by_verified_email: bool,
+    pub trust_email: bool,
 }
 
 fn default_scopes() -> Vec<String> {

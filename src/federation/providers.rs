@@ -46,7 +46,7 @@ pub struct ProviderSpec {
     pub email_claim: Option<String>,
     pub username_claim: Option<String>,
     pub allowed_domains: Option<Vec<String>>,
-    pub link_by_verified_email: Option<bool>,
+    pub trust_email: Option<bool>,
 }
 
 pub struct Providers {
@@ -102,10 +102,16 @@ impl Providers {
             return Ok(cached);
         }
         let rows = identity_providers::list(&self.db).await?;
-        let providers = rows
+        // A provider whose secret cannot be opened (TESSERA_SECRET_KEY changed) is left out, not every page.
+        let providers: Vec<ProviderConfig> = rows
             .into_iter()
-            .map(|row| self.opened(row))
-            .collect::<Result<Vec<_>, _>>()?;
+            .filter_map(|row| {
+                let id = row.id.clone();
+                self.opened(row)
+                    .inspect_err(|error| tracing::error!(provider = %id, %error, "upstream provider left out"))
+                    .ok()
+            })
+            .collect();
         let providers = Arc::new(providers);
         self.stored.insert((), providers.clone());
         Ok(providers)
@@ -132,7 +138,7 @@ impl Providers {
             email_claim: "email".into(),
             username_claim: "preferred_username".into(),
             allowed_domains: Vec::new(),
-            link_by_verified_email: false,
+            trust_email: false,
         };
         let provider = resolve(spec, blank, &mut problems);
         if !problems.is_empty() {
@@ -222,7 +228,7 @@ impl Providers {
             email_claim: row.email_claim,
             username_claim: row.username_claim,
             allowed_domains: words(&row.allowed_domains),
-            link_by_verified_email: row.link_by_verified_email,
+            trust_email: row.trust_email,
         })
     }
 
@@ -250,7 +256,7 @@ impl Providers {
             email_claim: provider.email_claim.clone(),
             username_claim: provider.username_claim.clone(),
             allowed_domains: provider.allowed_domains.join(" "),
-            link_by_verified_email: provider.link_by_verified_email,
+            trust_email: provider.trust_email,
             created_at,
             updated_at: now,
         })
@@ -323,8 +329,8 @@ fn resolve(spec: ProviderSpec, current: ProviderConfig, problems: &mut Vec<Field
     {
         problems.push(field("allowed_domains", "each is a domain such as example.com".into()));
     }
-    if let Some(link) = spec.link_by_verified_email {
-        provider.link_by_verified_email = link;
+    if let Some(link) = spec.trust_email {
+        provider.trust_email = link;
     }
     provider
 }

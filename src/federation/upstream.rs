@@ -199,12 +199,14 @@ pub(super) async fn identity(
     }
     let text = |name: &str| all.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let email = text(&provider.email_claim).filter(|e| e.contains('@'));
-    // Some providers send `email_verified` as a string.
-    let email_verified = match all.get("email_verified") {
-        Some(serde_json::Value::Bool(verified)) => *verified,
-        Some(serde_json::Value::String(verified)) => verified == "true",
-        _ => false,
-    };
+    // `email_verified` speaks of the `email` claim only: an address read from another claim is never taken as
+    // verified. Some providers send it as a string.
+    let email_verified = provider.email_claim == "email"
+        && match all.get("email_verified") {
+            Some(serde_json::Value::Bool(verified)) => *verified,
+            Some(serde_json::Value::String(verified)) => verified == "true",
+            _ => false,
+        };
     if !provider.allowed_domains.is_empty() {
         let domain = email
             .as_deref()
@@ -223,7 +225,7 @@ pub(super) async fn identity(
         email,
         email_verified,
         username: text(&provider.username_claim),
-        link_by_verified_email: provider.link_by_verified_email,
+        trust_email: provider.trust_email,
     })
 }
 

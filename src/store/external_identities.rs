@@ -37,11 +37,16 @@ pub async fn find(db: &Database, issuer: String, subject: String) -> StoreResult
     .await
 }
 
-/// Whether the account has an identity at any upstream provider.
-pub async fn exists_for_user(db: &Database, user_id: String) -> StoreResult<bool> {
+/// Whether the account has an identity at one of `providers`.
+pub async fn exists_for_user_at(db: &Database, user_id: String, providers: Vec<String>) -> StoreResult<bool> {
+    if providers.is_empty() {
+        return Ok(false);
+    }
     db.run(move |conn| {
         Ok(diesel::select(diesel::dsl::exists(
-            external_identities::table.filter(external_identities::user_id.eq(user_id)),
+            external_identities::table
+                .filter(external_identities::user_id.eq(user_id))
+                .filter(external_identities::provider_id.eq_any(providers)),
         ))
         .get_result(conn)?)
     })

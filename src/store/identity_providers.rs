@@ -24,7 +24,7 @@ pub struct ProviderRow {
     pub username_claim: String,
     /// Space-separated.
     pub allowed_domains: String,
-    pub link_by_verified_email: bool,
+    pub trust_email: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -65,7 +65,7 @@ pub async fn update(db: &Database, row: ProviderRow) -> StoreResult<bool> {
                 identity_providers::email_claim.eq(&row.email_claim),
                 identity_providers::username_claim.eq(&row.username_claim),
                 identity_providers::allowed_domains.eq(&row.allowed_domains),
-                identity_providers::link_by_verified_email.eq(row.link_by_verified_email),
+                identity_providers::trust_email.eq(row.trust_email),
                 identity_providers::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;

@@ -317,7 +317,7 @@ diesel::table! {
         email_claim -> Text,
         username_claim -> Text,
         allowed_domains -> Text,
-        link_by_verified_email -> Bool,
+        trust_email -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
     }

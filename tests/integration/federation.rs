@@ -42,7 +42,7 @@ fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
         email_claim: "email".into(),
         username_claim: "preferred_username".into(),
         allowed_domains: Vec::new(),
-        link_by_verified_email: false,
+        trust_email: false,
     }
 }
 
@@ -230,6 +230,14 @@ async fn registration_makes_the_account_just_in_time_and_finds_it_again_by_issue
 
     // Someone else upstream gets an account of their own.
     let bob = pair.up.signup("bob").await;
+    users::set_email_verified(
+        &pair.up.state.db,
+        bob.id.clone(),
+        "bob@example.org".into(),
+        pair.up.clock.now(),
+    )
+    .await
+    .unwrap();
     let other = pair.down.browser();
     let callback = pair.through_upstream(&other, &bob).await;
     let back = location(&other.get(&callback).await);
@@ -241,6 +249,10 @@ async fn registration_makes_the_account_just_in_time_and_finds_it_again_by_issue
         .unwrap()
         .unwrap();
     assert_eq!(bob_here.username, "bob");
+    assert_eq!(
+        bob_here.email, None,
+        "the upstream verified it, but its addresses are not trusted here"
+    );
 }
 
 #[tokio::test]
@@ -568,8 +580,9 @@ async fn a_guest_registers_by_linking_an_upstream_identity() {
     assert_eq!(identity.1.id, sub);
 }
 
-/// Under `invite_only`, an upstream identity whose verified address was invited comes in: the invitation is
-/// accepted by a new account with that address, which becomes a member. An unverified address is not enough.
+/// Under `invite_only`, an upstream identity whose verified address was invited comes in (from a provider whose
+/// addresses are trusted): the invitation is accepted by a new account with that address, which becomes a
+/// member. An unverified address is not enough.
 #[tokio::test]
 async fn invite_only_admits_an_upstream_identity_whose_verified_address_was_invited() {
     let pair = Federated::start(
@@ -578,7 +591,8 @@ async fn invite_only_admits_an_upstream_identity_whose_verified_address_was_invi
             "login_methods": ["password", "external"],
             "external_providers": ["up"],
         }),
-        |_| {},
+        // The administrator trusts this provider's verified addresses.
+        |config| config.federation.providers[0].trust_email = true,
     )
     .await;
     let admin = pair.down.admin_login().await;

@@ -52,7 +52,7 @@ CREATE TABLE identity_providers (
     email_claim TEXT NOT NULL,
     username_claim TEXT NOT NULL,
     allowed_domains TEXT NOT NULL,
-    link_by_verified_email BOOLEAN NOT NULL,
+    trust_email BOOLEAN NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

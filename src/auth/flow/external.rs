@@ -1,9 +1,9 @@
 //! Sign-in through an upstream OpenID provider: the first factor is an identity the upstream proved,
 //! found by (issuer, subject) — never by an e-mail address alone. A new identity makes an account just in
 //! time under the application's access mode: `registration` creates one (the identity counts as the proof of
-//! contact); `invite_only` admits a live invitation to the address the upstream vouches for (a new account
-//! accepts it), or — when the provider's administrator allowed joining by address — the member who proved that
-//! address here. Second factors and the rest of the policy apply as to any sign-in.
+//! contact); `invite_only` admits a member or an invitee by address. Addresses count only from a provider whose
+//! verified addresses the administrator trusts (`trust_email`): then a new account gets the address, a live
+//! invitation to it is accepted, and the account here that proved it is joined. Second factors and the rest of the policy apply as to any sign-in.
 
 use super::{Door, Progress};
 use crate::apps::Application;
@@ -32,17 +32,16 @@ pub struct ExternalIdentity {
     pub email_verified: bool,
     /// A username the upstream suggests (used for a new account when free).
     pub username: Option<String>,
-    /// The provider's administrator allows a verified upstream address to join the account here that proved
-    /// the same address.
-    pub link_by_verified_email: bool,
+    /// The provider's administrator trusts the addresses it verifies (see `ProviderConfig::trust_email`).
+    pub trust_email: bool,
 }
 
 impl ExternalIdentity {
-    /// The address, when the upstream vouches for it.
+    /// The address, when the upstream vouches for it and its word is trusted here.
     fn verified_email(&self) -> Option<String> {
         self.email
             .as_deref()
-            .filter(|_| self.email_verified)
+            .filter(|_| self.email_verified && self.trust_email)
             .map(normalize_email)
     }
 }
@@ -104,10 +103,9 @@ impl SignIn {
             created_at: now,
             last_used_at: now,
         };
-        // Joining by address only when the administrator allowed it, the upstream vouches for the address, and
-        // the account here proved it too.
-        if identity.link_by_verified_email
-            && let Some(email) = identity.verified_email()
+        // Joining by address only when the upstream vouches for it, its word is trusted, and the account here
+        // proved the address too.
+        if let Some(email) = identity.verified_email()
             && let Some(user) = users::find_by_email(&self.db, email).await?
             && user.email_verified
             && !user.guest
@@ -119,6 +117,7 @@ impl SignIn {
             }
             linked(external_identities::insert(&self.db, row(&user.id)).await)?;
             tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity joined the account with its verified address");
+            self.accounts.notify_linked(&user, &identity.provider_id);
             return Ok(user);
         }
         match app.policy.access_mode {

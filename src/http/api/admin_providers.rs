@@ -25,7 +25,7 @@ pub struct ProviderRequest {
     email_claim: Option<String>,
     username_claim: Option<String>,
     allowed_domains: Option<Vec<String>>,
-    link_by_verified_email: Option<bool>,
+    trust_email: Option<bool>,
 }
 
 impl From<ProviderRequest> for ProviderSpec {
@@ -41,7 +41,7 @@ impl From<ProviderRequest> for ProviderSpec {
             email_claim: request.email_claim,
             username_claim: request.username_claim,
             allowed_domains: request.allowed_domains,
-            link_by_verified_email: request.link_by_verified_email,
+            trust_email: request.trust_email,
         }
     }
 }
@@ -58,7 +58,7 @@ struct ProviderBody {
     email_claim: String,
     username_claim: String,
     allowed_domains: Vec<String>,
-    link_by_verified_email: bool,
+    trust_email: bool,
     /// `file` or `api`: where it is configured (and can be changed).
     source: &'static str,
     /// What to register at the provider as the redirect URI.
@@ -78,7 +78,7 @@ impl ProviderBody {
             email_claim: provider.email_claim,
             username_claim: provider.username_claim,
             allowed_domains: provider.allowed_domains,
-            link_by_verified_email: provider.link_by_verified_email,
+            trust_email: provider.trust_email,
             source: source.as_str(),
         }
     }
