@@ -5,7 +5,7 @@
 use super::{AccountError, Accounts, AuthError, ExternalIdentity, Principal};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
-use crate::store::external_identities::{self, ExternalIdentityRow};
+use crate::store::external_identities::{self, ExternalIdentityRow, Unlinked};
 use crate::store::users::User;
 use crate::tokens::opaque;
 
@@ -100,15 +100,12 @@ impl Accounts {
             .iter()
             .find(|i| i.id == id)
             .ok_or(AccountError::UnknownIdentity)?;
-        let other_way = user.password_hash.is_some()
-            || (user.email.is_some() && user.email_verified)
-            || user.phone.is_some()
-            || identities.len() > 1;
-        if !other_way {
-            return Err(AccountError::LastSignInMethod.into());
-        }
-        if !external_identities::delete(&self.db, id.to_owned(), user.id.clone()).await? {
-            return Err(AccountError::UnknownIdentity.into());
+        let other_way =
+            user.password_hash.is_some() || (user.email.is_some() && user.email_verified) || user.phone.is_some();
+        match external_identities::delete_unless_last(&self.db, id.to_owned(), user.id.clone(), other_way).await? {
+            Unlinked::Removed => {}
+            Unlinked::Missing => return Err(AccountError::UnknownIdentity.into()),
+            Unlinked::Last => return Err(AccountError::LastSignInMethod.into()),
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity unlinked");
         super::notify_security_event(

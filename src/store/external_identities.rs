@@ -163,16 +163,38 @@ pub async fn list_for_user(db: &Database, user_id: String) -> StoreResult<Vec<Ex
     .await
 }
 
-/// Removes one of the account's identities. Returns whether it was there.
-pub async fn delete(db: &Database, id: String, user_id: String) -> StoreResult<bool> {
+/// What an unlink did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unlinked {
+    Removed,
+    /// The account has no such identity.
+    Missing,
+    /// It is the account's last identity, and the account has no other way to sign in.
+    Last,
+}
+
+/// Removes one of the account's identities unless it is the last one and `other_way` is false — checked and
+/// done under the account's row lock, so two unlinks at once cannot both pass the check.
+pub async fn delete_unless_last(db: &Database, id: String, user_id: String, other_way: bool) -> StoreResult<Unlinked> {
     db.write(move |conn| {
-        let deleted = diesel::delete(
-            external_identities::table
-                .find(id)
-                .filter(external_identities::user_id.eq(user_id)),
-        )
-        .execute(conn)?;
-        Ok(deleted == 1)
+        conn.transaction::<_, StoreError, _>(|conn| {
+            // Locks the account's row (PostgreSQL) for the rest of the transaction; SQLite writes one at a time.
+            diesel::update(users::table.find(&user_id))
+                .set(users::updated_at.eq(users::updated_at))
+                .execute(conn)?;
+            let held: Vec<String> = external_identities::table
+                .filter(external_identities::user_id.eq(&user_id))
+                .select(external_identities::id)
+                .load(conn)?;
+            if !held.contains(&id) {
+                return Ok(Unlinked::Missing);
+            }
+            if held.len() == 1 && !other_way {
+                return Ok(Unlinked::Last);
+            }
+            diesel::delete(external_identities::table.find(&id)).execute(conn)?;
+            Ok(Unlinked::Removed)
+        })
     })
     .await
 }

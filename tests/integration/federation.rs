@@ -801,7 +801,7 @@ async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
     let return_to = pair.client.redirect_uri.clone();
     let link = |redirect: &str| {
         format!(
-            "/federation/up/link?client_id={}&redirect_uri={}",
+            "/federation/up/link?client_id={}&redirect_uri={}&state=st-link",
             pair.client.id,
             urlencode(redirect)
         )
@@ -809,7 +809,10 @@ async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
 
     let stranger = pair.down.browser();
     let response = stranger.get(&link(&return_to)).await;
-    assert_eq!(location(&response), format!("{return_to}?error=login_required"));
+    assert_eq!(
+        location(&response),
+        format!("{return_to}?state=st-link&error=login_required")
+    );
     assert_error_page(stranger.get(&link("https://evil.test/cb")).await).await;
 
     let browser = pair.down.browser();
@@ -818,6 +821,7 @@ async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Link <strong>Upstream</strong>"), "{html}");
+    assert_eq!(crate::oidc_support::hidden(&html, "state").as_deref(), Some("st-link"));
     let csrf = crate::oidc_support::hidden(&html, "csrf").unwrap();
     let post = |decision: &'static str| {
         browser
@@ -827,16 +831,20 @@ async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
                 ("csrf", csrf.as_str()),
                 ("client_id", pair.client.id.as_str()),
                 ("redirect_uri", return_to.as_str()),
+                ("state", "st-link"),
                 ("decision", decision),
             ])
             .send()
     };
     let cancelled = post("cancel").await.unwrap();
-    assert_eq!(location(&cancelled), format!("{return_to}?error=access_denied"));
+    assert_eq!(
+        location(&cancelled),
+        format!("{return_to}?state=st-link&error=access_denied")
+    );
     let upstream = location(&post("link").await.unwrap());
     let callback = pair.sign_in_upstream(&browser, &upstream, &pia_up).await;
     let back = location(&browser.get(&callback).await);
-    assert_eq!(back, format!("{return_to}?linked=up"));
+    assert_eq!(back, format!("{return_to}?state=st-link&linked=up"));
     let (_, owner) = external_identities::find(&pair.down.state.db, pair.up_base().to_owned(), pia_up.id.clone())
         .await
         .unwrap()

@@ -9,7 +9,7 @@ use super::{Door, Progress};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
 use crate::auth::identity::{normalize_email, normalize_username, username_problem};
-use crate::auth::{AccessError, AuthError, Authentication, Origin, SignIn};
+use crate::auth::{AccessError, AuthError, Authentication, FlowError, Origin, SignIn};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
 use crate::store::external_identities::{self, ExternalIdentityRow};
@@ -115,7 +115,9 @@ impl SignIn {
             {
                 return Err(self.refusal(&user, app));
             }
-            linked(external_identities::insert(&self.db, row(&user.id)).await)?;
+            if let Err(lost) = external_identities::insert(&self.db, row(&user.id)).await {
+                return self.race_winner(identity, lost).await;
+            }
             tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity joined the account with its verified address");
             self.accounts.notify_linked(&user, &identity.provider_id);
             return Ok(user);
@@ -139,7 +141,9 @@ impl SignIn {
         };
         let user = self.new_account(identity, email, now).await?;
         let id = user.id.clone();
-        linked(external_identities::insert_with_account(&self.db, user, row(&id)).await)?;
+        if let Err(lost) = external_identities::insert_with_account(&self.db, user, row(&id)).await {
+            return self.race_winner(identity, lost).await;
+        }
         tracing::info!(user_id = %id, provider = %identity.provider_id, "account created through an upstream provider");
         crate::auth::find_user(&self.db, &id).await
     }
@@ -176,11 +180,23 @@ impl SignIn {
         match accepted {
             Ok(true) => {}
             Ok(false) => return Err(refused()),
-            Err(StoreError::Duplicate(_)) => return Err(crate::auth::FlowError::MfaTokenInvalid.into()),
-            Err(other) => return Err(other.into()),
+            Err(lost) => return self.race_winner(identity, lost).await,
         }
         tracing::info!(user_id = %id, provider = %identity.provider_id, application_id = %app.id, "invitation accepted through an upstream provider");
         crate::auth::find_user(&self.db, &id).await
+    }
+
+    /// After an insert failed: a sign-in in parallel that made or linked the same identity a moment ago won, and
+    /// its account is this one's too. Another lost race (the username or address taken meanwhile) is refused
+    /// like any sign-in that cannot finish; the person starts again.
+    async fn race_winner(&self, identity: &ExternalIdentity, lost: StoreError) -> Result<User, AuthError> {
+        let StoreError::Duplicate(_) = lost else {
+            return Err(lost.into());
+        };
+        match external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await? {
+            Some((_, user)) => Ok(user),
+            None => Err(FlowError::MfaTokenInvalid.into()),
+        }
     }
 
     /// A new account for an upstream identity: the upstream's username when free, else a generated one; the
@@ -205,14 +221,5 @@ impl SignIn {
             email,
             ..NewUser::named(username, now)
         })
-    }
-}
-
-/// A link that lost a race (the same identity, username or address taken a moment ago by a sign-in in
-/// parallel) is refused like any sign-in that cannot finish; the person starts again and finds the account.
-fn linked(result: Result<(), StoreError>) -> Result<(), AuthError> {
-    match result {
-        Err(StoreError::Duplicate(_)) => Err(crate::auth::FlowError::MfaTokenInvalid.into()),
-        other => Ok(other?),
     }
 }

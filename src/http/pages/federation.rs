@@ -30,6 +30,8 @@ pub struct StartQuery {
 pub struct LinkQuery {
     client_id: Option<String>,
     redirect_uri: Option<String>,
+    /// Echoed back to the relying party, so it can match the answer to its request.
+    state: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -70,8 +72,9 @@ pub async fn get_start(
 
 /// A relying party sends a signed-in person here to link an identity at `provider` to their account. The page
 /// asks them to confirm (a form, so no other site can start a link in their browser); the browser comes back
-/// to `redirect_uri` (one of the client's) with `linked={provider}`, or `error=` `login_required` (no recent
-/// sign-in here: sign in again, with `prompt=login`), `access_denied` (cancelled) or `identity_taken`.
+/// to `redirect_uri` (one of the client's) with the relying party's `state` and `linked={provider}`, or
+/// `error=` `login_required` (no recent sign-in here: sign in again, with `prompt=login`), `access_denied`
+/// (cancelled) or `identity_taken`.
 pub async fn get_link(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -94,7 +97,8 @@ pub async fn get_link(
             provider_name: provider_config.display_name(),
             client_name: &link.client.name,
             client_id: &link.client.id,
-            redirect_uri: link.return_to,
+            redirect_uri: link.redirect_uri,
+            state: query.state.as_deref(),
             username: &link.session.user.username,
         },
     )
@@ -112,13 +116,14 @@ pub async fn post_link(
     let query = LinkQuery {
         client_id: Some(form.client_id.clone()),
         redirect_uri: Some(form.redirect_uri.clone()),
+        state: form.state.clone(),
     };
     let link = match LinkRequest::check(&state, &browser, &provider, &query).await? {
         Ok(link) => link,
         Err(back) => return Ok(back),
     };
     if form.decision != "link" {
-        return Ok(see_other(&with_param(link.return_to, "error", "access_denied")));
+        return Ok(see_other(&with_param(&link.return_to, "error", "access_denied")));
     }
     let binding = browser.binding();
     let trip = Trip {
@@ -127,7 +132,7 @@ pub async fn post_link(
         binding: &binding,
         request_id: None,
         link_user_id: Some(&link.session.user.id),
-        return_to: Some(link.return_to),
+        return_to: Some(&link.return_to),
     };
     let started = state.federation.start(trip, state.clock.now()).await?;
     Ok(see_other(&started.location))
@@ -142,6 +147,7 @@ struct LinkConfirmPage<'a> {
     client_name: &'a str,
     client_id: &'a str,
     redirect_uri: &'a str,
+    state: Option<&'a str>,
     username: &'a str,
 }
 
@@ -153,14 +159,17 @@ pub struct LinkForm {
     client_id: String,
     #[serde(default)]
     redirect_uri: String,
+    state: Option<String>,
     #[serde(default)]
     decision: String,
 }
 
-/// A relying party's link request that may go ahead: its client, the return URI, and the session.
+/// A relying party's link request that may go ahead: its client, its redirect URI, where the answer goes (the
+/// redirect URI with the relying party's `state`), and the session.
 struct LinkRequest<'a> {
     client: crate::oidc::clients::Client,
-    return_to: &'a str,
+    redirect_uri: &'a str,
+    return_to: String,
     session: &'a crate::auth::BrowserSession,
 }
 
@@ -173,15 +182,19 @@ impl<'a> LinkRequest<'a> {
         provider: &str,
         query: &'a LinkQuery,
     ) -> Result<Result<Self, HttpResponse>, PageError> {
-        let (Some(client_id), Some(return_to)) = (query.client_id.as_deref(), query.redirect_uri.as_deref()) else {
+        let (Some(client_id), Some(redirect_uri)) = (query.client_id.as_deref(), query.redirect_uri.as_deref()) else {
             return Err(PageError::bad_request("The link needs client_id and redirect_uri."));
         };
-        let Some(client) = state.oidc.clients.with_redirect(client_id, return_to).await? else {
+        let Some(client) = state.oidc.clients.with_redirect(client_id, redirect_uri).await? else {
             return Err(PageError::bad_request(
                 "The redirect_uri is not one of this client's redirect URIs (or there is no such client).",
             ));
         };
         state.federation.providers.find(provider).await?;
+        let return_to = match query.state.as_deref() {
+            Some(rp_state) => with_param(redirect_uri, "state", rp_state),
+            None => redirect_uri.to_owned(),
+        };
         let now = state.clock.now();
         let session = browser.session.as_ref().filter(|session| {
             state
@@ -193,10 +206,11 @@ impl<'a> LinkRequest<'a> {
         Ok(match session {
             Some(session) => Ok(Self {
                 client,
+                redirect_uri,
                 return_to,
                 session,
             }),
-            None => Err(see_other(&with_param(return_to, "error", "login_required"))),
+            None => Err(see_other(&with_param(&return_to, "error", "login_required"))),
         })
     }
 }

@@ -14,7 +14,7 @@ use super::{
     progress_response, see_other, stage_location,
 };
 use crate::apps::policy::LoginMethod;
-use crate::auth::{AccessError, AuthError, CredentialError, FactorError};
+use crate::auth::{AccessError, AuthError, CredentialError, FactorError, FlowError};
 use crate::http::client_ip::ClientAddress;
 use crate::http::error::LOGIN_LIMIT_MESSAGE;
 use crate::notify::CaptchaError;
@@ -189,6 +189,11 @@ pub(super) fn refused(error: AuthError) -> Result<(StatusCode, &'static str), Pa
         AuthError::Validation(_) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "Please enter an e-mail address, or a phone number in international form such as +14155552671.",
+        ),
+        // A sign-in in parallel moved the same flow, or took the same name, a moment ago.
+        AuthError::Flow(FlowError::MfaTokenInvalid) => (
+            StatusCode::CONFLICT,
+            "This sign-in could not be completed. Please sign in again.",
         ),
         other => return Err(other.into()),
     })
