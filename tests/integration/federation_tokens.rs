@@ -1,0 +1,223 @@
+//! Every way an upstream ID token can be wrong, against a stand-in provider (a second Tessera cannot be made
+//! to sign bad tokens): it publishes the test key and answers its token endpoint with the ID token each case
+//! makes — a wrong nonce, audience or issuer, an expired token, `alg: none`, a broken signature, HS256 with the
+//! client secret — each refused with the error page and no account; a right one signs in.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::config::{EmailTransport, ProviderConfig, ProviderKind, Secret};
+use tessera::store::external_identities;
+use tessera::tokens::jwt;
+use tessera::tokens::keyring::Signer;
+
+use crate::oidc_support::{location, query_param};
+use crate::support::{TestApp, test_key};
+
+/// The stand-in provider: discovery, keys (set by the test), and a token endpoint answering what the test set.
+struct StubIdp {
+    base: String,
+    jwks: Arc<Mutex<String>>,
+    id_token: Arc<Mutex<String>>,
+}
+
+type StubState = (String, Arc<Mutex<String>>, Arc<Mutex<String>>);
+
+impl StubIdp {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let jwks = Arc::new(Mutex::new(String::new()));
+        let id_token = Arc::new(Mutex::new(String::new()));
+        let state: StubState = (base.clone(), jwks.clone(), id_token.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .route("/.well-known/openid-configuration", web::get().to(discovery))
+                .route("/jwks", web::get().to(keys))
+                .route("/token", web::post().to(token))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self { base, jwks, id_token }
+    }
+}
+
+async fn discovery(state: web::Data<StubState>) -> HttpResponse {
+    let base = &state.0;
+    HttpResponse::Ok().json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
+
+async fn keys(state: web::Data<StubState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.1.lock().unwrap().clone())
+}
+
+async fn token(state: web::Data<StubState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "access_token": "stub-access-token",
+        "token_type": "Bearer",
+        "expires_in": 60,
+        "id_token": state.2.lock().unwrap().clone(),
+    }))
+}
+
+/// How a case spoils the claims of a right ID token: in place (then signed as usual), or by making the token
+/// itself.
+type Spoil = Box<dyn Fn(&mut Value) -> Option<String>>;
+
+fn segment(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+#[tokio::test]
+async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
+    let stub = StubIdp::start();
+    let issuer = stub.base.clone();
+    let down = TestApp::spawn_with(move |config| {
+        config.email.transport = EmailTransport::Log;
+        config.federation.providers = vec![ProviderConfig {
+            id: "stub".into(),
+            name: "Stub".into(),
+            kind: ProviderKind::Oidc,
+            issuer,
+            client_id: "downstream".into(),
+            client_secret: Secret::new("client-secret"),
+            scopes: vec!["email".into()],
+            email_claim: "email".into(),
+            username_claim: "preferred_username".into(),
+            allowed_domains: Vec::new(),
+            trust_email: false,
+        }];
+    })
+    .await;
+    // The downstream signs with the test key; the stand-in publishes the same key.
+    *stub.jwks.lock().unwrap() = String::from_utf8(down.state.keys.jwks().to_vec()).unwrap();
+    let shop = down
+        .create_application(json!({
+            "name": "Shop",
+            "access_mode": "registration",
+            "login_methods": ["password", "external"],
+            "external_providers": ["stub"],
+            "verification_channels": ["email"],
+        }))
+        .await;
+    let slug = shop["slug"].as_str().unwrap().to_owned();
+    let signer = Signer::from_material(&test_key()).unwrap();
+
+    let cases: Vec<(&str, Spoil)> = vec![
+        (
+            "a wrong nonce",
+            Box::new(|c: &mut Value| {
+                c["nonce"] = json!("another");
+                None
+            }),
+        ),
+        (
+            "another audience",
+            Box::new(|c: &mut Value| {
+                c["aud"] = json!("someone-else");
+                None
+            }),
+        ),
+        (
+            "another issuer",
+            Box::new(|c: &mut Value| {
+                c["iss"] = json!("https://evil.test");
+                None
+            }),
+        ),
+        (
+            "an expired token",
+            Box::new(|c: &mut Value| {
+                let now = c["iat"].as_i64().unwrap();
+                c["iat"] = json!(now - 600);
+                c["exp"] = json!(now - 300);
+                None
+            }),
+        ),
+        (
+            "alg none",
+            Box::new(|c: &mut Value| {
+                Some(format!(
+                    "{}.{}.",
+                    segment(&json!({"alg": "none", "typ": "JWT"})),
+                    segment(c)
+                ))
+            }),
+        ),
+        (
+            "HS256 with the client secret",
+            Box::new(|c: &mut Value| {
+                let key = jsonwebtoken::EncodingKey::from_secret(b"client-secret");
+                Some(jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), c, &key).unwrap())
+            }),
+        ),
+    ];
+    let browser = down.browser();
+    // A round trip begun: the `state` and `nonce` sent upstream.
+    let start = || async {
+        let started = browser.get(&format!("/federation/stub/start?app={slug}")).await;
+        let upstream = location(&started);
+        (
+            query_param(&upstream, "state").unwrap(),
+            query_param(&upstream, "nonce").unwrap(),
+        )
+    };
+    let claims = |nonce: &str| {
+        let now = down.clock.now();
+        json!({"iss": stub.base, "sub": "stub-user", "aud": "downstream", "iat": now, "exp": now + 60, "nonce": nonce})
+    };
+    for (what, mutate) in &cases {
+        let (state, nonce) = start().await;
+        let mut made = claims(&nonce);
+        let token = match mutate(&mut made) {
+            Some(token) => token,
+            None => jwt::sign(&signer, "JWT", &made).unwrap(),
+        };
+        *stub.id_token.lock().unwrap() = token;
+        let response = browser
+            .get(&format!("/federation/stub/callback?code=c&state={state}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{what}");
+    }
+    // A broken signature.
+    let (state, nonce) = start().await;
+    let good = jwt::sign(&signer, "JWT", &claims(&nonce)).unwrap();
+    let (head, tail) = good.split_at(good.len() - 2);
+    let flipped = if tail.starts_with('A') { "B" } else { "A" };
+    *stub.id_token.lock().unwrap() = format!("{head}{flipped}{}", &tail[1..]);
+    let response = browser
+        .get(&format!("/federation/stub/callback?code=c&state={state}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "a broken signature");
+    let none = external_identities::find(&down.state.db, stub.base.clone(), "stub-user".into()).await;
+    assert!(none.unwrap().is_none(), "no identity was kept");
+
+    // The right token signs in.
+    let (state, nonce) = start().await;
+    *stub.id_token.lock().unwrap() = jwt::sign(&signer, "JWT", &claims(&nonce)).unwrap();
+    let response = browser
+        .get(&format!("/federation/stub/callback?code=c&state={state}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{:?}", response.text().await);
+    let kept = external_identities::find(&down.state.db, stub.base.clone(), "stub-user".into()).await;
+    assert!(kept.unwrap().is_some());
+}
