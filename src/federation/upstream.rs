@@ -17,7 +17,7 @@ use openidconnect::{
 use super::FederationError;
 use crate::auth::ExternalIdentity;
 use crate::clock::UnixTime;
-use crate::config::ProviderConfig;
+use crate::config::{ProviderConfig, ProviderKind};
 
 /// A relying-party client of one upstream provider, as its discovery document makes it.
 pub(super) type UpstreamClient = openidconnect::core::CoreClient<
@@ -212,8 +212,14 @@ pub(super) async fn identity(
             .as_deref()
             .and_then(|e| e.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
-        let allowed = email_verified
-            && domain.is_some_and(|d| provider.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(&d)));
+        let listed = |d: &str| provider.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(d));
+        // Google names the Workspace domain an account belongs to in `hd`; a personal account that merely
+        // verified an address of the domain has none.
+        let hosted = match provider.kind {
+            ProviderKind::Google => text("hd").is_some_and(|hd| listed(&hd)),
+            ProviderKind::Oidc => true,
+        };
+        let allowed = email_verified && hosted && domain.is_some_and(|d| listed(&d));
         if !allowed {
             return Err(FederationError::DomainNotAllowed);
         }

@@ -87,13 +87,14 @@ fn segment(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
 }
 
-#[tokio::test]
-async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
+/// A downstream Tessera offering the stand-in as `stub` (configured by `customize`) in an application; returns
+/// the stand-in, the server and the application's slug.
+async fn downstream(customize: impl FnOnce(&mut ProviderConfig) + Send + 'static) -> (StubIdp, TestApp, String) {
     let stub = StubIdp::start();
     let issuer = stub.base.clone();
     let down = TestApp::spawn_with(move |config| {
         config.email.transport = EmailTransport::Log;
-        config.federation.providers = vec![ProviderConfig {
+        let mut provider = ProviderConfig {
             id: "stub".into(),
             name: "Stub".into(),
             kind: ProviderKind::Oidc,
@@ -105,7 +106,9 @@ async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
             username_claim: "preferred_username".into(),
             allowed_domains: Vec::new(),
             trust_email: false,
-        }];
+        };
+        customize(&mut provider);
+        config.federation.providers = vec![provider];
     })
     .await;
     // The downstream signs with the test key; the stand-in publishes the same key.
@@ -120,6 +123,12 @@ async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
         }))
         .await;
     let slug = shop["slug"].as_str().unwrap().to_owned();
+    (stub, down, slug)
+}
+
+#[tokio::test]
+async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
+    let (stub, down, slug) = downstream(|_| {}).await;
     let signer = Signer::from_material(&test_key()).unwrap();
 
     let cases: Vec<(&str, Spoil)> = vec![
@@ -220,4 +229,37 @@ async fn every_way_an_upstream_id_token_can_be_wrong_is_refused() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{:?}", response.text().await);
     let kept = external_identities::find(&down.state.db, stub.base.clone(), "stub-user".into()).await;
     assert!(kept.unwrap().is_some());
+}
+
+/// A Google provider limited to a domain admits only accounts of that Workspace domain (`hd`), not a personal
+/// account that verified an address of the domain.
+#[tokio::test]
+async fn a_google_provider_limited_to_a_domain_needs_its_workspace() {
+    let (stub, down, slug) = downstream(|provider| {
+        provider.kind = ProviderKind::Google;
+        provider.allowed_domains = vec!["corp.test".into()];
+    })
+    .await;
+    let signer = Signer::from_material(&test_key()).unwrap();
+    let browser = down.browser();
+    for (hd, expected) in [
+        (None, StatusCode::FORBIDDEN),
+        (Some("corp.test"), StatusCode::SEE_OTHER),
+    ] {
+        let started = browser.get(&format!("/federation/stub/start?app={slug}")).await;
+        let upstream = location(&started);
+        let state = query_param(&upstream, "state").unwrap();
+        let nonce = query_param(&upstream, "nonce").unwrap();
+        let now = down.clock.now();
+        let mut claims = json!({"iss": stub.base, "sub": "ana", "aud": "downstream", "iat": now, "exp": now + 60,
+                                "nonce": nonce, "email": "ana@corp.test", "email_verified": true});
+        if let Some(hd) = hd {
+            claims["hd"] = json!(hd);
+        }
+        *stub.id_token.lock().unwrap() = jwt::sign(&signer, "JWT", &claims).unwrap();
+        let response = browser
+            .get(&format!("/federation/stub/callback?code=c&state={state}"))
+            .await;
+        assert_eq!(response.status(), expected, "hd {hd:?}");
+    }
 }
