@@ -5,10 +5,9 @@ mod channels;
 mod environment;
 mod federation;
 mod load;
+mod secret;
 #[cfg(test)]
 mod tests;
-
-use std::fmt;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -18,6 +17,7 @@ pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
 pub use federation::{FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, id_problem, issuer_problem};
+pub use secret::Secret;
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -329,46 +329,6 @@ pub enum UserCreateScope {
     Public,
     /// Only callers whose token holds the `admin` scope.
     Admin,
-}
-
-/// A configuration value that must never be printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Environment values that look like numbers or booleans arrive typed; a secret is text either way.
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(i64),
-            Float(f64),
-            Bool(bool),
-        }
-        Ok(Self(match Raw::deserialize(deserializer)? {
-            Raw::Text(s) => s,
-            Raw::Int(n) => n.to_string(),
-            Raw::Float(n) => n.to_string(),
-            Raw::Bool(b) => b.to_string(),
-        }))
-    }
 }
 
 /// A configuration problem, naming the setting the way the operator wrote it.

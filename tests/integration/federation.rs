@@ -91,25 +91,15 @@ impl Federated {
             )
             .await
             .unwrap();
-        let admin = down.admin_login().await;
         let mut body = json!({"name": "Shop"});
         body.as_object_mut()
             .unwrap()
             .extend(policy.as_object().unwrap().clone());
-        let response = down
-            .client
-            .post(down.url("/api/v1/admin/apps"))
-            .bearer_auth(&admin.access)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
-        let created: Value = response.json().await.unwrap();
+        let created = down.create_application(body).await;
         let app_id = created["id"].as_str().unwrap().to_owned();
         let client = down
             .register(ClientSpec {
-                application: Some(created["id"].as_str().unwrap().to_owned()),
+                application: Some(app_id.clone()),
                 name: Some("Shop Web".into()),
                 redirect_uris: vec![down.url("/health/live")],
                 first_party: true,
