@@ -41,7 +41,7 @@ pub struct ProviderSpec {
     pub kind: Option<String>,
     pub issuer: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     pub scopes: Option<Vec<String>>,
     pub email_claim: Option<String>,
     pub username_claim: Option<String>,
@@ -124,7 +124,11 @@ impl Providers {
         if let Some(why) = id_problem(&id) {
             problems.push(field("id", why.into()));
         }
-        if spec.client_secret.as_deref().is_none_or(str::is_empty) {
+        if spec
+            .client_secret
+            .as_ref()
+            .is_none_or(|secret| secret.expose().is_empty())
+        {
             problems.push(field("client_secret", "is required".into()));
         }
         let blank = ProviderConfig {
@@ -166,7 +170,11 @@ impl Providers {
         if spec.id.as_deref().is_some_and(|new| new != id) {
             problems.push(field("id", "cannot change".into()));
         }
-        if spec.client_secret.as_deref().is_some_and(str::is_empty) {
+        if spec
+            .client_secret
+            .as_ref()
+            .is_some_and(|secret| secret.expose().is_empty())
+        {
             problems.push(field("client_secret", "must not be empty".into()));
         }
         let provider = resolve(spec, current, &mut problems);
@@ -296,7 +304,7 @@ fn resolve(spec: ProviderSpec, current: ProviderConfig, problems: &mut Vec<Field
         problems.push(field("client_id", "is required".into()));
     }
     if let Some(secret) = spec.client_secret {
-        provider.client_secret = Secret::new(secret);
+        provider.client_secret = secret;
     }
     if let Some(scopes) = spec.scopes {
         provider.scopes = scopes;

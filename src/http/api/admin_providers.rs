@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::config::ProviderConfig;
+use crate::config::{ProviderConfig, Secret};
 use crate::federation::{ProviderSpec, Source};
 use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson};
@@ -36,7 +36,7 @@ impl From<ProviderRequest> for ProviderSpec {
             kind: request.kind,
             issuer: request.issuer,
             client_id: request.client_id,
-            client_secret: request.client_secret,
+            client_secret: request.client_secret.map(Secret::new),
             scopes: request.scopes,
             email_claim: request.email_claim,
             username_claim: request.username_claim,
