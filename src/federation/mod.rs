@@ -75,12 +75,13 @@ pub struct Started {
     pub location: String,
 }
 
-/// A round trip to begin: through which provider, for which application, in which browser, and what for.
+/// A round trip to begin: through which provider, for which application, in which browser (or for which
+/// REST sign-in flow), and what for.
 #[derive(Clone, Copy, Debug)]
 pub struct Trip<'a> {
     pub provider_id: &'a str,
     pub application_id: &'a str,
-    /// The browser's binding (its CSRF cookie's hash): only it may come back.
+    /// Who may come back: a browser's binding (its CSRF cookie's hash), or a REST flow ([`api_binding`]).
     pub binding: &'a str,
     /// The authorization request a sign-in continues.
     pub request_id: Option<&'a str>,
@@ -98,6 +99,16 @@ pub struct Returned {
     pub request_id: Option<String>,
     pub link_user_id: Option<String>,
     pub return_to: Option<String>,
+    /// The REST sign-in flow the round trip belongs to, when the REST API started it.
+    pub api_flow: Option<String>,
+}
+
+const API_BINDING_PREFIX: &str = "api:";
+
+/// The binding of a round trip the REST API started for the sign-in flow `flow_id`: any browser may bring it
+/// back (the application sent one), and only the application holding the flow's token can finish it.
+pub fn api_binding(flow_id: &str) -> String {
+    format!("{API_BINDING_PREFIX}{flow_id}")
 }
 
 /// The query of a callback from an upstream provider.
@@ -221,8 +232,12 @@ impl Federation {
         let login = federation_logins::take(&self.db, opaque::hash(state), now)
             .await?
             .ok_or(FederationError::StateInvalid)?;
+        let api_flow = login
+            .browser_binding
+            .strip_prefix(API_BINDING_PREFIX)
+            .map(str::to_owned);
         // A state presented at another provider's callback, or by another browser, is spent and refused.
-        if login.provider_id != provider_id || login.browser_binding != binding {
+        if login.provider_id != provider_id || (api_flow.is_none() && login.browser_binding != binding) {
             tracing::warn!(provider = provider_id, started_at = %login.provider_id, "upstream response refused: another provider's or browser's round trip");
             return Err(FederationError::StateInvalid);
         }
@@ -281,6 +296,7 @@ impl Federation {
             request_id: login.request_id,
             link_user_id: login.link_user_id,
             return_to: login.return_to,
+            api_flow,
         })
     }
 }

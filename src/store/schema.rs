@@ -250,6 +250,7 @@ diesel::table! {
         expires_at -> BigInt,
         attempts -> Integer,
         consumed_at -> Nullable<BigInt>,
+        result_hash -> Nullable<Text>,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct SignInFlowRow {
     /// Wrong answers given at this step.
     pub attempts: i32,
     pub consumed_at: Option<UnixTime>,
+    /// At stage `external` (the REST API): the hash of the one-time code the provider's callback handed the
+    /// application, once the upstream proved who is signing in.
+    pub result_hash: Option<String>,
 }
 
 pub async fn insert(db: &Database, row: SignInFlowRow) -> StoreResult<()> {
@@ -49,6 +52,19 @@ pub async fn find_by_hash(db: &Database, token_hash: String) -> StoreResult<Opti
         Ok(sign_in_flows::table
             .left_join(users::table)
             .filter(sign_in_flows::token_hash.eq(token_hash))
+            .select((SignInFlowRow::as_select(), Option::<User>::as_select()))
+            .first(conn)
+            .optional()?)
+    })
+    .await
+}
+
+/// The flow with this id, and its account when it has one.
+pub async fn find_by_id(db: &Database, id: String) -> StoreResult<Option<(SignInFlowRow, Option<User>)>> {
+    db.run(move |conn| {
+        Ok(sign_in_flows::table
+            .left_join(users::table)
+            .filter(sign_in_flows::id.eq(id))
             .select((SignInFlowRow::as_select(), Option::<User>::as_select()))
             .first(conn)
             .optional()?)
@@ -93,6 +109,7 @@ pub async fn advance(db: &Database, row: SignInFlowRow, from: &'static str) -> S
             sign_in_flows::destination.eq(&row.destination),
             sign_in_flows::expires_at.eq(row.expires_at),
             sign_in_flows::attempts.eq(0),
+            sign_in_flows::result_hash.eq(&row.result_hash),
         ))
         .execute(conn)?;
         Ok(updated == 1)

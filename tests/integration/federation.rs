@@ -841,3 +841,92 @@ async fn a_relying_party_sends_a_signed_in_person_to_link_an_identity() {
         .expect("linked");
     assert_eq!(owner.id, pia.id);
 }
+
+/// An application signs in through the upstream over the REST API: it gets the authorization URL and a flow
+/// token, the browser comes back to its redirect URI with a one-time code, and the flow token with that code
+/// gives the token pair. The code alone, the token alone, or a code used twice sign nobody in.
+#[tokio::test]
+async fn an_application_signs_in_through_the_upstream_over_the_rest_api() {
+    let pair = Federated::start(registration(), |_| {}).await;
+    let key = pair.down.create_api_key(&pair.app_id, json!({"name": "shop"})).await;
+    let shop = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let url = pair.down.url("/api/v1/auth/external");
+    let complete = pair.down.url("/api/v1/auth/external/complete");
+    let rosa = pair.up.signup("rosa").await;
+
+    let response = shop.post(&url).json(&json!({"provider": "up"})).send().await.unwrap();
+    crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let foreign = json!({"provider": "up", "client_id": pair.client.id, "redirect_uri": "https://evil.test/cb"});
+    let response = shop.post(&url).json(&foreign).send().await.unwrap();
+    let body = crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body["fields"].get("redirect_uri").is_some(), "{body}");
+
+    let request = json!({"provider": "up", "client_id": pair.client.id, "redirect_uri": pair.client.redirect_uri});
+    let response = shop.post(&url).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let started: Value = response.json().await.unwrap();
+    assert_eq!(started["step"], "external");
+    let flow_token = started["flow_token"].as_str().unwrap();
+    let upstream = started["authorization_url"].as_str().unwrap();
+    assert!(upstream.starts_with(pair.up_base()), "{upstream}");
+
+    // Before the person came back, nothing finishes it.
+    let early = json!({"flow_token": flow_token, "code": "tsx_nothing"});
+    let response = shop.post(&complete).json(&early).send().await.unwrap();
+    crate::support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
+
+    // The person's browser (the application opens one) signs in upstream and comes back with the code.
+    let browser = pair.down.browser();
+    let callback = pair.sign_in_upstream(&browser, upstream, &rosa).await;
+    let back = location(&browser.get(&callback).await);
+    assert!(back.starts_with(&pair.client.redirect_uri), "{back}");
+    let code = query_param(&back, "code").expect("a code");
+
+    let wrong = json!({"flow_token": flow_token, "code": "tsx_wrong"});
+    let response = shop.post(&complete).json(&wrong).send().await.unwrap();
+    crate::support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
+    let right = json!({"flow_token": flow_token, "code": code});
+    let response = shop.post(&complete).json(&right).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let claims = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+    assert_eq!(claims["idp"], json!("up"));
+    assert!(tokens["refresh_token"].is_string());
+    let response = shop.post(&complete).json(&right).send().await.unwrap();
+    crate::support::assert_error(response, StatusCode::UNAUTHORIZED, "mfa_token_invalid").await;
+}
+
+/// Over the REST API, a refusal reaches the application at its redirect URI as the REST API's error code.
+#[tokio::test]
+async fn a_refused_rest_sign_in_through_the_upstream_comes_back_with_its_error_code() {
+    let pair = Federated::start(
+        json!({
+            "access_mode": "invite_only",
+            "login_methods": ["password", "external"],
+            "external_providers": ["up"],
+        }),
+        |_| {},
+    )
+    .await;
+    let key = pair.down.create_api_key(&pair.app_id, json!({"name": "shop"})).await;
+    let shop = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let stranger = pair.up.signup("sven").await;
+    let request = json!({"provider": "up", "client_id": pair.client.id, "redirect_uri": pair.client.redirect_uri});
+    let started: Value = shop
+        .post(pair.down.url("/api/v1/auth/external"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let browser = pair.down.browser();
+    let callback = pair
+        .sign_in_upstream(&browser, started["authorization_url"].as_str().unwrap(), &stranger)
+        .await;
+    let back = location(&browser.get(&callback).await);
+    assert_eq!(query_param(&back, "error").as_deref(), Some("not_a_member"), "{back}");
+    assert!(query_param(&back, "code").is_none());
+}

@@ -56,3 +56,7 @@ CREATE TABLE identity_providers (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- A sign-in through an upstream provider started over the REST API waits at stage `external` until the
+-- provider's callback records the account and the hash of a one-time result code for the application.
+ALTER TABLE sign_in_flows ADD COLUMN result_hash TEXT;

@@ -67,6 +67,20 @@ impl SignIn {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
+        let user = self.external_user(app, &identity, origin, now).await?;
+        let how = Authentication::federated(&identity.provider_id);
+        self.after_first_factor(user, app, door, how, origin, now).await
+    }
+
+    /// The account of `identity` for `app` — found by (issuer, subject), or made just in time when the access
+    /// mode allows — once the application offers the provider and the account is active.
+    pub(super) async fn external_user(
+        &self,
+        app: &Application,
+        identity: &ExternalIdentity,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<User, AuthError> {
         self.external_allowed(app, &identity.provider_id)?;
         let found = external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await?;
         let user = match found {
@@ -74,15 +88,14 @@ impl SignIn {
                 external_identities::touch(&self.db, row.id, now).await?;
                 user
             }
-            None => self.account_for(app, &identity, origin, now).await?,
+            None => self.account_for(app, identity, origin, now).await?,
         };
         if !user.is_active {
             tracing::warn!(user_id = %user.id, "upstream sign-in refused: the account is disabled");
             return Err(AccessError::NotMember.into());
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, application_id = %app.id, "signed in through an upstream provider");
-        let how = Authentication::federated(&identity.provider_id);
-        self.after_first_factor(user, app, door, how, origin, now).await
+        Ok(user)
     }
 
     /// The account a new upstream identity joins or makes.

@@ -8,6 +8,7 @@
 
 mod code;
 mod external;
+mod external_api;
 mod second_factor;
 mod verification;
 
@@ -45,6 +46,8 @@ pub enum Stage {
     SecondFactor,
     /// The account is proven; the application wants proof of an address or number first.
     Verification,
+    /// The REST API sent someone to an upstream provider; the provider's callback records who came back.
+    External,
 }
 
 impl Stage {
@@ -53,11 +56,12 @@ impl Stage {
             Self::Code => "code",
             Self::SecondFactor => "second_factor",
             Self::Verification => "verification",
+            Self::External => "external",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Code, Self::SecondFactor, Self::Verification]
+        [Self::Code, Self::SecondFactor, Self::Verification, Self::External]
             .into_iter()
             .find(|s| s.as_str() == text)
     }
@@ -261,7 +265,7 @@ impl SignIn {
                 tracing::info!(user_id = %user.id, application_id = %app.id, "signed in; proof of contact required");
                 verification_step(&user, channels)
             }
-            (Stage::Code | Stage::Verification, Admission::Admitted | Admission::Refused) => {
+            (Stage::Code | Stage::Verification | Stage::External, Admission::Admitted | Admission::Refused) => {
                 return Err(AuthError::Internal("a sign-in stage without its reason".into()));
             }
         };
@@ -302,6 +306,7 @@ impl SignIn {
             expires_at: now + self.flow_ttl(app),
             attempts: 0,
             consumed_at: None,
+            result_hash: None,
         };
         (token.value, row)
     }

@@ -7,6 +7,7 @@ mod admin_providers;
 mod admin_users;
 mod auth;
 mod body;
+mod external;
 mod identities;
 mod mfa;
 mod sign_in;
@@ -24,6 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
         .service(web::resource("/auth/refresh").post(auth::refresh))
         .service(web::resource("/auth/guest").post(sign_in::guest))
+        .service(web::resource("/auth/external").post(external::start_external))
+        .service(web::resource("/auth/external/complete").post(external::complete_external))
         .service(web::resource("/auth/code").post(sign_in::start_code))
         .service(web::resource("/auth/code/resend").post(sign_in::resend_code))
         .service(web::resource("/auth/code/verify").post(sign_in::verify_code))

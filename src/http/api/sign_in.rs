@@ -187,7 +187,7 @@ pub async fn complete_verification(
     ))
 }
 
-fn flow_and_code(request: FlowCodeRequest) -> Result<(String, String), ApiError> {
+pub(super) fn flow_and_code(request: FlowCodeRequest) -> Result<(String, String), ApiError> {
     match request {
         FlowCodeRequest {
             flow_token: Some(token),

@@ -215,6 +215,35 @@ impl<'a> LinkRequest<'a> {
     }
 }
 
+/// The callback of a round trip the REST API started: the browser goes back to the application's redirect URI
+/// with the one-time `code` it finishes the sign-in with, or with `error` (the REST API's code for the refusal).
+async fn api_callback(
+    state: &AppState,
+    flow_id: &str,
+    returned: crate::federation::Returned,
+    origin: &crate::auth::Origin,
+    now: crate::clock::UnixTime,
+) -> Result<HttpResponse, PageError> {
+    let Some(return_to) = returned.return_to.as_deref() else {
+        return Err(PageError::internal("a REST round trip without its redirect URI"));
+    };
+    match state
+        .auth
+        .sign_in
+        .external_proven(flow_id, returned.identity, origin, now)
+        .await
+    {
+        Ok(code) => Ok(see_other(&with_param(return_to, "code", &code))),
+        Err(refusal) => {
+            let answer = crate::http::error::ApiError::from(refusal);
+            if answer.is_server_error() {
+                return Err(PageError::internal(format!("{answer:?}")));
+            }
+            Ok(see_other(&with_param(return_to, "error", answer.code())))
+        }
+    }
+}
+
 /// `uri` with `name=value` added to its query.
 fn with_param(uri: &str, name: &str, value: &str) -> String {
     match url::Url::parse(uri) {
@@ -248,6 +277,9 @@ pub async fn get_callback(
         error_description: query.error_description,
     };
     let returned = state.federation.finish(&provider, &binding, callback, now).await?;
+    if let Some(flow_id) = returned.api_flow.clone() {
+        return api_callback(&state, &flow_id, returned, &client.0, now).await;
+    }
     if let Some(user_id) = &returned.link_user_id {
         // A link comes back to the session that started it.
         let Some(session) = browser.session.as_ref().filter(|s| &s.user.id == user_id) else {

@@ -1,0 +1,112 @@
+//! Sign-in through an upstream provider over the REST API: the application asks for a round trip
+//! (`start_external_api`: a flow at stage `external`, its token kept by the application), sends the person's
+//! browser to the provider, and the provider's callback records who came back with a one-time result code
+//! (`external_proven`), which reaches the application at one of its client's redirect URIs. The application
+//! finishes with the flow token and the code (`complete_external_api`): both are needed, so neither a stolen
+//! redirect nor a stolen flow token signs anyone in. Then the flow goes on like any first step.
+
+use subtle::ConstantTimeEq;
+
+use super::{Door, ExternalIdentity, LiveFlow, Progress, Stage};
+use crate::apps::Application;
+use crate::auth::{AccessError, AuthError, Authentication, FactorError, FlowError, Origin, SignIn};
+use crate::clock::UnixTime;
+use crate::store::sign_in_flows;
+use crate::tokens::opaque;
+
+/// Prefix of the one-time result code of a REST sign-in through an upstream provider.
+const RESULT_PREFIX: &str = "tsx_";
+
+/// A REST sign-in through an upstream provider, begun: the flow's token and id.
+#[derive(Debug)]
+pub struct ExternalStart {
+    pub token: String,
+    pub flow_id: String,
+}
+
+impl SignIn {
+    /// Begins a REST sign-in to `app` through `provider_id`: a flow waiting at stage `external`.
+    pub async fn start_external_api(
+        &self,
+        app: &Application,
+        provider_id: &str,
+        now: UnixTime,
+    ) -> Result<ExternalStart, AuthError> {
+        self.external_allowed(app, provider_id)?;
+        let (token, row) = self.new_flow(
+            app,
+            Door::Api(app),
+            None,
+            Stage::External,
+            &Authentication::guest(),
+            now,
+        );
+        let flow_id = row.id.clone();
+        sign_in_flows::insert(&self.db, row).await?;
+        Ok(ExternalStart { token, flow_id })
+    }
+
+    /// The provider's callback for the REST flow `flow_id`: the account of `identity` (made just in time as
+    /// for any upstream sign-in) is recorded on the flow with a one-time result code, returned for the
+    /// application.
+    pub async fn external_proven(
+        &self,
+        flow_id: &str,
+        identity: ExternalIdentity,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<String, AuthError> {
+        let (row, _) = sign_in_flows::find_by_id(&self.db, flow_id.to_owned())
+            .await?
+            .ok_or(FlowError::MfaTokenInvalid)?;
+        let waiting = row.stage == Stage::External.as_str()
+            && row.browser_binding.is_none()
+            && row.consumed_at.is_none()
+            && row.result_hash.is_none()
+            && row.expires_at > now;
+        if !waiting {
+            return Err(FlowError::MfaTokenInvalid.into());
+        }
+        let app = self
+            .apps
+            .find(&row.application_id)
+            .await?
+            .ok_or(AccessError::NotMember)?;
+        let user = self.external_user(&app, &identity, origin, now).await?;
+        let code = opaque::mint(RESULT_PREFIX);
+        let mut proven = row;
+        proven.user_id = Some(user.id);
+        proven.amr = Authentication::federated(&identity.provider_id).amr;
+        proven.result_hash = Some(code.hash);
+        if !sign_in_flows::advance(&self.db, proven, Stage::External.as_str()).await? {
+            return Err(FlowError::MfaTokenInvalid.into());
+        }
+        Ok(code.value)
+    }
+
+    /// Finishes a REST sign-in through an upstream provider with the flow's token and the result code the
+    /// application received: the next step, or the finished sign-in. A wrong code (or none yet) counts
+    /// against the flow.
+    pub async fn complete_external_api(
+        &self,
+        token: &str,
+        door: Door<'_>,
+        code: &str,
+        origin: &Origin,
+        now: UnixTime,
+    ) -> Result<Progress, AuthError> {
+        let flow: LiveFlow = self.live_flow(token, door, Stage::External, now).await?;
+        let matches = flow
+            .row
+            .result_hash
+            .as_deref()
+            .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(opaque::hash(code.trim()).as_bytes())));
+        let Some(user) = flow.user.clone().filter(|_| matches) else {
+            sign_in_flows::record_attempt(&self.db, flow.row.id.clone(), self.policy.max_attempts, now).await?;
+            return Err(FactorError::InvalidCode.into());
+        };
+        let how = Authentication::from_flow(&flow.row.amr);
+        self.next_stage(user, &flow.app, door, how, Some(&flow), origin, now)
+            .await
+    }
+}
