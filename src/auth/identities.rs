@@ -20,20 +20,28 @@ pub struct LinkedIdentity {
     pub last_used_at: UnixTime,
 }
 
+impl From<ExternalIdentityRow> for LinkedIdentity {
+    fn from(row: ExternalIdentityRow) -> Self {
+        Self {
+            id: row.id,
+            provider_id: row.provider_id,
+            email: row.email,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
 impl Accounts {
     /// The caller's identities, oldest first.
     pub async fn identities(&self, caller: &Principal) -> Result<Vec<LinkedIdentity>, AuthError> {
-        let rows = external_identities::list_for_user(&self.db, caller.user.id.clone()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| LinkedIdentity {
-                id: row.id,
-                provider_id: row.provider_id,
-                email: row.email,
-                created_at: row.created_at,
-                last_used_at: row.last_used_at,
-            })
-            .collect())
+        self.identities_of(&caller.user.id).await
+    }
+
+    /// The identities of the account `user_id`, oldest first.
+    pub async fn identities_of(&self, user_id: &str) -> Result<Vec<LinkedIdentity>, AuthError> {
+        let rows = external_identities::list_for_user(&self.db, user_id.to_owned()).await?;
+        Ok(rows.into_iter().map(LinkedIdentity::from).collect())
     }
 
     /// Whether the caller may start linking an identity: like adding a factor, it needs a recent interactive
@@ -50,7 +58,39 @@ impl Accounts {
         identity: ExternalIdentity,
         now: UnixTime,
     ) -> Result<(), AuthError> {
-        let user = &caller.user;
+        self.link_to(&caller.user, identity, now).await
+    }
+
+    /// An administrator links the identity `subject` at `provider_id` (whose issuer is `issuer`) to the account
+    /// `user_id` — for example a member of an invite-only application who will sign in through that provider.
+    pub async fn admin_link_identity(
+        &self,
+        user_id: &str,
+        provider_id: &str,
+        issuer: &str,
+        subject: &str,
+        now: UnixTime,
+    ) -> Result<LinkedIdentity, AuthError> {
+        let user = super::find_user(&self.db, user_id).await?;
+        let identity = ExternalIdentity {
+            provider_id: provider_id.to_owned(),
+            issuer: issuer.to_owned(),
+            subject: subject.to_owned(),
+            email: None,
+            email_verified: false,
+            username: None,
+            trust_email: false,
+        };
+        self.link_to(&user, identity, now).await?;
+        let linked = external_identities::list_for_user(&self.db, user.id.clone()).await?;
+        linked
+            .into_iter()
+            .find(|row| row.issuer == issuer && row.subject == subject)
+            .map(LinkedIdentity::from)
+            .ok_or_else(|| AuthError::Internal("a linked identity went missing".into()))
+    }
+
+    async fn link_to(&self, user: &User, identity: ExternalIdentity, now: UnixTime) -> Result<(), AuthError> {
         if let Some((row, owner)) =
             external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await?
         {

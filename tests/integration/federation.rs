@@ -930,3 +930,70 @@ async fn a_refused_rest_sign_in_through_the_upstream_comes_back_with_its_error_c
     assert_eq!(query_param(&back, "error").as_deref(), Some("not_a_member"), "{back}");
     assert!(query_param(&back, "code").is_none());
 }
+
+/// An administrator links a member's upstream identity (by provider and subject): the member then signs in to
+/// the invite-only application through the upstream. An identity of another account, or an unknown provider,
+/// is refused.
+#[tokio::test]
+async fn an_administrator_links_a_members_upstream_identity() {
+    let pair = Federated::start(
+        json!({
+            "access_mode": "invite_only",
+            "login_methods": ["password", "external"],
+            "external_providers": ["up"],
+        }),
+        |_| {},
+    )
+    .await;
+    let tom_up = pair.up.signup("tom").await;
+    let tom = pair.down.signup("tom").await;
+    let admin = pair.down.admin_login().await;
+    let post = |path: String, body: Value| {
+        pair.down
+            .client
+            .post(pair.down.url(&path))
+            .bearer_auth(&admin.access)
+            .json(&body)
+            .send()
+    };
+    let response = post(
+        format!("/api/v1/admin/apps/{}/members", pair.app_id),
+        json!({"username": "tom"}),
+    )
+    .await
+    .unwrap();
+    assert!(response.status().is_success(), "{:?}", response.text().await);
+    let link = json!({"provider": "up", "subject": tom_up.id});
+    let response = post(format!("/api/v1/admin/users/{}/identities", tom.id), link.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let linked: Value = response.json().await.unwrap();
+    assert_eq!(linked["provider"], "up");
+
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &tom_up).await;
+    let back = location(&browser.get(&callback).await);
+    assert_eq!(pair.claims(&back).await["sub"], json!(tom.id));
+
+    let uma = pair.down.signup("uma").await;
+    let response = post(format!("/api/v1/admin/users/{}/identities", uma.id), link)
+        .await
+        .unwrap();
+    crate::support::assert_error(response, StatusCode::CONFLICT, "identity_taken").await;
+    let response = post(
+        format!("/api/v1/admin/users/{}/identities", uma.id),
+        json!({"provider": "nowhere", "subject": "x"}),
+    )
+    .await
+    .unwrap();
+    crate::support::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    let listed: Value = pair
+        .down
+        .get_authorized(&format!("/api/v1/admin/users/{}/identities", tom.id), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}

@@ -71,6 +71,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/users/{id}/tokens/{token_id}").delete(tokens::admin_revoke_token))
         .service(
+            web::resource("/admin/users/{id}/identities")
+                .get(identities::admin_list_identities)
+                .post(identities::admin_link_identity),
+        )
+        .service(
             web::resource("/admin/clients")
                 .get(admin_clients::list_clients)
                 .post(admin_clients::create_client),
