@@ -1,7 +1,8 @@
 //! Every way an upstream ID token can be wrong, against a stand-in provider (a second Tessera cannot be made
 //! to sign bad tokens): it publishes the test key and answers its token endpoint with the ID token each case
 //! makes — a wrong nonce, audience or issuer, an expired token, `alg: none`, a broken signature, HS256 with the
-//! client secret — each refused with the error page and no account; a right one signs in.
+//! client secret — each refused with the error page and no account; a right one signs in. Also a Google
+//! provider limited to a Workspace domain, and keys fetched again for a key id not seen before.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -262,4 +263,55 @@ async fn a_google_provider_limited_to_a_domain_needs_its_workspace() {
             .await;
         assert_eq!(response.status(), expected, "hd {hd:?}");
     }
+}
+
+/// The provider's keys are kept; a token signed with a key id not seen before fetches them again, once: a key
+/// the provider has since published is found, one it never published is not.
+#[tokio::test]
+async fn a_new_upstream_key_is_fetched_once_when_a_token_names_it() {
+    let (stub, down, slug) = downstream(|_| {}).await;
+    let browser = down.browser();
+    let round_trip = |signer: Signer| {
+        let browser = &browser;
+        let stub = &stub;
+        let slug = &slug;
+        let down = &down;
+        async move {
+            let started = browser.get(&format!("/federation/stub/start?app={slug}")).await;
+            let upstream = location(&started);
+            let state = query_param(&upstream, "state").unwrap();
+            let nonce = query_param(&upstream, "nonce").unwrap();
+            let now = down.clock.now();
+            let claims = json!({"iss": stub.base, "sub": "kai", "aud": "downstream", "iat": now, "exp": now + 60,
+                                "nonce": nonce});
+            *stub.id_token.lock().unwrap() = jwt::sign(&signer, "JWT", &claims).unwrap();
+            browser
+                .get(&format!("/federation/stub/callback?code=c&state={state}"))
+                .await
+                .status()
+        }
+    };
+    let first = Signer::from_material(&test_key()).unwrap();
+    assert_eq!(round_trip(first).await, StatusCode::SEE_OTHER, "the published key");
+
+    // The provider rotates: a new key, published beside the old one after Tessera fetched its keys.
+    let rotated = tessera::tokens::keys::KeyMaterial::generate(2048).unwrap();
+    let published: Value = serde_json::from_str(&stub.jwks.lock().unwrap()).unwrap();
+    let mut keys = published["keys"].as_array().unwrap().clone();
+    keys.push(json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": rotated.kid, "n": rotated.n, "e": rotated.e}));
+    *stub.jwks.lock().unwrap() = json!({"keys": keys}).to_string();
+    let signer = Signer::from_material(&rotated).unwrap();
+    assert_eq!(
+        round_trip(signer).await,
+        StatusCode::SEE_OTHER,
+        "the new key, fetched again"
+    );
+
+    let never = tessera::tokens::keys::KeyMaterial::generate(2048).unwrap();
+    let signer = Signer::from_material(&never).unwrap();
+    assert_eq!(
+        round_trip(signer).await,
+        StatusCode::BAD_GATEWAY,
+        "a key never published"
+    );
 }
