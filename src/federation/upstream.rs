@@ -168,9 +168,9 @@ fn check(
 }
 
 /// The identity the checked ID token proves, with the address and username its claims give (the provider's
-/// claim names) — from the ID token, or from the userinfo endpoint when the ID token leaves them out (OpenID
-/// Connect Core §5.4: scope claims may come from userinfo only) — refused when the provider admits only some
-/// domains and the address is not in one.
+/// claim names) — from the ID token, or from the userinfo endpoint when the ID token leaves out the address
+/// (OpenID Connect Core §5.4: scope claims may come from userinfo only) — refused when the provider admits only
+/// some domains and the address is not in one.
 pub(super) async fn identity(
     upstreams: &Upstreams,
     provider: &ProviderConfig,
@@ -180,12 +180,9 @@ pub(super) async fn identity(
     access_token: &str,
 ) -> Result<ExternalIdentity, FederationError> {
     let mut all = all_claims(id_token)?;
-    let wanted = [
-        provider.email_claim.as_str(),
-        provider.username_claim.as_str(),
-        "email_verified",
-    ];
-    if wanted.iter().any(|name| !all.contains_key(*name))
+    // Only a missing address sends Tessera to userinfo: a username is a nicety, not worth a request at every
+    // sign-in through a provider whose ID tokens never carry one.
+    if !all.contains_key(&provider.email_claim)
         && let Some(url) = client.user_info_url()
     {
         let info = upstreams.user_info(url.as_str(), access_token).await?;
