@@ -102,7 +102,7 @@ impl SignIn {
             .as_deref()
             .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(opaque::hash(code.trim()).as_bytes())));
         let Some(user) = flow.user.clone().filter(|_| matches) else {
-            sign_in_flows::record_attempt(&self.db, flow.row.id.clone(), self.policy.max_attempts, now).await?;
+            self.count_wrong_answer(&flow, now).await?;
             return Err(FactorError::InvalidCode.into());
         };
         let how = Authentication::from_flow(&flow.row.amr);

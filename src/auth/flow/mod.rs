@@ -9,15 +9,17 @@
 mod code;
 mod external;
 mod external_api;
+mod rest;
 mod second_factor;
 mod verification;
 
 pub(super) use code::generated_username;
 pub use external::{ExternalIdentity, FEDERATED_AMR};
+pub use rest::LoginStep;
 
 use super::access::Admission;
 use super::mfa::{Method, SentCode};
-use super::{AccessError, AuthError, Authentication, FlowError, Origin, SignIn, TokenPair};
+use super::{AccessError, AuthError, Authentication, FlowError, Origin, SignIn};
 use crate::apps::Application;
 use crate::apps::policy::ContactChannel;
 use crate::clock::UnixTime;
@@ -391,63 +393,5 @@ fn verification_step(user: &User, channels: Vec<ContactChannel>) -> NextStep {
     NextStep::Verification {
         channels,
         email: user.email.as_deref().map(super::mfa::mask_email),
-    }
-}
-
-/// What a sign-in through the REST API answers: tokens, or the next step.
-#[derive(Debug)]
-pub enum LoginStep {
-    SignedIn(TokenPair),
-    Next(Next),
-}
-
-impl SignIn {
-    /// `POST /api/v1/auth/login`: a username or e-mail and a password from `origin`, for `app`.
-    pub async fn login(
-        &self,
-        app: &Application,
-        login: &str,
-        password: &str,
-        captcha: Option<&str>,
-        origin: &Origin,
-        now: UnixTime,
-    ) -> Result<LoginStep, AuthError> {
-        let user = self
-            .credentials
-            .sign_in_with_password(app, login, password, captcha, origin, now)
-            .await?;
-        let progress = self
-            .after_first_factor(user, app, Door::Api(app), Authentication::password(), origin, now)
-            .await?;
-        self.tokens_or_next(progress, app, now).await
-    }
-
-    /// `POST /api/v1/auth/mfa`: the second factor of a REST sign-in.
-    pub async fn login_second_factor(
-        &self,
-        app: &Application,
-        token: &str,
-        method: Method,
-        code: &str,
-        origin: &Origin,
-        now: UnixTime,
-    ) -> Result<LoginStep, AuthError> {
-        let progress = self
-            .complete_second_factor(token, Door::Api(app), method, code, origin, now)
-            .await?;
-        self.tokens_or_next(progress, app, now).await
-    }
-
-    /// A REST sign-in's answer to a step: a new session's token pair once it is complete.
-    pub async fn tokens_or_next(
-        &self,
-        progress: Progress,
-        app: &Application,
-        now: UnixTime,
-    ) -> Result<LoginStep, AuthError> {
-        Ok(match progress {
-            Progress::Proven(user, how) => LoginStep::SignedIn(self.sessions.start_session(user, app, how, now).await?),
-            Progress::Next(next) => LoginStep::Next(next),
-        })
     }
 }
