@@ -1,6 +1,7 @@
 //! An account's identities at upstream providers, as its owner manages them: listed, linked after a recent
-//! interactive sign-in (the browser goes upstream and comes back to the same session), and unlinked while
-//! another way to sign in remains. Each change is logged and the owner is told by e-mail.
+//! interactive sign-in (the browser goes upstream and comes back to the same session, or — started over the
+//! REST API — the application finishes the link, see `flow::link_api`), and unlinked while another way to sign
+//! in remains. Each change is logged and the owner is told by e-mail.
 
 use super::{AccountError, Accounts, AuthError, ExternalIdentity, Principal};
 use crate::clock::UnixTime;
@@ -57,7 +58,7 @@ impl Accounts {
         caller: &Principal,
         identity: ExternalIdentity,
         now: UnixTime,
-    ) -> Result<(), AuthError> {
+    ) -> Result<LinkedIdentity, AuthError> {
         self.link_to(&caller.user, identity, now).await
     }
 
@@ -81,25 +82,35 @@ impl Accounts {
             username: None,
             trust_email: false,
         };
-        self.link_to(&user, identity, now).await?;
-        let linked = external_identities::list_for_user(&self.db, user.id.clone()).await?;
-        linked
-            .into_iter()
-            .find(|row| row.issuer == issuer && row.subject == subject)
-            .map(LinkedIdentity::from)
-            .ok_or_else(|| AuthError::Internal("a linked identity went missing".into()))
+        self.link_to(&user, identity, now).await
     }
 
-    async fn link_to(&self, user: &User, identity: ExternalIdentity, now: UnixTime) -> Result<(), AuthError> {
-        if let Some((row, owner)) =
-            external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await?
-        {
-            if owner.id == user.id {
-                external_identities::touch(&self.db, row.id, now).await?;
-                return Ok(());
+    /// The identity's row when it is `user`'s already; refused when it is another account's.
+    pub(in crate::auth) async fn linkable(
+        &self,
+        user: &User,
+        identity: &ExternalIdentity,
+    ) -> Result<Option<ExternalIdentityRow>, AuthError> {
+        match external_identities::find(&self.db, identity.issuer.clone(), identity.subject.clone()).await? {
+            Some((row, owner)) if owner.id == user.id => Ok(Some(row)),
+            Some(_) => {
+                tracing::warn!(user_id = %user.id, provider = %identity.provider_id, "link refused: the identity belongs to another account");
+                Err(AccountError::IdentityTaken.into())
             }
-            tracing::warn!(user_id = %user.id, provider = %identity.provider_id, "link refused: the identity belongs to another account");
-            return Err(AccountError::IdentityTaken.into());
+            None => Ok(None),
+        }
+    }
+
+    async fn link_to(
+        &self,
+        user: &User,
+        identity: ExternalIdentity,
+        now: UnixTime,
+    ) -> Result<LinkedIdentity, AuthError> {
+        if let Some(mut row) = self.linkable(user, &identity).await? {
+            external_identities::touch(&self.db, row.id.clone(), now).await?;
+            row.last_used_at = now;
+            return Ok(row.into());
         }
         let row = ExternalIdentityRow {
             id: opaque::random_id(),
@@ -111,13 +122,13 @@ impl Accounts {
             created_at: now,
             last_used_at: now,
         };
-        match external_identities::insert(&self.db, row).await {
+        match external_identities::insert(&self.db, row.clone()).await {
             Err(StoreError::Duplicate(_)) => return Err(AccountError::IdentityTaken.into()),
             other => other?,
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity linked");
         self.notify_linked(user, &identity.provider_id);
-        Ok(())
+        Ok(row.into())
     }
 
     /// Tells the account's owner that a sign-in through `provider_id` now reaches the account.

@@ -1,7 +1,11 @@
-//! The `[federation]` section: upstream OpenID providers people may sign in with (`[[federation.providers]]`),
-//! and how long Tessera waits for them and keeps what they publish.
+//! The `[federation]` section: upstream OpenID providers people may sign in with (`[[federation.providers]]`,
+//! or from the environment `TESSERA_FEDERATION__PROVIDERS__{ID}__{FIELD}`), and how long Tessera waits for
+//! them and keeps what they publish.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::Secret;
 
@@ -17,6 +21,9 @@ pub struct FederationConfig {
     pub metadata_cache_secs: u64,
     /// How long a browser may take at the upstream provider.
     pub login_ttl_secs: i64,
+    /// A list of tables (TOML), or a table of them by id (the environment's form, where an id's `_` stands
+    /// for `-`).
+    #[serde(deserialize_with = "providers")]
     pub providers: Vec<ProviderConfig>,
 }
 
@@ -46,7 +53,9 @@ pub enum ProviderKind {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
-    /// Its name in addresses (`/federation/{id}/start`) and in applications' `external_providers`.
+    /// Its name in addresses (`/federation/{id}/start`) and in applications' `external_providers`; in the
+    /// table-by-id form, the key.
+    #[serde(default)]
     pub id: String,
     /// What the sign-in page's button says ("Sign in with …").
     #[serde(default)]
@@ -58,8 +67,8 @@ pub struct ProviderConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: Secret,
-    /// Scopes asked for beside `openid`.
-    #[serde(default = "default_scopes")]
+    /// Scopes asked for beside `openid` (a list, or one string separated by spaces or commas).
+    #[serde(default = "default_scopes", deserialize_with = "words")]
     pub scopes: Vec<String>,
     /// The ID token claim that gives the e-mail address.
     #[serde(default = "default_email_claim")]
@@ -68,13 +77,70 @@ pub struct ProviderConfig {
     #[serde(default = "default_username_claim")]
     pub username_claim: String,
     /// When set, only addresses in these domains may sign in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "words")]
     pub allowed_domains: Vec<String>,
     /// The addresses this provider says it verified are trusted here: a new account gets the address (proven),
     /// an invitation to it is accepted, and it joins the account here that proved the same address. Off by
     /// default: identities are found by (issuer, subject) only and new accounts get no address.
     #[serde(default)]
     pub trust_email: bool,
+}
+
+/// The providers: a list, or a table by id.
+fn providers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ProviderConfig>, D::Error> {
+    struct Providers;
+    impl<'de> Visitor<'de> for Providers {
+        type Value = Vec<ProviderConfig>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of providers, or a table of providers by id")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::new();
+            while let Some(provider) = seq.next_element()? {
+                list.push(provider);
+            }
+            Ok(list)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::new();
+            while let Some((key, mut provider)) = map.next_entry::<String, ProviderConfig>()? {
+                let id = key.replace('_', "-");
+                if !provider.id.is_empty() && provider.id != id {
+                    return Err(serde::de::Error::custom(format!(
+                        "the provider under `{key}` says its id is `{}`",
+                        provider.id
+                    )));
+                }
+                provider.id = id;
+                list.push(provider);
+            }
+            Ok(list)
+        }
+    }
+    deserializer.deserialize_any(Providers)
+}
+
+/// A list of words: a list, or one string separated by spaces or commas (the environment's form).
+fn words<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => vec![text],
+    };
+    Ok(items
+        .iter()
+        .flat_map(|item| item.split(|c: char| c == ',' || c.is_whitespace()))
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 fn default_scopes() -> Vec<String> {

@@ -304,3 +304,55 @@ fn upstream_providers_come_from_the_file_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn upstream_providers_come_from_the_environment_by_id() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("TESSERA_EMAIL__TRANSPORT", "log");
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__GOOGLE__KIND", "google");
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__GOOGLE__CLIENT_ID", "abc");
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__GOOGLE__CLIENT_SECRET", "shh");
+        jail.set_env(
+            "TESSERA_FEDERATION__PROVIDERS__GOOGLE__ALLOWED_DOMAINS",
+            "example.test, example.org",
+        );
+        jail.set_env(
+            "TESSERA_FEDERATION__PROVIDERS__CORP_SSO__ISSUER",
+            "https://login.example.test/tenant/v2.0",
+        );
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__CORP_SSO__CLIENT_ID", "def");
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__CORP_SSO__CLIENT_SECRET", "0123");
+        jail.set_env(
+            "TESSERA_FEDERATION__PROVIDERS__CORP_SSO__SCOPES",
+            "email profile groups",
+        );
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__CORP_SSO__TRUST_EMAIL", "true");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        let mut providers = config.federation.providers.clone();
+        providers.sort_by(|a, b| a.id.cmp(&b.id));
+        let [corp, google] = providers.as_slice() else {
+            panic!("two providers: {providers:?}");
+        };
+        assert_eq!(corp.id, "corp-sso");
+        assert_eq!(corp.issuer(), "https://login.example.test/tenant/v2.0");
+        assert_eq!(corp.scopes, ["email", "profile", "groups"]);
+        assert_eq!(corp.client_secret.expose(), "0123");
+        assert!(corp.trust_email);
+        assert_eq!(google.id, "google");
+        assert_eq!(google.issuer(), crate::config::GOOGLE_ISSUER);
+        assert_eq!(google.allowed_domains, ["example.test", "example.org"]);
+        assert_eq!(google.scopes, ["email", "profile"]);
+
+        jail.set_env(
+            "TESSERA_FEDERATION__PROVIDERS__CORP_SSO__ISSUER",
+            "http://login.example.test",
+        );
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
+        jail.set_env("TESSERA_FEDERATION__PROVIDERS__CORP_SSO__ID", "other");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("says its id is"), "{err}");
+        Ok(())
+    });
+}

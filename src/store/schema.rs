@@ -251,6 +251,7 @@ diesel::table! {
         attempts -> Integer,
         consumed_at -> Nullable<BigInt>,
         result_hash -> Nullable<Text>,
+        proven_identity -> Nullable<Text>,
     }
 }
 

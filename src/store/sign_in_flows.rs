@@ -36,6 +36,9 @@ pub struct SignInFlowRow {
     /// At stage `external` (the REST API): the hash of the one-time code the provider's callback handed the
     /// application, once the upstream proved who is signing in.
     pub result_hash: Option<String>,
+    /// At stage `link` (the REST API): the identity the upstream proved (JSON), kept until the application
+    /// finishes the link.
+    pub proven_identity: Option<String>,
 }
 
 pub async fn insert(db: &Database, row: SignInFlowRow) -> StoreResult<()> {
@@ -110,6 +113,7 @@ pub async fn advance(db: &Database, row: SignInFlowRow, from: &'static str) -> S
             sign_in_flows::expires_at.eq(row.expires_at),
             sign_in_flows::attempts.eq(0),
             sign_in_flows::result_hash.eq(&row.result_hash),
+            sign_in_flows::proven_identity.eq(&row.proven_identity),
         ))
         .execute(conn)?;
         Ok(updated == 1)

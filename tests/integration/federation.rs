@@ -122,7 +122,7 @@ impl Federated {
 
     /// From the client's authorization request to the downstream callback with what the upstream answered
     /// for `user`: the callback's URL, not yet visited.
-    async fn through_upstream(&self, browser: &Browser, user: &TestUser) -> String {
+    pub async fn through_upstream(&self, browser: &Browser, user: &TestUser) -> String {
         let response = browser.authorize(&self.client, &[]).await;
         let login = location(&response);
         let html = browser.get(&login).await.text().await.unwrap();
@@ -142,7 +142,7 @@ impl Federated {
     }
 
     /// At the upstream's authorization URL, `user` signs in there: the callback's URL, not yet visited.
-    async fn sign_in_upstream(&self, browser: &Browser, upstream: &str, user: &TestUser) -> String {
+    pub async fn sign_in_upstream(&self, browser: &Browser, upstream: &str, user: &TestUser) -> String {
         let at_upstream = browser.at(self.up_base());
         let response = at_upstream.get(upstream).await;
         let upstream_login = location(&response);

@@ -25,6 +25,7 @@ mod cli;
 mod client_credentials;
 mod discovery;
 mod federation;
+mod federation_links;
 mod federation_tokens;
 mod health;
 mod introspection;

@@ -21,7 +21,7 @@ use crate::tokens::opaque;
 pub const FEDERATED_AMR: &str = "fed";
 
 /// An identity an upstream provider proved (its ID token checked).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ExternalIdentity {
     /// The configured provider it came through.
     pub provider_id: String,

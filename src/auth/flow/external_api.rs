@@ -11,7 +11,8 @@ use super::{Door, ExternalIdentity, LiveFlow, Progress, Stage};
 use crate::apps::Application;
 use crate::auth::{AccessError, AuthError, Authentication, FactorError, FlowError, Origin, SignIn};
 use crate::clock::UnixTime;
-use crate::store::sign_in_flows;
+use crate::store::sign_in_flows::{self, SignInFlowRow};
+use crate::store::users::User;
 use crate::tokens::opaque;
 
 /// Prefix of the one-time result code of a REST sign-in through an upstream provider.
@@ -56,17 +57,7 @@ impl SignIn {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<String, AuthError> {
-        let (row, _) = sign_in_flows::find_by_id(&self.db, flow_id.to_owned())
-            .await?
-            .ok_or(FlowError::MfaTokenInvalid)?;
-        let waiting = row.stage == Stage::External.as_str()
-            && row.browser_binding.is_none()
-            && row.consumed_at.is_none()
-            && row.result_hash.is_none()
-            && row.expires_at > now;
-        if !waiting {
-            return Err(FlowError::MfaTokenInvalid.into());
-        }
+        let (row, _) = self.waiting_for_upstream(flow_id, Stage::External, now).await?;
         let app = self
             .apps
             .find(&row.application_id)
@@ -96,11 +87,7 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
         let flow: LiveFlow = self.live_flow(token, door, Stage::External, now).await?;
-        let matches = flow
-            .row
-            .result_hash
-            .as_deref()
-            .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(opaque::hash(code.trim()).as_bytes())));
+        let matches = result_matches(&flow.row, code);
         let Some(user) = flow.user.clone().filter(|_| matches) else {
             self.count_wrong_answer(&flow, now).await?;
             return Err(FactorError::InvalidCode.into());
@@ -109,4 +96,33 @@ impl SignIn {
         self.next_stage(user, &flow.app, door, how, Some(&flow), origin, now)
             .await
     }
+
+    /// The REST flow `flow_id` waiting at `stage` for the upstream's callback (not proven yet, unspent, live),
+    /// and its account.
+    pub(super) async fn waiting_for_upstream(
+        &self,
+        flow_id: &str,
+        stage: Stage,
+        now: UnixTime,
+    ) -> Result<(SignInFlowRow, Option<User>), AuthError> {
+        let (row, user) = sign_in_flows::find_by_id(&self.db, flow_id.to_owned())
+            .await?
+            .ok_or(FlowError::MfaTokenInvalid)?;
+        let waiting = row.stage == stage.as_str()
+            && row.browser_binding.is_none()
+            && row.consumed_at.is_none()
+            && row.result_hash.is_none()
+            && row.expires_at > now;
+        if !waiting {
+            return Err(FlowError::MfaTokenInvalid.into());
+        }
+        Ok((row, user))
+    }
+}
+
+/// Whether `code` is the result code the upstream's callback recorded on the flow (none yet: no).
+pub(super) fn result_matches(row: &SignInFlowRow, code: &str) -> bool {
+    row.result_hash
+        .as_deref()
+        .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(opaque::hash(code.trim()).as_bytes())))
 }

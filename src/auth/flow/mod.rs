@@ -9,12 +9,14 @@
 mod code;
 mod external;
 mod external_api;
+mod link_api;
 mod rest;
 mod second_factor;
 mod verification;
 
 pub(super) use code::generated_username;
 pub use external::{ExternalIdentity, FEDERATED_AMR};
+pub use external_api::ExternalStart;
 pub use rest::LoginStep;
 
 use super::access::Admission;
@@ -50,6 +52,9 @@ pub enum Stage {
     Verification,
     /// The REST API sent someone to an upstream provider; the provider's callback records who came back.
     External,
+    /// The REST API sent a signed-in person to an upstream provider to link an identity to their account; the
+    /// callback keeps what the upstream proved until the application finishes the link.
+    Link,
 }
 
 impl Stage {
@@ -59,13 +64,20 @@ impl Stage {
             Self::SecondFactor => "second_factor",
             Self::Verification => "verification",
             Self::External => "external",
+            Self::Link => "link",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Code, Self::SecondFactor, Self::Verification, Self::External]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            Self::Code,
+            Self::SecondFactor,
+            Self::Verification,
+            Self::External,
+            Self::Link,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -267,7 +279,10 @@ impl SignIn {
                 tracing::info!(user_id = %user.id, application_id = %app.id, "signed in; proof of contact required");
                 verification_step(&user, channels)
             }
-            (Stage::Code | Stage::Verification | Stage::External, Admission::Admitted | Admission::Refused) => {
+            (
+                Stage::Code | Stage::Verification | Stage::External | Stage::Link,
+                Admission::Admitted | Admission::Refused,
+            ) => {
                 return Err(AuthError::Internal("a sign-in stage without its reason".into()));
             }
         };
@@ -309,6 +324,7 @@ impl SignIn {
             attempts: 0,
             consumed_at: None,
             result_hash: None,
+            proven_identity: None,
         };
         (token.value, row)
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{missing_fields, step_response};
 use super::sign_in::{FlowCodeRequest, flow_and_code};
-use crate::auth::flow::Door;
+use crate::auth::flow::{Door, ExternalStart};
 use crate::federation::{Trip, api_binding};
 use crate::http::applications::RequestApp;
 use crate::http::client_ip::ClientAddress;
@@ -34,13 +34,14 @@ struct ExternalStartBody {
     authorization_url: String,
 }
 
-/// `POST /api/v1/auth/external`: begins a sign-in through an upstream provider the application offers.
-pub async fn start_external(
-    state: web::Data<AppState>,
-    app: RequestApp,
-    body: ApiJson<ExternalStartRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (provider, client_id, redirect_uri) = match body.into_inner() {
+/// The provider of a round trip the REST API starts, and where the browser comes back: a redirect URI of a
+/// client of the API key's application.
+pub(super) async fn round_trip(
+    state: &AppState,
+    app: &RequestApp,
+    body: ExternalStartRequest,
+) -> Result<(String, String), ApiError> {
+    let (provider, client_id, redirect_uri) = match body {
         ExternalStartRequest {
             provider: Some(provider),
             client_id: Some(client_id),
@@ -65,22 +66,45 @@ pub async fn start_external(
             "is not a redirect URI of a client of this application".to_owned(),
         )]));
     }
+    Ok((provider, redirect_uri))
+}
+
+/// `POST /api/v1/auth/external`: begins a sign-in through an upstream provider the application offers.
+pub async fn start_external(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    body: ApiJson<ExternalStartRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (provider, redirect_uri) = round_trip(&state, &app, body.into_inner()).await?;
     let now = state.clock.now();
     let started = state.auth.sign_in.start_external_api(&app.0, &provider, now).await?;
+    send_upstream(&state, &app, &provider, &redirect_uri, started, None).await
+}
+
+/// Sends the REST flow `started` upstream (to link an identity to `link_user_id`, or to sign in): the flow
+/// token and the provider's authorization URL.
+pub(super) async fn send_upstream(
+    state: &AppState,
+    app: &RequestApp,
+    provider: &str,
+    redirect_uri: &str,
+    started: ExternalStart,
+    link_user_id: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     let binding = api_binding(&started.flow_id);
     let trip = Trip {
-        provider_id: &provider,
+        provider_id: provider,
         application_id: &app.0.id,
         binding: &binding,
         request_id: None,
-        link_user_id: None,
-        return_to: Some(&redirect_uri),
+        link_user_id,
+        return_to: Some(redirect_uri),
     };
-    let upstream = state.federation.start(trip, now).await?;
+    let upstream = state.federation.start(trip, state.clock.now()).await?;
     Ok(super::body::token_response(
         actix_web::http::StatusCode::OK,
         ExternalStartBody {
-            step: "external",
+            step: if link_user_id.is_some() { "link" } else { "external" },
             flow_token: started.token,
             authorization_url: upstream.location,
         },

@@ -1,14 +1,19 @@
-//! `/api/v1/user/identities`: the caller's sign-ins through upstream providers — listed, and unlinked (after a
-//! recent interactive sign-in, keeping another way to sign in). Linking happens in the browser (the account's
-//! security page), because the upstream round trip must come back to the session that started it.
+//! `/api/v1/user/identities`: the caller's sign-ins through upstream providers — listed, linked and unlinked
+//! (after a recent interactive sign-in; unlinking keeps another way to sign in). A link is a round trip like a
+//! REST sign-in through a provider (`/link`: the flow token and the provider's URL; the browser comes back to
+//! one of the application's redirect URIs with a one-time `code`; `/link/complete` with the same bearer token,
+//! the flow token and the code links the identity).
 //! `/api/v1/admin/users/{id}/identities`: administrators list an account's identities and link one by its
 //! provider and subject (a member who will sign in through that provider).
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::external::{ExternalStartRequest, round_trip, send_upstream};
+use super::sign_in::{FlowCodeRequest, flow_and_code};
 use crate::auth::LinkedIdentity;
 use crate::clock::rfc3339;
+use crate::http::applications::RequestApp;
 use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson, Authenticated};
 use crate::state::AppState;
@@ -39,6 +44,40 @@ pub async fn list_identities(state: web::Data<AppState>, caller: Authenticated) 
     let identities = state.auth.accounts.identities(&caller.0).await?;
     let body: Vec<IdentityBody> = identities.into_iter().map(IdentityBody::from).collect();
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// `POST /api/v1/user/identities/link`: begins linking an identity at a provider to the caller's account.
+pub async fn start_link(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    caller: Authenticated,
+    body: ApiJson<ExternalStartRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (provider, redirect_uri) = round_trip(&state, &app, body.into_inner()).await?;
+    state.federation.providers.find(&provider).await?;
+    let started = state
+        .auth
+        .sign_in
+        .start_link_api(&caller.0, &app.0, state.clock.now())
+        .await?;
+    send_upstream(&state, &app, &provider, &redirect_uri, started, Some(&caller.0.user.id)).await
+}
+
+/// `POST /api/v1/user/identities/link/complete`: the flow token and the `code` that came back to the redirect
+/// URI; the identity is linked.
+pub async fn complete_link(
+    state: web::Data<AppState>,
+    app: RequestApp,
+    caller: Authenticated,
+    body: ApiJson<FlowCodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, code) = flow_and_code(body.into_inner())?;
+    let linked = state
+        .auth
+        .sign_in
+        .complete_link_api(&caller.0, &token, &app.0, &code, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created().json(IdentityBody::from(linked)))
 }
 
 /// Unlinks one of the caller's identities.

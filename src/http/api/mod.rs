@@ -34,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/verify").post(sign_in::complete_verification))
         .service(web::resource("/user/password").put(users::change_password))
         .service(web::resource("/user/identities").get(identities::list_identities))
+        .service(web::resource("/user/identities/link").post(identities::start_link))
+        .service(web::resource("/user/identities/link/complete").post(identities::complete_link))
         .service(web::resource("/user/identities/{id}").delete(identities::unlink_identity))
         .service(web::resource("/user/mfa").get(mfa::get_mfa))
         .service(

@@ -216,7 +216,7 @@ impl<'a> LinkRequest<'a> {
 }
 
 /// The callback of a round trip the REST API started: the browser goes back to the application's redirect URI
-/// with the one-time `code` it finishes the sign-in with, or with `error` (the REST API's code for the refusal).
+/// with the one-time `code` it finishes the sign-in (or the link) with, or with `error` (the REST API's code for the refusal).
 async fn api_callback(
     state: &AppState,
     flow_id: &str,
@@ -227,12 +227,12 @@ async fn api_callback(
     let Some(return_to) = returned.return_to.as_deref() else {
         return Err(PageError::internal("a REST round trip without its redirect URI"));
     };
-    match state
-        .auth
-        .sign_in
-        .external_proven(flow_id, returned.identity, origin, now)
-        .await
-    {
+    let sign_in = &state.auth.sign_in;
+    let proven = match returned.link_user_id {
+        Some(_) => sign_in.link_proven(flow_id, returned.identity, now).await,
+        None => sign_in.external_proven(flow_id, returned.identity, origin, now).await,
+    };
+    match proven {
         Ok(code) => Ok(see_other(&with_param(return_to, "code", &code))),
         Err(refusal) => {
             let answer = crate::http::error::ApiError::from(refusal);
@@ -288,7 +288,12 @@ pub async fn get_callback(
             ));
         };
         let caller = Principal::of_browser(session);
-        let linked = state.auth.accounts.link_identity(&caller, returned.identity, now).await;
+        let linked = state
+            .auth
+            .accounts
+            .link_identity(&caller, returned.identity, now)
+            .await
+            .map(drop);
         // A link a relying party started goes back there.
         if let Some(return_to) = &returned.return_to {
             return match linked {

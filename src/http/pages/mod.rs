@@ -270,8 +270,8 @@ pub(super) fn stage_location(stage: crate::auth::flow::Stage, request: Option<&s
         Stage::Code => "/login/code",
         Stage::SecondFactor => "/login/mfa",
         Stage::Verification => "/login/verify",
-        // The REST API's stage: a browser never waits there.
-        Stage::External => "/login",
+        // The REST API's stages: a browser never waits there.
+        Stage::External | Stage::Link => "/login",
     };
     match request {
         Some(id) => format!("{path}?request={}", encode(id)),
