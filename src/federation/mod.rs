@@ -241,13 +241,16 @@ impl Federation {
             tracing::warn!(provider = provider_id, started_at = %login.provider_id, "upstream response refused: another provider's or browser's round trip");
             return Err(FederationError::StateInvalid);
         }
-        // RFC 9207: a response that names its issuer must name the one it was sent to.
-        if let Some(iss) = &callback.iss
-            && iss != provider.issuer()
-        {
+        // RFC 9207: a response that names its issuer must name the one it was sent to, and a provider that
+        // says it always names itself must have.
+        let named = match &callback.iss {
+            Some(iss) => iss == provider.issuer(),
+            None => !self.upstreams.sends_iss(provider).await?,
+        };
+        if !named {
             tracing::warn!(
                 provider = provider_id,
-                "upstream response names another issuer (mix-up)"
+                "upstream response names another issuer, or none where its provider always does (mix-up)"
             );
             return Err(FederationError::IssuerMismatch);
         }

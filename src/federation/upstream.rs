@@ -8,11 +8,16 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreProviderMetadata};
-use openidconnect::{
-    ClaimsVerificationError, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    RedirectUrl, SignatureVerificationError,
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreIdToken, CoreIdTokenClaims,
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
+use openidconnect::{
+    AdditionalProviderMetadata, ClaimsVerificationError, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, ProviderMetadata, RedirectUrl, SignatureVerificationError,
+};
+use serde::{Deserialize, Serialize};
 
 use super::FederationError;
 use crate::auth::ExternalIdentity;
@@ -29,11 +34,37 @@ pub(super) type UpstreamClient = openidconnect::core::CoreClient<
     EndpointMaybeSet,
 >;
 
+/// What Tessera reads of a discovery document beyond OpenID Connect Discovery's own fields.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub(super) struct Extra {
+    /// RFC 9207: the provider names itself (`iss`) in every authorization response.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for Extra {}
+
+/// An upstream's discovery document (with its keys, once fetched).
+type Metadata = ProviderMetadata<
+    Extra,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 pub(super) struct Upstreams {
     http: reqwest::Client,
     ttl: Duration,
     /// Discovery documents (with their keys) by issuer, and when each was fetched.
-    metadata: Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>,
+    metadata: Mutex<HashMap<String, (Instant, Metadata)>>,
 }
 
 impl Upstreams {
@@ -66,7 +97,7 @@ impl Upstreams {
     }
 
     /// The provider's discovery document (with its keys): kept, or fetched when missing or stale.
-    async fn metadata(&self, provider: &ProviderConfig) -> Result<CoreProviderMetadata, FederationError> {
+    async fn metadata(&self, provider: &ProviderConfig) -> Result<Metadata, FederationError> {
         let issuer = provider.issuer();
         if let Some((at, metadata)) = self.lock().get(issuer)
             && at.elapsed() < self.ttl
@@ -74,7 +105,7 @@ impl Upstreams {
             return Ok(metadata.clone());
         }
         let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| FederationError::Upstream(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+        let metadata = Metadata::discover_async(url, &self.http)
             .await
             .map_err(|e| FederationError::Upstream(format!("discovery of {issuer}: {e}")))?;
         self.lock()
@@ -82,8 +113,17 @@ impl Upstreams {
         Ok(metadata)
     }
 
+    /// Whether the provider says it names itself in every authorization response (RFC 9207): then a response
+    /// without `iss` is refused.
+    pub(super) async fn sends_iss(&self, provider: &ProviderConfig) -> Result<bool, FederationError> {
+        let metadata = self.metadata(provider).await?;
+        Ok(metadata
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported)
+    }
+
     /// Fetches the provider's keys again (a key id it has not published before), keeping the rest.
-    async fn refresh_keys(&self, provider: &ProviderConfig) -> Result<CoreProviderMetadata, FederationError> {
+    async fn refresh_keys(&self, provider: &ProviderConfig) -> Result<Metadata, FederationError> {
         let metadata = self.metadata(provider).await?;
         let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
             .await
@@ -115,7 +155,7 @@ impl Upstreams {
         response.json().await.map_err(|e| failed(e.to_string()))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, CoreProviderMetadata)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Metadata)>> {
         // A panic while holding the map leaves it consistent (inserts are whole), so a poisoned lock is fine.
         self.metadata.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -144,7 +184,7 @@ impl Upstreams {
 
 fn client_of(
     provider: &ProviderConfig,
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     redirect_uri: &str,
 ) -> Result<UpstreamClient, FederationError> {
     let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| FederationError::Internal(e.to_string()))?;

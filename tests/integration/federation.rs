@@ -288,12 +288,25 @@ async fn a_callback_counts_once_in_its_own_browser_at_its_own_provider() {
     let stranger = pair.down.browser();
     assert_error_page(stranger.get(&callback).await).await;
 
-    // Mix-up: the response names another issuer.
+    // Mix-up: the response names another issuer, or none.
     let browser = pair.down.browser();
     let callback = pair.through_upstream(&browser, &dave).await;
     let forged = callback.replace(&urlencode(pair.up_base()), &urlencode("https://accounts.google.com"));
     assert_ne!(forged, callback);
     assert_error_page(browser.get(&forged).await).await;
+
+    // The upstream says it always names itself (RFC 9207): a response without `iss` is refused.
+    let browser = pair.down.browser();
+    let callback = pair.through_upstream(&browser, &dave).await;
+    let mut unnamed = url::Url::parse(&callback).unwrap();
+    let kept: Vec<(String, String)> = unnamed
+        .query_pairs()
+        .filter(|(name, _)| name != "iss")
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    assert!(kept.len() < unnamed.query_pairs().count(), "the upstream named itself");
+    unnamed.query_pairs_mut().clear().extend_pairs(kept);
+    assert_error_page(browser.get(unnamed.as_str()).await).await;
 }
 
 fn urlencode(text: &str) -> String {
