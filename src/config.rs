@@ -16,7 +16,9 @@ pub use apps::{AccessMode, AppsConfig, ContactChannel, LoginMethod};
 pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
-pub use federation::{FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, id_problem, issuer_problem};
+pub use federation::{
+    FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, amr_problem, id_problem, issuer_problem,
+};
 pub use secret::Secret;
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.

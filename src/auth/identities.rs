@@ -80,6 +80,8 @@ impl Accounts {
             email: None,
             email_verified: false,
             username: None,
+            name: None,
+            amr: Vec::new(),
             trust_email: false,
         };
         self.link_to(&user, identity, now).await

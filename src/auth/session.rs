@@ -64,11 +64,12 @@ impl Authentication {
         }
     }
 
-    /// An identity the upstream provider `idp` proved, as the first factor. Whatever the upstream says it
-    /// checked, Tessera's own second factors still apply.
-    pub fn federated(idp: &str) -> Self {
+    /// An identity the upstream provider `idp` proved, as the first factor, with the methods the upstream
+    /// reported that it is trusted for (`upstream`). Whatever the upstream says it checked, Tessera's own second
+    /// factors still apply.
+    pub fn federated(idp: &str, upstream: &[String]) -> Self {
         Self {
-            amr: crate::tokens::amr::through(super::flow::FEDERATED_AMR, idp),
+            amr: crate::tokens::amr::through(super::flow::FEDERATED_AMR, idp, upstream),
             acr: SINGLE_FACTOR_ACR,
         }
     }
@@ -443,5 +444,20 @@ impl Sessions {
                 auth_time: session.auth_time,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstreams_mfa_is_reported_but_is_not_a_second_factor_here() {
+        let how = Authentication::federated("corp", &["mfa".into()]);
+        assert!(!how.has_second_factor());
+        assert_eq!(how.acr, SINGLE_FACTOR_ACR);
+        let then = how.then("otp");
+        assert!(then.has_second_factor());
+        assert_eq!(then.acr, MULTI_FACTOR_ACR);
     }
 }

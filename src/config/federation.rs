@@ -76,6 +76,14 @@ pub struct ProviderConfig {
     /// The claim that gives a username for new accounts (used when free).
     #[serde(default = "default_username_claim")]
     pub username_claim: String,
+    /// The claim that gives a new account's display name (the `name` Tessera releases with `profile`).
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+    /// Authentication methods (RFC 8176 `amr` values, such as `mfa` or `hwk`) this provider's ID tokens may
+    /// report that are passed on in Tessera's tokens. None by default; they never replace Tessera's own second
+    /// factors.
+    #[serde(default, deserialize_with = "words")]
+    pub trusted_amr: Vec<String>,
     /// When set, only addresses in these domains may sign in.
     #[serde(default, deserialize_with = "words")]
     pub allowed_domains: Vec<String>,
@@ -153,6 +161,18 @@ fn default_email_claim() -> String {
 
 fn default_username_claim() -> String {
     "preferred_username".into()
+}
+
+fn default_name_claim() -> String {
+    "name".into()
+}
+
+/// What is wrong with an `amr` value a provider is trusted for, if anything: RFC 8176 values are short words.
+pub fn amr_problem(value: &str) -> Option<String> {
+    let plain = value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    (!(1..=32).contains(&value.len()) || !plain).then(|| format!("`{value}` is not an amr value (a-z, 0-9, _ and -)"))
 }
 
 impl ProviderConfig {

@@ -221,6 +221,12 @@ impl Config {
                 Some(format!("`{id}` is configured twice"))
             } else if provider.client_id.is_empty() {
                 Some(format!("`{id}`: client_id is empty"))
+            } else if let Some(why) = provider
+                .trusted_amr
+                .iter()
+                .find_map(|v| super::federation::amr_problem(v))
+            {
+                Some(format!("`{id}`: trusted_amr {why}"))
             } else {
                 super::federation::issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
             };

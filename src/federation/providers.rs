@@ -9,7 +9,7 @@ use super::FederationError;
 use crate::apps::AppService;
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
-use crate::config::{ProviderConfig, ProviderKind, Secret, id_problem, issuer_problem};
+use crate::config::{ProviderConfig, ProviderKind, Secret, amr_problem, id_problem, issuer_problem};
 use crate::error::FieldError;
 use crate::store::identity_providers::{self, ProviderRow};
 use crate::store::{Database, StoreError};
@@ -45,6 +45,8 @@ pub struct ProviderSpec {
     pub scopes: Option<Vec<String>>,
     pub email_claim: Option<String>,
     pub username_claim: Option<String>,
+    pub name_claim: Option<String>,
+    pub trusted_amr: Option<Vec<String>>,
     pub allowed_domains: Option<Vec<String>>,
     pub trust_email: Option<bool>,
 }
@@ -141,6 +143,8 @@ impl Providers {
             scopes: vec!["email".into(), "profile".into()],
             email_claim: "email".into(),
             username_claim: "preferred_username".into(),
+            name_claim: "name".into(),
+            trusted_amr: Vec::new(),
             allowed_domains: Vec::new(),
             trust_email: false,
         };
@@ -235,6 +239,8 @@ impl Providers {
             scopes: words(&row.scopes),
             email_claim: row.email_claim,
             username_claim: row.username_claim,
+            name_claim: row.name_claim,
+            trusted_amr: words(&row.trusted_amr),
             allowed_domains: words(&row.allowed_domains),
             trust_email: row.trust_email,
         })
@@ -263,6 +269,8 @@ impl Providers {
             scopes: provider.scopes.join(" "),
             email_claim: provider.email_claim.clone(),
             username_claim: provider.username_claim.clone(),
+            name_claim: provider.name_claim.clone(),
+            trusted_amr: provider.trusted_amr.join(" "),
             allowed_domains: provider.allowed_domains.join(" "),
             trust_email: provider.trust_email,
             created_at,
@@ -319,6 +327,7 @@ fn resolve(spec: ProviderSpec, current: ProviderConfig, problems: &mut Vec<Field
     for (name, value, claim) in [
         ("email_claim", spec.email_claim, &mut provider.email_claim),
         ("username_claim", spec.username_claim, &mut provider.username_claim),
+        ("name_claim", spec.name_claim, &mut provider.name_claim),
     ] {
         if let Some(value) = value {
             *claim = value.trim().to_owned();
@@ -336,6 +345,12 @@ fn resolve(spec: ProviderSpec, current: ProviderConfig, problems: &mut Vec<Field
         .any(|d| d.is_empty() || d.contains(char::is_whitespace) || d.contains('@'))
     {
         problems.push(field("allowed_domains", "each is a domain such as example.com".into()));
+    }
+    if let Some(trusted) = spec.trusted_amr {
+        provider.trusted_amr = trusted.iter().map(|v| v.trim().to_owned()).collect();
+    }
+    if let Some(why) = provider.trusted_amr.iter().find_map(|v| amr_problem(v)) {
+        problems.push(field("trusted_amr", why));
     }
     if let Some(link) = spec.trust_email {
         provider.trust_email = link;

@@ -268,6 +268,14 @@ pub(super) async fn identity(
         email,
         email_verified,
         username: text(&provider.username_claim),
+        name: text(&provider.name_claim).filter(|name| !name.trim().is_empty()),
+        amr: claims
+            .auth_method_refs()
+            .into_iter()
+            .flatten()
+            .map(|method| method.as_str().to_owned())
+            .filter(|method| provider.trusted_amr.contains(method))
+            .collect(),
         trust_email: provider.trust_email,
     })
 }

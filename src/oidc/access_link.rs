@@ -18,7 +18,7 @@ pub enum Landing {
     /// Signed in already and let in: the account page.
     Account,
     /// A new guest of an open application, signed in to this browser: then the account page.
-    Guest(SignedIn),
+    Guest(Box<SignedIn>),
     /// The proof of contact the application asks of the signed-in account.
     Verify(Next),
     /// The application's sign-in page.
@@ -45,7 +45,7 @@ impl OidcService {
         }
         let Some(session) = session else {
             return Ok(match self.accounts.browser_guest(&app.id, client, now).await? {
-                Some(guest) => Landing::Guest(guest),
+                Some(guest) => Landing::Guest(Box::new(guest)),
                 None => Landing::SignIn,
             });
         };

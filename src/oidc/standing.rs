@@ -11,7 +11,7 @@ use crate::tokens::AccessClaims;
 /// What a verified access token stands for now.
 pub enum Standing {
     /// A user, through a live token family or a live private token.
-    User(User),
+    User(Box<User>),
     /// A client acting for itself (client credentials), not revoked.
     Client,
     /// Revoked, or its account disabled.
@@ -25,7 +25,7 @@ impl OidcService {
         if let Some(family) = &claims.sid {
             return Ok(match sessions::find_with_user(&self.db, family.clone()).await? {
                 Some((grant, user)) if grant.revoked_at.is_none() && user.is_active && user.id == claims.sub => {
-                    Standing::User(user)
+                    Standing::User(Box::new(user))
                 }
                 _ => Standing::Dead,
             });
@@ -38,7 +38,7 @@ impl OidcService {
         };
         let app = claims.app.as_deref().unwrap_or_default();
         match self.private_tokens.live_private_token(private_token, app, now).await {
-            Ok(live) if live.user.id == claims.sub => Ok(Standing::User(live.user)),
+            Ok(live) if live.user.id == claims.sub => Ok(Standing::User(Box::new(live.user))),
             Ok(_) => Ok(Standing::Dead),
             Err(AuthError::Store(e)) => Err(e.into()),
             Err(_) => Ok(Standing::Dead),

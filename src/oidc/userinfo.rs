@@ -30,7 +30,8 @@ impl UserInfo {
         let email = scope.contains(EMAIL);
         Self {
             preferred_username: profile.then(|| user.username.clone()),
-            name: profile.then(|| user.username.clone()),
+            // The display name an upstream gave, else the username.
+            name: profile.then(|| user.name.clone().unwrap_or_else(|| user.username.clone())),
             updated_at: profile.then_some(user.updated_at),
             email_verified: (email && user.email.is_some()).then_some(user.email_verified),
             email: user.email.filter(|_| email),
@@ -60,6 +61,6 @@ impl OidcService {
                 "the access token was not granted the openid scope",
             ));
         }
-        Ok(UserInfo::for_scope(user, &scope))
+        Ok(UserInfo::for_scope(*user, &scope))
     }
 }

@@ -22,6 +22,9 @@ pub struct ProviderRow {
     pub scopes: String,
     pub email_claim: String,
     pub username_claim: String,
+    pub name_claim: String,
+    /// Space-separated.
+    pub trusted_amr: String,
     /// Space-separated.
     pub allowed_domains: String,
     pub trust_email: bool,
@@ -64,6 +67,8 @@ pub async fn update(db: &Database, row: ProviderRow) -> StoreResult<bool> {
                 identity_providers::scopes.eq(&row.scopes),
                 identity_providers::email_claim.eq(&row.email_claim),
                 identity_providers::username_claim.eq(&row.username_claim),
+                identity_providers::name_claim.eq(&row.name_claim),
+                identity_providers::trusted_amr.eq(&row.trusted_amr),
                 identity_providers::allowed_domains.eq(&row.allowed_domains),
                 identity_providers::trust_email.eq(row.trust_email),
                 identity_providers::updated_at.eq(row.updated_at),

@@ -15,6 +15,7 @@ diesel::table! {
         updated_at -> BigInt,
         phone -> Nullable<Text>,
         guest -> Bool,
+        name -> Nullable<Text>,
     }
 }
 
@@ -322,6 +323,8 @@ diesel::table! {
         trust_email -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        name_claim -> Text,
+        trusted_amr -> Text,
     }
 }
 

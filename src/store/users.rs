@@ -31,6 +31,8 @@ pub struct User {
     pub phone: Option<String>,
     /// A guest of an open application: no e-mail, phone or password yet.
     pub guest: bool,
+    /// A display name (from an upstream provider's claim), when the account has one.
+    pub name: Option<String>,
 }
 
 impl User {
@@ -57,6 +59,7 @@ pub struct NewUser {
     pub updated_at: UnixTime,
     pub phone: Option<String>,
     pub guest: bool,
+    pub name: Option<String>,
 }
 
 impl NewUser {
@@ -75,6 +78,7 @@ impl NewUser {
             updated_at: now,
             phone: None,
             guest: false,
+            name: None,
         }
     }
 }

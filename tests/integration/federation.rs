@@ -41,6 +41,8 @@ fn provider(id: &str, issuer: &str, client: &TestClient) -> ProviderConfig {
         scopes: vec!["email".into(), "profile".into()],
         email_claim: "email".into(),
         username_claim: "preferred_username".into(),
+        name_claim: "name".into(),
+        trusted_amr: Vec::new(),
         allowed_domains: Vec::new(),
         trust_email: false,
     }
@@ -670,12 +672,15 @@ async fn administrators_add_providers_through_the_api_and_applications_offer_the
 
     // Bad settings name their fields.
     let response = api(reqwest::Method::POST, "/api/v1/admin/providers")
-        .json(&json!({"id": "Corp!", "issuer": "http://login.example.test", "client_id": "x"}))
+        .json(
+            &json!({"id": "Corp!", "issuer": "http://login.example.test", "client_id": "x",
+                      "trusted_amr": ["two words"], "name_claim": " "}),
+        )
         .send()
         .await
         .unwrap();
     let body = crate::support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    for field in ["id", "issuer", "client_secret"] {
+    for field in ["id", "issuer", "client_secret", "trusted_amr", "name_claim"] {
         assert!(body["fields"].get(field).is_some(), "{field}: {body}");
     }
     // An id of the file's is taken.
@@ -694,12 +699,17 @@ async fn administrators_add_providers_through_the_api_and_applications_offer_the
             "issuer": pair.up_base(),
             "client_id": pair.upstream_client.id,
             "client_secret": pair.upstream_client.secret,
+            "trusted_amr": ["mfa"],
         }))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
     let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&created["trusted_amr"], &created["name_claim"]),
+        (&json!(["mfa"]), &json!("name"))
+    );
     assert!(
         created.get("client_secret").is_none(),
         "the secret is not shown: {created}"

@@ -2,7 +2,8 @@
 //! to sign bad tokens): it publishes the test key and answers its token endpoint with the ID token each case
 //! makes — a wrong nonce, audience or issuer, an expired token, `alg: none`, a broken signature, HS256 with the
 //! client secret — each refused with the error page and no account; a right one signs in. Also a Google
-//! provider limited to a Workspace domain, and keys fetched again for a key id not seen before.
+//! provider limited to a Workspace domain, keys fetched again for a key id not seen before, and the upstream's
+//! name and trusted methods passed on.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera::config::{EmailTransport, ProviderConfig, ProviderKind, Secret};
+use tessera::oidc::clients::ClientSpec;
 use tessera::store::external_identities;
 use tessera::tokens::jwt;
 use tessera::tokens::keyring::Signer;
@@ -91,6 +93,12 @@ fn segment(value: &Value) -> String {
 /// A downstream Tessera offering the stand-in as `stub` (configured by `customize`) in an application; returns
 /// the stand-in, the server and the application's slug.
 async fn downstream(customize: impl FnOnce(&mut ProviderConfig) + Send + 'static) -> (StubIdp, TestApp, String) {
+    let (stub, down, shop) = downstream_app(customize).await;
+    (stub, down, shop["slug"].as_str().unwrap().to_owned())
+}
+
+/// [`downstream`], with the application as the admin API shows it.
+async fn downstream_app(customize: impl FnOnce(&mut ProviderConfig) + Send + 'static) -> (StubIdp, TestApp, Value) {
     let stub = StubIdp::start();
     let issuer = stub.base.clone();
     let down = TestApp::spawn_with(move |config| {
@@ -105,6 +113,8 @@ async fn downstream(customize: impl FnOnce(&mut ProviderConfig) + Send + 'static
             scopes: vec!["email".into()],
             email_claim: "email".into(),
             username_claim: "preferred_username".into(),
+            name_claim: "name".into(),
+            trusted_amr: Vec::new(),
             allowed_domains: Vec::new(),
             trust_email: false,
         };
@@ -123,8 +133,7 @@ async fn downstream(customize: impl FnOnce(&mut ProviderConfig) + Send + 'static
             "verification_channels": ["email"],
         }))
         .await;
-    let slug = shop["slug"].as_str().unwrap().to_owned();
-    (stub, down, slug)
+    (stub, down, shop)
 }
 
 #[tokio::test]
@@ -314,4 +323,70 @@ async fn a_new_upstream_key_is_fetched_once_when_a_token_names_it() {
         StatusCode::BAD_GATEWAY,
         "a key never published"
     );
+}
+
+/// The methods the provider is trusted for reach the tokens' `amr` beside `fed` (the others do not), and the
+/// upstream's `name` becomes the new account's display name.
+#[tokio::test]
+async fn an_upstreams_trusted_methods_and_name_reach_the_tokens_and_the_account() {
+    let (stub, down, shop) = downstream_app(|provider| provider.trusted_amr = vec!["mfa".into()]).await;
+    let app_id = shop["id"].as_str().unwrap();
+    let client = down
+        .register(ClientSpec {
+            application: Some(app_id.to_owned()),
+            name: Some("Shop Web".into()),
+            redirect_uris: vec![down.url("/health/live")],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let key = down.create_api_key(app_id, json!({"name": "shop"})).await;
+    let api = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let started: Value = api
+        .post(down.url("/api/v1/auth/external"))
+        .json(&json!({"provider": "stub", "client_id": client.id, "redirect_uri": client.redirect_uri}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upstream = started["authorization_url"].as_str().unwrap();
+    let state = query_param(upstream, "state").unwrap();
+    let nonce = query_param(upstream, "nonce").unwrap();
+    let now = down.clock.now();
+    let claims = json!({"iss": stub.base, "sub": "lia", "aud": "downstream", "iat": now, "exp": now + 60,
+                        "nonce": nonce, "amr": ["pwd", "mfa", "hwk"], "name": "Lia Costa"});
+    let signer = Signer::from_material(&test_key()).unwrap();
+    *stub.id_token.lock().unwrap() = jwt::sign(&signer, "JWT", &claims).unwrap();
+    let back = location(
+        &down
+            .browser()
+            .get(&format!("/federation/stub/callback?code=c&state={state}"))
+            .await,
+    );
+    let code = query_param(&back, "code").unwrap_or_else(|| panic!("a code in {back}"));
+    let tokens: Value = api
+        .post(down.url("/api/v1/auth/external/complete"))
+        .json(&json!({"flow_token": started["flow_token"], "code": code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
+    let claims = crate::jwks::decode_segment(access, 1);
+    assert_eq!(claims["amr"], json!(["fed", "mfa"]), "{claims}");
+    assert_eq!(claims["idp"], json!("stub"));
+    let me: Value = api
+        .get(down.url("/api/v1/user"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], json!("Lia Costa"), "{me}");
 }

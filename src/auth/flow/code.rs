@@ -22,7 +22,7 @@ use crate::tokens::opaque;
 /// Who a code sign-in to an address reaches.
 enum Audience {
     /// An account that may enter.
-    Account(User),
+    Account(Box<User>),
     /// Nobody yet: a verified code makes the account.
     NewAccount,
     /// Someone who may not enter (no account where sign-up is closed, a non-member, a disabled account).
@@ -52,7 +52,7 @@ impl SignIn {
         self.captcha.verify(captcha, "login", origin.ip).await?;
         let audience = self.audience(app, channel, &destination).await?;
         let user = match &audience {
-            Audience::Account(user) => Some(user),
+            Audience::Account(user) => Some(&**user),
             Audience::NewAccount | Audience::Refused => None,
         };
         let (token, mut row) = self.new_flow(app, door, user, Stage::Code, &Authentication::code(""), now);
@@ -98,7 +98,7 @@ impl SignIn {
         let (channel, destination) = flow_destination(&flow)?;
         let audience = self.audience(&flow.app, channel, &destination).await?;
         let (user, locked) = match &audience {
-            Audience::Account(user) => (Some(user), user.locked_until.is_some_and(|until| until > now)),
+            Audience::Account(user) => (Some(&**user), user.locked_until.is_some_and(|until| until > now)),
             Audience::NewAccount | Audience::Refused => (None, false),
         };
         // The code was made for whoever the flow started with: an account that appeared or went since is
@@ -157,12 +157,12 @@ impl SignIn {
             Some(user) if !user.is_active => Audience::Refused,
             Some(user) if app.policy.access_mode == AccessMode::InviteOnly => {
                 if members::is_member(&self.db, app.id.clone(), user.id.clone()).await? {
-                    Audience::Account(user)
+                    Audience::Account(Box::new(user))
                 } else {
                     Audience::Refused
                 }
             }
-            Some(user) => Audience::Account(user),
+            Some(user) => Audience::Account(Box::new(user)),
             None if self.accounts.signup_allowed(app) => Audience::NewAccount,
             None => Audience::Refused,
         })
@@ -184,7 +184,7 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<SentCode, AuthError> {
         let (user, notice) = match audience {
-            Audience::Account(user) => (Some(user), None),
+            Audience::Account(user) => (Some(&**user), None),
             Audience::NewAccount => (None, None),
             Audience::Refused => (None, Some(refusal_notice(app))),
         };

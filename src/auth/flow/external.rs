@@ -32,6 +32,13 @@ pub struct ExternalIdentity {
     pub email_verified: bool,
     /// A username the upstream suggests (used for a new account when free).
     pub username: Option<String>,
+    /// A display name the upstream gives (a new account's `name`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The methods the upstream reports (`amr`) that the provider is trusted for: passed on in tokens, never
+    /// in place of Tessera's own second factors.
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// The provider's administrator trusts the addresses it verifies (see `ProviderConfig::trust_email`).
     pub trust_email: bool,
 }
@@ -68,7 +75,7 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
         let user = self.external_user(app, &identity, origin, now).await?;
-        let how = Authentication::federated(&identity.provider_id);
+        let how = Authentication::federated(&identity.provider_id, &identity.amr);
         self.after_first_factor(user, app, door, how, origin, now).await
     }
 
@@ -232,6 +239,7 @@ impl SignIn {
         Ok(NewUser {
             email_verified: email.is_some(),
             email,
+            name: identity.name.clone(),
             ..NewUser::named(username, now)
         })
     }

@@ -67,7 +67,7 @@ impl SignIn {
         let code = opaque::mint(RESULT_PREFIX);
         let mut proven = row;
         proven.user_id = Some(user.id);
-        proven.amr = Authentication::federated(&identity.provider_id).amr;
+        proven.amr = Authentication::federated(&identity.provider_id, &identity.amr).amr;
         proven.result_hash = Some(code.hash);
         if !sign_in_flows::advance(&self.db, proven, Stage::External.as_str()).await? {
             return Err(FlowError::MfaTokenInvalid.into());

@@ -24,6 +24,8 @@ pub struct ProviderRequest {
     scopes: Option<Vec<String>>,
     email_claim: Option<String>,
     username_claim: Option<String>,
+    name_claim: Option<String>,
+    trusted_amr: Option<Vec<String>>,
     allowed_domains: Option<Vec<String>>,
     trust_email: Option<bool>,
 }
@@ -40,6 +42,8 @@ impl From<ProviderRequest> for ProviderSpec {
             scopes: request.scopes,
             email_claim: request.email_claim,
             username_claim: request.username_claim,
+            name_claim: request.name_claim,
+            trusted_amr: request.trusted_amr,
             allowed_domains: request.allowed_domains,
             trust_email: request.trust_email,
         }
@@ -57,6 +61,8 @@ struct ProviderBody {
     scopes: Vec<String>,
     email_claim: String,
     username_claim: String,
+    name_claim: String,
+    trusted_amr: Vec<String>,
     allowed_domains: Vec<String>,
     trust_email: bool,
     /// `file` or `api`: where it is configured (and can be changed).
@@ -77,6 +83,8 @@ impl ProviderBody {
             scopes: provider.scopes,
             email_claim: provider.email_claim,
             username_claim: provider.username_claim,
+            name_claim: provider.name_claim,
+            trusted_amr: provider.trusted_amr,
             allowed_domains: provider.allowed_domains,
             trust_email: provider.trust_email,
             source: source.as_str(),

@@ -23,6 +23,8 @@ pub struct UserBody {
     pub created_at: String,
     /// The verified phone number, if any.
     pub phone: Option<String>,
+    /// The display name an upstream provider gave, if any.
+    pub name: Option<String>,
 }
 
 impl From<User> for UserBody {
@@ -36,6 +38,7 @@ impl From<User> for UserBody {
             is_active: user.is_active,
             created_at: rfc3339(user.created_at),
             phone: user.phone,
+            name: user.name,
         }
     }
 }

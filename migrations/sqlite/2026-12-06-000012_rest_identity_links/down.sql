@@ -1,1 +1,0 @@
-ALTER TABLE sign_in_flows DROP COLUMN proven_identity;
