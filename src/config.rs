@@ -374,7 +374,7 @@ fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpN
         .collect()
 }
 
-/// A list from TOML/env: a list, or one comma-separated string.
+/// A list from TOML/env: a list, or one string separated by commas or spaces.
 fn comma_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -388,11 +388,11 @@ where
     }
     let items = match Raw::deserialize(deserializer)? {
         Raw::List(items) => items,
-        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+        Raw::Text(text) => vec![text],
     };
     items
         .iter()
-        .map(|item| item.trim())
+        .flat_map(|item| item.split(|c: char| c == ',' || c.is_whitespace()))
         .filter(|item| !item.is_empty())
         .map(|item| {
             T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(item))

@@ -68,7 +68,7 @@ pub struct ProviderConfig {
     pub client_id: String,
     pub client_secret: Secret,
     /// Scopes asked for beside `openid` (a list, or one string separated by spaces or commas).
-    #[serde(default = "default_scopes", deserialize_with = "words")]
+    #[serde(default = "default_scopes", deserialize_with = "super::comma_list")]
     pub scopes: Vec<String>,
     /// The ID token claim that gives the e-mail address.
     #[serde(default = "default_email_claim")]
@@ -82,10 +82,10 @@ pub struct ProviderConfig {
     /// Authentication methods (RFC 8176 `amr` values, such as `mfa` or `hwk`) this provider's ID tokens may
     /// report that are passed on in Tessera's tokens. None by default; they never replace Tessera's own second
     /// factors.
-    #[serde(default, deserialize_with = "words")]
+    #[serde(default, deserialize_with = "super::comma_list")]
     pub trusted_amr: Vec<String>,
     /// When set, only addresses in these domains may sign in.
-    #[serde(default, deserialize_with = "words")]
+    #[serde(default, deserialize_with = "super::comma_list")]
     pub allowed_domains: Vec<String>,
     /// The addresses this provider says it verified are trusted here: a new account gets the address (proven),
     /// an invitation to it is accepted, and it joins the account here that proved the same address. Off by
@@ -129,26 +129,6 @@ fn providers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ProviderC
         }
     }
     deserializer.deserialize_any(Providers)
-}
-
-/// A list of words: a list, or one string separated by spaces or commas (the environment's form).
-fn words<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Raw::deserialize(deserializer)? {
-        Raw::List(items) => items,
-        Raw::Text(text) => vec![text],
-    };
-    Ok(items
-        .iter()
-        .flat_map(|item| item.split(|c: char| c == ',' || c.is_whitespace()))
-        .filter(|word| !word.is_empty())
-        .map(str::to_owned)
-        .collect())
 }
 
 fn default_scopes() -> Vec<String> {

@@ -280,7 +280,10 @@ fn upstream_providers_come_from_the_file_and_are_checked() {
             (r#"id = "corp", issuer = "http://login.example.test""#, "https://"),
             (r#"id = "corp", issuer = "not a url""#, "not a URL"),
             (r#"id = "corp", kind = "oidc""#, "not a URL"),
-            (r#"id = "corp", issuer = "https://a.test", trusted_amr = ["MFA!"]"#, "trusted_amr"),
+            (
+                r#"id = "corp", issuer = "https://a.test", trusted_amr = ["MFA!"]"#,
+                "trusted_amr",
+            ),
         ] {
             jail.create_file(
                 "tessera.toml",

@@ -34,6 +34,9 @@ pub(super) type UpstreamClient = openidconnect::core::CoreClient<
     EndpointMaybeSet,
 >;
 
+/// The longest display name taken from an upstream, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
 /// What Tessera reads of a discovery document beyond OpenID Connect Discovery's own fields.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub(super) struct Extra {
@@ -268,7 +271,10 @@ pub(super) async fn identity(
         email,
         email_verified,
         username: text(&provider.username_claim),
-        name: text(&provider.name_claim).filter(|name| !name.trim().is_empty()),
+        // A display name, trimmed and kept to a sane length.
+        name: text(&provider.name_claim)
+            .map(|name| name.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
+            .filter(|name| !name.is_empty()),
         amr: claims
             .auth_method_refs()
             .into_iter()

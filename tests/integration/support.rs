@@ -254,6 +254,7 @@ impl TestDatabase {
     fn create() -> Self {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
+                let admin_url = without_tls(&admin_url);
                 let name = format!("test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
@@ -298,6 +299,17 @@ impl Drop for TestDatabase {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
+}
+
+/// `url`, asking for a connection without TLS unless it says otherwise. The test database is on loopback, and a
+/// test process exits while its server's threads still hold connections: OpenSSL's exit-time cleanup under a
+/// live TLS connection of libpq has aborted a finished test run ("double free or corruption").
+fn without_tls(url: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    if !parsed.query_pairs().any(|(name, _)| name == "sslmode") {
+        parsed.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    parsed.to_string()
 }
 
 /// `admin_url` with its database name replaced by `name`.
