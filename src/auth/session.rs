@@ -446,18 +446,3 @@ impl Sessions {
         })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_upstreams_mfa_is_reported_but_is_not_a_second_factor_here() {
-        let how = Authentication::federated("corp", &["mfa".into()]);
-        assert!(!how.has_second_factor());
-        assert_eq!(how.acr, SINGLE_FACTOR_ACR);
-        let then = how.then("otp");
-        assert!(then.has_second_factor());
-        assert_eq!(then.acr, MULTI_FACTOR_ACR);
-    }
-}

@@ -59,6 +59,11 @@ async fn member(pair: &Federated, username: &str) -> TestUser {
     user
 }
 
+/// A POST of the application's, as `token`'s bearer.
+async fn call(shop: &reqwest::Client, url: &str, token: &str, body: &Value) -> reqwest::Response {
+    shop.post(url).bearer_auth(token).json(body).send().await.unwrap()
+}
+
 fn link_request(pair: &Federated) -> Value {
     json!({"provider": "up", "client_id": pair.client.id, "redirect_uri": pair.client.redirect_uri})
 }
@@ -76,31 +81,13 @@ async fn an_application_links_an_upstream_identity_for_its_signed_in_caller() {
 
     let response = shop.post(&start).json(&link_request(&pair)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let response = shop
-        .post(&start)
-        .bearer_auth(&access)
-        .json(&json!({"provider": "up"}))
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &start, &access, &json!({"provider": "up"})).await;
     assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let nowhere = json!({"provider": "nowhere", "client_id": pair.client.id, "redirect_uri": pair.client.redirect_uri});
-    let response = shop
-        .post(&start)
-        .bearer_auth(&access)
-        .json(&nowhere)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &start, &access, &nowhere).await;
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 
-    let response = shop
-        .post(&start)
-        .bearer_auth(&access)
-        .json(&link_request(&pair))
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &start, &access, &link_request(&pair)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let started: Value = response.json().await.unwrap();
     assert_eq!(started["step"], "link");
@@ -110,13 +97,7 @@ async fn an_application_links_an_upstream_identity_for_its_signed_in_caller() {
 
     // Before the person came back, nothing finishes it.
     let early = json!({"flow_token": flow_token, "code": "tsl_nothing"});
-    let response = shop
-        .post(&complete)
-        .bearer_auth(&access)
-        .json(&early)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &complete, &access, &early).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
 
     let browser = pair.down.browser();
@@ -145,42 +126,18 @@ async fn an_application_links_an_upstream_identity_for_its_signed_in_caller() {
 
     // Another account cannot finish it, even with the flow token and the code.
     let right = json!({"flow_token": flow_token, "code": code});
-    let response = shop
-        .post(&complete)
-        .bearer_auth(&ada_access)
-        .json(&right)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &complete, &ada_access, &right).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "mfa_token_invalid").await;
     let wrong = json!({"flow_token": flow_token, "code": "tsl_wrong"});
-    let response = shop
-        .post(&complete)
-        .bearer_auth(&access)
-        .json(&wrong)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &complete, &access, &wrong).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_code").await;
 
-    let response = shop
-        .post(&complete)
-        .bearer_auth(&access)
-        .json(&right)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &complete, &access, &right).await;
     assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
     let linked: Value = response.json().await.unwrap();
     assert_eq!(linked["provider"], "up");
     assert_eq!(listed(access.clone()).await[0]["id"], linked["id"]);
-    let response = shop
-        .post(&complete)
-        .bearer_auth(&access)
-        .json(&right)
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &complete, &access, &right).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "mfa_token_invalid").await;
 
     // Signing in through the upstream now reaches tom's account.
@@ -212,13 +169,8 @@ async fn a_rest_link_needs_a_recent_sign_in_and_refuses_an_identity_of_another_a
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    let started: Value = shop
-        .post(&start)
-        .bearer_auth(&access)
-        .json(&link_request(&pair))
-        .send()
+    let started: Value = call(&shop, &start, &access, &link_request(&pair))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -232,12 +184,6 @@ async fn a_rest_link_needs_a_recent_sign_in_and_refuses_an_identity_of_another_a
 
     // Past the re-authentication window, a link needs a fresh sign-in.
     pair.down.advance_clock(Duration::from_secs(1000));
-    let response = shop
-        .post(&start)
-        .bearer_auth(&access)
-        .json(&link_request(&pair))
-        .send()
-        .await
-        .unwrap();
+    let response = call(&shop, &start, &access, &link_request(&pair)).await;
     assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
 }

@@ -244,3 +244,18 @@ impl SignIn {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::{Authentication, MULTI_FACTOR_ACR, SINGLE_FACTOR_ACR};
+
+    #[test]
+    fn an_upstreams_mfa_is_reported_but_is_not_a_second_factor_here() {
+        let how = Authentication::federated("corp", &["mfa".into()]);
+        assert!(!how.has_second_factor());
+        assert_eq!(how.acr, SINGLE_FACTOR_ACR);
+        let then = how.then("otp");
+        assert!(then.has_second_factor());
+        assert_eq!(then.acr, MULTI_FACTOR_ACR);
+    }
+}
