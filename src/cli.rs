@@ -129,8 +129,9 @@ pub enum AdminCommand {
         /// Requests a minute (default: apps.default_rate_limit_per_minute).
         #[arg(long)]
         rate_limit: Option<u32>,
+        // Boxed: the policy flags would make every command as large as these.
         #[command(flatten)]
-        policy: PolicyArgs,
+        policy: Box<PolicyArgs>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -146,7 +147,7 @@ pub enum AdminCommand {
         #[arg(long)]
         rate_limit: Option<u32>,
         #[command(flatten)]
-        policy: PolicyArgs,
+        policy: Box<PolicyArgs>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -294,7 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 name: Some(name),
                 slug,
                 rate_limit_per_minute: rate_limit,
-                policy: policy.into(),
+                policy: (*policy).into(),
                 ..AppSpec::default()
             };
             let app = refused_fields(state.apps.create(spec, state.clock.now()).await)?;
@@ -311,7 +312,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let spec = AppSpec {
                 name,
                 rate_limit_per_minute: rate_limit,
-                policy: policy.into(),
+                policy: (*policy).into(),
                 ..AppSpec::default()
             };
             let app = refused_fields(state.apps.update(&application, spec, state.clock.now()).await)?;

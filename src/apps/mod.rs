@@ -3,6 +3,7 @@
 //! to one.
 
 pub mod api_keys;
+pub mod networks;
 pub mod policy;
 pub mod rate_limit;
 mod settings;
@@ -59,6 +60,7 @@ impl Application {
                 row.code_ttl_secs,
                 row.home_client_id,
                 &row.external_providers,
+                &row.ip_ranges,
             ),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -81,6 +83,7 @@ impl Application {
             code_ttl_secs: self.policy.code_ttl_secs,
             home_client_id: self.policy.home_client_id.clone(),
             external_providers: self.policy.stored_providers(),
+            ip_ranges: networks::stored(&self.policy.ip_ranges),
         }
     }
 
@@ -157,6 +160,7 @@ impl AppService {
                     code_ttl_secs: config.apps.default_code_ttl_secs,
                     home_client_id: None,
                     external_providers: Vec::new(),
+                    ip_ranges: Vec::new(),
                 },
             },
             reach: Reach {
@@ -344,5 +348,6 @@ fn default_policy(config: &Config) -> AccessPolicy {
         code_ttl_secs: apps.default_code_ttl_secs,
         home_client_id: None,
         external_providers: Vec::new(),
+        ip_ranges: Vec::new(),
     }
 }

@@ -1,9 +1,10 @@
 //! An application's access policy: who may enter (`access_mode`), how people prove who they are
 //! (`login_methods`), which proof of contact a `registration` application asks for before its first token
-//! (`verification_channels`), how long a code sent during its sign-in may be entered, and the client its
-//! access link lands in. The rules that tie these together are checked here, once, for every way of setting
+//! (`verification_channels`), how long a code sent during its sign-in may be entered, the client its
+//! access link lands in, and the networks it may be used from (`ip_ranges`, see `networks`). The rules that tie these together are checked here, once, for every way of setting
 //! them (admin API, CLI, configuration of new applications).
 
+use super::networks::{self, IpRange};
 pub use crate::config::{AccessMode, ContactChannel, LoginMethod};
 use crate::error::FieldError;
 
@@ -23,6 +24,8 @@ pub struct AccessPolicy {
     pub home_client_id: Option<String>,
     /// The upstream providers offered (login method `external`), by id.
     pub external_providers: Vec<String>,
+    /// The networks people may sign in and refresh tokens from; empty: anywhere.
+    pub ip_ranges: Vec<IpRange>,
 }
 
 impl AccessPolicy {
@@ -68,6 +71,7 @@ impl AccessPolicy {
         code_ttl_secs: i64,
         home_client_id: Option<String>,
         providers: &str,
+        ip_ranges: &str,
     ) -> Self {
         Self {
             access_mode: AccessMode::parse(mode).unwrap_or(AccessMode::InviteOnly),
@@ -76,6 +80,7 @@ impl AccessPolicy {
             code_ttl_secs,
             home_client_id,
             external_providers: providers.split_whitespace().map(str::to_owned).collect(),
+            ip_ranges: networks::from_stored(ip_ranges),
         }
     }
 }
@@ -94,6 +99,7 @@ pub struct PolicySpec {
     /// `Some(None)` removes the home client.
     pub home_client_id: Option<Option<String>>,
     pub external_providers: Option<Vec<String>>,
+    pub ip_ranges: Option<Vec<String>>,
 }
 
 /// Which channels this server can send codes over, and the upstream providers it knows.
@@ -121,6 +127,7 @@ pub(super) fn resolve(
     reach: &Reach,
     problems: &mut Vec<FieldError>,
 ) -> AccessPolicy {
+    let ip_ranges = networks::resolve(spec.ip_ranges, &current.ip_ranges, problems);
     let mut problem = |field: &'static str, message: String| problems.push(FieldError { field, message });
     let chosen = spec.access_mode.as_deref().map(AccessMode::parse);
     if let Some(None) = chosen {
@@ -243,6 +250,7 @@ pub(super) fn resolve(
             .unwrap_or_else(|| current.home_client_id.clone())
             .filter(|id| !id.is_empty()),
         external_providers,
+        ip_ranges,
     }
 }
 
@@ -330,6 +338,7 @@ mod tests {
             code_ttl_secs: 60,
             home_client_id: None,
             external_providers: Vec::new(),
+            ip_ranges: Vec::new(),
         }
     }
 

@@ -1,10 +1,14 @@
 //! Who may enter an application: its access mode applied to an account — `open` admits everyone,
 //! `invite_only` its members, `registration` accounts that proved one of its verification channels or have an
 //! identity at one of its upstream providers (a guest only by proving one) — both when a sign-in finishes and
-//! whenever tokens of it are used again.
+//! whenever tokens of it are used again; and the networks it may be used from (`ip_ranges`), checked before a
+//! sign-in looks at any credential, when it finishes, and at every refresh.
+
+use std::net::IpAddr;
 
 use super::{Access, AccessError, AuthError};
 use crate::apps::Application;
+use crate::apps::networks;
 use crate::apps::policy::{AccessMode, ContactChannel};
 use crate::store::users::User;
 use crate::store::{external_identities, members};
@@ -52,6 +56,18 @@ impl Access {
         })
     }
 
+    /// Whether the application with this id may be used from `ip` (a refresh of its tokens).
+    pub(in crate::auth) async fn check_app_network(
+        &self,
+        application_id: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
+        match self.apps.find(application_id).await? {
+            Some(app) => check_network(&app, ip),
+            None => Ok(()),
+        }
+    }
+
     /// Whether an account that holds tokens of an application may still use them (a refresh, a private
     /// token): the policy may have changed since it signed in.
     pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {
@@ -64,4 +80,14 @@ impl Access {
             Admission::Refused => Err(AccessError::NotMember.into()),
         }
     }
+}
+
+/// Whether `app` may be used from `ip`: anywhere when it lists no networks; else only from inside them (an
+/// address that cannot be told is outside).
+pub(in crate::auth) fn check_network(app: &Application, ip: Option<IpAddr>) -> Result<(), AuthError> {
+    if networks::admits(&app.policy.ip_ranges, ip) {
+        return Ok(());
+    }
+    tracing::warn!(application_id = %app.id, ip = ?ip, "refused: not from one of the application's networks");
+    Err(AccessError::IpNotAllowed.into())
 }

@@ -124,6 +124,9 @@ pub enum AccessError {
     GuestsNotAllowed,
     #[error("the application does not accept sign-in by `{0}`")]
     MethodNotAllowed(&'static str),
+    /// The request comes from outside the networks the application may be used from.
+    #[error("the application may not be used from this network")]
+    IpNotAllowed,
 }
 
 /// Sign-up, guests, invitations and account lookups: what `Accounts` refuses.

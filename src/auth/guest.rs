@@ -5,7 +5,7 @@
 //! `apps.unused_guest_days`.
 
 use super::flow::generated_username;
-use super::{AccessError, AccountError, Accounts, AuthError, Authentication, SignedIn, TokenPair};
+use super::{AccessError, AccountError, Accounts, AuthError, Authentication, Origin, SignedIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
 use crate::apps::rate_limit::Policy;
@@ -19,16 +19,17 @@ impl Accounts {
         &self,
         app: &Application,
         refresh_token: Option<&str>,
-        client: &str,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         if app.policy.access_mode != AccessMode::Open {
             return Err(AccessError::GuestsNotAllowed.into());
         }
         if let Some(token) = refresh_token {
-            return self.sessions.refresh(token, app, now).await;
+            return self.sessions.refresh(token, app, origin.ip, now).await;
         }
-        let guest = self.new_guest(app, client, now).await?;
+        super::access::check_network(app, origin.ip)?;
+        let guest = self.new_guest(app, &origin.key, now).await?;
         self.sessions
             .start_session(guest, app, Authentication::guest(), now)
             .await
@@ -39,7 +40,7 @@ impl Accounts {
     pub async fn browser_guest(
         &self,
         application_id: &str,
-        client: &str,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Option<SignedIn>, AuthError> {
         let Some(app) = self.apps.find(application_id).await? else {
@@ -48,7 +49,8 @@ impl Accounts {
         if app.policy.access_mode != AccessMode::Open {
             return Ok(None);
         }
-        let guest = self.new_guest(&app, client, now).await?;
+        super::access::check_network(&app, origin.ip)?;
+        let guest = self.new_guest(&app, &origin.key, now).await?;
         let how = Authentication::guest();
         Ok(Some(
             self.sessions

@@ -27,6 +27,7 @@ impl Credentials {
         if !app.policy.accepts_password() {
             return Err(AccessError::MethodNotAllowed("password").into());
         }
+        super::access::check_network(app, origin.ip)?;
         self.captcha.verify(captcha, "login", origin.ip).await?;
         self.check_password(login, password, &origin.key, now).await
     }

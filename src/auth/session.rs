@@ -281,9 +281,15 @@ impl Sessions {
     }
 
     /// Spends a refresh token of `app` for a new pair. A spent token presented again revokes the family.
-    pub async fn refresh(&self, presented: &str, app: &Application, now: UnixTime) -> Result<TokenPair, AuthError> {
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        app: &Application,
+        ip: Option<std::net::IpAddr>,
+        now: UnixTime,
+    ) -> Result<TokenPair, AuthError> {
         let rotated = self
-            .rotate_refresh_token(presented, FamilyOwner::Api(&app.id), now)
+            .rotate_refresh_token(presented, FamilyOwner::Api(&app.id), ip, now)
             .await?;
         let access = self.tokens.issue(
             AccessGrant {
@@ -306,12 +312,14 @@ impl Sessions {
         })
     }
 
-    /// Spends a refresh token of `owner`'s families and stores its successor. A token of another owner is
-    /// refused without being spent; a spent one presented again revokes its whole family (RFC 9700 §4.14.2).
+    /// Spends a refresh token of `owner`'s families, presented from `ip`, and stores its successor. A token of
+    /// another owner is refused without being spent; a spent one presented again revokes its whole family (RFC
+    /// 9700 §4.14.2); one presented from outside its application's networks is refused, unspent.
     pub async fn rotate_refresh_token(
         &self,
         presented: &str,
         owner: FamilyOwner<'_>,
+        ip: Option<std::net::IpAddr>,
         now: UnixTime,
     ) -> Result<RotatedFamily, AuthError> {
         if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
@@ -342,6 +350,7 @@ impl Sessions {
         }
         // The application's policy may have changed since the sign-in: a member removed, proof now asked.
         if let Some(application_id) = &family.application_id {
+            self.access.check_app_network(application_id, ip).await?;
             self.access.still_admitted(&user, application_id).await?;
         }
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);

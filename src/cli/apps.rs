@@ -29,6 +29,10 @@ pub struct PolicyArgs {
     /// `[[federation.providers]]`). `--external-provider none` for none.
     #[arg(long = "external-provider")]
     external_providers: Vec<String>,
+    /// A network the application may be used from (repeatable): a CIDR block, a start-end pair or an address.
+    /// `--ip-range none` for anywhere.
+    #[arg(long = "ip-range")]
+    ip_ranges: Vec<String>,
 }
 
 impl From<PolicyArgs> for PolicySpec {
@@ -45,6 +49,7 @@ impl From<PolicyArgs> for PolicySpec {
             code_ttl_secs: args.code_ttl,
             home_client_id: args.home_client.map(|id| (id != "none").then_some(id)),
             external_providers: list(args.external_providers),
+            ip_ranges: list(args.ip_ranges),
         }
     }
 }
@@ -64,6 +69,7 @@ pub(super) fn print_app(done: &str, app: &App, json: bool) {
             "code_ttl_secs": policy.code_ttl_secs,
             "home_client_id": policy.home_client_id,
             "external_providers": policy.external_providers,
+            "ip_ranges": policy.ip_ranges.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         println!("{body}");
     } else {

@@ -22,9 +22,13 @@ impl FromRequest for ClientAddress {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ip = request_ip(req);
-        ready(Ok(ClientAddress(Origin { ip, key: rate_key(ip) })))
+        ready(Ok(ClientAddress(origin(request_ip(req)))))
     }
+}
+
+/// A request's origin from its client address.
+pub fn origin(ip: Option<IpAddr>) -> Origin {
+    Origin { ip, key: rate_key(ip) }
 }
 
 /// The client's address for this request, believing only the configured trusted proxies.

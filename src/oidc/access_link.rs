@@ -7,7 +7,7 @@
 use super::OidcService;
 use crate::apps::Application;
 use crate::auth::flow::{Door, Next};
-use crate::auth::{AccessError, AuthError, Authentication, BrowserSession, SignedIn};
+use crate::auth::{AccessError, AuthError, Authentication, BrowserSession, Origin, SignedIn};
 use crate::clock::UnixTime;
 
 /// Where the access link sends a browser.
@@ -37,14 +37,14 @@ impl OidcService {
         app: &Application,
         session: Option<&BrowserSession>,
         binding: &str,
-        client: &str,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Landing, AuthError> {
         if let Some(uri) = self.home_login_uri(app).await? {
             return Ok(Landing::Client(uri));
         }
         let Some(session) = session else {
-            return Ok(match self.accounts.browser_guest(&app.id, client, now).await? {
+            return Ok(match self.accounts.browser_guest(&app.id, origin, now).await? {
                 Some(guest) => Landing::Guest(Box::new(guest)),
                 None => Landing::SignIn,
             });
@@ -52,7 +52,7 @@ impl OidcService {
         let how = Authentication::of_session(&session.amr, &session.acr);
         match self
             .sign_in
-            .admit(&session.user, app, Door::Browser(binding), &how, now)
+            .admit(&session.user, app, Door::Browser(binding), &how, origin, now)
             .await
         {
             Ok(None) => Ok(Landing::Account),

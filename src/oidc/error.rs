@@ -170,6 +170,7 @@ impl From<AuthError> for OAuthError {
             A::Access(Ac::VerificationRequired) => {
                 Self::invalid_grant("The application asks for a proven address or number: sign in again.")
             }
+            A::Access(Ac::IpNotAllowed) => Self::invalid_grant("The application cannot be used from this network."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
             // Steps of a sign-in, account and factor management: no grant leads to them.

@@ -11,6 +11,7 @@ use super::params::Params;
 use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
+use crate::auth::Origin;
 use crate::auth::flow::Door;
 use crate::auth::identity::names;
 use crate::auth::{AccessError, AuthError, Authentication, BrowserSession};
@@ -28,8 +29,9 @@ const REQUEST_TTL: i64 = 600;
 pub struct Browser<'a> {
     pub session: Option<&'a BrowserSession>,
     pub binding: &'a str,
-    /// The key per-address limits count this browser under (guests made from it, say).
-    pub client: &'a str,
+    /// Where the browser's requests come from (its networks are checked; per-address limits count under its
+    /// key).
+    pub origin: &'a Origin,
 }
 
 /// Where the browser goes next.
@@ -194,14 +196,14 @@ impl OidcService {
         if matches!(step, Step::Login) && browser.session.is_none() && request.welcomes_guest() {
             let guest = self
                 .accounts
-                .browser_guest(&client.application_id, browser.client, now)
+                .browser_guest(&client.application_id, browser.origin, now)
                 .await;
             if let Some(signed_in) = guest.map_err(auth_rejection)? {
                 let session = signed_in.session.clone();
                 let as_guest = Browser {
                     session: Some(&session),
                     binding: browser.binding,
-                    client: browser.client,
+                    origin: browser.origin,
                 };
                 let then = Box::pin(self.proceed(request, client, pending_id, as_guest, consented_now, now)).await?;
                 return Ok(Outcome::Guest {
@@ -217,7 +219,7 @@ impl OidcService {
             let door = Door::Browser(browser.binding);
             match self
                 .sign_in
-                .admit_to(&session.user, &client.application_id, door, &how, now)
+                .admit_to(&session.user, &client.application_id, door, &how, browser.origin, now)
                 .await
             {
                 Ok(None) => {}
@@ -236,14 +238,17 @@ impl OidcService {
                 }
                 // A guest may sign in as someone who may enter.
                 Err(AuthError::Access(AccessError::NotMember)) if session.user.guest => step = Step::Login,
-                Err(AuthError::Access(AccessError::NotMember)) => {
+                Err(AuthError::Access(refused @ (AccessError::NotMember | AccessError::IpNotAllowed))) => {
                     if let Some(id) = pending_id
                         && !authorization_requests::consume(&self.db, id, now).await?
                     {
                         return Err(spent());
                     }
-                    let error =
-                        OAuthError::new(ErrorCode::AccessDenied, "the account has no access to this application");
+                    let why = match refused {
+                        AccessError::IpNotAllowed => "the application cannot be used from this network",
+                        _ => "the account has no access to this application",
+                    };
+                    let error = OAuthError::new(ErrorCode::AccessDenied, why);
                     return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
                 }
                 Err(other) => return Err(auth_rejection(other)),

@@ -28,6 +28,8 @@ pub struct ApplicationRow {
     pub home_client_id: Option<String>,
     /// Space-separated ids of the upstream providers offered.
     pub external_providers: String,
+    /// Space-separated.
+    pub ip_ranges: String,
 }
 
 pub async fn insert(db: &Database, app: ApplicationRow) -> StoreResult<()> {
@@ -88,6 +90,7 @@ pub async fn update(db: &Database, app: ApplicationRow) -> StoreResult<bool> {
                 applications::code_ttl_secs.eq(app.code_ttl_secs),
                 applications::home_client_id.eq(&app.home_client_id),
                 applications::external_providers.eq(&app.external_providers),
+                applications::ip_ranges.eq(&app.ip_ranges),
             ))
             .execute(conn)?;
         Ok(updated == 1)

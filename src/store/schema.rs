@@ -79,6 +79,7 @@ diesel::table! {
         code_ttl_secs -> BigInt,
         home_client_id -> Nullable<Text>,
         external_providers -> Text,
+        ip_ranges -> Text,
     }
 }
 

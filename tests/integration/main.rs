@@ -33,6 +33,7 @@ mod jwks;
 mod login;
 mod logout;
 mod mfa;
+mod networks;
 mod oauth_refresh;
 mod outage;
 mod pages_mfa;

@@ -97,6 +97,21 @@ impl TestApp {
         }
     }
 
+    /// A browser whose requests arrive through a proxy that says they come from `forwarded_for`.
+    pub fn browser_from(&self, forwarded_for: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        Browser {
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
     /// `POST /oauth2/token` authenticated with HTTP Basic.
     pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> Response {
         self.client

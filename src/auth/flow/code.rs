@@ -49,6 +49,7 @@ impl SignIn {
         if !app.policy.accepts(method) {
             return Err(AccessError::MethodNotAllowed(method.as_str()).into());
         }
+        crate::auth::access::check_network(app, origin.ip)?;
         self.captcha.verify(captcha, "login", origin.ip).await?;
         let audience = self.audience(app, channel, &destination).await?;
         let user = match &audience {

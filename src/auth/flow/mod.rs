@@ -153,8 +153,10 @@ impl SignIn {
         app: &Application,
         door: Door<'_>,
         how: &Authentication,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Option<Next>, AuthError> {
+        super::access::check_network(app, origin.ip)?;
         match self.access.admission(user, app).await? {
             Admission::Admitted => Ok(None),
             Admission::Refused => Err(self.refusal(user, app)),
@@ -176,10 +178,11 @@ impl SignIn {
         application_id: &str,
         door: Door<'_>,
         how: &Authentication,
+        origin: &Origin,
         now: UnixTime,
     ) -> Result<Option<Next>, AuthError> {
         let app = self.apps.find(application_id).await?.ok_or(AccessError::NotMember)?;
-        self.admit(user, &app, door, how, now).await
+        self.admit(user, &app, door, how, origin, now).await
     }
 
     /// Once `user` has proven `how` for `app` at `door`: the sign-in is complete, or the next step is due,
@@ -213,6 +216,7 @@ impl SignIn {
         origin: &Origin,
         now: UnixTime,
     ) -> Result<Progress, AuthError> {
+        super::access::check_network(app, origin.ip)?;
         let admission = self.access.admission(&user, app).await?;
         if let Admission::Refused = admission {
             if let Some(flow) = flow {

@@ -30,6 +30,7 @@ pub struct AppRequest {
     #[serde(default, deserialize_with = "present")]
     home_client_id: Option<Option<String>>,
     external_providers: Option<Vec<String>>,
+    ip_ranges: Option<Vec<String>>,
 }
 
 /// A field that may be sent as `null` (`Some(None)`), as opposed to left out (`None`).
@@ -56,6 +57,7 @@ impl From<AppRequest> for AppSpec {
                 code_ttl_secs: request.code_ttl_secs,
                 home_client_id: request.home_client_id,
                 external_providers: request.external_providers,
+                ip_ranges: request.ip_ranges,
             },
         }
     }
@@ -75,6 +77,7 @@ struct AppBody {
     code_ttl_secs: i64,
     home_client_id: Option<String>,
     external_providers: Vec<String>,
+    ip_ranges: Vec<String>,
     created_at: String,
     updated_at: String,
 }
@@ -95,6 +98,7 @@ impl From<Application> for AppBody {
             verification_channels: app.policy.verification_channels.iter().map(|c| c.as_str()).collect(),
             code_ttl_secs: app.policy.code_ttl_secs,
             home_client_id: app.policy.home_client_id,
+            ip_ranges: app.policy.ip_ranges.iter().map(ToString::to_string).collect(),
             external_providers: app.policy.external_providers,
         }
     }

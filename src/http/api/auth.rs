@@ -256,6 +256,7 @@ pub async fn send_mfa_code(
 pub async fn refresh(
     state: web::Data<AppState>,
     app: RequestApp,
+    client: ClientAddress,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(refresh_token) = body.into_inner().refresh_token else {
@@ -264,7 +265,7 @@ pub async fn refresh(
     let pair = state
         .auth
         .sessions
-        .refresh(&refresh_token, &app.0, state.clock.now())
+        .refresh(&refresh_token, &app.0, client.0.ip, state.clock.now())
         .await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }

@@ -219,7 +219,7 @@ pub async fn guest(
     let pair = state
         .auth
         .accounts
-        .guest_tokens(&app.0, refresh_token.as_deref(), &client.0.key, state.clock.now())
+        .guest_tokens(&app.0, refresh_token.as_deref(), &client.0, state.clock.now())
         .await?;
     Ok(step_response(LoginStep::SignedIn(pair)))
 }

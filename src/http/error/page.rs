@@ -149,6 +149,7 @@ impl From<crate::auth::AuthError> for PageError {
                 Self::forbidden("This application does not accept this way of signing in.")
             }
             A::Access(Ac::GuestsNotAllowed) => Self::forbidden("This application is not open to guests."),
+            A::Access(Ac::IpNotAllowed) => Self::forbidden("This application cannot be used from your network."),
             A::Account(Acc::IdentityTaken) => Self::with_status(
                 StatusCode::CONFLICT,
                 "This account at the provider is already linked to another account here.",

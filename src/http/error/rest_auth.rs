@@ -195,6 +195,11 @@ impl From<AccessError> for ApiError {
                 "guests_not_allowed",
                 "This application is not open to guests: sign in or sign up instead.",
             ),
+            AccessError::IpNotAllowed => Self::new(
+                S::FORBIDDEN,
+                "ip_not_allowed",
+                "This application cannot be used from your network.",
+            ),
         }
     }
 }

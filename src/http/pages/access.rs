@@ -38,7 +38,7 @@ pub async fn get_access_link(
             &app,
             browser.session.as_ref(),
             &binding,
-            &browser.client_key,
+            &browser.origin,
             state.clock.now(),
         )
         .await?;

@@ -20,8 +20,9 @@ pub struct BrowserState {
     pub csrf: String,
     /// Set this cookie on the response: the browser had no CSRF token yet.
     pub new_csrf_cookie: Option<Cookie<'static>>,
-    /// The key per-address limits count this browser under.
-    pub client_key: String,
+    /// Where the browser's requests come from: its address (by the trusted-proxy rules) and the key per-address
+    /// limits count it under.
+    pub origin: crate::auth::Origin,
 }
 
 impl BrowserState {
@@ -42,7 +43,7 @@ impl BrowserState {
         crate::oidc::interaction::Browser {
             session: self.session.as_ref(),
             binding,
-            client: &self.client_key,
+            origin: &self.origin,
         }
     }
 }
@@ -96,7 +97,7 @@ pub async fn browser_state(req: &HttpRequest, state: &AppState) -> Result<Browse
         session,
         csrf,
         new_csrf_cookie,
-        client_key: crate::http::client_ip::rate_key(crate::http::client_ip::request_ip(req)),
+        origin: crate::http::client_ip::origin(crate::http::client_ip::request_ip(req)),
     })
 }
 

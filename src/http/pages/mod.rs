@@ -300,7 +300,7 @@ pub(super) async fn finish_sign_in(
             let resumed = crate::oidc::interaction::Browser {
                 session: Some(&signed_in.session),
                 binding: &binding,
-                client: &browser.client_key,
+                origin: &browser.origin,
             };
             outcome_response(state.oidc.resume(&pending.id, resumed, now).await, state)?
         }

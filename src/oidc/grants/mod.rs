@@ -63,7 +63,7 @@ impl OidcService {
         }
         match grant {
             GrantType::AuthorizationCode => self.exchange_code(client, app, params, now).await,
-            GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, now).await,
+            GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, client_ip, now).await,
             GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
             GrantType::TokenExchange => self.exchange_private_token(client, app, params, client_ip, now).await,
         }

@@ -21,6 +21,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
+        client_ip: Option<std::net::IpAddr>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let presented = required(params, "refresh_token")?;
@@ -40,7 +41,7 @@ impl OidcService {
         }
         let rotated = self
             .sessions
-            .rotate_refresh_token(presented, FamilyOwner::Client(&client.id), now)
+            .rotate_refresh_token(presented, FamilyOwner::Client(&client.id), client_ip, now)
             .await?;
         let family = &rotated.family;
         let scope = requested.unwrap_or_else(|| Scope::stored(&family.scope)).to_string();
