@@ -236,6 +236,11 @@ impl PrivateTokens {
         Ok(live)
     }
 
+    /// Whether private tokens of `app` may be used (directly, or exchanged) from `client_ip`: its networks.
+    pub fn usable_from(&self, app: &Application, client_ip: Option<IpAddr>) -> Result<(), AuthError> {
+        super::access::check_network(app, client_ip)
+    }
+
     /// A bearer request made with a private token itself: it acts with the token's scopes.
     pub(in crate::auth) async fn authenticate_private_token(
         &self,
@@ -244,6 +249,7 @@ impl PrivateTokens {
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
+        self.usable_from(app, client_ip)?;
         let live = self.resolve_private_token(presented, &app.id, now).await?;
         self.record_use(&live.token, client_ip, now);
         Ok(Principal {
@@ -262,6 +268,7 @@ impl PrivateTokens {
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<IssuedAccessToken, AuthError> {
+        self.usable_from(app, client_ip)?;
         let live = self.resolve_private_token(presented, &app.id, now).await?;
         self.record_use(&live.token, client_ip, now);
         Ok(self.tokens.issue(

@@ -1,7 +1,7 @@
 //! The networks an application may be used from (`ip_ranges`): CIDR blocks, start-end pairs and addresses, IPv4
 //! and IPv6, with the client address the trusted-proxy rules give. From elsewhere a sign-in is refused before
 //! any credential is looked at (`403 ip_not_allowed`, the same for a right and a wrong password), at every
-//! front door, and so is a refresh, which leaves the token unspent.
+//! front door, and so are a refresh (which leaves the token unspent) and a private token's use.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -86,6 +86,34 @@ async fn the_rest_api_signs_in_and_refreshes_only_from_the_applications_networks
     let response = post_from(&api, &url, "192.0.2.1", &refresh).await;
     assert_error(response, StatusCode::FORBIDDEN, "ip_not_allowed").await;
     let response = post_from(&api, &url, "203.0.113.77", &refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A private token made inside is refused outside, used directly or exchanged.
+    let access = tokens["access_token"].as_str().unwrap();
+    let made: Value = api
+        .post(app.url("/api/v1/tokens"))
+        .header("x-forwarded-for", "203.0.113.5")
+        .bearer_auth(access)
+        .json(&json!({"description": "statements", "expires_at": app.time_in(30 * 24 * 3600), "scopes": []}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let private = made["token"].as_str().unwrap_or_else(|| panic!("{made}"));
+    let me = |from: &'static str| {
+        api.get(app.url("/api/v1/user"))
+            .header("x-forwarded-for", from)
+            .bearer_auth(private)
+            .send()
+    };
+    assert_eq!(me("203.0.113.5").await.unwrap().status(), StatusCode::OK);
+    assert_error(me("192.0.2.1").await.unwrap(), StatusCode::FORBIDDEN, "ip_not_allowed").await;
+    let exchange = json!({"application_token": private});
+    let response = post_from(&api, &login, "192.0.2.1", &exchange).await;
+    assert_error(response, StatusCode::FORBIDDEN, "ip_not_allowed").await;
+    let response = post_from(&api, &login, "203.0.113.5", &exchange).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     // Without ranges, anywhere will do.

@@ -19,7 +19,7 @@ const DAY: i64 = 24 * 3600;
 
 impl TestApp {
     /// An RFC 3339 time `secs` from the server's now.
-    fn time_in(&self, secs: i64) -> String {
+    pub fn time_in(&self, secs: i64) -> String {
         rfc3339(self.clock.now() + secs)
     }
 

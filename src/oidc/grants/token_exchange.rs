@@ -57,6 +57,9 @@ impl OidcService {
         let requested = param(params, "scope")?
             .map(|text| Scope::parse(text).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope")))
             .transpose()?;
+        if let Err(refused) = self.private_tokens.usable_from(app, client_ip) {
+            return Err(refused.into());
+        }
         let live = match self
             .private_tokens
             .resolve_private_token(subject_token, &app.id, now)
