@@ -53,6 +53,9 @@ pub enum CredentialError {
     LoginRateLimited(u64),
     #[error("this needs a recent sign-in")]
     ReauthenticationRequired,
+    /// A wrong PIN, none set, or the account locked.
+    #[error("the PIN is wrong")]
+    WrongPin,
 }
 
 /// The sign-in flow itself: a step that does not fit the flow it names.

@@ -196,7 +196,7 @@ impl AccountTurns {
         }
     }
 
-    async fn wait_for(&self, account_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(in crate::auth) async fn wait_for(&self, account_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
         let stripe = self.hasher.hash_one(account_id) as usize % self.stripes.len();
         self.stripes[stripe].lock().await
     }

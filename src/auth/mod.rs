@@ -16,6 +16,7 @@ mod login;
 pub mod members;
 pub mod mfa;
 pub mod password;
+mod pin;
 mod private_tokens;
 mod session;
 mod signup;

@@ -175,7 +175,11 @@ impl From<AuthError> for OAuthError {
             A::Token(e) => e.into(),
             // Steps of a sign-in, account and factor management: no grant leads to them.
             A::Credentials(
-                C::InvalidCredentials | C::WrongPassword | C::LoginRateLimited(_) | C::ReauthenticationRequired,
+                C::InvalidCredentials
+                | C::WrongPassword
+                | C::WrongPin
+                | C::LoginRateLimited(_)
+                | C::ReauthenticationRequired,
             )
             | A::Session(S::InteractiveLoginRequired)
             | A::Account(

@@ -16,6 +16,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         guest -> Bool,
         name -> Nullable<Text>,
+        pin_hash -> Nullable<Text>,
     }
 }
 

@@ -33,6 +33,8 @@ pub struct User {
     pub guest: bool,
     /// A display name (from an upstream provider's claim), when the account has one.
     pub name: Option<String>,
+    /// The PIN's argon2id hash, when the account has one.
+    pub pin_hash: Option<String>,
 }
 
 impl User {
@@ -191,6 +193,17 @@ pub async fn update_password_hash(db: &Database, id: String, hash: String, now: 
     db.write(move |conn| {
         diesel::update(users::table.find(id))
             .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Sets (or with `None` removes) the account's PIN hash.
+pub async fn set_pin_hash(db: &Database, id: String, hash: Option<String>, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::pin_hash.eq(hash), users::updated_at.eq(now)))
             .execute(conn)?;
         Ok(())
     })

@@ -37,6 +37,7 @@ mod networks;
 mod oauth_refresh;
 mod outage;
 mod pages_mfa;
+mod pin;
 mod pkce;
 mod private_tokens;
 mod prompts;

@@ -25,6 +25,8 @@ pub struct UserBody {
     pub phone: Option<String>,
     /// The display name an upstream provider gave, if any.
     pub name: Option<String>,
+    /// Whether the account has a PIN.
+    pub has_pin: bool,
 }
 
 impl From<User> for UserBody {
@@ -39,6 +41,7 @@ impl From<User> for UserBody {
             created_at: rfc3339(user.created_at),
             phone: user.phone,
             name: user.name,
+            has_pin: user.pin_hash.is_some(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod body;
 mod external;
 mod identities;
 mod mfa;
+mod pin;
 mod sign_in;
 mod tokens;
 mod users;
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/verify/send").post(sign_in::send_verification))
         .service(web::resource("/auth/verify").post(sign_in::complete_verification))
         .service(web::resource("/user/password").put(users::change_password))
+        .service(web::resource("/user/pin").put(pin::set_pin).delete(pin::remove_pin))
         .service(web::resource("/user/identities").get(identities::list_identities))
         .service(web::resource("/user/identities/link").post(identities::start_link))
         .service(web::resource("/user/identities/link/complete").post(identities::complete_link))
@@ -66,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(admin_users::get_user)
                 .patch(admin_users::update_user),
         )
+        .service(web::resource("/admin/users/{id}/pin").put(pin::admin_set_pin))
         .service(
             web::resource("/admin/users/{id}/tokens")
                 .get(tokens::admin_list_tokens)

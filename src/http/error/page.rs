@@ -169,7 +169,7 @@ impl From<crate::auth::AuthError> for PageError {
                 Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
             }
             // What the pages answer themselves before it could reach here.
-            A::Credentials(C::InvalidCredentials | C::WrongPassword)
+            A::Credentials(C::InvalidCredentials | C::WrongPassword | C::WrongPin)
             | A::Validation(_)
             | A::Account(Acc::UnknownAccount | Acc::UsernameTaken | Acc::EmailTaken)
             | A::Session(

@@ -46,6 +46,7 @@ impl From<CredentialError> for ApiError {
             CredentialError::WrongPassword => {
                 Self::new(S::FORBIDDEN, "wrong_password", "The current password is incorrect.")
             }
+            CredentialError::WrongPin => Self::new(S::FORBIDDEN, "wrong_pin", "The PIN is incorrect."),
             CredentialError::ReauthenticationRequired => Self::new(
                 S::FORBIDDEN,
                 "reauthentication_required",

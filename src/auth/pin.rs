@@ -1,0 +1,149 @@
+//! PINs: a short secret an account keeps beside its password, for the extra checks an application may ask for
+//! after idle time. The owner sets, changes or removes it after a recent interactive sign-in or with the current
+//! PIN; an administrator may set one for an account. Stored with argon2id like passwords; a wrong PIN counts
+//! toward the account's lock-out like a wrong password; each change is logged and the owner told by e-mail.
+
+use std::ops::RangeInclusive;
+
+use super::{Accounts, AuthError, CredentialError, Credentials, Principal, SessionError};
+use crate::clock::UnixTime;
+use crate::error::FieldError;
+use crate::store::users::{self, User};
+
+/// How many digits a numeric PIN has.
+const PIN_DIGITS: RangeInclusive<usize> = 4..=12;
+/// How long a passphrase used as a PIN is, in characters.
+const PASSPHRASE_CHARS: RangeInclusive<usize> = 8..=128;
+
+/// What is wrong with a new PIN, if anything: 4 to 12 digits, or a passphrase of 8 to 128 characters.
+pub fn pin_problem(pin: &str) -> Option<&'static str> {
+    let length = pin.chars().count();
+    let fits = if pin.bytes().all(|b| b.is_ascii_digit()) {
+        PIN_DIGITS.contains(&length)
+    } else {
+        PASSPHRASE_CHARS.contains(&length) && !pin.trim().is_empty()
+    };
+    (!fits).then_some("a PIN is 4 to 12 digits, or a passphrase of 8 to 128 characters")
+}
+
+impl Credentials {
+    /// Checks the PIN of `user` (as it is stored now): a locked account is refused unchecked, and a wrong PIN
+    /// (or none set) counts toward the lock-out.
+    pub(in crate::auth) async fn check_pin(&self, user: &User, pin: &str, now: UnixTime) -> Result<(), AuthError> {
+        let _turn = self.account_turns.wait_for(&user.id).await;
+        let current = users::find_by_id(&self.db, user.id.clone())
+            .await?
+            .ok_or(CredentialError::WrongPin)?;
+        if current.locked_until.is_some_and(|until| until > now) {
+            tracing::warn!(user_id = %user.id, "PIN refused: account locked");
+            return Err(CredentialError::WrongPin.into());
+        }
+        let check = self.passwords.verify(pin, current.pin_hash.as_deref()).await?;
+        if !check.matches {
+            self.count_failure(&current, now).await?;
+            tracing::warn!(user_id = %user.id, "wrong PIN");
+            return Err(CredentialError::WrongPin.into());
+        }
+        Ok(())
+    }
+}
+
+impl Accounts {
+    /// Sets or changes the caller's PIN: with the current PIN, or after a recent interactive sign-in.
+    pub async fn set_pin(
+        &self,
+        caller: &Principal,
+        pin: &str,
+        current_pin: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        if let Some(message) = pin_problem(pin) {
+            return Err(AuthError::Validation(vec![FieldError {
+                field: "pin",
+                message: message.into(),
+            }]));
+        }
+        self.may_change_pin(caller, current_pin, now).await?;
+        let hash = self.credentials.hash(pin).await?;
+        users::set_pin_hash(&self.db, caller.user.id.clone(), Some(hash), now).await?;
+        let changed = caller.user.pin_hash.is_some();
+        tracing::info!(user_id = %caller.user.id, changed, "PIN set");
+        self.notify_pin(&caller.user, if changed { "changed" } else { "set" });
+        Ok(())
+    }
+
+    /// Removes the caller's PIN, under the same conditions as changing it.
+    pub async fn remove_pin(
+        &self,
+        caller: &Principal,
+        current_pin: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        if caller.user.pin_hash.is_none() {
+            return Ok(());
+        }
+        self.may_change_pin(caller, current_pin, now).await?;
+        users::set_pin_hash(&self.db, caller.user.id.clone(), None, now).await?;
+        tracing::info!(user_id = %caller.user.id, "PIN removed");
+        self.notify_pin(&caller.user, "removed");
+        Ok(())
+    }
+
+    /// An administrator sets the PIN of the account `user_id` (the owner may change it later).
+    pub async fn admin_set_pin(&self, user_id: &str, pin: &str, now: UnixTime) -> Result<(), AuthError> {
+        let user = super::find_user(&self.db, user_id).await?;
+        if let Some(message) = pin_problem(pin) {
+            return Err(AuthError::Validation(vec![FieldError {
+                field: "pin",
+                message: message.into(),
+            }]));
+        }
+        let hash = self.credentials.hash(pin).await?;
+        users::set_pin_hash(&self.db, user.id.clone(), Some(hash), now).await?;
+        tracing::info!(user_id = %user.id, "PIN set by an administrator");
+        self.notify_pin(&user, "set by an administrator");
+        Ok(())
+    }
+
+    /// A PIN changes only in an interactive sign-in, with the current PIN or a recent sign-in.
+    async fn may_change_pin(
+        &self,
+        caller: &Principal,
+        current_pin: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        if !caller.is_interactive() {
+            return Err(SessionError::InteractiveLoginRequired.into());
+        }
+        match current_pin {
+            Some(current) if caller.user.pin_hash.is_some() => {
+                self.credentials.check_pin(&caller.user, current, now).await
+            }
+            _ => caller.require_recent_sign_in(self.reauth_max_age_secs, now),
+        }
+    }
+
+    fn notify_pin(&self, user: &User, what: &str) {
+        super::notify_security_event(
+            &self.notify,
+            &self.issuer_name,
+            user,
+            format!("The PIN of your account was {what}."),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_are_digits_or_passphrases() {
+        for good in ["1234", "123456789012", "correct horse", "pässwörd"] {
+            assert_eq!(pin_problem(good), None, "{good}");
+        }
+        for bad in ["123", "1234567890123", "short", "        ", ""] {
+            assert!(pin_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `PUT` and `DELETE /api/v1/user/pin`: the caller's PIN, set or changed (with the current PIN, or after a
+//! recent interactive sign-in) and removed (after a recent interactive sign-in); `PUT /api/v1/admin/users/{id}/pin`: an administrator sets one.
+//! Each translates the request into `Accounts`, which holds the rules.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::auth::missing_fields;
+use crate::http::error::ApiError;
+use crate::http::extract::{Admin, ApiJson, Authenticated};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    pin: Option<String>,
+    /// The PIN set now, instead of a recent sign-in.
+    current_pin: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminPinRequest {
+    pin: Option<String>,
+}
+
+/// Sets or changes the caller's PIN.
+pub async fn set_pin(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: ApiJson<PinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let PinRequest { pin, current_pin } = body.into_inner();
+    let Some(pin) = pin else {
+        return Err(missing_fields(&[("pin", true)]));
+    };
+    state
+        .auth
+        .accounts
+        .set_pin(&caller.0, &pin, current_pin.as_deref(), state.clock.now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes the caller's PIN (after a recent interactive sign-in).
+pub async fn remove_pin(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .accounts
+        .remove_pin(&caller.0, None, state.clock.now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An administrator sets an account's PIN.
+pub async fn admin_set_pin(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ApiJson<AdminPinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(pin) = body.into_inner().pin else {
+        return Err(missing_fields(&[("pin", true)]));
+    };
+    state.auth.accounts.admin_set_pin(&id, &pin, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,134 @@
+//! PINs: set, changed and removed by the account's owner (with the current PIN, or after a recent interactive
+//! sign-in), set by an administrator; never from a private token; wrong PINs count toward the lock-out.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, assert_error};
+
+async fn put_pin(app: &TestApp, bearer: &str, body: Value) -> reqwest::Response {
+    app.client
+        .put(app.url("/api/v1/user/pin"))
+        .bearer_auth(bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn has_pin(app: &TestApp, bearer: &str) -> bool {
+    let me: Value = app
+        .client
+        .get(app.url("/api/v1/user"))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    me["has_pin"].as_bool().unwrap_or_else(|| panic!("{me}"))
+}
+
+#[tokio::test]
+async fn the_owner_sets_changes_and_removes_a_pin() {
+    let app = TestApp::spawn().await;
+    app.signup("ana").await;
+    let ana = app.login("ana", crate::support::PASSWORD).await;
+    assert!(!has_pin(&app, &ana.access).await);
+
+    for bad in ["123", "1234567890123", "short", ""] {
+        let response = put_pin(&app, &ana.access, json!({"pin": bad})).await;
+        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(body["fields"].get("pin").is_some(), "{body}");
+    }
+    let response = put_pin(&app, &ana.access, json!({})).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    let response = put_pin(&app, &ana.access, json!({"pin": "4711"})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(has_pin(&app, &ana.access).await);
+    let stored = tessera::store::users::find_by_username(&app.state.db, "ana".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.pin_hash.unwrap().starts_with("$argon2id$"), "stored as a hash");
+
+    // Later than the re-authentication window, the current PIN stands in for a fresh sign-in.
+    app.advance_clock(Duration::from_secs(1000));
+    let response = put_pin(&app, &ana.access, json!({"pin": "correct horse"})).await;
+    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    let response = put_pin(
+        &app,
+        &ana.access,
+        json!({"pin": "correct horse", "current_pin": "0000"}),
+    )
+    .await;
+    assert_error(response, StatusCode::FORBIDDEN, "wrong_pin").await;
+    let response = put_pin(
+        &app,
+        &ana.access,
+        json!({"pin": "correct horse", "current_pin": "4711"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // Removing needs a recent sign-in.
+    let remove = |bearer: String| {
+        app.client
+            .delete(app.url("/api/v1/user/pin"))
+            .bearer_auth(bearer)
+            .send()
+    };
+    let response = remove(ana.access.clone()).await.unwrap();
+    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    let fresh = app.login("ana", crate::support::PASSWORD).await;
+    assert_eq!(
+        remove(fresh.access.clone()).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(!has_pin(&app, &fresh.access).await);
+}
+
+#[tokio::test]
+async fn wrong_pins_count_toward_the_lock_out_and_administrators_set_pins() {
+    let app = TestApp::spawn().await;
+    let bo = app.signup("bob").await;
+    let admin = app.admin_login().await;
+    let set = |pin: &'static str| {
+        app.client
+            .put(app.url(&format!("/api/v1/admin/users/{}/pin", bo.id)))
+            .bearer_auth(&admin.access)
+            .json(&json!({"pin": pin}))
+            .send()
+    };
+    let response = set("12").await.unwrap();
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(set("24680").await.unwrap().status(), StatusCode::NO_CONTENT);
+    let response = app
+        .client
+        .put(app.url("/api/v1/admin/users/nobody/pin"))
+        .bearer_auth(&admin.access)
+        .json(&json!({"pin": "24680"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let tokens = app.login("bob", crate::support::PASSWORD).await;
+    app.advance_clock(Duration::from_secs(1000));
+    let limit = app.state.config.login.max_failed_attempts;
+    for _ in 0..limit {
+        let response = put_pin(&app, &tokens.access, json!({"pin": "13579", "current_pin": "99999"})).await;
+        assert_error(response, StatusCode::FORBIDDEN, "wrong_pin").await;
+    }
+    // Locked now: even the right PIN is refused, and so is the password.
+    let response = put_pin(&app, &tokens.access, json!({"pin": "13579", "current_pin": "24680"})).await;
+    assert_error(response, StatusCode::FORBIDDEN, "wrong_pin").await;
+    assert_eq!(
+        app.login_raw("bob", crate::support::PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
