@@ -132,3 +132,47 @@ async fn wrong_pins_count_toward_the_lock_out_and_administrators_set_pins() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The security page sets, changes (with the current PIN once the sign-in is old) and removes the PIN.
+#[tokio::test]
+async fn the_security_page_sets_changes_and_removes_the_pin() {
+    let app = TestApp::spawn().await;
+    let cleo = app.signup("cleo").await;
+    let browser = app.browser();
+    browser.sign_in(&cleo).await;
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let browser = &browser;
+        async move {
+            let page = browser.get("/account/security").await.text().await.unwrap();
+            let mut form = vec![("csrf", crate::oidc_support::hidden(&page, "csrf").unwrap())];
+            form.extend(fields.into_iter().map(|(n, v)| (n, v.to_owned())));
+            browser.client.post(browser.url(path)).form(&form).send().await.unwrap()
+        }
+    };
+    let page = browser.get("/account/security").await.text().await.unwrap();
+    assert!(page.contains("Set a PIN"), "{page}");
+
+    let response = post("/account/security/pin", vec![("pin", "12")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("4 to 12 digits"));
+    let response = post("/account/security/pin", vec![("pin", "8642")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Your PIN is set.") && html.contains("Change the PIN"),
+        "{html}"
+    );
+
+    app.advance_clock(Duration::from_secs(1000));
+    let response = post("/account/security/pin", vec![("pin", "97531"), ("current_pin", "1111")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("current PIN is incorrect"));
+    let response = post("/account/security/pin", vec![("pin", "97531"), ("current_pin", "8642")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Removing without a recent sign-in needs the current PIN.
+    let response = post("/account/security/pin/remove", vec![]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = post("/account/security/pin/remove", vec![("current_pin", "97531")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("Set a PIN"));
+}

@@ -1,5 +1,5 @@
 //! `PUT` and `DELETE /api/v1/user/pin`: the caller's PIN, set or changed (with the current PIN, or after a
-//! recent interactive sign-in) and removed (after a recent interactive sign-in); `PUT /api/v1/admin/users/{id}/pin`: an administrator sets one.
+//! recent interactive sign-in) and removed (likewise); `PUT /api/v1/admin/users/{id}/pin`: an administrator sets one.
 //! Each translates the request into `Accounts`, which holds the rules.
 
 use actix_web::{HttpResponse, web};
@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::auth::missing_fields;
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, ApiJson, Authenticated};
+use crate::http::extract::{Admin, ApiJson, Authenticated, OptionalApiJson};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -22,6 +22,12 @@ pub struct PinRequest {
 #[serde(deny_unknown_fields)]
 pub struct AdminPinRequest {
     pin: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovePinRequest {
+    current_pin: Option<String>,
 }
 
 /// Sets or changes the caller's PIN.
@@ -42,12 +48,18 @@ pub async fn set_pin(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Removes the caller's PIN (after a recent interactive sign-in).
-pub async fn remove_pin(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+/// Removes the caller's PIN: after a recent interactive sign-in, or with `{"current_pin"}` (the body may be left
+/// out).
+pub async fn remove_pin(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: OptionalApiJson<RemovePinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let current_pin = body.0.and_then(|request| request.current_pin);
     state
         .auth
         .accounts
-        .remove_pin(&caller.0, None, state.clock.now())
+        .remove_pin(&caller.0, current_pin.as_deref(), state.clock.now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

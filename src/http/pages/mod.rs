@@ -92,6 +92,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account/security").get(security::get_security))
         .service(web::resource("/account/security/identities/link").post(security::post_link_identity))
         .service(web::resource("/account/security/identities/unlink").post(security::post_unlink_identity))
+        .service(web::resource("/account/security/pin").post(security::post_set_pin))
+        .service(web::resource("/account/security/pin/remove").post(security::post_remove_pin))
         .service(web::resource("/account/security/totp").post(security::post_start_totp))
         .service(web::resource("/account/security/totp/confirm").post(security::post_confirm_totp))
         .service(web::resource("/account/security/totp/disable").post(security::post_disable_totp))

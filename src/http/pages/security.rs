@@ -1,8 +1,9 @@
 //! `/account/security`: the signed-in user's authenticator app in the browser — a QR code and the secret to
 //! type in, the confirmation form, the recovery codes (shown once), and turning it off with the password and
 //! a current code — and the sign-ins through upstream providers linked to the account (link: the browser goes
-//! upstream and comes back through the provider's callback; unlink). The same rules as the REST API: a recent
-//! sign-in, codes checked once, notices sent.
+//! upstream and comes back through the provider's callback; unlink), and the account's PIN (set or changed with
+//! the current PIN or after a recent sign-in; removed). The same rules as the REST API: a recent sign-in, codes
+//! checked once, notices sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,6 +31,7 @@ struct SecurityPage<'a> {
     identities: Vec<(String, String, Option<String>)>,
     /// Providers that can still be linked: (id, name).
     linkable: Vec<(String, String)>,
+    has_pin: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
 }
@@ -43,6 +45,17 @@ pub struct IdentityForm {
     provider: String,
     #[serde(default)]
     id: String,
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pin: String,
+    /// The PIN set now, instead of a recent sign-in (empty: none given).
+    #[serde(default)]
+    current_pin: String,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +224,70 @@ pub async fn post_unlink_identity(
     }
 }
 
+/// Sets or changes the account's PIN.
+pub async fn post_set_pin(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<PinForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    let current = Some(form.current_pin.as_str()).filter(|pin| !pin.is_empty());
+    let set = state
+        .auth
+        .accounts
+        .set_pin(&caller, &form.pin, current, state.clock.now())
+        .await;
+    pin_changed(&state, &browser, session, set, "Your PIN is set.").await
+}
+
+/// Removes the account's PIN.
+pub async fn post_remove_pin(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<PinForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    let current = Some(form.current_pin.as_str()).filter(|pin| !pin.is_empty());
+    let removed = state
+        .auth
+        .accounts
+        .remove_pin(&caller, current, state.clock.now())
+        .await;
+    pin_changed(&state, &browser, session, removed, "Your PIN is removed.").await
+}
+
+async fn pin_changed(
+    state: &AppState,
+    browser: &BrowserState,
+    session: &BrowserSession,
+    done: Result<(), AuthError>,
+    notice: &'static str,
+) -> Result<HttpResponse, PageError> {
+    // The account as it is now (the session's copy predates the change).
+    let mut session = session.clone();
+    session.user = state.auth.accounts.find_user(&session.user.id).await?;
+    match done {
+        Ok(()) => {
+            let view = View {
+                notice: Some(notice),
+                ..View::default()
+            };
+            show(state, browser, &session, StatusCode::OK, view).await
+        }
+        Err(other) => refused(state, browser, &session, other).await,
+    }
+}
+
 /// The page after an upstream provider came back for a link: linked, or why not.
 pub(super) async fn after_link(
     state: &AppState,
@@ -272,6 +349,11 @@ async fn refused(
             "This is your last way to sign in. Set a password or link another account first.",
         ),
         AuthError::Credentials(CredentialError::WrongPassword) => (StatusCode::FORBIDDEN, "The password is incorrect."),
+        AuthError::Credentials(CredentialError::WrongPin) => (StatusCode::FORBIDDEN, "The current PIN is incorrect."),
+        AuthError::Validation(fields) if fields.iter().any(|f| f.field == "pin") => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A PIN is 4 to 12 digits, or a passphrase of 8 to 128 characters.",
+        ),
         AuthError::Factor(FactorError::InvalidCode) => {
             (StatusCode::UNAUTHORIZED, "The code is incorrect or has expired.")
         }
@@ -331,6 +413,7 @@ async fn show(
             recovery_codes: view.recovery_codes,
             identities,
             linkable,
+            has_pin: session.user.pin_hash.is_some(),
             notice: view.notice,
             error: view.error,
         },
