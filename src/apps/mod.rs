@@ -46,6 +46,16 @@ pub struct Application {
 
 impl Application {
     fn from_row(row: ApplicationRow) -> Self {
+        let mut policy = AccessPolicy::from_stored(
+            &row.access_mode,
+            &row.login_methods,
+            &row.verification_channels,
+            row.code_ttl_secs,
+            row.home_client_id,
+            &row.external_providers,
+            &row.ip_ranges,
+        );
+        policy.idle_timeout_secs = row.idle_timeout_secs;
         Self {
             id: row.id,
             name: row.name,
@@ -53,15 +63,7 @@ impl Application {
             rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(0),
             access_token_ttl_secs: row.access_token_ttl_secs,
             refresh_token_ttl_secs: row.refresh_token_ttl_secs,
-            policy: AccessPolicy::from_stored(
-                &row.access_mode,
-                &row.login_methods,
-                &row.verification_channels,
-                row.code_ttl_secs,
-                row.home_client_id,
-                &row.external_providers,
-                &row.ip_ranges,
-            ),
+            policy,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -84,6 +86,7 @@ impl Application {
             home_client_id: self.policy.home_client_id.clone(),
             external_providers: self.policy.stored_providers(),
             ip_ranges: networks::stored(&self.policy.ip_ranges),
+            idle_timeout_secs: self.policy.idle_timeout_secs,
         }
     }
 
@@ -161,6 +164,7 @@ impl AppService {
                     home_client_id: None,
                     external_providers: Vec::new(),
                     ip_ranges: Vec::new(),
+                    idle_timeout_secs: None,
                 },
             },
             reach: Reach {
@@ -349,5 +353,6 @@ fn default_policy(config: &Config) -> AccessPolicy {
         home_client_id: None,
         external_providers: Vec::new(),
         ip_ranges: Vec::new(),
+        idle_timeout_secs: None,
     }
 }

@@ -8,6 +8,9 @@ use super::networks::{self, IpRange};
 pub use crate::config::{AccessMode, ContactChannel, LoginMethod};
 use crate::error::FieldError;
 
+/// Bounds on the idle timeout.
+pub const IDLE_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 60..=30 * 24 * 3600;
+
 /// Bounds on the code-entry timeout.
 pub const CODE_TTL_RANGE: std::ops::RangeInclusive<i64> = 30..=600;
 
@@ -26,6 +29,8 @@ pub struct AccessPolicy {
     pub external_providers: Vec<String>,
     /// The networks people may sign in and refresh tokens from; empty: anywhere.
     pub ip_ranges: Vec<IpRange>,
+    /// After this long without activity, a refresh needs the PIN (or the password) again; `None`: never.
+    pub idle_timeout_secs: Option<i64>,
 }
 
 impl AccessPolicy {
@@ -81,6 +86,7 @@ impl AccessPolicy {
             home_client_id,
             external_providers: providers.split_whitespace().map(str::to_owned).collect(),
             ip_ranges: networks::from_stored(ip_ranges),
+            idle_timeout_secs: None,
         }
     }
 }
@@ -100,6 +106,8 @@ pub struct PolicySpec {
     pub home_client_id: Option<Option<String>>,
     pub external_providers: Option<Vec<String>>,
     pub ip_ranges: Option<Vec<String>>,
+    /// `Some(None)` turns the idle check off.
+    pub idle_timeout_secs: Option<Option<i64>>,
 }
 
 /// Which channels this server can send codes over, and the upstream providers it knows.
@@ -176,6 +184,13 @@ pub(super) fn resolve(
         }
         None => current.external_providers.clone(),
     };
+    let idle_timeout_secs = spec.idle_timeout_secs.unwrap_or(current.idle_timeout_secs);
+    if idle_timeout_secs.is_some_and(|secs| !IDLE_TIMEOUT_RANGE.contains(&secs)) {
+        problem(
+            "idle_timeout_secs",
+            "must be between 60 seconds and 30 days, or null".into(),
+        );
+    }
     let code_ttl_secs = spec.code_ttl_secs.unwrap_or(current.code_ttl_secs);
     if !CODE_TTL_RANGE.contains(&code_ttl_secs) {
         problem("code_ttl_secs", "must be between 30 and 600 seconds".into());
@@ -251,6 +266,7 @@ pub(super) fn resolve(
             .filter(|id| !id.is_empty()),
         external_providers,
         ip_ranges,
+        idle_timeout_secs,
     }
 }
 
@@ -339,6 +355,7 @@ mod tests {
             home_client_id: None,
             external_providers: Vec::new(),
             ip_ranges: Vec::new(),
+            idle_timeout_secs: None,
         }
     }
 

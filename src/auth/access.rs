@@ -68,6 +68,23 @@ impl Access {
         }
     }
 
+    /// Whether the family's next refresh needs a step-up: its application has an idle timeout, and the family
+    /// has been idle longer than that (or the client says the app was offloaded, `resume`).
+    pub(in crate::auth) async fn step_up_due(
+        &self,
+        application_id: &str,
+        family: &crate::store::sessions::Session,
+        resume: bool,
+        now: crate::clock::UnixTime,
+    ) -> Result<bool, AuthError> {
+        let idle = self
+            .apps
+            .find(application_id)
+            .await?
+            .and_then(|app| app.policy.idle_timeout_secs);
+        Ok(idle.is_some_and(|idle| resume || now - family.active_at() > idle))
+    }
+
     /// Whether an account that holds tokens of an application may still use them (a refresh, a private
     /// token): the policy may have changed since it signed in.
     pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {

@@ -64,7 +64,9 @@ impl Accounts {
         }
         match (&user.password_hash, current) {
             (Some(_), Some(current)) => {
-                self.credentials.recheck_password(caller, current, client, now).await?;
+                self.credentials
+                    .recheck_password(&caller.user, current, client, now)
+                    .await?;
             }
             (Some(_), None) => {
                 return Err(AuthError::Validation(vec![FieldError {

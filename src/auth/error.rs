@@ -84,6 +84,10 @@ pub enum SessionError {
     AppMismatch,
     #[error("this needs a password sign-in, not a private token")]
     InteractiveLoginRequired,
+    /// The family was idle longer than its application allows (or the app said it was offloaded): its owner
+    /// proves it is them again with one of these (`pin`, `password`) before the next refresh.
+    #[error("a step-up is required before the next refresh")]
+    StepUpRequired(Vec<&'static str>),
 }
 
 /// Private and application tokens: what `PrivateTokens` refuses.

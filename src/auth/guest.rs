@@ -5,7 +5,7 @@
 //! `apps.unused_guest_days`.
 
 use super::flow::generated_username;
-use super::{AccessError, AccountError, Accounts, AuthError, Authentication, Origin, SignedIn, TokenPair};
+use super::{AccessError, AccountError, Accounts, AuthError, Authentication, Freshness, Origin, SignedIn, TokenPair};
 use crate::apps::Application;
 use crate::apps::policy::AccessMode;
 use crate::apps::rate_limit::Policy;
@@ -26,7 +26,10 @@ impl Accounts {
             return Err(AccessError::GuestsNotAllowed.into());
         }
         if let Some(token) = refresh_token {
-            return self.sessions.refresh(token, app, origin.ip, now).await;
+            return self
+                .sessions
+                .refresh(token, app, origin.ip, Freshness::Refresh { resume: false }, now)
+                .await;
         }
         super::access::check_network(app, origin.ip)?;
         let guest = self.new_guest(app, &origin.key, now).await?;

@@ -109,13 +109,13 @@ impl Credentials {
     /// `WrongPassword` (the caller is signed in; it is not a failed sign-in to them).
     pub(in crate::auth) async fn recheck_password(
         &self,
-        caller: &super::Principal,
+        account: &User,
         password: &str,
         client: &str,
         now: UnixTime,
     ) -> Result<User, AuthError> {
-        match self.check_password(&caller.user.username, password, client, now).await {
-            Ok(user) if user.id == caller.user.id => Ok(user),
+        match self.check_password(&account.username, password, client, now).await {
+            Ok(user) if user.id == account.id => Ok(user),
             Ok(_) | Err(AuthError::Credentials(CredentialError::InvalidCredentials)) => {
                 Err(CredentialError::WrongPassword.into())
             }

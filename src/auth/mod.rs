@@ -20,6 +20,7 @@ mod pin;
 mod private_tokens;
 mod session;
 mod signup;
+mod step_up;
 
 use std::sync::Arc;
 
@@ -35,10 +36,11 @@ pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
 };
 pub use session::{
-    Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, GUEST_ACR, MULTI_FACTOR_ACR, PASSWORD_AMR, Principal,
-    RotatedFamily, SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
+    Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, Freshness, GUEST_ACR, MULTI_FACTOR_ACR, PASSWORD_AMR,
+    Principal, RotatedFamily, SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
 };
 pub use signup::{NewAccount, SignupOutcome};
+pub use step_up::StepUpProof;
 
 use crate::apps::AppService;
 use crate::apps::rate_limit::RateLimiter;

@@ -144,6 +144,18 @@ pub struct RotatedFamily {
     pub refresh_token: String,
 }
 
+/// How often a bearer request records its family's activity, at most.
+const ACTIVITY_EVERY_SECS: i64 = 60;
+
+/// How a refresh meets its application's idle check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// An ordinary refresh; `resume`: the client says the app was offloaded or restarted.
+    Refresh { resume: bool },
+    /// The owner proved it is them a moment ago (a step-up): no idle check.
+    SteppedUp,
+}
+
 /// What a bearer request authenticated with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
@@ -286,10 +298,11 @@ impl Sessions {
         presented: &str,
         app: &Application,
         ip: Option<std::net::IpAddr>,
+        freshness: Freshness,
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         let rotated = self
-            .rotate_refresh_token(presented, FamilyOwner::Api(&app.id), ip, now)
+            .rotate_refresh_token(presented, FamilyOwner::Api(&app.id), ip, freshness, now)
             .await?;
         let access = self.tokens.issue(
             AccessGrant {
@@ -314,12 +327,14 @@ impl Sessions {
 
     /// Spends a refresh token of `owner`'s families, presented from `ip`, and stores its successor. A token of
     /// another owner is refused without being spent; a spent one presented again revokes its whole family (RFC
-    /// 9700 §4.14.2); one presented from outside its application's networks is refused, unspent.
+    /// 9700 §4.14.2); one presented from outside its application's networks, or after its idle time (unless
+    /// `freshness` says the owner just proved it is them), is refused, unspent.
     pub async fn rotate_refresh_token(
         &self,
         presented: &str,
         owner: FamilyOwner<'_>,
         ip: Option<std::net::IpAddr>,
+        freshness: Freshness,
         now: UnixTime,
     ) -> Result<RotatedFamily, AuthError> {
         if !opaque::is_well_formed(presented, REFRESH_TOKEN_PREFIX) {
@@ -352,6 +367,12 @@ impl Sessions {
         if let Some(application_id) = &family.application_id {
             self.access.check_app_network(application_id, ip).await?;
             self.access.still_admitted(&user, application_id).await?;
+            if let Freshness::Refresh { resume } = freshness
+                && self.access.step_up_due(application_id, &family, resume, now).await?
+            {
+                tracing::info!(user_id = %user.id, %application_id, resume, "refresh refused: a step-up is due");
+                return Err(SessionError::StepUpRequired(super::step_up::proofs(&user)).into());
+            }
         }
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
         let row = NewRefreshToken {
@@ -366,6 +387,7 @@ impl Sessions {
             // Another request spent it between our read and our write: treat it as a replay.
             return Err(self.revoke_for_reuse(&family.id, now).await);
         }
+        sessions::touch(&self.db, family.id.clone(), now).await?;
         Ok(RotatedFamily {
             family,
             user,
@@ -444,6 +466,10 @@ impl Sessions {
         }
         if !user.is_active {
             return Err(TokenError::Revoked("The account is disabled.").into());
+        }
+        // A bearer request is activity (the idle check of step-ups); recorded at most once a minute.
+        if now - session.active_at() >= ACTIVITY_EVERY_SECS {
+            sessions::touch(&self.db, session.id.clone(), now).await?;
         }
         Ok(Principal {
             user,

@@ -33,6 +33,10 @@ pub struct PolicyArgs {
     /// `--ip-range none` for anywhere.
     #[arg(long = "ip-range")]
     ip_ranges: Vec<String>,
+    /// After this many seconds without activity a refresh needs the PIN or password again (60 to 2592000);
+    /// `none` turns it off.
+    #[arg(long)]
+    idle_timeout: Option<String>,
 }
 
 impl From<PolicyArgs> for PolicySpec {
@@ -50,6 +54,10 @@ impl From<PolicyArgs> for PolicySpec {
             home_client_id: args.home_client.map(|id| (id != "none").then_some(id)),
             external_providers: list(args.external_providers),
             ip_ranges: list(args.ip_ranges),
+            // A value that is not a number is refused by the policy's bounds (0 is out of range).
+            idle_timeout_secs: args
+                .idle_timeout
+                .map(|text| (text != "none").then(|| text.parse().unwrap_or(0))),
         }
     }
 }
@@ -70,6 +78,7 @@ pub(super) fn print_app(done: &str, app: &App, json: bool) {
             "home_client_id": policy.home_client_id,
             "external_providers": policy.external_providers,
             "ip_ranges": policy.ip_ranges.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "idle_timeout_secs": policy.idle_timeout_secs,
         });
         println!("{body}");
     } else {

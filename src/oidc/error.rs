@@ -170,6 +170,10 @@ impl From<AuthError> for OAuthError {
             A::Access(Ac::VerificationRequired) => {
                 Self::invalid_grant("The application asks for a proven address or number: sign in again.")
             }
+            // An OAuth client proves its user again through a new authorization request.
+            A::Session(S::StepUpRequired(_)) => {
+                Self::invalid_grant("The application asks the user to sign in again after being away.")
+            }
             A::Access(Ac::IpNotAllowed) => Self::invalid_grant("The application cannot be used from this network."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),

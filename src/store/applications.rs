@@ -30,6 +30,7 @@ pub struct ApplicationRow {
     pub external_providers: String,
     /// Space-separated.
     pub ip_ranges: String,
+    pub idle_timeout_secs: Option<i64>,
 }
 
 pub async fn insert(db: &Database, app: ApplicationRow) -> StoreResult<()> {
@@ -91,6 +92,7 @@ pub async fn update(db: &Database, app: ApplicationRow) -> StoreResult<bool> {
                 applications::home_client_id.eq(&app.home_client_id),
                 applications::external_providers.eq(&app.external_providers),
                 applications::ip_ranges.eq(&app.ip_ranges),
+                applications::idle_timeout_secs.eq(app.idle_timeout_secs),
             ))
             .execute(conn)?;
         Ok(updated == 1)

@@ -49,6 +49,7 @@ diesel::table! {
         acr -> Text,
         browser_session_id -> Nullable<Text>,
         offline -> Bool,
+        last_active_at -> Nullable<BigInt>,
     }
 }
 
@@ -81,6 +82,7 @@ diesel::table! {
         home_client_id -> Nullable<Text>,
         external_providers -> Text,
         ip_ranges -> Text,
+        idle_timeout_secs -> Nullable<BigInt>,
     }
 }
 

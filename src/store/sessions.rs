@@ -33,6 +33,15 @@ pub struct Session {
     pub browser_session_id: Option<String>,
     /// Granted `offline_access`: survives the end of the browser session.
     pub offline: bool,
+    /// The last activity seen of the family's tokens (`None`: none since it was made).
+    pub last_active_at: Option<UnixTime>,
+}
+
+impl Session {
+    /// When the family was last active: its last activity, or its making.
+    pub fn active_at(&self) -> UnixTime {
+        self.last_active_at.unwrap_or(self.created_at)
+    }
 }
 
 /// A new token family.
@@ -51,6 +60,32 @@ pub struct NewSession {
     pub acr: String,
     pub browser_session_id: Option<String>,
     pub offline: bool,
+}
+
+/// Records activity of the family `id` at `now`.
+pub async fn touch(db: &Database, id: String, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(sessions::table.find(id))
+            .set(sessions::last_active_at.eq(now))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// A step-up proved the family's owner again: its methods and authentication time change, and it is active now.
+pub async fn stepped_up(db: &Database, id: String, amr: String, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(sessions::table.find(id))
+            .set((
+                sessions::amr.eq(amr),
+                sessions::auth_time.eq(now),
+                sessions::last_active_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
 }
 
 /// Stores a session together with its first refresh token.

@@ -49,5 +49,6 @@ mod rp_flow;
 mod sessions;
 mod signup;
 mod signup_limits;
+mod step_up;
 mod token_code;
 mod userinfo;

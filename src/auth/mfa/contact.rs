@@ -60,7 +60,10 @@ impl SecondFactors {
         now: UnixTime,
     ) -> Result<User, AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.credentials.recheck_password(caller, password, client, now).await?;
+        let user = self
+            .credentials
+            .recheck_password(&caller.user, password, client, now)
+            .await?;
         users::set_phone(&self.db, user.id.clone(), None, now).await?;
         tracing::info!(user_id = %user.id, "phone number removed");
         self.notify_security_event(&user, "The phone number was removed from your account.".into());

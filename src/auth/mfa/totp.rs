@@ -91,7 +91,10 @@ impl SecondFactors {
         now: UnixTime,
     ) -> Result<(), AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.credentials.recheck_password(caller, password, client, now).await?;
+        let user = self
+            .credentials
+            .recheck_password(&caller.user, password, client, now)
+            .await?;
         if !self.check_totp(&user, code, now).await? {
             self.credentials.count_failure(&user, now).await?;
             return Err(FactorError::InvalidCode.into());
@@ -113,7 +116,10 @@ impl SecondFactors {
         now: UnixTime,
     ) -> Result<Vec<String>, AuthError> {
         self.require_recent_sign_in(caller, now)?;
-        let user = self.credentials.recheck_password(caller, password, client, now).await?;
+        let user = self
+            .credentials
+            .recheck_password(&caller.user, password, client, now)
+            .await?;
         if !self.check_totp(&user, code, now).await? {
             self.credentials.count_failure(&user, now).await?;
             return Err(FactorError::InvalidCode.into());

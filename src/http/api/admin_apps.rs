@@ -31,6 +31,9 @@ pub struct AppRequest {
     home_client_id: Option<Option<String>>,
     external_providers: Option<Vec<String>>,
     ip_ranges: Option<Vec<String>>,
+    /// `null` turns the idle check off.
+    #[serde(default, deserialize_with = "present")]
+    idle_timeout_secs: Option<Option<i64>>,
 }
 
 /// A field that may be sent as `null` (`Some(None)`), as opposed to left out (`None`).
@@ -58,6 +61,7 @@ impl From<AppRequest> for AppSpec {
                 home_client_id: request.home_client_id,
                 external_providers: request.external_providers,
                 ip_ranges: request.ip_ranges,
+                idle_timeout_secs: request.idle_timeout_secs,
             },
         }
     }
@@ -78,6 +82,7 @@ struct AppBody {
     home_client_id: Option<String>,
     external_providers: Vec<String>,
     ip_ranges: Vec<String>,
+    idle_timeout_secs: Option<i64>,
     created_at: String,
     updated_at: String,
 }
@@ -99,6 +104,7 @@ impl From<Application> for AppBody {
             code_ttl_secs: app.policy.code_ttl_secs,
             home_client_id: app.policy.home_client_id,
             ip_ranges: app.policy.ip_ranges.iter().map(ToString::to_string).collect(),
+            idle_timeout_secs: app.policy.idle_timeout_secs,
             external_providers: app.policy.external_providers,
         }
     }

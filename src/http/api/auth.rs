@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::body::{TokenPairBody, token_response};
+use crate::auth::Freshness;
 use crate::auth::flow::{Door, LoginStep, Next, NextStep};
 use crate::auth::mfa::{Method, SentCode};
 use crate::http::applications::RequestApp;
@@ -133,6 +134,9 @@ struct ExchangedToken {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: Option<String>,
+    /// The app was offloaded or restarted: the application's idle check applies now.
+    #[serde(default)]
+    resume: bool,
 }
 
 /// Signs in with a username or e-mail and a password, for the API key's application; or exchanges an
@@ -259,13 +263,20 @@ pub async fn refresh(
     client: ClientAddress,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(refresh_token) = body.into_inner().refresh_token else {
+    let RefreshRequest { refresh_token, resume } = body.into_inner();
+    let Some(refresh_token) = refresh_token else {
         return Err(missing_fields(&[("refresh_token", true)]));
     };
     let pair = state
         .auth
         .sessions
-        .refresh(&refresh_token, &app.0, client.0.ip, state.clock.now())
+        .refresh(
+            &refresh_token,
+            &app.0,
+            client.0.ip,
+            Freshness::Refresh { resume },
+            state.clock.now(),
+        )
         .await?;
     Ok(token_response(StatusCode::OK, TokenPairBody::from(pair)))
 }

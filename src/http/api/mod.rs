@@ -12,6 +12,7 @@ mod identities;
 mod mfa;
 mod pin;
 mod sign_in;
+mod step_up;
 mod tokens;
 mod users;
 
@@ -26,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
         .service(web::resource("/auth/refresh").post(auth::refresh))
         .service(web::resource("/auth/guest").post(sign_in::guest))
+        .service(web::resource("/auth/step-up").post(step_up::step_up))
+        .service(web::resource("/auth/activity").post(step_up::activity))
         .service(web::resource("/auth/external").post(external::start_external))
         .service(web::resource("/auth/external/complete").post(external::complete_external))
         .service(web::resource("/auth/code").post(sign_in::start_code))

@@ -23,7 +23,13 @@ pub struct ApiError {
     fields: Option<BTreeMap<String, String>>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
+    /// What a step-up accepts (`step_up_required`), as bits of [`STEP_UP_PROOFS`]: one byte keeps every
+    /// `Result` small.
+    required: u8,
 }
+
+/// What a step-up may be made with, in the order a `step_up_required` body lists them.
+const STEP_UP_PROOFS: [&str; 3] = ["pin", "password", "sign_in"];
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -31,6 +37,8 @@ struct ErrorBody<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<Vec<&'static str>>,
 }
 
 /// The words of a signup refused by its limits (the same on the `/signup` page).
@@ -55,6 +63,23 @@ impl ApiError {
             fields: None,
             www_authenticate: None,
             retry_after: None,
+            required: 0,
+        }
+    }
+
+    /// A `401 step_up_required` naming what proves the owner again.
+    pub fn step_up_required(required: Vec<&'static str>) -> Self {
+        Self {
+            required: STEP_UP_PROOFS
+                .iter()
+                .enumerate()
+                .filter(|(_, proof)| required.contains(proof))
+                .fold(0, |bits, (i, _)| bits | (1 << i)),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "step_up_required",
+                "This application asks you to prove it is you again: send one of `required` to /api/v1/auth/step-up.",
+            )
         }
     }
 
@@ -214,6 +239,14 @@ impl ResponseError for ApiError {
             code: self.code,
             detail: &self.detail,
             fields: self.fields.as_ref(),
+            required: (self.required != 0).then(|| {
+                STEP_UP_PROOFS
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| self.required & (1 << i) != 0)
+                    .map(|(_, proof)| *proof)
+                    .collect()
+            }),
         })
     }
 }

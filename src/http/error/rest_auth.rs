@@ -112,6 +112,7 @@ impl From<SessionError> for ApiError {
                 "interactive_login_required",
                 "This needs an access token from a password sign-in; a private token cannot do it.",
             ),
+            SessionError::StepUpRequired(required) => Self::step_up_required(required),
         }
     }
 }

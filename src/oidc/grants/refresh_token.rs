@@ -4,7 +4,7 @@
 
 use super::{TokenResponse, param, required};
 use crate::apps::Application;
-use crate::auth::FamilyOwner;
+use crate::auth::{FamilyOwner, Freshness};
 use crate::clock::UnixTime;
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
@@ -41,7 +41,13 @@ impl OidcService {
         }
         let rotated = self
             .sessions
-            .rotate_refresh_token(presented, FamilyOwner::Client(&client.id), client_ip, now)
+            .rotate_refresh_token(
+                presented,
+                FamilyOwner::Client(&client.id),
+                client_ip,
+                Freshness::Refresh { resume: false },
+                now,
+            )
             .await?;
         let family = &rotated.family;
         let scope = requested.unwrap_or_else(|| Scope::stored(&family.scope)).to_string();
