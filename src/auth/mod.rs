@@ -5,6 +5,7 @@
 
 mod access;
 mod account;
+mod bearer;
 mod browser;
 mod error;
 pub mod flow;

@@ -1,18 +1,15 @@
 //! Login sessions: the first token pair, refresh with rotation and reuse detection (a replayed refresh
-//! token revokes its whole family, RFC 9700 §4.14.2), logout, and bearer-token resolution.
-
-use std::net::IpAddr;
+//! token revokes its whole family, RFC 9700 §4.14.2), and logout. Bearer requests are resolved in `bearer`.
 
 use super::{ADMIN_SCOPE, AccessError, AuthError, CredentialError, SessionError, Sessions};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
-use crate::store::revoked_tokens;
 use crate::store::sessions::Session;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::User;
-use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
-use crate::tokens::{AccessGrant, IssuedAccessToken, TokenError};
+use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
+use crate::tokens::{AccessGrant, IssuedAccessToken};
 
 /// Authentication methods of a password login (RFC 8176).
 pub const PASSWORD_AMR: &str = "pwd";
@@ -143,9 +140,6 @@ pub struct RotatedFamily {
     /// The successor refresh token.
     pub refresh_token: String,
 }
-
-/// How often a bearer request records its family's activity, at most.
-const ACTIVITY_EVERY_SECS: i64 = 60;
 
 /// How a refresh meets its application's idle check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -412,72 +406,5 @@ impl Sessions {
         sessions::revoke(&self.db, family.clone(), "logout", now).await?;
         tracing::info!(user_id = %principal.user.id, "logged out");
         Ok(())
-    }
-
-    /// Resolves a bearer token presented with `app`'s API key from `client_ip`: a private token, or an
-    /// access token with a valid signature and lifetime, issued for that application, of a live session
-    /// (or live private token) and an active account.
-    pub async fn authenticate_bearer(
-        &self,
-        token: &str,
-        app: &Application,
-        client_ip: Option<IpAddr>,
-        now: UnixTime,
-    ) -> Result<Principal, AuthError> {
-        if token.starts_with(PRIVATE_TOKEN_PREFIX) {
-            return self
-                .private_tokens
-                .authenticate_private_token(token, app, client_ip, now)
-                .await;
-        }
-        let claims = self.tokens.verify(token, now)?;
-        if claims.app.as_deref() != Some(app.id.as_str()) {
-            return Err(SessionError::AppMismatch.into());
-        }
-        if let Some(private_token) = claims.pat {
-            let live = self
-                .private_tokens
-                .live_private_token(&private_token, &app.id, now)
-                .await?;
-            if live.user.id != claims.sub {
-                return Err(TokenError::Invalid("The token does not belong to its private token.").into());
-            }
-            // A client may have revoked the token it exchanged for (RFC 7009).
-            if claims.client_id.is_some() && revoked_tokens::is_revoked(&self.db, claims.jti).await? {
-                return Err(TokenError::Revoked("The access token was revoked.").into());
-            }
-            return Ok(Principal {
-                user: live.user,
-                scope: claims.scope,
-                credential: Credential::PrivateToken(private_token),
-            });
-        }
-        let family = claims
-            .sid
-            .ok_or(TokenError::Invalid("The token does not belong to a user."))?;
-        let (session, user) = sessions::find_with_user(&self.db, family.clone())
-            .await?
-            .ok_or(TokenError::Revoked("The session of this token no longer exists."))?;
-        if session.revoked_at.is_some() {
-            return Err(TokenError::Revoked("The session of this token was revoked.").into());
-        }
-        if user.id != claims.sub {
-            return Err(TokenError::Invalid("The token does not belong to its session.").into());
-        }
-        if !user.is_active {
-            return Err(TokenError::Revoked("The account is disabled.").into());
-        }
-        // A bearer request is activity (the idle check of step-ups); recorded at most once a minute.
-        if now - session.active_at() >= ACTIVITY_EVERY_SECS {
-            sessions::touch(&self.db, session.id.clone(), now).await?;
-        }
-        Ok(Principal {
-            user,
-            scope: claims.scope,
-            credential: Credential::Session {
-                family,
-                auth_time: session.auth_time,
-            },
-        })
     }
 }
