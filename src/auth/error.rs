@@ -51,8 +51,9 @@ pub enum CredentialError {
     WrongPassword,
     #[error("too many failed sign-ins from this address")]
     LoginRateLimited(u64),
+    /// This needs a sign-in within the last `max_age_secs` seconds.
     #[error("this needs a recent sign-in")]
-    ReauthenticationRequired,
+    ReauthenticationRequired { max_age_secs: i64 },
     /// A wrong PIN, none set, or the account locked.
     #[error("the PIN is wrong")]
     WrongPin,

@@ -281,6 +281,7 @@ impl PrivateTokens {
                 private_token: Some(&live.token.id),
                 amr: None,
                 acr: None,
+                auth_time: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
             },
             now,

@@ -214,7 +214,7 @@ impl Principal {
                 if now - auth_time <= max_age {
                     Ok(())
                 } else {
-                    Err(CredentialError::ReauthenticationRequired.into())
+                    Err(CredentialError::ReauthenticationRequired { max_age_secs: max_age }.into())
                 }
             }
             Credential::PrivateToken(_) => Err(SessionError::InteractiveLoginRequired.into()),
@@ -250,6 +250,7 @@ impl Sessions {
                 private_token: None,
                 amr: Some(&how.amr),
                 acr: Some(how.acr),
+                auth_time: Some(now),
                 lifetime: app.access_token_ttl_secs,
             },
             now,
@@ -308,6 +309,7 @@ impl Sessions {
                 private_token: None,
                 amr: Some(&rotated.family.amr),
                 acr: Some(&rotated.family.acr),
+                auth_time: Some(rotated.family.auth_time),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

@@ -92,6 +92,7 @@ impl SignIn {
                 private_token: None,
                 amr: Some(&amr),
                 acr: Some(&family.acr),
+                auth_time: Some(now),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

@@ -183,7 +183,7 @@ impl From<AuthError> for OAuthError {
                 | C::WrongPassword
                 | C::WrongPin
                 | C::LoginRateLimited(_)
-                | C::ReauthenticationRequired,
+                | C::ReauthenticationRequired { .. },
             )
             | A::Session(S::InteractiveLoginRequired)
             | A::Account(

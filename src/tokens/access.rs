@@ -47,6 +47,9 @@ pub struct AccessClaims {
     /// The upstream provider the user signed in through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// When the user last proved who they are (a sign-in, a step-up), for tokens of a sign-in (RFC 9068 §2.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
 }
 
 /// Who and what an access token is for.
@@ -65,6 +68,8 @@ pub struct AccessGrant<'a> {
     /// How the user signed in, as recorded (see `tokens::amr`), and at what level, for tokens of a sign-in.
     pub amr: Option<&'a str>,
     pub acr: Option<&'a str>,
+    /// When the user last proved who they are, for tokens of a sign-in.
+    pub auth_time: Option<UnixTime>,
     /// Lifetime in seconds (the application's setting).
     pub lifetime: i64,
 }
@@ -115,6 +120,7 @@ impl AccessTokens {
             amr: grant.amr.map(super::amr::methods).filter(|methods| !methods.is_empty()),
             acr: grant.acr.map(str::to_owned),
             idp: grant.amr.and_then(super::amr::idp),
+            auth_time: grant.auth_time,
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;

@@ -185,5 +185,5 @@ async fn a_rest_link_needs_a_recent_sign_in_and_refuses_an_identity_of_another_a
     // Past the re-authentication window, a link needs a fresh sign-in.
     pair.down.advance_clock(Duration::from_secs(1000));
     let response = call(&shop, &start, &access, &link_request(&pair)).await;
-    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "reauthentication_required").await;
 }

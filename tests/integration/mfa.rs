@@ -412,7 +412,13 @@ async fn factors_change_only_after_a_recent_password_sign_in() {
     let response = app
         .post_bearer("/api/v1/user/mfa/totp", &session.access, &json!({}))
         .await;
-    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    // RFC 9470: the challenge says what sign-in would do.
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.contains(r#"error="insufficient_user_authentication""#) && challenge.contains("max_age=900"),
+        "{challenge}"
+    );
+    assert_error(response, StatusCode::UNAUTHORIZED, "reauthentication_required").await;
 
     let fresh = app.login("alice", PASSWORD).await;
     let body = json!({"description": "ci", "expires_at": tessera::clock::rfc3339(app.clock.now() + 86400)});

@@ -59,7 +59,7 @@ async fn the_owner_sets_changes_and_removes_a_pin() {
     // Later than the re-authentication window, the current PIN stands in for a fresh sign-in.
     app.advance_clock(Duration::from_secs(1000));
     let response = put_pin(&app, &ana.access, json!({"pin": "correct horse"})).await;
-    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "reauthentication_required").await;
     let response = put_pin(
         &app,
         &ana.access,
@@ -83,7 +83,7 @@ async fn the_owner_sets_changes_and_removes_a_pin() {
             .send()
     };
     let response = remove(ana.access.clone()).await.unwrap();
-    assert_error(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "reauthentication_required").await;
     let fresh = app.login("ana", crate::support::PASSWORD).await;
     assert_eq!(
         remove(fresh.access.clone()).await.unwrap().status(),

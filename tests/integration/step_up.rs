@@ -105,6 +105,11 @@ async fn an_idle_family_steps_up_with_the_pin() {
     refresh = next;
     let claims = decode_segment(&access, 1);
     assert_eq!(claims["amr"], json!(["pwd", "pin"]), "{claims}");
+    assert_eq!(
+        claims["auth_time"],
+        json!(app.clock.now()),
+        "the step-up is the last proof"
+    );
     (_, refresh) = tokens(post(&api, &app, "/api/v1/auth/refresh", json!({"refresh_token": refresh})).await).await;
 
     // The app was offloaded: the same check, however recent the activity.

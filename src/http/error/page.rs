@@ -165,7 +165,7 @@ impl From<crate::auth::AuthError> for PageError {
                 StatusCode::NOT_FOUND,
                 "This invitation has expired or was already used. Ask for a new one if you still need access.",
             ),
-            A::Credentials(C::ReauthenticationRequired)
+            A::Credentials(C::ReauthenticationRequired { .. })
             | A::Session(S::InteractiveLoginRequired | S::StepUpRequired(_)) => {
                 Self::forbidden("This needs a recent sign-in. Please sign in again, then retry.")
             }

@@ -144,6 +144,18 @@ impl ApiError {
         }
     }
 
+    /// 401 for a token whose sign-in is older than `max_age_secs` where an operation needs a fresh one, with the
+    /// RFC 9470 `insufficient_user_authentication` challenge naming that `max_age`.
+    pub(super) fn insufficient_user_authentication(max_age_secs: i64) -> Self {
+        let detail = "This needs a recent sign-in; sign in again and retry.";
+        Self {
+            www_authenticate: Some(format!(
+                r#"Bearer realm="tessera", error="insufficient_user_authentication", error_description="{detail}", max_age={max_age_secs}"#
+            )),
+            ..Self::new(StatusCode::UNAUTHORIZED, "reauthentication_required", detail)
+        }
+    }
+
     /// 403 for a token that lacks `scope`, with the RFC 6750 §3.1 `insufficient_scope` challenge.
     pub(super) fn insufficient_scope(scope: &str) -> Self {
         Self {

@@ -47,11 +47,9 @@ impl From<CredentialError> for ApiError {
                 Self::new(S::FORBIDDEN, "wrong_password", "The current password is incorrect.")
             }
             CredentialError::WrongPin => Self::new(S::FORBIDDEN, "wrong_pin", "The PIN is incorrect."),
-            CredentialError::ReauthenticationRequired => Self::new(
-                S::FORBIDDEN,
-                "reauthentication_required",
-                "This change needs a recent sign-in; sign in again and retry.",
-            ),
+            CredentialError::ReauthenticationRequired { max_age_secs } => {
+                Self::insufficient_user_authentication(max_age_secs)
+            }
         }
     }
 }

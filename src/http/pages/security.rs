@@ -336,7 +336,7 @@ async fn refused(
     error: AuthError,
 ) -> Result<HttpResponse, PageError> {
     let (status, message) = match error {
-        AuthError::Credentials(CredentialError::ReauthenticationRequired) => (
+        AuthError::Credentials(CredentialError::ReauthenticationRequired { .. }) => (
             StatusCode::FORBIDDEN,
             "For your security, sign out and sign in again before changing how you sign in.",
         ),

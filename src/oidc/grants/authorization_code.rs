@@ -95,6 +95,7 @@ impl OidcService {
                 private_token: None,
                 amr: Some(&row.amr),
                 acr: Some(&row.acr),
+                auth_time: Some(row.auth_time),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

@@ -47,6 +47,7 @@ impl OidcService {
                 private_token: None,
                 amr: None,
                 acr: None,
+                auth_time: None,
                 lifetime: app.access_token_ttl_secs,
             },
             now,

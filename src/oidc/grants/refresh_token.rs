@@ -61,6 +61,7 @@ impl OidcService {
                 private_token: None,
                 amr: Some(&family.amr),
                 acr: Some(&family.acr),
+                auth_time: Some(family.auth_time),
                 lifetime: app.access_token_ttl_secs,
             },
             now,

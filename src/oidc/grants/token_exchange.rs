@@ -96,6 +96,7 @@ impl OidcService {
                 private_token: Some(&live.token.id),
                 amr: None,
                 acr: None,
+                auth_time: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
             },
             now,
