@@ -15,6 +15,15 @@ use crate::tokens::opaque::PRIVATE_TOKEN_PREFIX;
 const ACTIVITY_EVERY_SECS: i64 = 60;
 
 impl Sessions {
+    /// A request with one of the family's access tokens (a REST call, userinfo, introspection) is its activity
+    /// (the idle check of step-ups); recorded at most once a minute.
+    pub async fn note_activity(&self, family: &sessions::Session, now: UnixTime) -> Result<(), AuthError> {
+        if now - family.active_at() >= ACTIVITY_EVERY_SECS {
+            sessions::touch(&self.db, family.id.clone(), now).await?;
+        }
+        Ok(())
+    }
+
     /// Resolves a bearer token presented with `app`'s API key from `client_ip`: a private token, or an
     /// access token with a valid signature and lifetime, issued for that application, of a live session
     /// (or live private token) and an active account.
@@ -68,10 +77,7 @@ impl Sessions {
         if !user.is_active {
             return Err(TokenError::Revoked("The account is disabled.").into());
         }
-        // A bearer request is activity (the idle check of step-ups); recorded at most once a minute.
-        if now - session.active_at() >= ACTIVITY_EVERY_SECS {
-            sessions::touch(&self.db, session.id.clone(), now).await?;
-        }
+        self.note_activity(&session, now).await?;
         Ok(Principal {
             user,
             scope: claims.scope,

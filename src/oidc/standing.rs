@@ -25,6 +25,7 @@ impl OidcService {
         if let Some(family) = &claims.sid {
             return Ok(match sessions::find_with_user(&self.db, family.clone()).await? {
                 Some((grant, user)) if grant.revoked_at.is_none() && user.is_active && user.id == claims.sub => {
+                    self.sessions.note_activity(&grant, now).await?;
                     Standing::User(Box::new(user))
                 }
                 _ => Standing::Dead,

@@ -1,7 +1,7 @@
 //! Step-up after idle time: an application with `idle_timeout_secs` refuses a refresh of a family idle longer
 //! than that (to the second), or whose client says the app was offloaded (`resume`), with `401 step_up_required`
-//! naming the proofs; the PIN (or the password) steps up. Refreshes, the heartbeat and bearer requests count as
-//! activity; OAuth clients sign in again.
+//! naming the proofs; the PIN (or the password) steps up. Refreshes, the heartbeat, bearer requests and userinfo
+//! count as activity; OAuth clients sign in again.
 
 use std::time::Duration;
 
@@ -198,12 +198,32 @@ async fn without_a_pin_the_password_steps_up_and_oauth_clients_sign_in_again() {
         })
         .await;
     let granted = app.code_flow(&client, &bo, "openid offline_access").await;
-    let refresh_token = granted["refresh_token"].as_str().expect("a refresh token");
+    let mut refresh_token = granted["refresh_token"].as_str().expect("a refresh token").to_owned();
+    // Userinfo with the family's access token is activity too.
+    app.advance_clock(Duration::from_secs(IDLE - 10));
+    let response = app
+        .client
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(granted["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    app.advance_clock(Duration::from_secs(IDLE - 10));
+    let response = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let refreshed: Value = response.json().await.unwrap();
+    refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
     app.advance_clock(Duration::from_secs(IDLE + 1));
     let response = app
         .token(
             &client,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)],
         )
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
