@@ -230,19 +230,7 @@ pub async fn post_set_pin(
     state: web::Data<AppState>,
     form: PageForm<PinForm>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = browser_state(&req, &state).await?;
-    check_csrf(&req, &state, &form.csrf)?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let caller = Principal::of_browser(session);
-    let current = Some(form.current_pin.as_str()).filter(|pin| !pin.is_empty());
-    let set = state
-        .auth
-        .accounts
-        .set_pin(&caller, &form.pin, current, state.clock.now())
-        .await;
-    pin_changed(&state, &browser, session, set, "Your PIN is set.").await
+    pin_form(req, state, form, false).await
 }
 
 /// Removes the account's PIN.
@@ -251,6 +239,16 @@ pub async fn post_remove_pin(
     state: web::Data<AppState>,
     form: PageForm<PinForm>,
 ) -> Result<HttpResponse, PageError> {
+    pin_form(req, state, form, true).await
+}
+
+/// A PIN form: set (or change) it, or `remove` it, with the current PIN when one is given.
+async fn pin_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<PinForm>,
+    remove: bool,
+) -> Result<HttpResponse, PageError> {
     let browser = browser_state(&req, &state).await?;
     check_csrf(&req, &state, &form.csrf)?;
     let Some(session) = &browser.session else {
@@ -258,12 +256,17 @@ pub async fn post_remove_pin(
     };
     let caller = Principal::of_browser(session);
     let current = Some(form.current_pin.as_str()).filter(|pin| !pin.is_empty());
-    let removed = state
-        .auth
-        .accounts
-        .remove_pin(&caller, current, state.clock.now())
-        .await;
-    pin_changed(&state, &browser, session, removed, "Your PIN is removed.").await
+    let accounts = &state.auth.accounts;
+    let now = state.clock.now();
+    let (done, notice) = if remove {
+        (accounts.remove_pin(&caller, current, now).await, "Your PIN is removed.")
+    } else {
+        (
+            accounts.set_pin(&caller, &form.pin, current, now).await,
+            "Your PIN is set.",
+        )
+    };
+    pin_changed(&state, &browser, session, done, notice).await
 }
 
 async fn pin_changed(
