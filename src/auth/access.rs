@@ -56,42 +56,44 @@ impl Access {
         })
     }
 
-    /// Whether the application with this id may be used from `ip` (a refresh of its tokens).
-    pub(in crate::auth) async fn check_app_network(
+    /// Whether a family of the application `application_id` may be refreshed now, from `ip`: from its networks,
+    /// by an account it still admits, and — for an ordinary refresh — not after its idle time (or `resume`), which
+    /// needs a step-up first.
+    pub(in crate::auth) async fn refresh_allowed(
         &self,
+        user: &User,
+        family: &crate::store::sessions::Session,
         application_id: &str,
         ip: Option<IpAddr>,
-    ) -> Result<(), AuthError> {
-        match self.apps.find(application_id).await? {
-            Some(app) => check_network(&app, ip),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether the family's next refresh needs a step-up: its application has an idle timeout, and the family
-    /// has been idle longer than that (or the client says the app was offloaded, `resume`).
-    pub(in crate::auth) async fn step_up_due(
-        &self,
-        application_id: &str,
-        family: &crate::store::sessions::Session,
-        resume: bool,
+        freshness: super::Freshness,
         now: crate::clock::UnixTime,
-    ) -> Result<bool, AuthError> {
-        let idle = self
-            .apps
-            .find(application_id)
-            .await?
-            .and_then(|app| app.policy.idle_timeout_secs);
-        Ok(idle.is_some_and(|idle| resume || now - family.active_at() > idle))
+    ) -> Result<(), AuthError> {
+        let Some(app) = self.apps.find(application_id).await? else {
+            return Ok(());
+        };
+        check_network(&app, ip)?;
+        self.admitted(user, &app).await?;
+        if let (super::Freshness::Refresh { resume }, Some(idle)) = (freshness, app.policy.idle_timeout_secs)
+            && (resume || now - family.active_at() > idle)
+        {
+            tracing::info!(user_id = %user.id, %application_id, resume, "refresh refused: a step-up is due");
+            return Err(super::SessionError::StepUpRequired(super::step_up::proofs(user)).into());
+        }
+        Ok(())
     }
 
     /// Whether an account that holds tokens of an application may still use them (a refresh, a private
     /// token): the policy may have changed since it signed in.
     pub(in crate::auth) async fn still_admitted(&self, user: &User, application_id: &str) -> Result<(), AuthError> {
-        let Some(app) = self.apps.find(application_id).await? else {
-            return Ok(());
-        };
-        match self.admission(user, &app).await? {
+        match self.apps.find(application_id).await? {
+            Some(app) => self.admitted(user, &app).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::still_admitted`] for the application itself.
+    async fn admitted(&self, user: &User, app: &Application) -> Result<(), AuthError> {
+        match self.admission(user, app).await? {
             Admission::Admitted => Ok(()),
             Admission::Verify(_) => Err(AccessError::VerificationRequired.into()),
             Admission::Refused => Err(AccessError::NotMember.into()),

@@ -26,6 +26,17 @@ pub fn pin_problem(pin: &str) -> Option<&'static str> {
     (!fits).then_some("a PIN is 4 to 12 digits, or a passphrase of 8 to 128 characters")
 }
 
+/// A new PIN, or the refusal naming the field `pin`.
+fn checked(pin: &str) -> Result<(), AuthError> {
+    match pin_problem(pin) {
+        Some(message) => Err(AuthError::Validation(vec![FieldError {
+            field: "pin",
+            message: message.into(),
+        }])),
+        None => Ok(()),
+    }
+}
+
 impl Credentials {
     /// Checks the PIN of `user` (as it is stored now): a locked account is refused unchecked, and a wrong PIN
     /// (or none set) counts toward the lock-out.
@@ -57,12 +68,7 @@ impl Accounts {
         current_pin: Option<&str>,
         now: UnixTime,
     ) -> Result<(), AuthError> {
-        if let Some(message) = pin_problem(pin) {
-            return Err(AuthError::Validation(vec![FieldError {
-                field: "pin",
-                message: message.into(),
-            }]));
-        }
+        checked(pin)?;
         self.may_change_pin(caller, current_pin, now).await?;
         let hash = self.credentials.hash(pin).await?;
         users::set_pin_hash(&self.db, caller.user.id.clone(), Some(hash), now).await?;
@@ -92,12 +98,7 @@ impl Accounts {
     /// An administrator sets the PIN of the account `user_id` (the owner may change it later).
     pub async fn admin_set_pin(&self, user_id: &str, pin: &str, now: UnixTime) -> Result<(), AuthError> {
         let user = super::find_user(&self.db, user_id).await?;
-        if let Some(message) = pin_problem(pin) {
-            return Err(AuthError::Validation(vec![FieldError {
-                field: "pin",
-                message: message.into(),
-            }]));
-        }
+        checked(pin)?;
         let hash = self.credentials.hash(pin).await?;
         users::set_pin_hash(&self.db, user.id.clone(), Some(hash), now).await?;
         tracing::info!(user_id = %user.id, "PIN set by an administrator");

@@ -361,14 +361,9 @@ impl Sessions {
         }
         // The application's policy may have changed since the sign-in: a member removed, proof now asked.
         if let Some(application_id) = &family.application_id {
-            self.access.check_app_network(application_id, ip).await?;
-            self.access.still_admitted(&user, application_id).await?;
-            if let Freshness::Refresh { resume } = freshness
-                && self.access.step_up_due(application_id, &family, resume, now).await?
-            {
-                tracing::info!(user_id = %user.id, %application_id, resume, "refresh refused: a step-up is due");
-                return Err(SessionError::StepUpRequired(super::step_up::proofs(&user)).into());
-            }
+            self.access
+                .refresh_allowed(&user, &family, application_id, ip, freshness, now)
+                .await?;
         }
         let successor = opaque::mint(REFRESH_TOKEN_PREFIX);
         let row = NewRefreshToken {

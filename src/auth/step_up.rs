@@ -1,8 +1,8 @@
 //! Step-up after idle time: an application with `idle_timeout_secs` refuses a refresh of a token family idle
 //! longer than that — or one whose client says the app was offloaded (`resume`) — with `step_up_required`, naming
 //! what proves the owner again: the account's PIN when it has one, its password when it has one. The step-up
-//! (`SignIn::step_up`) checks that proof (a wrong one counts toward the lock-out), then rotates the refresh token
-//! with the proof's method added to `amr` and `auth_time` now. Activity keeps a family fresh: a refresh, a
+//! (`SignIn::step_up`) checks that proof (a wrong one counts toward the lock-out), records the proof's method in
+//! the family's `amr` and `auth_time` now, then refreshes without the idle check. Activity keeps a family fresh: a refresh, a
 //! step-up, a bearer request, and the explicit heartbeat (`Sessions::record_activity`).
 
 use super::{
@@ -10,9 +10,8 @@ use super::{
 };
 use crate::apps::Application;
 use crate::clock::UnixTime;
-use crate::store::sessions;
+use crate::store::sessions::{self, Session};
 use crate::store::users::User;
-use crate::tokens::AccessGrant;
 
 /// RFC 8176: a personal identification number.
 pub const PIN_AMR: &str = "pin";
@@ -51,7 +50,7 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<TokenPair, AuthError> {
         super::access::check_network(app, origin.ip)?;
-        let user = self.sessions.refresh_token_owner(presented, app).await?;
+        let (family, user) = self.sessions.refresh_token_owner(presented, app).await?;
         let method = match proof {
             StepUpProof::Pin(pin) => {
                 self.credentials.check_pin(&user, pin, now).await?;
@@ -64,51 +63,24 @@ impl SignIn {
                 PASSWORD_AMR
             }
         };
-        let rotated = self
-            .sessions
-            .rotate_refresh_token(
-                presented,
-                super::FamilyOwner::Api(&app.id),
-                origin.ip,
-                Freshness::SteppedUp,
-                now,
-            )
-            .await?;
-        let family = rotated.family;
+        // The owner proved it is them: the family records how and when, and its tokens say so from now on.
         let amr = if family.amr.split_whitespace().any(|m| m == method) {
             family.amr.clone()
         } else {
             format!("{} {method}", family.amr).trim().to_owned()
         };
-        sessions::stepped_up(&self.db, family.id.clone(), amr.clone(), now).await?;
-        tracing::info!(user_id = %rotated.user.id, application_id = %app.id, method, "stepped up");
-        let access = self.sessions.tokens.issue(
-            AccessGrant {
-                subject: &rotated.user.id,
-                family: Some(&family.id),
-                scope: &rotated.user.scopes,
-                client_id: None,
-                application: Some(&app.id),
-                private_token: None,
-                amr: Some(&amr),
-                acr: Some(&family.acr),
-                auth_time: Some(now),
-                lifetime: app.access_token_ttl_secs,
-            },
-            now,
-        )?;
-        Ok(TokenPair {
-            access,
-            refresh_token: rotated.refresh_token,
-            user: rotated.user,
-        })
+        sessions::stepped_up(&self.db, family.id.clone(), amr, now).await?;
+        tracing::info!(user_id = %user.id, application_id = %app.id, method, "stepped up");
+        self.sessions
+            .refresh(presented, app, origin.ip, Freshness::SteppedUp, now)
+            .await
     }
 }
 
 impl Sessions {
-    /// The account a refresh token of `app` belongs to, when the token could be spent now (live, unspent, of
-    /// this application): who a step-up must prove. Nothing is spent.
-    async fn refresh_token_owner(&self, presented: &str, app: &Application) -> Result<User, AuthError> {
+    /// The family and account of a refresh token of `app` (of a live family and an active account): who a
+    /// step-up must prove. Nothing is spent; the refresh that follows checks the token itself.
+    async fn refresh_token_owner(&self, presented: &str, app: &Application) -> Result<(Session, User), AuthError> {
         let found = crate::store::refresh_tokens::find_by_hash(&self.db, crate::tokens::opaque::hash(presented))
             .await?
             .ok_or(SessionError::RefreshInvalid)?;
@@ -119,7 +91,7 @@ impl Sessions {
         if family.revoked_at.is_some() || !found.user.is_active {
             return Err(SessionError::RefreshRevoked.into());
         }
-        Ok(found.user)
+        Ok((found.session, found.user))
     }
 
     /// The heartbeat: the caller's token family was active now (an application that mostly calls its own back
