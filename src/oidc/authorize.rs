@@ -38,6 +38,9 @@ pub struct AuthorizationRequest {
     /// The user chose to go on with the signed-in account (`prompt=select_account`).
     #[serde(default)]
     pub account_chosen: bool,
+    /// `acr_values`, in the client's order of preference.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -53,6 +56,20 @@ impl AuthorizationRequest {
 
     pub fn scope(&self) -> Scope {
         Scope::stored(&self.scope)
+    }
+
+    /// Whether the client accepts only a sign-in with a second factor: it asks for `acr` `2` and for no lower
+    /// level Tessera knows (`acr_values=2 1` prefers two factors but settles for one). Unknown values are
+    /// ignored (OIDC Core §3.1.2.1: a preference, not an order).
+    pub fn demands_second_factor(&self) -> bool {
+        use crate::auth::{GUEST_ACR, MULTI_FACTOR_ACR, SINGLE_FACTOR_ACR};
+        let asks = |level: &str| self.acr_values.iter().any(|v| v == level);
+        asks(MULTI_FACTOR_ACR) && !asks(SINGLE_FACTOR_ACR) && !asks(GUEST_ACR)
+    }
+
+    /// Whether the client asks for a fresh proof of who is signed in (`prompt=login`, or a `max_age`).
+    pub fn asks_fresh_proof(&self) -> bool {
+        self.prompts("login") || self.max_age.is_some()
     }
 }
 
@@ -153,6 +170,12 @@ pub async fn validate(
         created_at: now,
         session_at_start: None,
         account_chosen: false,
+        acr_values: single(params, "acr_values")
+            .map_err(back)?
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     };
     Ok((request, client))
 }

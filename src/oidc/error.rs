@@ -32,6 +32,9 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8693 §2.2.2: the token cannot be issued for the requested audience or resource.
     InvalidTarget,
+    /// OpenID Connect Core Unmet Authentication Requirements 1.0: the requested `acr` cannot be met (here: not
+    /// without a page, under `prompt=none`).
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -59,6 +62,7 @@ impl ErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::SlowDown => "slow_down",
             Self::InvalidTarget => "invalid_target",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }

@@ -12,7 +12,7 @@ use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::Origin;
-use crate::auth::flow::Door;
+use crate::auth::flow::{Demands, Door, Next, NextStep, Reproof, Stage};
 use crate::auth::identity::names;
 use crate::auth::{AccessError, AuthError, Authentication, BrowserSession};
 use crate::clock::UnixTime;
@@ -45,9 +45,15 @@ pub enum Outcome {
     Consent { request_id: String },
     /// To the account choice: go on as the signed-in user, or sign in as someone else.
     SelectAccount { request_id: String },
-    /// To the proof of contact the client's application asks of the signed-in account (the flow's token goes
-    /// in its cookie), then back to the request.
-    Verify { request_id: String, flow_token: String },
+    /// To a step of a flow for the signed-in account (the flow's token goes in its cookie) — the proof of
+    /// contact the client's application asks for, its PIN, a second factor — then back to the request.
+    Step {
+        request_id: String,
+        flow_token: String,
+        stage: Stage,
+    },
+    /// To setting up a second factor, which the client demands and the account lacks; then back to the request.
+    Enroll { request_id: String },
     /// A guest of an open application was signed in to this browser (its session cookie to set); then on.
     Guest { cookie: String, then: Box<Outcome> },
 }
@@ -62,6 +68,8 @@ pub struct Pending {
 
 enum Step {
     Login,
+    /// The signed-in account must prove it is them now (`prompt=login`, `max_age`).
+    Reprove,
     SelectAccount,
     Consent,
     Issue,
@@ -212,6 +220,50 @@ impl OidcService {
                 });
             }
         }
+        // The client, or its application, may ask more of the session than being signed in.
+        if let (Some(session), true) = (
+            browser.session,
+            matches!(step, Step::Reprove | Step::Issue | Step::Consent),
+        ) {
+            let demands = Demands {
+                fresh_proof: matches!(step, Step::Reprove),
+                second_factor: request.demands_second_factor(),
+                silent: request.prompts("none"),
+            };
+            let door = Door::Browser(browser.binding);
+            let reproof = self
+                .sign_in
+                .browser_reproof(session, &client.application_id, demands, door, browser.origin, now)
+                .await;
+            match reproof {
+                Ok(Reproof::None) => {}
+                Ok(Reproof::SignIn) => step = Step::Login,
+                Ok(Reproof::Interaction { second_factor }) => {
+                    let error = if second_factor {
+                        OAuthError::new(
+                            ErrorCode::UnmetAuthenticationRequirements,
+                            "the client asks for a second factor, but prompt=none",
+                        )
+                    } else {
+                        OAuthError::new(
+                            ErrorCode::LoginRequired,
+                            "the user must prove it is them, but prompt=none",
+                        )
+                    };
+                    return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
+                }
+                Ok(Reproof::Step(next)) => return self.to_step(&request, pending_id, browser, next, now).await,
+                Ok(Reproof::Enroll) => {
+                    return Ok(Outcome::Enroll {
+                        request_id: self.keep(&request, pending_id, browser.binding, now).await?,
+                    });
+                }
+                Err(AuthError::Access(AccessError::IpNotAllowed)) => {
+                    return self.refuse(&request, pending_id, AccessError::IpNotAllowed, now).await;
+                }
+                Err(other) => return Err(auth_rejection(other)),
+            }
+        }
         // The account signed in must be let into the client's application.
         // Only once the session is the one that will answer: the account choice may still pick another.
         if let (Some(session), true) = (browser.session, matches!(step, Step::Issue | Step::Consent)) {
@@ -230,26 +282,11 @@ impl OidcService {
                     );
                     return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
                 }
-                Ok(Some(next)) => {
-                    return Ok(Outcome::Verify {
-                        request_id: self.keep(&request, pending_id, browser.binding, now).await?,
-                        flow_token: next.token,
-                    });
-                }
+                Ok(Some(next)) => return self.to_step(&request, pending_id, browser, next, now).await,
                 // A guest may sign in as someone who may enter.
                 Err(AuthError::Access(AccessError::NotMember)) if session.user.guest => step = Step::Login,
                 Err(AuthError::Access(refused @ (AccessError::NotMember | AccessError::IpNotAllowed))) => {
-                    if let Some(id) = pending_id
-                        && !authorization_requests::consume(&self.db, id, now).await?
-                    {
-                        return Err(spent());
-                    }
-                    let why = match refused {
-                        AccessError::IpNotAllowed => "the application cannot be used from this network",
-                        _ => "the account has no access to this application",
-                    };
-                    let error = OAuthError::new(ErrorCode::AccessDenied, why);
-                    return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
+                    return self.refuse(&request, pending_id, refused, now).await;
                 }
                 Err(other) => return Err(auth_rejection(other)),
             }
@@ -257,7 +294,7 @@ impl OidcService {
         let needs_user = !matches!(step, Step::Issue);
         if needs_user && request.prompts("none") {
             let code = match step {
-                Step::Login => ErrorCode::LoginRequired,
+                Step::Login | Step::Reprove => ErrorCode::LoginRequired,
                 Step::SelectAccount => ErrorCode::AccountSelectionRequired,
                 Step::Consent | Step::Issue => ErrorCode::ConsentRequired,
             };
@@ -266,7 +303,7 @@ impl OidcService {
         }
         match (step, browser.session) {
             (Step::Issue, Some(session)) => self.issue_code(&request, session, pending_id, now).await,
-            (Step::Login | Step::Issue, _) => Ok(Outcome::Login {
+            (Step::Login | Step::Reprove | Step::Issue, _) => Ok(Outcome::Login {
                 request_id: self.keep(&request, pending_id, browser.binding, now).await?,
             }),
             (Step::SelectAccount, _) => Ok(Outcome::SelectAccount {
@@ -301,8 +338,11 @@ impl OidcService {
             .max_age
             .is_some_and(|max| max == 0 || now - session.auth_time > max);
         let other_user = request.hint_subject.as_ref().is_some_and(|sub| *sub != session.user.id);
-        if other_user || (!signed_in_for_this && (request.prompts("login") || too_old)) {
+        if other_user {
             return Ok(Step::Login);
+        }
+        if !signed_in_for_this && (request.prompts("login") || too_old) {
+            return Ok(Step::Reprove);
         }
         // A choice is needed when asked for, or when the login_hint names someone other than who is signed in.
         let hint_names_another = request
@@ -325,6 +365,50 @@ impl OidcService {
         } else {
             Step::Consent
         })
+    }
+
+    /// To the page of the flow step `next`, keeping the request.
+    async fn to_step(
+        &self,
+        request: &AuthorizationRequest,
+        pending_id: Option<String>,
+        browser: Browser<'_>,
+        next: Next,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        let stage = match next.step {
+            NextStep::Pin => Stage::Pin,
+            NextStep::SecondFactor { .. } => Stage::SecondFactor,
+            NextStep::Verification { .. } => Stage::Verification,
+            NextStep::Code { .. } => Stage::Code,
+        };
+        Ok(Outcome::Step {
+            request_id: self.keep(request, pending_id, browser.binding, now).await?,
+            flow_token: next.token,
+            stage,
+        })
+    }
+
+    /// The account, or this network, may not use the client's application: the request ends with
+    /// `access_denied`.
+    async fn refuse(
+        &self,
+        request: &AuthorizationRequest,
+        pending_id: Option<String>,
+        refused: AccessError,
+        now: UnixTime,
+    ) -> Result<Outcome, Rejection> {
+        if let Some(id) = pending_id
+            && !authorization_requests::consume(&self.db, id, now).await?
+        {
+            return Err(spent());
+        }
+        let why = match refused {
+            AccessError::IpNotAllowed => "the application cannot be used from this network",
+            _ => "the account has no access to this application",
+        };
+        let error = OAuthError::new(ErrorCode::AccessDenied, why);
+        Ok(Outcome::Respond(back(request, error).response(&self.issuer)))
     }
 
     /// Stores the request (once) and returns its id.

@@ -43,6 +43,7 @@ mod private_tokens;
 mod prompts;
 mod rate_limit;
 mod refresh;
+mod reproof;
 mod response_mode;
 mod revocation;
 mod rp_flow;

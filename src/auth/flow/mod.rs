@@ -10,6 +10,7 @@ mod code;
 mod external;
 mod external_api;
 mod link_api;
+mod reproof;
 mod rest;
 mod second_factor;
 mod verification;
@@ -17,6 +18,7 @@ mod verification;
 pub(super) use code::generated_username;
 pub use external::{ExternalIdentity, FEDERATED_AMR};
 pub use external_api::ExternalStart;
+pub use reproof::{Demands, Reproof};
 pub use rest::LoginStep;
 
 use super::access::Admission;
@@ -55,6 +57,8 @@ pub enum Stage {
     /// The REST API sent a signed-in person to an upstream provider to link an identity to their account; the
     /// callback keeps what the upstream proved until the application finishes the link.
     Link,
+    /// A signed-in account proves it is them again with its PIN before an application with extra security.
+    Pin,
 }
 
 impl Stage {
@@ -65,6 +69,7 @@ impl Stage {
             Self::Verification => "verification",
             Self::External => "external",
             Self::Link => "link",
+            Self::Pin => "pin",
         }
     }
 
@@ -75,6 +80,7 @@ impl Stage {
             Self::Verification,
             Self::External,
             Self::Link,
+            Self::Pin,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -107,6 +113,8 @@ pub enum NextStep {
         /// The account's address, masked, when it has one.
         email: Option<String>,
     },
+    /// The account's PIN (a signed-in browser proving it is them again).
+    Pin,
 }
 
 impl NextStep {
@@ -115,6 +123,7 @@ impl NextStep {
             Self::Code { .. } => "code",
             Self::SecondFactor { .. } => "second_factor",
             Self::Verification { .. } => "verification",
+            Self::Pin => "pin",
         }
     }
 }
@@ -284,7 +293,7 @@ impl SignIn {
                 verification_step(&user, channels)
             }
             (
-                Stage::Code | Stage::Verification | Stage::External | Stage::Link,
+                Stage::Code | Stage::Verification | Stage::External | Stage::Link | Stage::Pin,
                 Admission::Admitted | Admission::Refused,
             ) => {
                 return Err(AuthError::Internal("a sign-in stage without its reason".into()));
@@ -384,7 +393,7 @@ impl SignIn {
         binding: &str,
         now: UnixTime,
     ) -> Result<Option<(Stage, Application)>, AuthError> {
-        for stage in [Stage::Code, Stage::SecondFactor, Stage::Verification] {
+        for stage in [Stage::Code, Stage::SecondFactor, Stage::Verification, Stage::Pin] {
             match self.live_flow(token, Door::Browser(binding), stage, now).await {
                 Ok(flow) => return Ok(Some((stage, flow.app))),
                 Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => {}

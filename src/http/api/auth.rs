@@ -74,6 +74,8 @@ impl From<Next> for NextStepBody {
                 body.channels = Some(channels.iter().map(|c| c.as_str()).collect());
                 body.email = email;
             }
+            // Only a signed-in browser is asked for its PIN this way; the REST API's is `/auth/step-up`.
+            NextStep::Pin => {}
         }
         body
     }

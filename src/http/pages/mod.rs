@@ -5,12 +5,14 @@ mod access;
 mod account;
 mod browser;
 mod consent;
+mod enroll;
 mod federation;
 mod form;
 mod form_post;
 mod invitation;
 mod login;
 mod mfa;
+mod pin;
 mod security;
 mod select_account;
 mod sign_in;
@@ -74,6 +76,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login/verify/send").post(verify::post_verify_send))
         .service(web::resource("/login/mfa/send").post(mfa::post_send))
         .service(web::resource("/login/mfa/cancel").post(mfa::post_cancel))
+        .service(web::resource("/login/pin").get(pin::get_pin).post(pin::post_pin))
+        .service(web::resource("/login/enroll").get(enroll::get_enroll))
+        .service(web::resource("/login/enroll/start").post(enroll::post_start))
+        .service(web::resource("/login/enroll/confirm").post(enroll::post_confirm))
+        .service(web::resource("/login/enroll/continue").post(enroll::post_continue))
         .service(web::resource("/a/{slug}").get(access::get_access_link))
         .service(web::resource("/federation/{provider}/start").get(federation::get_start))
         .service(web::resource("/federation/{provider}/callback").get(federation::get_callback))
@@ -257,6 +264,7 @@ pub(super) async fn progress_response(
         }
         NextStep::Code { .. } => stage_location(Stage::Code, request),
         NextStep::Verification { .. } => stage_location(Stage::Verification, request),
+        NextStep::Pin => stage_location(Stage::Pin, request),
     };
     let mut response = see_other(&location);
     response
@@ -272,6 +280,7 @@ pub(super) fn stage_location(stage: crate::auth::flow::Stage, request: Option<&s
         Stage::Code => "/login/code",
         Stage::SecondFactor => "/login/mfa",
         Stage::Verification => "/login/verify",
+        Stage::Pin => "/login/pin",
         // The REST API's stages: a browser never waits there.
         Stage::External | Stage::Link => "/login",
     };
@@ -359,8 +368,12 @@ pub fn outcome_response(
                 .map_err(PageError::internal)?;
             Ok(response)
         }
-        Ok(Outcome::Verify { request_id, flow_token }) => {
-            let location = stage_location(crate::auth::flow::Stage::Verification, Some(&request_id));
+        Ok(Outcome::Step {
+            request_id,
+            flow_token,
+            stage,
+        }) => {
+            let location = stage_location(stage, Some(&request_id));
             let mut response = see_other(&location);
             response
                 .add_cookie(&flow_cookie(state, flow_token))
@@ -369,6 +382,7 @@ pub fn outcome_response(
         }
         Ok(Outcome::Respond(response)) => respond(&response),
         Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
+        Ok(Outcome::Enroll { request_id }) => Ok(see_other(&format!("/login/enroll?request={}", encode(&request_id)))),
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
         Ok(Outcome::SelectAccount { request_id }) => {
             Ok(see_other(&format!("/select-account?request={}", encode(&request_id))))
