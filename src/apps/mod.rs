@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod networks;
+pub mod pin_format;
 pub mod policy;
 pub mod rate_limit;
 mod settings;
@@ -56,6 +57,7 @@ impl Application {
             &row.ip_ranges,
         );
         policy.idle_timeout_secs = row.idle_timeout_secs;
+        policy.pin_format = pin_format::PinFormat::parse(&row.pin_format).unwrap_or_default();
         Self {
             id: row.id,
             name: row.name,
@@ -87,6 +89,7 @@ impl Application {
             external_providers: self.policy.stored_providers(),
             ip_ranges: networks::stored(&self.policy.ip_ranges),
             idle_timeout_secs: self.policy.idle_timeout_secs,
+            pin_format: self.policy.pin_format.as_str().into(),
         }
     }
 
@@ -165,6 +168,7 @@ impl AppService {
                     external_providers: Vec::new(),
                     ip_ranges: Vec::new(),
                     idle_timeout_secs: None,
+                    pin_format: pin_format::PinFormat::Any,
                 },
             },
             reach: Reach {
@@ -354,5 +358,6 @@ fn default_policy(config: &Config) -> AccessPolicy {
         external_providers: Vec::new(),
         ip_ranges: Vec::new(),
         idle_timeout_secs: None,
+        pin_format: pin_format::PinFormat::Any,
     }
 }

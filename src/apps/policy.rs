@@ -5,6 +5,7 @@
 //! them (admin API, CLI, configuration of new applications).
 
 use super::networks::{self, IpRange};
+use super::pin_format::PinFormat;
 pub use crate::config::{AccessMode, ContactChannel, LoginMethod};
 use crate::error::FieldError;
 
@@ -31,6 +32,8 @@ pub struct AccessPolicy {
     pub ip_ranges: Vec<IpRange>,
     /// After this long without activity, a refresh needs the PIN (or the password) again; `None`: never.
     pub idle_timeout_secs: Option<i64>,
+    /// The PINs a person may set through this application.
+    pub pin_format: PinFormat,
 }
 
 impl AccessPolicy {
@@ -87,6 +90,7 @@ impl AccessPolicy {
             external_providers: providers.split_whitespace().map(str::to_owned).collect(),
             ip_ranges: networks::from_stored(ip_ranges),
             idle_timeout_secs: None,
+            pin_format: PinFormat::Any,
         }
     }
 }
@@ -108,6 +112,7 @@ pub struct PolicySpec {
     pub ip_ranges: Option<Vec<String>>,
     /// `Some(None)` turns the idle check off.
     pub idle_timeout_secs: Option<Option<i64>>,
+    pub pin_format: Option<String>,
 }
 
 /// Which channels this server can send codes over, and the upstream providers it knows.
@@ -191,6 +196,14 @@ pub(super) fn resolve(
             "must be between 60 seconds and 30 days, or null".into(),
         );
     }
+    let pin_format = match spec.pin_format.as_deref().map(|text| (text, PinFormat::parse(text))) {
+        None => current.pin_format,
+        Some((_, Some(format))) => format,
+        Some((text, None)) => {
+            problem("pin_format", format!("{text:?} is not one of {}", PinFormat::NAMES));
+            current.pin_format
+        }
+    };
     let code_ttl_secs = spec.code_ttl_secs.unwrap_or(current.code_ttl_secs);
     if !CODE_TTL_RANGE.contains(&code_ttl_secs) {
         problem("code_ttl_secs", "must be between 30 and 600 seconds".into());
@@ -267,6 +280,7 @@ pub(super) fn resolve(
         external_providers,
         ip_ranges,
         idle_timeout_secs,
+        pin_format,
     }
 }
 
@@ -356,6 +370,7 @@ mod tests {
             external_providers: Vec::new(),
             ip_ranges: Vec::new(),
             idle_timeout_secs: None,
+            pin_format: PinFormat::Any,
         }
     }
 

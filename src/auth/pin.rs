@@ -3,32 +3,15 @@
 //! PIN; an administrator may set one for an account. Stored with argon2id like passwords; a wrong PIN counts
 //! toward the account's lock-out like a wrong password; each change is logged and the owner told by e-mail.
 
-use std::ops::RangeInclusive;
-
 use super::{Accounts, AuthError, CredentialError, Credentials, Principal, SessionError};
+use crate::apps::pin_format::PinFormat;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
 
-/// How many digits a numeric PIN has.
-const PIN_DIGITS: RangeInclusive<usize> = 4..=12;
-/// How long a passphrase used as a PIN is, in characters.
-const PASSPHRASE_CHARS: RangeInclusive<usize> = 8..=128;
-
-/// What is wrong with a new PIN, if anything: 4 to 12 digits, or a passphrase of 8 to 128 characters.
-pub fn pin_problem(pin: &str) -> Option<&'static str> {
-    let length = pin.chars().count();
-    let fits = if pin.bytes().all(|b| b.is_ascii_digit()) {
-        PIN_DIGITS.contains(&length)
-    } else {
-        PASSPHRASE_CHARS.contains(&length) && !pin.trim().is_empty()
-    };
-    (!fits).then_some("a PIN is 4 to 12 digits, or a passphrase of 8 to 128 characters")
-}
-
-/// A new PIN, or the refusal naming the field `pin`.
-fn checked(pin: &str) -> Result<(), AuthError> {
-    match pin_problem(pin) {
+/// A new PIN in `format`, or the refusal naming the field `pin`.
+fn checked(pin: &str, format: PinFormat) -> Result<(), AuthError> {
+    match format.problem(pin) {
         Some(message) => Err(AuthError::Validation(vec![FieldError {
             field: "pin",
             message: message.into(),
@@ -60,15 +43,17 @@ impl Credentials {
 }
 
 impl Accounts {
-    /// Sets or changes the caller's PIN: with the current PIN, or after a recent interactive sign-in.
+    /// Sets or changes the caller's PIN, in `format` (the application's it is set through): with the current PIN,
+    /// or after a recent interactive sign-in.
     pub async fn set_pin(
         &self,
         caller: &Principal,
         pin: &str,
         current_pin: Option<&str>,
+        format: PinFormat,
         now: UnixTime,
     ) -> Result<(), AuthError> {
-        checked(pin)?;
+        checked(pin, format)?;
         self.may_change_pin(caller, current_pin, now).await?;
         let hash = self.credentials.hash(pin).await?;
         users::set_pin_hash(&self.db, caller.user.id.clone(), Some(hash), now).await?;
@@ -95,10 +80,16 @@ impl Accounts {
         Ok(())
     }
 
-    /// An administrator sets the PIN of the account `user_id` (the owner may change it later).
-    pub async fn admin_set_pin(&self, user_id: &str, pin: &str, now: UnixTime) -> Result<(), AuthError> {
+    /// An administrator sets the PIN of the account `user_id`, in `format` (the owner may change it later).
+    pub async fn admin_set_pin(
+        &self,
+        user_id: &str,
+        pin: &str,
+        format: PinFormat,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
         let user = super::find_user(&self.db, user_id).await?;
-        checked(pin)?;
+        checked(pin, format)?;
         let hash = self.credentials.hash(pin).await?;
         users::set_pin_hash(&self.db, user.id.clone(), Some(hash), now).await?;
         tracing::info!(user_id = %user.id, "PIN set by an administrator");
@@ -131,20 +122,5 @@ impl Accounts {
             user,
             format!("The PIN of your account was {what}."),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pins_are_digits_or_passphrases() {
-        for good in ["1234", "123456789012", "correct horse", "pässwörd"] {
-            assert_eq!(pin_problem(good), None, "{good}");
-        }
-        for bad in ["123", "1234567890123", "short", "        ", ""] {
-            assert!(pin_problem(bad).is_some(), "{bad}");
-        }
     }
 }

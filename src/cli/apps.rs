@@ -37,6 +37,9 @@ pub struct PolicyArgs {
     /// `none` turns it off.
     #[arg(long)]
     idle_timeout: Option<String>,
+    /// The PINs people may set through the application: any (the default), digits (4 to 12) or passphrase.
+    #[arg(long)]
+    pin_format: Option<String>,
 }
 
 impl From<PolicyArgs> for PolicySpec {
@@ -58,6 +61,7 @@ impl From<PolicyArgs> for PolicySpec {
             idle_timeout_secs: args
                 .idle_timeout
                 .map(|text| (text != "none").then(|| text.parse().unwrap_or(0))),
+            pin_format: args.pin_format,
         }
     }
 }
@@ -79,6 +83,7 @@ pub(super) fn print_app(done: &str, app: &App, json: bool) {
             "external_providers": policy.external_providers,
             "ip_ranges": policy.ip_ranges.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "idle_timeout_secs": policy.idle_timeout_secs,
+            "pin_format": policy.pin_format.as_str(),
         });
         println!("{body}");
     } else {

@@ -31,6 +31,7 @@ pub struct ApplicationRow {
     /// Space-separated.
     pub ip_ranges: String,
     pub idle_timeout_secs: Option<i64>,
+    pub pin_format: String,
 }
 
 pub async fn insert(db: &Database, app: ApplicationRow) -> StoreResult<()> {
@@ -93,6 +94,7 @@ pub async fn update(db: &Database, app: ApplicationRow) -> StoreResult<bool> {
                 applications::external_providers.eq(&app.external_providers),
                 applications::ip_ranges.eq(&app.ip_ranges),
                 applications::idle_timeout_secs.eq(app.idle_timeout_secs),
+                applications::pin_format.eq(&app.pin_format),
             ))
             .execute(conn)?;
         Ok(updated == 1)

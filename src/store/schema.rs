@@ -83,6 +83,7 @@ diesel::table! {
         external_providers -> Text,
         ip_ranges -> Text,
         idle_timeout_secs -> Nullable<BigInt>,
+        pin_format -> Text,
     }
 }
 

@@ -386,9 +386,12 @@ async fn the_cli_creates_applications_and_keys() {
         "Reports",
         "--rate-limit",
         "42",
+        "--pin-format",
+        "digits",
         "--json",
     ]);
     assert_eq!(created["slug"], "reports");
+    assert_eq!(created["pin_format"], "digits");
     let key = run(&[
         "admin",
         "create-api-key",

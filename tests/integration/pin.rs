@@ -176,3 +176,69 @@ async fn the_security_page_sets_changes_and_removes_the_pin() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains("Set a PIN"));
 }
+
+#[tokio::test]
+async fn an_application_sets_the_pin_format_people_may_choose() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_login().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/admin/apps"))
+        .bearer_auth(&admin.access)
+        .json(&json!({"name": "Bank", "pin_format": "letters"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body["fields"].get("pin_format").is_some(), "{body}");
+    let bank = app
+        .create_application(json!({"name": "Bank", "pin_format": "digits"}))
+        .await;
+    assert_eq!(bank["pin_format"], "digits");
+    let key = app
+        .create_api_key(bank["id"].as_str().unwrap(), json!({"name": "web"}))
+        .await;
+    let api = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+
+    app.signup("ana").await;
+    let signed_in: Value = api
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"login": "ana", "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bank_access = signed_in["access_token"].as_str().unwrap().to_owned();
+    let ana = app.login("ana", crate::support::PASSWORD).await;
+    let put = |pin: &'static str| {
+        api.put(app.url("/api/v1/user/pin"))
+            .bearer_auth(&bank_access)
+            .json(&json!({"pin": pin}))
+            .send()
+    };
+    let body = assert_error(
+        put("correct horse").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["fields"]["pin"], "a PIN is 4 to 12 digits here", "{body}");
+    assert_eq!(put("4711").await.unwrap().status(), StatusCode::NO_CONTENT);
+    // Through an application that takes any format (the default one), a passphrase is fine.
+    let response = put_pin(&app, &ana.access, json!({"pin": "correct horse"})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/admin/apps/{}", bank["id"].as_str().unwrap())))
+        .bearer_auth(&admin.access)
+        .json(&json!({"pin_format": "passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let changed: Value = response.json().await.unwrap();
+    assert_eq!(changed["pin_format"], "passphrase");
+}

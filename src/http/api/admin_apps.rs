@@ -34,6 +34,7 @@ pub struct AppRequest {
     /// `null` turns the idle check off.
     #[serde(default, deserialize_with = "present")]
     idle_timeout_secs: Option<Option<i64>>,
+    pin_format: Option<String>,
 }
 
 /// A field that may be sent as `null` (`Some(None)`), as opposed to left out (`None`).
@@ -62,6 +63,7 @@ impl From<AppRequest> for AppSpec {
                 external_providers: request.external_providers,
                 ip_ranges: request.ip_ranges,
                 idle_timeout_secs: request.idle_timeout_secs,
+                pin_format: request.pin_format,
             },
         }
     }
@@ -83,6 +85,7 @@ struct AppBody {
     external_providers: Vec<String>,
     ip_ranges: Vec<String>,
     idle_timeout_secs: Option<i64>,
+    pin_format: &'static str,
     created_at: String,
     updated_at: String,
 }
@@ -105,6 +108,7 @@ impl From<Application> for AppBody {
             home_client_id: app.policy.home_client_id,
             ip_ranges: app.policy.ip_ranges.iter().map(ToString::to_string).collect(),
             idle_timeout_secs: app.policy.idle_timeout_secs,
+            pin_format: app.policy.pin_format.as_str(),
             external_providers: app.policy.external_providers,
         }
     }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::auth::missing_fields;
+use crate::http::applications::RequestApp;
 use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson, Authenticated, OptionalApiJson};
 use crate::state::AppState;
@@ -30,10 +31,11 @@ pub struct RemovePinRequest {
     current_pin: Option<String>,
 }
 
-/// Sets or changes the caller's PIN.
+/// Sets or changes the caller's PIN, in the format of the API key's application.
 pub async fn set_pin(
     state: web::Data<AppState>,
     caller: Authenticated,
+    app: RequestApp,
     body: ApiJson<PinRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let PinRequest { pin, current_pin } = body.into_inner();
@@ -43,7 +45,13 @@ pub async fn set_pin(
     state
         .auth
         .accounts
-        .set_pin(&caller.0, &pin, current_pin.as_deref(), state.clock.now())
+        .set_pin(
+            &caller.0,
+            &pin,
+            current_pin.as_deref(),
+            app.0.policy.pin_format,
+            state.clock.now(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -64,16 +72,21 @@ pub async fn remove_pin(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An administrator sets an account's PIN.
+/// An administrator sets an account's PIN, in the format of the API key's application.
 pub async fn admin_set_pin(
     _: Admin,
     state: web::Data<AppState>,
+    app: RequestApp,
     id: web::Path<String>,
     body: ApiJson<AdminPinRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(pin) = body.into_inner().pin else {
         return Err(missing_fields(&[("pin", true)]));
     };
-    state.auth.accounts.admin_set_pin(&id, &pin, state.clock.now()).await?;
+    state
+        .auth
+        .accounts
+        .admin_set_pin(&id, &pin, app.0.policy.pin_format, state.clock.now())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,6 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
+use crate::apps::pin_format::PinFormat;
 use crate::auth::{AccountError, AuthError, BrowserSession, CredentialError, FactorError, Principal};
 use crate::federation::Trip;
 use crate::http::client_ip::ClientAddress;
@@ -262,7 +263,8 @@ async fn pin_form(
         (accounts.remove_pin(&caller, current, now).await, "Your PIN is removed.")
     } else {
         (
-            accounts.set_pin(&caller, &form.pin, current, now).await,
+            // The account's page belongs to no application: any PIN format.
+            accounts.set_pin(&caller, &form.pin, current, PinFormat::Any, now).await,
             "Your PIN is set.",
         )
     };
