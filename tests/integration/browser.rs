@@ -21,7 +21,7 @@ use crate::oidc_support::{CHALLENGE, query_param};
 use crate::support::{PASSWORD, TestApp};
 
 /// chromedriver in a process group of its own, stopped with the browsers it started however the test ends.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -31,7 +31,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_browser() -> (Driver, Client) {
+pub(crate) async fn start_browser() -> (Driver, Client) {
     start_browser_with(true).await
 }
 
@@ -75,7 +75,7 @@ async fn start_browser_with(javascript: bool) -> (Driver, Client) {
     }
 }
 
-async fn fill(browser: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(browser: &Client, css: &str, value: &str) {
     browser
         .find(Locator::Css(css))
         .await
@@ -86,7 +86,7 @@ async fn fill(browser: &Client, css: &str, value: &str) {
 }
 
 /// Clicks a form's submit button and waits for the page it leads to (a click returns before navigation).
-async fn submit(browser: &Client, css: &str) {
+pub(crate) async fn submit(browser: &Client, css: &str) {
     let before = browser.current_url().await.unwrap();
     browser.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -101,7 +101,7 @@ async fn submit(browser: &Client, css: &str) {
     }
 }
 
-async fn path_of(browser: &Client) -> String {
+pub(crate) async fn path_of(browser: &Client) -> String {
     let url = browser.current_url().await.unwrap();
     match url.query() {
         Some(query) => format!("{}?{query}", url.path()),

@@ -20,6 +20,7 @@ mod authorize;
 mod bad_input;
 mod bearer;
 mod browser;
+mod browser_pin;
 mod captcha;
 mod cli;
 mod client_credentials;

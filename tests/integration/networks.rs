@@ -177,3 +177,33 @@ async fn the_pages_and_the_token_endpoint_keep_the_applications_networks() {
     assert_eq!(body["error"], "invalid_grant", "{body}");
     assert_eq!(refresh("2001:db8::8").await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_forwarded_address_from_an_untrusted_peer_is_not_believed() {
+    // No trusted proxies: the peer (loopback) is the client, whatever X-Forwarded-For claims.
+    let app = TestApp::spawn().await;
+    let bank = app
+        .create_application(json!({"name": "Bank", "ip_ranges": RANGES}))
+        .await;
+    let key = app
+        .create_api_key(bank["id"].as_str().unwrap(), json!({"name": "web"}))
+        .await;
+    let api = crate::applications::with_key(Some(key["key"].as_str().unwrap()));
+    let ana = app.signup("ana").await;
+    let right = json!({"login": "ana", "password": PASSWORD});
+    let response = post_from(&api, &app.url("/api/v1/auth/login"), "203.0.113.5", &right).await;
+    assert_error(response, StatusCode::FORBIDDEN, "ip_not_allowed").await;
+    let client: TestClient = app
+        .register(ClientSpec {
+            application: Some(bank["id"].as_str().unwrap().to_owned()),
+            name: Some("Bank Web".into()),
+            redirect_uris: vec!["https://bank.example.com/cb".into()],
+            first_party: true,
+            ..ClientSpec::default()
+        })
+        .await;
+    let browser = app.browser_from("203.0.113.5");
+    let response = browser.authorize(&client, &[]).await;
+    let response = browser.submit_login(&location(&response), &ana, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
