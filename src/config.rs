@@ -2,6 +2,7 @@
 
 mod apps;
 mod channels;
+mod compat;
 mod environment;
 mod federation;
 mod load;
@@ -16,6 +17,7 @@ pub use apps::{AccessMode, AppsConfig, ContactChannel, LoginMethod};
 pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
+pub use compat::{CellmobsConfig, CompatConfig, ProfileConfig};
 pub use federation::{
     FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, amr_problem, id_problem, issuer_problem,
 };
@@ -42,6 +44,8 @@ pub struct Config {
     pub email: EmailConfig,
     pub captcha: CaptchaConfig,
     pub federation: FederationConfig,
+    /// Drop-in profiles of other products' APIs.
+    pub compat: CompatConfig,
     pub log: LogConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,

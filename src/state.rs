@@ -31,6 +31,8 @@ pub struct AppState {
     pub federation: Federation,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// The drop-in profiles that are on.
+    pub profiles: Arc<crate::apps::profiles::Profiles>,
 }
 
 /// Why the services could not be built.
@@ -89,6 +91,15 @@ impl AppState {
             captcha,
         );
         apps.ensure_default(clock.now()).await?;
+        let profiles = apps
+            .profiles(&config.compat, clock.now())
+            .await
+            .map_err(|(profile, error)| {
+                StartError::Other(format!(
+                    "compat.{}.application: {error} (name an application by its id or slug)",
+                    profile.as_str()
+                ))
+            })?;
         let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens);
         let federation =
             Federation::new(&config, db.clone(), apps.clone()).map_err(|e| StartError::Other(e.to_string()))?;
@@ -102,6 +113,7 @@ impl AppState {
             apps,
             oidc,
             federation,
+            profiles: Arc::new(profiles),
         })
     }
 }

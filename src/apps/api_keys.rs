@@ -63,6 +63,9 @@ pub enum KeyError {
     Missing,
     #[error("the API key is unknown, revoked or expired")]
     Invalid,
+    /// A drop-in profile's path with a key of another application than the profile's.
+    #[error("the API key belongs to another application")]
+    OtherApplication,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod networks;
 pub mod pin_format;
 pub mod policy;
+pub mod profiles;
 pub mod rate_limit;
 mod settings;
 

@@ -36,6 +36,24 @@ impl Accounts {
         })
     }
 
+    /// Sets the plan `user` is on: 1 to 64 visible characters (a label the applications read; Tessera gives it
+    /// no meaning).
+    pub async fn set_plan(&self, user: User, plan: &str, now: UnixTime) -> Result<User, AuthError> {
+        let plan = plan.trim();
+        if !(1..=64).contains(&plan.chars().count()) || plan.chars().any(char::is_control) {
+            return Err(AuthError::Validation(vec![crate::error::FieldError {
+                field: "plan",
+                message: "must be 1 to 64 characters, without control characters".into(),
+            }]));
+        }
+        users::set_plan(&self.db, user.id.clone(), plan.to_owned(), now).await?;
+        tracing::info!(user_id = %user.id, plan, "plan changed");
+        Ok(User {
+            plan: plan.to_owned(),
+            ..user
+        })
+    }
+
     /// `PUT /api/v1/user/password`: checks the current password (counted like a failed sign-in when wrong),
     /// stores the new one, and ends every other sign-in of the account — its other token families, its
     /// browser sessions, and (unless configured otherwise) its private tokens. The caller's own session goes on.

@@ -35,6 +35,20 @@ pub fn username_problem(username: &str) -> Option<String> {
     None
 }
 
+/// Why the normalised `username` of an account whose normalised address is `email` is refused, if it is: a
+/// username may contain `@` only when it is that address (as some products' accounts are named), so a sign-in by
+/// either still names one account.
+pub fn account_username_problem(username: &str, email: Option<&str>) -> Option<String> {
+    if !username.contains('@') {
+        return username_problem(username);
+    }
+    if email == Some(username) {
+        None
+    } else {
+        Some("may contain '@' only when it is the account's e-mail address".into())
+    }
+}
+
 /// NFKC + lower case of the whole address.
 pub fn normalize_email(raw: &str) -> String {
     raw.trim().nfkc().collect::<String>().to_lowercase()

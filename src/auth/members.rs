@@ -3,7 +3,7 @@
 //! number (no password: they sign in by code, or set one when they accept an invitation) — and remove them,
 //! which ends their sessions and tokens in that application.
 
-use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
+use super::identity::{account_username_problem, email_problem, normalize_email, normalize_username};
 use super::{Access, AccountError, AuthError};
 use crate::apps::Application;
 use crate::clock::UnixTime;
@@ -170,7 +170,10 @@ fn valid_spec(spec: MemberSpec) -> Result<MemberSpec, AuthError> {
     let email = blank(spec.email).map(|e| normalize_email(&e));
     let phone = blank(spec.phone).map(|p| normalize_phone(p.trim()));
     let mut problems = Vec::new();
-    if let Some(problem) = username.as_deref().and_then(username_problem) {
+    if let Some(problem) = username
+        .as_deref()
+        .and_then(|u| account_username_problem(u, email.as_deref()))
+    {
         problems.push(FieldError {
             field: "username",
             message: problem,

@@ -119,6 +119,11 @@ impl PrivateTokens {
         Ok(rows.into_iter().map(PrivateTokenInfo::from).collect())
     }
 
+    /// The latest expiry a private token made now may have (`tokens.private_token_max_ttl_days` from now).
+    pub fn latest_expiry(&self, now: UnixTime) -> UnixTime {
+        now + self.policy.private_token_max_ttl_days * 24 * 3600
+    }
+
     /// Revokes one of `user_id`'s tokens at once. An unknown or already revoked token is `UnknownToken`.
     pub async fn revoke_private_token(
         &self,
@@ -322,7 +327,7 @@ impl PrivateTokens {
             );
         }
         let max_days = self.policy.private_token_max_ttl_days;
-        let latest = now + max_days * 24 * 3600;
+        let latest = self.latest_expiry(now);
         let expires_at = request.expires_at.unwrap_or(0);
         match request.expires_at {
             None => problem("expires_at", "is required: private tokens always expire".into()),

@@ -2,7 +2,7 @@
 //! administrator of a fresh install.
 
 use super::flow::{Door, LoginStep, Next};
-use super::identity::{counting_key, email_problem, normalize_email, normalize_username, username_problem};
+use super::identity::{account_username_problem, counting_key, email_problem, normalize_email, normalize_username};
 use super::{
     ADMIN_SCOPE, AccessError, AccountError, Accounts, AuthError, Authentication, LimitedBy, Origin, Principal,
     PrivateTokenError, SignIn, TokenPair,
@@ -76,7 +76,7 @@ impl SignIn {
             )
             .await?;
         Ok(match self.tokens_or_next(progress, app, now).await? {
-            LoginStep::SignedIn(pair) => SignupOutcome::SignedUp(pair),
+            LoginStep::SignedIn(pair) => SignupOutcome::SignedUp(*pair),
             LoginStep::Next(next) => SignupOutcome::Next { user, next },
         })
     }
@@ -199,7 +199,7 @@ impl Accounts {
         let password = account.password.unwrap_or_default();
         match account.username {
             None => problem("username", "is required".into()),
-            Some(_) => username_problem(&username)
+            Some(_) => account_username_problem(&username, account.email.as_ref().map(|_| email.as_str()))
                 .into_iter()
                 .for_each(|m| problem("username", m)),
         }

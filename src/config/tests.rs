@@ -360,3 +360,22 @@ fn upstream_providers_come_from_the_environment_by_id() {
         Ok(())
     });
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn compatibility_profiles_are_off_until_they_name_an_application() {
+    figment::Jail::expect_with(|jail| {
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(config.compat.appmixer.application.is_none());
+        assert!(!config.compat.cellmobs.allow_query_credentials);
+        jail.set_env("TESSERA_COMPAT__APPMIXER__APPLICATION", "shop");
+        jail.set_env("TESSERA_COMPAT__CELLMOBS__APPLICATION", "default");
+        jail.set_env("TESSERA_COMPAT__CELLMOBS__ALLOW_QUERY_CREDENTIALS", "true");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(config.compat.appmixer.application.as_deref(), Some("shop"));
+        assert_eq!(config.compat.cellmobs.application.as_deref(), Some("default"));
+        assert!(config.compat.cellmobs.allow_query_credentials);
+        assert!(config.compat.emnify.application.is_none());
+        Ok(())
+    });
+}

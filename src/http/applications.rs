@@ -15,6 +15,7 @@ use super::extract::{RepeatedHeader, single_header};
 use super::rate_limit;
 use crate::apps::Application;
 use crate::apps::api_keys::KeyError;
+use crate::apps::profiles::Profile;
 use crate::apps::rate_limit::{Decision, Policy};
 use crate::state::AppState;
 
@@ -26,6 +27,33 @@ pub struct RequestApp(pub Application);
 pub async fn require_api_key(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    admit(req, next, None).await
+}
+
+/// The same for a drop-in profile's paths: a request without a key belongs to the profile's application; a key
+/// must be one of that application's. A profile that is off has no paths (404).
+pub async fn admit_to_profile(
+    profile: Profile,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let application = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.profiles.application(profile).map(str::to_owned));
+    match application {
+        Some(id) => admit(req, next, Some(id)).await,
+        None => {
+            let error = ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.");
+            Ok(req.into_response(error.error_response()))
+        }
+    }
+}
+
+async fn admit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    profile_application: Option<String>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(req
@@ -62,7 +90,27 @@ pub async fn require_api_key(
         }
     }
     let presented = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
-    let app = match state.apps.authenticate_key(presented, state.clock.now()).await {
+    let authenticated = match (&profile_application, presented) {
+        (Some(id), None) => state
+            .apps
+            .find(id)
+            .await
+            .map_err(KeyError::Store)
+            .and_then(|app| app.ok_or(KeyError::Invalid)),
+        (Some(id), Some(_)) => state
+            .apps
+            .authenticate_key(presented, state.clock.now())
+            .await
+            .and_then(|app| {
+                if app.id == *id {
+                    Ok(app)
+                } else {
+                    Err(KeyError::OtherApplication)
+                }
+            }),
+        (None, _) => state.apps.authenticate_key(presented, state.clock.now()).await,
+    };
+    let app = match authenticated {
         Ok(app) => app,
         Err(KeyError::Store(e)) => return Ok(req.into_response(ApiError::from(e).error_response())),
         Err(refusal) => {

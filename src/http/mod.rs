@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(oidc::routes)
         .configure(pages::routes)
+        .configure(api::compat::routes)
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(applications::require_api_key))

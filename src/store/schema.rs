@@ -17,6 +17,7 @@ diesel::table! {
         guest -> Bool,
         name -> Nullable<Text>,
         pin_hash -> Nullable<Text>,
+        plan -> Text,
     }
 }
 

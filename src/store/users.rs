@@ -35,6 +35,8 @@ pub struct User {
     pub name: Option<String>,
     /// The PIN's argon2id hash, when the account has one.
     pub pin_hash: Option<String>,
+    /// The plan the account is on (`free` unless an administrator set another).
+    pub plan: String,
 }
 
 impl User {
@@ -204,6 +206,17 @@ pub async fn set_pin_hash(db: &Database, id: String, hash: Option<String>, now: 
     db.write(move |conn| {
         diesel::update(users::table.find(id))
             .set((users::pin_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Sets the plan an account is on.
+pub async fn set_plan(db: &Database, id: String, plan: String, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::plan.eq(plan), users::updated_at.eq(now)))
             .execute(conn)?;
         Ok(())
     })

@@ -251,7 +251,7 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    fn create() -> Self {
+    pub fn create() -> Self {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let admin_url = without_tls(&admin_url);

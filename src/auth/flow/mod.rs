@@ -132,7 +132,7 @@ impl NextStep {
 #[derive(Debug)]
 pub enum Progress {
     /// The sign-in is complete: who, and how they proved it.
-    Proven(User, Authentication),
+    Proven(Box<User>, Authentication),
     /// Another step is due.
     Next(Next),
 }
@@ -253,7 +253,7 @@ impl SignIn {
             }
             // The whole sign-in succeeded: the account's failure count starts again.
             self.credentials.clear_failures(&user).await?;
-            return Ok(Progress::Proven(user, how));
+            return Ok(Progress::Proven(Box::new(user), how));
         };
         let (token, flow_id) = match flow {
             Some(flow) => {

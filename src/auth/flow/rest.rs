@@ -10,7 +10,7 @@ use crate::clock::UnixTime;
 /// What a sign-in through the REST API answers: tokens, or the next step.
 #[derive(Debug)]
 pub enum LoginStep {
-    SignedIn(TokenPair),
+    SignedIn(Box<TokenPair>),
     Next(Next),
 }
 
@@ -59,7 +59,9 @@ impl SignIn {
         now: UnixTime,
     ) -> Result<LoginStep, AuthError> {
         Ok(match progress {
-            Progress::Proven(user, how) => LoginStep::SignedIn(self.sessions.start_session(user, app, how, now).await?),
+            Progress::Proven(user, how) => {
+                LoginStep::SignedIn(Box::new(self.sessions.start_session(*user, app, how, now).await?))
+            }
             Progress::Next(next) => LoginStep::Next(next),
         })
     }

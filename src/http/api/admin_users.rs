@@ -13,6 +13,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     is_active: Option<bool>,
+    plan: Option<String>,
 }
 
 pub async fn get_user(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -28,7 +29,11 @@ pub async fn update_user(
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut user = state.auth.accounts.find_user(&id).await?;
-    if let Some(active) = body.into_inner().is_active {
+    let UpdateUserRequest { is_active, plan } = body.into_inner();
+    if let Some(plan) = plan {
+        user = state.auth.accounts.set_plan(user, &plan, state.clock.now()).await?;
+    }
+    if let Some(active) = is_active {
         user = state
             .auth
             .accounts

@@ -84,7 +84,7 @@ impl From<Next> for NextStepBody {
 /// A REST sign-in step's answer: the token pair, or the next step.
 pub(super) fn step_response(step: LoginStep) -> HttpResponse {
     match step {
-        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(pair)),
+        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(*pair)),
         LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
     }
 }

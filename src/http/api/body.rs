@@ -27,6 +27,8 @@ pub struct UserBody {
     pub name: Option<String>,
     /// Whether the account has a PIN.
     pub has_pin: bool,
+    /// The plan the account is on (`free` unless an administrator set another).
+    pub plan: String,
 }
 
 impl From<User> for UserBody {
@@ -42,6 +44,7 @@ impl From<User> for UserBody {
             phone: user.phone,
             name: user.name,
             has_pin: user.pin_hash.is_some(),
+            plan: user.plan,
         }
     }
 }

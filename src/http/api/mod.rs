@@ -7,6 +7,7 @@ mod admin_providers;
 mod admin_users;
 mod auth;
 mod body;
+pub mod compat;
 mod external;
 mod identities;
 mod mfa;

@@ -221,5 +221,5 @@ pub async fn guest(
         .accounts
         .guest_tokens(&app.0, refresh_token.as_deref(), &client.0, state.clock.now())
         .await?;
-    Ok(step_response(LoginStep::SignedIn(pair)))
+    Ok(step_response(LoginStep::SignedIn(Box::new(pair))))
 }

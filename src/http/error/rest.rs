@@ -428,6 +428,11 @@ impl From<crate::apps::api_keys::KeyError> for ApiError {
                 "api_key_invalid",
                 "The x-api-key is unknown, revoked or expired.",
             ),
+            K::OtherApplication => Self::new(
+                StatusCode::FORBIDDEN,
+                "api_key_wrong_application",
+                "This x-api-key belongs to another application than the one this API serves.",
+            ),
             K::Store(e) => e.into(),
         }
     }

@@ -247,7 +247,7 @@ pub(super) async fn progress_response(
     use crate::auth::flow::{NextStep, Progress, Stage};
     let next = match progress {
         Progress::Proven(user, how) => {
-            let mut response = finish_sign_in(state, browser, user, how, pending, now).await?;
+            let mut response = finish_sign_in(state, browser, *user, how, pending, now).await?;
             response
                 .add_cookie(&clear_flow_cookie(state))
                 .map_err(PageError::internal)?;
