@@ -3,7 +3,7 @@
 //! proven by the link, with a password of their choosing when the application signs in by password). Then
 //! they sign in as the application asks.
 
-use super::identity::{email_problem, normalize_email, normalize_username, username_problem};
+use super::identity::{account_username_problem, email_problem, normalize_email, normalize_username};
 use super::{AccountError, Accounts, AuthError, PrivateTokenError};
 use crate::apps::Application;
 use crate::apps::policy::LoginMethod;
@@ -180,7 +180,7 @@ impl Accounts {
             .filter(|u| !u.trim().is_empty())
             .map(normalize_username)
             .unwrap_or_else(super::flow::generated_username);
-        if let Some(problem) = username_problem(&username) {
+        if let Some(problem) = account_username_problem(&username, Some(&open.email)) {
             return Err(AuthError::Validation(vec![FieldError {
                 field: "username",
                 message: problem,

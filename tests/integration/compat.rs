@@ -360,3 +360,50 @@ async fn a_profile_naming_no_application_stops_start_up() {
     let error = started.err().expect("start-up stops").to_string();
     assert!(error.contains("compat.emnify.application"), "{error}");
 }
+
+#[tokio::test]
+async fn appmixer_account_creation_may_be_for_administrators_only() {
+    let app = TestApp::spawn_with(|config| {
+        config.password.min_length = 6;
+        config.compat.appmixer.application = Some("default".into());
+        config.user_create_scope = tessera::config::UserCreateScope::Admin;
+    })
+    .await;
+    let bare = with_key(None);
+    let body = json!({"username": "abc", "email": "abc@example.com", "password": "abc321"});
+    let response = post(&bare, app.url("/user"), body.clone()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"].is_string(), "{error}");
+    let admin = app.admin_login().await;
+    let response = bare
+        .post(app.url("/user"))
+        .bearer_auth(&admin.access)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["username"], "abc");
+    assert_eq!(created["scope"], json!(["user"]));
+    assert!(
+        created.get("token").is_none(),
+        "an administrator's new account comes without a token"
+    );
+}
+
+#[tokio::test]
+async fn the_native_api_takes_an_e_mail_username_only_when_it_is_the_accounts() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .signup_raw("ana@example.org", "someone-else@example.org", crate::support::PASSWORD)
+        .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(body["fields"].get("username").is_some(), "{body}");
+    let response = app
+        .signup_raw("Ana@Example.org", "ana@example.org", crate::support::PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    app.login("ana@example.org", crate::support::PASSWORD).await;
+}
