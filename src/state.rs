@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::apps::AppService;
-use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
+use crate::apps::rate_limit::{InProcessLimiter, RateLimiter, SharedLimiter};
 use crate::auth::{Auth, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -77,7 +77,12 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(&password_config))
             .await
             .map_err(|e| StartError::Other(e.to_string()))??;
-        let limiter: Arc<dyn RateLimiter> = Arc::new(InProcessLimiter::default());
+        // Several instances may share a PostgreSQL database: their limits count there. A SQLite file has one.
+        let limiter: Arc<dyn RateLimiter> = if db.is_postgres() {
+            Arc::new(SharedLimiter::new(db.clone()))
+        } else {
+            Arc::new(InProcessLimiter::default())
+        };
         let apps = Arc::new(AppService::new(&config, db.clone(), limiter.clone()));
         let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
         let auth = Auth::new(

@@ -24,6 +24,7 @@ mod browser_pin;
 mod captcha;
 mod cli;
 mod client_credentials;
+mod cluster;
 mod compat;
 mod discovery;
 mod federation;

@@ -1,0 +1,61 @@
+//! Two instances on one database, as behind a load balancer. On PostgreSQL they count limits in the shared
+//! database: an application's budget and a signup window are one across instances. A SQLite file belongs to one
+//! process, which counts in memory: two processes on one file each count their own (documented).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::applications::with_key;
+use crate::support::{PASSWORD, TestApp};
+
+#[tokio::test]
+async fn an_applications_budget_is_one_across_instances_on_postgresql() {
+    let first = TestApp::spawn().await;
+    let second = first.spawn_sibling(|_| {}).await;
+    let shared = first.state.db.is_postgres();
+    let app = first
+        .create_application(json!({"name": "Metered", "rate_limit_per_minute": 10}))
+        .await;
+    let key = first
+        .create_api_key(app["id"].as_str().unwrap(), json!({"name": "web"}))
+        .await;
+    let client = with_key(Some(key["key"].as_str().unwrap()));
+    let mut passed = 0;
+    for i in 0..14 {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        let response = client.get(instance.url("/api/v1/user")).send().await.unwrap();
+        if response.status() != StatusCode::TOO_MANY_REQUESTS {
+            passed += 1;
+        }
+    }
+    // The clock stands still: no token is refilled during the run.
+    let expected = if shared { 10 } else { 14 };
+    assert_eq!(passed, expected, "shared: {shared}");
+}
+
+#[tokio::test]
+async fn a_signup_window_is_one_across_instances_on_postgresql() {
+    let first = TestApp::spawn_with(|config| config.signup.rate_limit_email = 2).await;
+    let second = first.spawn_sibling(|config| config.signup.rate_limit_email = 2).await;
+    let shared = first.state.db.is_postgres();
+    // One address counted three times (a +tag counts as the address), twice at the first instance.
+    let attempts = [
+        (&first, "amy", "amy+1@example.org"),
+        (&first, "amz", "amy+2@example.org"),
+        (&second, "ana", "amy+3@example.org"),
+    ];
+    let mut statuses = Vec::new();
+    for (instance, username, email) in attempts {
+        statuses.push(instance.signup_raw(username, email, PASSWORD).await.status());
+    }
+    let third = if shared {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::CREATED
+    };
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CREATED, third],
+        "shared: {shared}"
+    );
+}
