@@ -41,6 +41,7 @@ impl Application {
         let state = web::Data::new(AppState::build(config, clock).await?);
         let first_api_key = bootstrap(&state).await?;
         spawn_maintenance(state.clone().into_inner());
+        listen_for_changes(&state.clone().into_inner())?;
         let port = listener
             .local_addr()
             .map_err(|e| StartError::Other(e.to_string()))?
@@ -160,6 +161,29 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
         println!("  These are shown only once.\n");
     }
     Ok(application.map(|(_, key)| key))
+}
+
+/// On PostgreSQL, hears the changes other instances announce (applications, API keys, clients) and drops the
+/// cached copies at once; stops when the server's state is gone.
+fn listen_for_changes(state: &Arc<AppState>) -> Result<(), StartError> {
+    if !state.db.is_postgres() {
+        return Ok(());
+    }
+    let heard = Arc::downgrade(state);
+    let alive = heard.clone();
+    crate::store::changes::listen(
+        state.config.database.url.clone(),
+        move |change| match heard.upgrade() {
+            Some(state) => {
+                state.apps.heard(&change);
+                state.oidc.clients.heard(&change);
+                true
+            }
+            None => false,
+        },
+        move || alive.strong_count() > 0,
+    )
+    .map_err(|e| StartError::Other(format!("the change listener: {e}")))
 }
 
 /// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —

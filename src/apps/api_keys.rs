@@ -12,6 +12,7 @@ use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::StoreError;
 use crate::store::api_keys::{self, ApiKeyRow};
+use crate::store::changes::Change;
 use crate::tokens::opaque;
 
 /// Prefix of API keys.
@@ -97,6 +98,11 @@ impl KeyCache {
         self.by_hash.clear();
     }
 
+    /// Forgets the key with this hash (it was created or revoked).
+    pub(super) fn forget(&self, hash: &str) {
+        self.by_hash.invalidate(&hash.to_owned());
+    }
+
     /// Whether `last_used_at` of `key_id` is due for a write (and marks it written).
     fn due(&self, key_id: &str) -> bool {
         let Ok(mut touched) = self.touched.lock() else {
@@ -156,6 +162,7 @@ impl AppService {
         };
         api_keys::insert(&self.db, row.clone()).await?;
         self.keys.by_hash.invalidate(&minted.hash);
+        self.announce(Change::ApiKey(minted.hash.clone())).await;
         tracing::info!(application_id = %app.id, key = %row.prefix, "API key created");
         Ok(NewApiKey {
             info: row.into(),
@@ -169,12 +176,14 @@ impl AppService {
         Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
     }
 
-    /// Revokes a key: it stops working at once (on other instances within the cache time).
+    /// Revokes a key: it stops working at once (on other instances on PostgreSQL within moments, else within the
+    /// cache time).
     pub async fn revoke_api_key(&self, id_or_slug: &str, key_id: &str, now: UnixTime) -> Result<(), AppError> {
         let app = self.get(id_or_slug).await?;
         let revoked = api_keys::revoke(&self.db, app.id.clone(), key_id.to_owned(), now).await?;
         let hash = revoked.ok_or(AppError::NotFound)?;
         self.keys.by_hash.invalidate(&hash);
+        self.announce(Change::ApiKey(hash)).await;
         tracing::info!(application_id = %app.id, key_id, "API key revoked");
         Ok(())
     }

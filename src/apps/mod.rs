@@ -18,6 +18,7 @@ use crate::clock::UnixTime;
 use crate::config::{AccessMode, Config, EmailTransport, LoginMethod, SmsProvider, UserCreateScope};
 use crate::error::FieldError;
 use crate::store::applications::{self, ApplicationRow};
+use crate::store::changes::{self, Change};
 use crate::store::identity_providers;
 use crate::store::{Database, StoreError};
 use policy::{AccessPolicy, PolicySpec, Reach};
@@ -198,6 +199,23 @@ impl AppService {
         &self.limiter
     }
 
+    /// Drops what this instance cached of `change`, which another instance announced.
+    pub fn heard(&self, change: &Change) {
+        match change {
+            Change::Application(id) => self.apps.invalidate(id),
+            Change::ApiKey(hash) => self.keys.forget(hash),
+            Change::ApiKeys => self.keys.clear(),
+            Change::Client(_) => {}
+        }
+    }
+
+    /// Tells the other instances of `change` (their caches drop it); a failure leaves them to the cache TTL.
+    pub(crate) async fn announce(&self, change: Change) {
+        if let Err(e) = changes::announce(&self.db, change).await {
+            tracing::warn!(error = %e, "announcing a change failed; other instances see it within the cache time");
+        }
+    }
+
     pub async fn create(&self, spec: AppSpec, now: UnixTime) -> Result<Application, AppError> {
         let app = validate(spec, None, &self.defaults, &self.reach().await?, now)?;
         self.check_home_client(&app).await?;
@@ -251,6 +269,7 @@ impl AppService {
             other => other?,
         };
         self.apps.invalidate(&app.id);
+        self.announce(Change::Application(app.id.clone())).await;
         tracing::info!(application_id = %app.id, "application updated");
         Ok(app)
     }
@@ -267,6 +286,8 @@ impl AppService {
         applications::delete(&self.db, app.id.clone()).await?;
         self.apps.invalidate(&app.id);
         self.keys.clear();
+        self.announce(Change::Application(app.id.clone())).await;
+        self.announce(Change::ApiKeys).await;
         tracing::info!(application_id = %app.id, "application deleted");
         Ok(())
     }

@@ -15,6 +15,7 @@ use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::applications;
+use crate::store::changes::{self, Change};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
@@ -230,6 +231,21 @@ impl ClientService {
         }
     }
 
+    /// Drops this instance's cached copy of a client another instance changed.
+    pub fn heard(&self, change: &Change) {
+        if let Change::Client(id) = change {
+            self.cache.invalidate(id);
+        }
+    }
+
+    /// Drops the cached copy of client `id` here, and tells the other instances to.
+    async fn forget(&self, id: &str) {
+        self.cache.invalidate(&id.to_owned());
+        if let Err(e) = changes::announce(&self.db, Change::Client(id.to_owned())).await {
+            tracing::warn!(error = %e, "announcing a client change failed; other instances see it within the cache time");
+        }
+    }
+
     /// Registers a client; confidential clients get a secret, returned once.
     pub async fn create(&self, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let application_id = self.application_of(&spec, None).await?;
@@ -320,7 +336,7 @@ impl ClientService {
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
         }
-        self.cache.invalidate(&client.id);
+        self.forget(&client.id).await;
         Ok(RegisteredClient { client, secret })
     }
 
@@ -339,7 +355,7 @@ impl ClientService {
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
         }
-        self.cache.invalidate(&client.id);
+        self.forget(&client.id).await;
         tracing::info!(client_id = %client.id, "client secret rotated");
         Ok(RegisteredClient {
             client,
@@ -348,7 +364,7 @@ impl ClientService {
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), ClientError> {
-        self.cache.invalidate(&id.to_owned());
+        self.forget(id).await;
         if clients::delete(&self.db, id.to_owned()).await? {
             tracing::info!(client_id = %id, "client deleted");
             Ok(())

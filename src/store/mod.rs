@@ -6,6 +6,7 @@ pub mod applications;
 pub mod authorization_codes;
 pub mod authorization_requests;
 pub mod browser_sessions;
+pub mod changes;
 pub mod clients;
 pub mod consents;
 pub mod external_identities;

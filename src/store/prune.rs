@@ -1,6 +1,7 @@
 //! Deleting rows that no longer matter: tokens, sessions, codes and requests that expired or were revoked
 //! longer ago than the retention period. Each call deletes at most `limit` rows per table, so a long backlog
-//! is worked off over several runs without one long lock.
+//! is worked off over several runs without one long lock. On PostgreSQL one instance prunes at a time (an
+//! advisory lock held for the run's transaction).
 
 use diesel::prelude::*;
 
@@ -8,7 +9,10 @@ use super::schema::{
     api_keys, authorization_codes, authorization_requests, browser_sessions, federation_logins, invitations,
     one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
 };
-use super::{Database, StoreResult};
+use super::{Database, DbConnection, StoreError, StoreResult};
+
+/// The advisory lock that lets one instance at a time prune.
+const PRUNE_LOCK_ID: i64 = 0x7e55_e7a2;
 use crate::clock::UnixTime;
 
 /// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
@@ -21,116 +25,133 @@ pub async fn prune(
     limit: i64,
 ) -> StoreResult<usize> {
     db.write(move |conn| {
-        let mut rows = 0;
+        conn.transaction::<_, StoreError, _>(|conn| {
+            // Of several instances on one PostgreSQL database, one prunes at a time; the others skip this round.
+            if let DbConnection::Postgres(pg) = conn
+                && !diesel::sql_query(format!("SELECT pg_try_advisory_xact_lock({PRUNE_LOCK_ID}) AS locked"))
+                    .get_result::<Locked>(pg)?
+                    .locked
+            {
+                return Ok(0);
+            }
+            let mut rows = 0;
 
-        let ids: Vec<String> = private_tokens::table
-            .select(private_tokens::id)
-            .filter(
-                private_tokens::expires_at
-                    .lt(cutoff)
-                    .or(private_tokens::revoked_at.lt(cutoff)),
-            )
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(private_tokens::table.filter(private_tokens::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = private_tokens::table
+                .select(private_tokens::id)
+                .filter(
+                    private_tokens::expires_at
+                        .lt(cutoff)
+                        .or(private_tokens::revoked_at.lt(cutoff)),
+                )
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(private_tokens::table.filter(private_tokens::id.eq_any(ids))).execute(conn)?;
 
-        // Refresh tokens go with their family (ON DELETE CASCADE).
-        let ids: Vec<String> = sessions::table
-            .select(sessions::id)
-            .filter(sessions::expires_at.lt(cutoff).or(sessions::revoked_at.lt(cutoff)))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)?;
+            // Refresh tokens go with their family (ON DELETE CASCADE).
+            let ids: Vec<String> = sessions::table
+                .select(sessions::id)
+                .filter(sessions::expires_at.lt(cutoff).or(sessions::revoked_at.lt(cutoff)))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)?;
 
-        let ids: Vec<String> = browser_sessions::table
-            .select(browser_sessions::id)
-            .filter(
-                browser_sessions::expires_at
-                    .lt(cutoff)
-                    .or(browser_sessions::revoked_at.lt(cutoff)),
-            )
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(browser_sessions::table.filter(browser_sessions::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = browser_sessions::table
+                .select(browser_sessions::id)
+                .filter(
+                    browser_sessions::expires_at
+                        .lt(cutoff)
+                        .or(browser_sessions::revoked_at.lt(cutoff)),
+                )
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(browser_sessions::table.filter(browser_sessions::id.eq_any(ids))).execute(conn)?;
 
-        let hashes: Vec<String> = authorization_codes::table
-            .select(authorization_codes::code_hash)
-            .filter(authorization_codes::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(authorization_codes::table.filter(authorization_codes::code_hash.eq_any(hashes)))
-            .execute(conn)?;
+            let hashes: Vec<String> = authorization_codes::table
+                .select(authorization_codes::code_hash)
+                .filter(authorization_codes::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(authorization_codes::table.filter(authorization_codes::code_hash.eq_any(hashes)))
+                .execute(conn)?;
 
-        let ids: Vec<String> = authorization_requests::table
-            .select(authorization_requests::id)
-            .filter(authorization_requests::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(authorization_requests::table.filter(authorization_requests::id.eq_any(ids)))
-            .execute(conn)?;
+            let ids: Vec<String> = authorization_requests::table
+                .select(authorization_requests::id)
+                .filter(authorization_requests::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(authorization_requests::table.filter(authorization_requests::id.eq_any(ids)))
+                .execute(conn)?;
 
-        let ids: Vec<String> = api_keys::table
-            .select(api_keys::id)
-            .filter(api_keys::expires_at.lt(cutoff).or(api_keys::revoked_at.lt(cutoff)))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(api_keys::table.filter(api_keys::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = api_keys::table
+                .select(api_keys::id)
+                .filter(api_keys::expires_at.lt(cutoff).or(api_keys::revoked_at.lt(cutoff)))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(api_keys::table.filter(api_keys::id.eq_any(ids))).execute(conn)?;
 
-        let ids: Vec<String> = sign_in_flows::table
-            .select(sign_in_flows::id)
-            .filter(sign_in_flows::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(sign_in_flows::table.filter(sign_in_flows::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = sign_in_flows::table
+                .select(sign_in_flows::id)
+                .filter(sign_in_flows::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(sign_in_flows::table.filter(sign_in_flows::id.eq_any(ids))).execute(conn)?;
 
-        let ids: Vec<String> = federation_logins::table
-            .select(federation_logins::id)
-            .filter(federation_logins::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(federation_logins::table.filter(federation_logins::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = federation_logins::table
+                .select(federation_logins::id)
+                .filter(federation_logins::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(federation_logins::table.filter(federation_logins::id.eq_any(ids))).execute(conn)?;
 
-        let ids: Vec<String> = one_time_codes::table
-            .select(one_time_codes::id)
-            .filter(one_time_codes::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(one_time_codes::table.filter(one_time_codes::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = one_time_codes::table
+                .select(one_time_codes::id)
+                .filter(one_time_codes::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(one_time_codes::table.filter(one_time_codes::id.eq_any(ids))).execute(conn)?;
 
-        let ids: Vec<String> = invitations::table
-            .select(invitations::id)
-            .filter(invitations::expires_at.lt(cutoff))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(invitations::table.filter(invitations::id.eq_any(ids))).execute(conn)?;
+            let ids: Vec<String> = invitations::table
+                .select(invitations::id)
+                .filter(invitations::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(invitations::table.filter(invitations::id.eq_any(ids))).execute(conn)?;
 
-        // Guests nobody uses: no live token family, no live browser session.
-        let live_families = sessions::table
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .select(sessions::user_id);
-        let live_browsers = browser_sessions::table
-            .filter(browser_sessions::revoked_at.is_null())
-            .filter(browser_sessions::expires_at.gt(now))
-            .select(browser_sessions::user_id);
-        let ids: Vec<String> = users::table
-            .select(users::id)
-            .filter(users::guest.eq(true))
-            .filter(users::created_at.lt(guest_cutoff))
-            .filter(users::id.ne_all(live_families))
-            .filter(users::id.ne_all(live_browsers))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(users::table.filter(users::id.eq_any(ids))).execute(conn)?;
+            // Guests nobody uses: no live token family, no live browser session.
+            let live_families = sessions::table
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .select(sessions::user_id);
+            let live_browsers = browser_sessions::table
+                .filter(browser_sessions::revoked_at.is_null())
+                .filter(browser_sessions::expires_at.gt(now))
+                .select(browser_sessions::user_id);
+            let ids: Vec<String> = users::table
+                .select(users::id)
+                .filter(users::guest.eq(true))
+                .filter(users::created_at.lt(guest_cutoff))
+                .filter(users::id.ne_all(live_families))
+                .filter(users::id.ne_all(live_browsers))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(users::table.filter(users::id.eq_any(ids))).execute(conn)?;
 
-        let jtis: Vec<String> = revoked_tokens::table
-            .select(revoked_tokens::jti)
-            .filter(revoked_tokens::expires_at.lt(now))
-            .limit(limit)
-            .load(conn)?;
-        rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
+            let jtis: Vec<String> = revoked_tokens::table
+                .select(revoked_tokens::jti)
+                .filter(revoked_tokens::expires_at.lt(now))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
 
-        Ok(rows)
+            Ok(rows)
+        })
     })
     .await
+}
+
+/// The answer of `pg_try_advisory_xact_lock`.
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
 }

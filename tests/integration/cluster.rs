@@ -59,3 +59,53 @@ async fn a_signup_window_is_one_across_instances_on_postgresql() {
         "shared: {shared}"
     );
 }
+
+#[tokio::test]
+async fn a_revoked_api_key_stops_at_the_other_instance_at_once_on_postgresql() {
+    let short_cache = |config: &mut tessera::config::Config| config.apps.cache_ttl_secs = 3;
+    let first = TestApp::spawn_with(short_cache).await;
+    let second = first.spawn_sibling(short_cache).await;
+    let shared = first.state.db.is_postgres();
+    let app = first.create_application(json!({"name": "Keyed"})).await;
+    let app_id = app["id"].as_str().unwrap();
+    let key = first.create_api_key(app_id, json!({"name": "web"})).await;
+    let client = with_key(Some(key["key"].as_str().unwrap()));
+    // The second instance knows (and caches) the key.
+    let response = client.get(second.url("/api/v1/user")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "token_missing", "the key was accepted: {body}");
+
+    let admin = first.admin_login().await;
+    let response = first
+        .client
+        .delete(first.url(&format!(
+            "/api/v1/admin/apps/{app_id}/api-keys/{}",
+            key["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&admin.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let revoked = std::time::Instant::now();
+    loop {
+        let response = client.get(second.url("/api/v1/user")).send().await.unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        if body["code"] == "api_key_invalid" {
+            break;
+        }
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(5),
+            "still accepted: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // PostgreSQL tells the other instance; two processes on one SQLite file wait for the cache time.
+    let bound = if shared { 1 } else { 4 };
+    assert!(
+        revoked.elapsed() < std::time::Duration::from_secs(bound),
+        "refused after {:?} (shared: {shared})",
+        revoked.elapsed()
+    );
+}
