@@ -68,8 +68,8 @@ impl Credentials {
             return self.refuse(password).await;
         };
         // One check at a time per account, reading the failure count afresh: parallel guesses cannot
-        // outrun the lock-out.
-        let _turn = self.account_turns.wait_for(&found.id).await;
+        // outrun the lock-out, on this instance or any other.
+        let _turn = self.account_turn(&found.id).await?;
         let user = users::find_by_id(&self.db, found.id).await?.filter(|u| u.is_active);
         let Some(user) = user else {
             tracing::info!(reason = "disabled account", "login failed");
@@ -93,6 +93,18 @@ impl Credentials {
         }
         tracing::info!(user_id = %user.id, "login succeeded");
         Ok(user)
+    }
+
+    /// The account's turn to have a secret checked: one check at a time, in this process and — on PostgreSQL —
+    /// across every instance (an advisory lock per account, taken after the process's own turn, so each instance
+    /// holds at most one connection for it).
+    pub(in crate::auth) async fn account_turn(&self, account_id: &str) -> Result<AccountTurn<'_>, AuthError> {
+        let local = self.account_turns.wait_for(account_id).await;
+        let shared = self.db.advisory_lock(format!("account-turn:{account_id}")).await?;
+        Ok(AccountTurn {
+            _shared: shared,
+            _local: local,
+        })
     }
 
     /// Counts a failed credential (password or code) against the account: after `max_failed_attempts` it is
@@ -179,6 +191,12 @@ impl Credentials {
         self.passwords.verify(password, None).await?;
         Err(CredentialError::InvalidCredentials.into())
     }
+}
+
+/// An account's turn (dropped: the next check may start). The shared lock is released before the local one.
+pub(in crate::auth) struct AccountTurn<'a> {
+    _shared: Option<crate::store::AdvisoryLock>,
+    _local: tokio::sync::MutexGuard<'a, ()>,
 }
 
 /// Serialises password checks per account within this process (accounts share one of a fixed set of

@@ -24,7 +24,7 @@ impl Credentials {
     /// Checks the PIN of `user` (as it is stored now): a locked account is refused unchecked, and a wrong PIN
     /// (or none set) counts toward the lock-out.
     pub(in crate::auth) async fn check_pin(&self, user: &User, pin: &str, now: UnixTime) -> Result<(), AuthError> {
-        let _turn = self.account_turns.wait_for(&user.id).await;
+        let _turn = self.account_turn(&user.id).await?;
         let current = users::find_by_id(&self.db, user.id.clone())
             .await?
             .ok_or(CredentialError::WrongPin)?;

@@ -92,6 +92,76 @@ impl Database {
     pub async fn ping(&self) -> StoreResult<()> {
         self.run(ping).await
     }
+
+    /// On PostgreSQL, waits for the session-level advisory lock named by `name` (every instance names it alike)
+    /// and holds it, and a connection, until the guard drops. On SQLite there is one process: `None`.
+    pub async fn advisory_lock(&self, name: String) -> StoreResult<Option<AdvisoryLock>> {
+        if !self.is_postgres() {
+            return Ok(None);
+        }
+        let conn = self.pool.get().await.map_err(|e| match e {
+            managed::PoolError::Backend(inner) => inner,
+            other => StoreError::Unavailable(other.to_string()),
+        })?;
+        let lock_name = name.clone();
+        let locked = conn
+            .interact(move |c| match c {
+                DbConnection::Postgres(pg) => diesel::sql_query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+                    .bind::<diesel::sql_types::Text, _>(lock_name)
+                    .execute(pg)
+                    .map(|_| ())
+                    .map_err(StoreError::from),
+                DbConnection::Sqlite(_) => Ok(()),
+            })
+            .await;
+        match locked {
+            Ok(Ok(())) => Ok(Some(AdvisoryLock { conn: Some(conn), name })),
+            Ok(Err(e)) => {
+                drop(managed::Object::take(conn));
+                Err(e)
+            }
+            Err(_) => {
+                drop(managed::Object::take(conn));
+                Err(StoreError::Unavailable("the database task was cancelled".into()))
+            }
+        }
+    }
+}
+
+/// A held PostgreSQL advisory lock. Dropping it releases the lock on its connection, which goes back to the
+/// pool; when that cannot be done the connection is closed, which releases the lock too.
+pub struct AdvisoryLock {
+    conn: Option<managed::Object<ConnectionManager>>,
+    name: String,
+}
+
+impl Drop for AdvisoryLock {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            drop(managed::Object::take(conn));
+            return;
+        };
+        let name = std::mem::take(&mut self.name);
+        runtime.spawn(async move {
+            let released = conn
+                .interact(move |c| match c {
+                    DbConnection::Postgres(pg) => {
+                        diesel::sql_query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                            .bind::<diesel::sql_types::Text, _>(name)
+                            .execute(pg)
+                            .is_ok()
+                    }
+                    DbConnection::Sqlite(_) => true,
+                })
+                .await;
+            if !matches!(released, Ok(true)) {
+                drop(managed::Object::take(conn));
+            }
+        });
+    }
 }
 
 fn ping(conn: &mut DbConnection) -> StoreResult<()> {

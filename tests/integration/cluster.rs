@@ -109,3 +109,41 @@ async fn a_revoked_api_key_stops_at_the_other_instance_at_once_on_postgresql() {
         revoked.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_lock_out_is_reached_at_exactly_the_threshold_across_instances() {
+    let first = TestApp::spawn().await;
+    let second = first.spawn_sibling(|_| {}).await;
+    first.signup("eve").await;
+    let threshold = first.state.config.login.max_failed_attempts;
+    // Twice the threshold of wrong guesses at once, spread over both instances.
+    let guesses = (0..threshold * 2).map(|i| {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        instance.login_raw("eve", "not her password")
+    });
+    for response in futures_util::future::join_all(guesses).await {
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let user = tessera::store::users::find_by_username(&first.state.db, "eve".into())
+        .await
+        .unwrap()
+        .expect("the account");
+    // Each check reads the count afresh, one at a time per account — across instances on PostgreSQL: the
+    // guesses after the lock are refused unchecked and do not count. Two processes on one SQLite file each take
+    // their own turns, so one more guess per extra process may be checked.
+    if first.state.db.is_postgres() {
+        assert_eq!(user.failed_logins, threshold);
+    } else {
+        assert!(
+            (threshold..=threshold + 1).contains(&user.failed_logins),
+            "{}",
+            user.failed_logins
+        );
+    }
+    assert!(user.locked_until.is_some());
+    // The right password is refused at either instance while the lock lasts.
+    for instance in [&first, &second] {
+        let response = instance.login_raw("eve", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+}
