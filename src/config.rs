@@ -69,8 +69,15 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed (addresses or CIDR ranges).
     #[serde(deserialize_with = "networks")]
     pub trusted_proxies: Vec<IpNet>,
+    /// The longest a request's head (request line and headers) may take to arrive (408 and closed after that):
+    /// a client that trickles its headers in holds a connection no longer.
+    pub header_timeout_secs: u64,
     /// The longest a request's body may take to arrive after its headers (408 after that).
     pub body_timeout_secs: u64,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive_secs: u64,
+    /// At shutdown, how long requests in flight may take to finish before their connections are closed.
+    pub shutdown_timeout_secs: u64,
     /// Connections served at once, all workers together; more wait to be accepted. Keep it below the open-file
     /// limit (`ulimit -n`) less what the database pool needs.
     pub max_connections: usize,
@@ -83,7 +90,10 @@ impl Default for ServerConfig {
             issuer: String::new(),
             workers: 0,
             trusted_proxies: Vec::new(),
+            header_timeout_secs: 5,
             body_timeout_secs: 10,
+            keep_alive_secs: 5,
+            shutdown_timeout_secs: 30,
             max_connections: 4096,
         }
     }

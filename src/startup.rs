@@ -83,7 +83,8 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    let per_worker = state.config.server.max_connections.div_ceil(workers).max(1);
+    let server = state.config.server.clone();
+    let per_worker = server.max_connections.div_ceil(workers).max(1);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -96,6 +97,9 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
     })
     .workers(workers)
     .max_connections(per_worker)
+    .client_request_timeout(Duration::from_secs(server.header_timeout_secs))
+    .keep_alive(Duration::from_secs(server.keep_alive_secs))
+    .shutdown_timeout(server.shutdown_timeout_secs)
     .listen(listener)
     .map_err(|e| StartError::Other(e.to_string()))?
     .run();

@@ -49,6 +49,34 @@ impl Config {
             self.server.issuer = format!("http://{bind}");
         }
         validate_issuer(&self.server.issuer)?;
+        for (secs, key, variable, range) in [
+            (
+                self.server.header_timeout_secs,
+                "server.header_timeout_secs",
+                "TESSERA_SERVER__HEADER_TIMEOUT_SECS",
+                1..=60,
+            ),
+            (
+                self.server.keep_alive_secs,
+                "server.keep_alive_secs",
+                "TESSERA_SERVER__KEEP_ALIVE_SECS",
+                1..=300,
+            ),
+            (
+                self.server.shutdown_timeout_secs,
+                "server.shutdown_timeout_secs",
+                "TESSERA_SERVER__SHUTDOWN_TIMEOUT_SECS",
+                0..=300,
+            ),
+        ] {
+            if !range.contains(&secs) {
+                return Err(invalid(
+                    key,
+                    variable,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
         if !(1..=600).contains(&self.server.body_timeout_secs) {
             return Err(invalid(
                 "server.body_timeout_secs",

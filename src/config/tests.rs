@@ -379,3 +379,28 @@ fn compatibility_profiles_are_off_until_they_name_an_application() {
         Ok(())
     });
 }
+
+#[test]
+fn connection_timeouts_are_bounded() {
+    let mut config = Config::default();
+    config.server.header_timeout_secs = 0;
+    assert!(
+        config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("TESSERA_SERVER__HEADER_TIMEOUT_SECS")
+    );
+    let mut config = Config::default();
+    config.server.keep_alive_secs = 301;
+    assert!(
+        config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("server.keep_alive_secs")
+    );
+    let mut config = Config::default();
+    config.server.shutdown_timeout_secs = 0;
+    config.validate().unwrap();
+}

@@ -53,6 +53,7 @@ mod rp_flow;
 mod sessions;
 mod signup;
 mod signup_limits;
+mod slow_clients;
 mod step_up;
 mod token_code;
 mod userinfo;
