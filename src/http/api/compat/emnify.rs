@@ -1,6 +1,6 @@
 //! The emnify profile: `POST /api/v1/authenticate` (a username and password → `auth_token` and `refresh_token`; a
 //! refresh token → a new pair, rotated as always; an application token → an `auth_token` alone), and
-//! `POST /api/v1/application_token` (bearer: a private token) with `DELETE /api/v1/application_token/{id}`.
+//! `POST /api/v1/application_token` (bearer: a private token); its `DELETE` is the native revocation (`mod.rs`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -154,20 +154,6 @@ pub async fn create_application_token(
             expiry_date: rfc3339(made.info.expires_at),
         },
     ))
-}
-
-/// `DELETE /api/v1/application_token/{id}`: revokes one of the caller's private tokens.
-pub async fn revoke_application_token(
-    state: web::Data<AppState>,
-    caller: Authenticated,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    state
-        .auth
-        .private_tokens
-        .revoke_private_token(&caller.0.user.id, &id, "revoked_by_user", state.clock.now())
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// A day (the last second of it, UTC) or an RFC 3339 time.

@@ -46,11 +46,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(refuse_credentials_in_query))
             .route(web::post().to(emnify::create_application_token)),
     )
+    // emnify's revocation is the native one (`DELETE /api/v1/tokens/{id}`) under that product's path.
     .service(
         web::resource("/api/v1/application_token/{id}")
             .wrap(from_fn(emnify_app))
             .wrap(from_fn(refuse_credentials_in_query))
-            .route(web::delete().to(emnify::revoke_application_token)),
+            .route(web::delete().to(super::tokens::revoke_token)),
     )
     .service(
         web::resource("/v1/auth/login")
