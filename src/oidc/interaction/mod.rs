@@ -2,9 +2,6 @@
 //! `id_token_hint`), consent for third-party clients, then a single-use code back to the client. A request
 //! that needs the user is kept server-side, bound to the browser that started it.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use super::authorize::{self, AuthorizationRequest, ErrorRedirect, Rejection};
 use super::clients::Client;
 use super::params::Params;
@@ -12,14 +9,14 @@ use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::Origin;
-use crate::auth::flow::{Demands, Door, Next, NextStep, Reproof, Stage};
+use crate::auth::flow::{Demands, Door, Reproof, Stage};
 use crate::auth::identity::names;
 use crate::auth::{AccessError, AuthError, Authentication, BrowserSession};
 use crate::clock::UnixTime;
-use crate::store::authorization_codes::{self, AuthorizationCodeRow};
-use crate::store::authorization_requests::{self, AuthorizationRequestRow};
+use crate::store::authorization_requests;
 use crate::store::consents;
-use crate::tokens::opaque::{self, random_bytes};
+
+mod answers;
 
 /// How long a pending request waits for the user.
 const REQUEST_TTL: i64 = 600;
@@ -365,125 +362,6 @@ impl OidcService {
         } else {
             Step::Consent
         })
-    }
-
-    /// To the page of the flow step `next`, keeping the request.
-    async fn to_step(
-        &self,
-        request: &AuthorizationRequest,
-        pending_id: Option<String>,
-        browser: Browser<'_>,
-        next: Next,
-        now: UnixTime,
-    ) -> Result<Outcome, Rejection> {
-        let stage = match next.step {
-            NextStep::Pin => Stage::Pin,
-            NextStep::SecondFactor { .. } => Stage::SecondFactor,
-            NextStep::Verification { .. } => Stage::Verification,
-            NextStep::Code { .. } => Stage::Code,
-        };
-        Ok(Outcome::Step {
-            request_id: self.keep(request, pending_id, browser.binding, now).await?,
-            flow_token: next.token,
-            stage,
-        })
-    }
-
-    /// The account, or this network, may not use the client's application: the request ends with
-    /// `access_denied`.
-    async fn refuse(
-        &self,
-        request: &AuthorizationRequest,
-        pending_id: Option<String>,
-        refused: AccessError,
-        now: UnixTime,
-    ) -> Result<Outcome, Rejection> {
-        if let Some(id) = pending_id
-            && !authorization_requests::consume(&self.db, id, now).await?
-        {
-            return Err(spent());
-        }
-        let why = match refused {
-            AccessError::IpNotAllowed => "the application cannot be used from this network",
-            _ => "the account has no access to this application",
-        };
-        let error = OAuthError::new(ErrorCode::AccessDenied, why);
-        Ok(Outcome::Respond(back(request, error).response(&self.issuer)))
-    }
-
-    /// Stores the request (once) and returns its id.
-    async fn keep(
-        &self,
-        request: &AuthorizationRequest,
-        pending_id: Option<String>,
-        binding: &str,
-        now: UnixTime,
-    ) -> Result<String, Rejection> {
-        if let Some(id) = pending_id {
-            return Ok(id);
-        }
-        let parameters =
-            serde_json::to_string(request).map_err(|_| Rejection::Page("The request could not be kept.".into()))?;
-        let row = AuthorizationRequestRow {
-            id: opaque::random_id(),
-            client_id: request.client_id.clone(),
-            browser_binding: binding.to_owned(),
-            parameters,
-            created_at: now,
-            expires_at: now + REQUEST_TTL,
-            consumed_at: None,
-        };
-        let id = row.id.clone();
-        authorization_requests::insert(&self.db, row).await?;
-        Ok(id)
-    }
-
-    /// RFC 6749 §4.1.2: a single-use code of 256 random bits, bound to the client, redirect URI, PKCE
-    /// challenge, nonce and browser session; the redirect carries `iss` (RFC 9207).
-    async fn issue_code(
-        &self,
-        request: &AuthorizationRequest,
-        session: &BrowserSession,
-        pending_id: Option<String>,
-        now: UnixTime,
-    ) -> Result<Outcome, Rejection> {
-        if let Some(id) = pending_id
-            && !authorization_requests::consume(&self.db, id, now).await?
-        {
-            return Err(spent());
-        }
-        let code = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
-        let scope = request.scope();
-        let row = AuthorizationCodeRow {
-            code_hash: opaque::hash(&code),
-            client_id: request.client_id.clone(),
-            user_id: session.user.id.clone(),
-            browser_session_id: session.id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: scope.to_string(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            amr: session.amr.clone(),
-            acr: session.acr.clone(),
-            offline: scope.contains(super::scope::OFFLINE_ACCESS),
-            created_at: now,
-            expires_at: now + self.code_ttl,
-            used_at: None,
-            session_id: None,
-            replayed_at: None,
-        };
-        authorization_codes::insert(&self.db, row).await?;
-        let mut params = vec![("code", code)];
-        if let Some(state) = &request.state {
-            params.push(("state", state.clone()));
-        }
-        params.push(("iss", self.issuer.clone()));
-        Ok(Outcome::Respond(AuthorizationResponse {
-            redirect_uri: request.redirect_uri.clone(),
-            mode: request.response_mode,
-            params,
-        }))
     }
 }
 
