@@ -79,3 +79,50 @@ pub enum ContactChannel {
     Email,
     Sms,
 }
+
+// The names the API, the CLI and the stored rows use (the same as in the configuration).
+impl AccessMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Registration => "registration",
+            Self::InviteOnly => "invite_only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Open, Self::Registration, Self::InviteOnly]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
+impl LoginMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::EmailCode => "email_code",
+            Self::SmsCode => "sms_code",
+            Self::External => "external",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Password, Self::EmailCode, Self::SmsCode, Self::External]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
+impl ContactChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Email, Self::Sms].into_iter().find(|c| c.as_str() == text)
+    }
+}
