@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Kill -9 under load and restart (crash.py), on a fresh SQLite file and on a fresh PostgreSQL database.
+# Kill -9 under load and restart (crash.py), on a fresh SQLite file and on a fresh PostgreSQL database; then a
+# graceful shutdown with a request in flight (drain.py).
 #
 # Environment (all optional):
 #   TESSERA_BIN   the binary to run (default: <repo>/target/debug/tessera, built if missing)
@@ -42,3 +43,6 @@ for url in "sqlite://$tmp/crash.db" "${pg%/*}/$db?sslmode=disable"; do
   CRASH_BASE="http://127.0.0.1:$port" CRASH_BIN="$tessera" CRASH_API_KEY="$key" CRASH_LOG="$tmp/server.log" \
     timeout 300 python3 "$here/crash.py"
 done
+echo "crash: graceful shutdown"
+CRASH_BASE="http://127.0.0.1:$port" CRASH_BIN="$tessera" CRASH_API_KEY="$key" CRASH_LOG="$tmp/server.log" \
+  timeout 60 python3 "$here/drain.py"
