@@ -54,6 +54,7 @@ mod sessions;
 mod signup;
 mod signup_limits;
 mod slow_clients;
+mod statement_cache;
 mod step_up;
 mod token_code;
 mod userinfo;
