@@ -18,6 +18,10 @@ pub struct Database {
     /// SQLite admits one writer at a time and makes the others sleep and retry; queueing this process's
     /// writers here instead keeps write latency even. `None` for PostgreSQL.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Connections that may hold an advisory lock at once: half the pool, so that the holders always find a
+    /// connection for their own queries (a holder that waited for one held by another waiter would deadlock).
+    lock_holders: Arc<tokio::sync::Semaphore>,
+    acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for Database {
@@ -45,7 +49,12 @@ impl Database {
             .create_timeout(Some(acquire_timeout))
             .build()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            lock_holders: Arc::new(tokio::sync::Semaphore::new(max_connections / 2)),
+            acquire_timeout,
+        })
     }
 
     /// Runs `f` on a pooled connection in a blocking task. A connection that turned out to be lost leaves the
@@ -94,11 +103,16 @@ impl Database {
     }
 
     /// On PostgreSQL, waits for the session-level advisory lock named by `name` (every instance names it alike)
-    /// and holds it, and a connection, until the guard drops. On SQLite there is one process: `None`.
+    /// and holds it, and a connection, until the guard drops. On SQLite there is one process, and a pool of one
+    /// connection cannot spare one to hold a lock: `None`. At most half the pool holds locks at once.
     pub async fn advisory_lock(&self, name: String) -> StoreResult<Option<AdvisoryLock>> {
-        if !self.is_postgres() {
+        if !self.is_postgres() || self.pool.status().max_size < 2 {
             return Ok(None);
         }
+        let permit = tokio::time::timeout(self.acquire_timeout, self.lock_holders.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("no connection was free to hold a lock".into()))?
+            .map_err(|_| StoreError::Unavailable("the lock holders are closed".into()))?;
         let conn = self.pool.get().await.map_err(|e| match e {
             managed::PoolError::Backend(inner) => inner,
             other => StoreError::Unavailable(other.to_string()),
@@ -115,7 +129,11 @@ impl Database {
             })
             .await;
         match locked {
-            Ok(Ok(())) => Ok(Some(AdvisoryLock { conn: Some(conn), name })),
+            Ok(Ok(())) => Ok(Some(AdvisoryLock {
+                conn: Some(conn),
+                name,
+                permit: Some(permit),
+            })),
             Ok(Err(e)) => {
                 drop(managed::Object::take(conn));
                 Err(e)
@@ -133,6 +151,8 @@ impl Database {
 pub struct AdvisoryLock {
     conn: Option<managed::Object<ConnectionManager>>,
     name: String,
+    /// Given back once the connection is.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Drop for AdvisoryLock {
@@ -145,6 +165,7 @@ impl Drop for AdvisoryLock {
             return;
         };
         let name = std::mem::take(&mut self.name);
+        let permit = self.permit.take();
         runtime.spawn(async move {
             let released = conn
                 .interact(move |c| match c {
@@ -160,6 +181,7 @@ impl Drop for AdvisoryLock {
             if !matches!(released, Ok(true)) {
                 drop(managed::Object::take(conn));
             }
+            drop(permit);
         });
     }
 }

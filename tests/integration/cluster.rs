@@ -147,3 +147,17 @@ async fn a_lock_out_is_reached_at_exactly_the_threshold_across_instances() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn many_accounts_signing_in_at_once_never_starve_the_pool() {
+    // A pool of four: at most two connections hold an account's turn, the others serve the checks' queries.
+    let app = TestApp::spawn_with(|config| config.database.max_connections = 4).await;
+    let names: Vec<String> = (0..12).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        app.signup(name).await;
+    }
+    let logins = names.iter().map(|name| app.login_raw(name, PASSWORD));
+    for response in futures_util::future::join_all(logins).await {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
