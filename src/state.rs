@@ -5,7 +5,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::apps::AppService;
-use crate::apps::rate_limit::{InProcessLimiter, RateLimiter, SharedLimiter};
+use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
+use crate::apps::shared_limiter::SharedLimiter;
 use crate::auth::{Auth, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;

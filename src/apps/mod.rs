@@ -9,6 +9,7 @@ pub mod policy;
 pub mod profiles;
 pub mod rate_limit;
 mod settings;
+pub mod shared_limiter;
 
 use std::sync::Arc;
 use std::time::Duration;

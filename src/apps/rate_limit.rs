@@ -2,7 +2,7 @@
 //! continuously at N per minute, unused tokens carried over up to N) and sliding windows (at most N events in
 //! any window: signup and login limits). The in-process store serves one instance exactly, under any
 //! concurrency (SQLite: one process owns the file); on PostgreSQL every instance counts in the shared database
-//! (`SharedLimiter`), so several instances behind a load balancer keep one budget.
+//! (`shared_limiter::SharedLimiter`), so several instances behind a load balancer keep one budget.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -116,13 +116,13 @@ impl InProcessLimiter {
 }
 
 /// A bucket's capacity (at least one token) and refill a millisecond.
-fn rates(capacity: u32) -> (f64, f64) {
+pub(super) fn rates(capacity: u32) -> (f64, f64) {
     let capacity_f = f64::from(capacity.max(1));
     (capacity_f, capacity_f / 60_000.0)
 }
 
 /// What a bucket holding `tokens` (after this request) answers.
-fn bucket_decision(capacity: u32, tokens: f64, allowed: bool) -> Decision {
+pub(super) fn bucket_decision(capacity: u32, tokens: f64, allowed: bool) -> Decision {
     let (capacity_f, per_ms) = rates(capacity);
     Decision {
         allowed,
@@ -138,7 +138,7 @@ fn bucket_decision(capacity: u32, tokens: f64, allowed: bool) -> Decision {
 }
 
 /// What a window holding `len` events (after this request; the oldest and newest given) answers.
-fn window_decision(
+pub(super) fn window_decision(
     max: u32,
     window_ms: i64,
     now_ms: i64,
@@ -184,76 +184,6 @@ impl RateLimiter for InProcessLimiter {
         if let Ok(mut windows) = self.windows.lock() {
             windows.retain(|_, events| events.back().is_some_and(|newest| now_ms - newest < 24 * 3_600_000));
         }
-    }
-}
-
-/// Limits counted in the PostgreSQL database every instance shares (`store::rate_limits`): an application's
-/// budget is its budget in total, not per instance. Two round trips at most per limited request.
-pub struct SharedLimiter {
-    db: crate::store::Database,
-    /// When expired state was last forgotten (once a minute is enough).
-    pruned_ms: std::sync::atomic::AtomicI64,
-}
-
-impl SharedLimiter {
-    pub fn new(db: crate::store::Database) -> Self {
-        Self {
-            db,
-            pruned_ms: std::sync::atomic::AtomicI64::new(0),
-        }
-    }
-
-    async fn decide(&self, key: &str, policy: Policy, now_ms: i64, count: bool) -> Result<Decision, StoreError> {
-        use crate::store::rate_limits;
-        match policy {
-            Policy::TokenBucket { capacity } => {
-                let (capacity_f, per_ms) = rates(capacity);
-                if count {
-                    let state = rate_limits::take_token(&self.db, key.to_owned(), capacity_f, per_ms, now_ms).await?;
-                    Ok(bucket_decision(capacity, state.tokens, state.allowed))
-                } else {
-                    let tokens = rate_limits::peek_tokens(&self.db, key.to_owned(), capacity_f, per_ms, now_ms).await?;
-                    Ok(bucket_decision(capacity, tokens, tokens >= 1.0))
-                }
-            }
-            Policy::Window { max, window_ms } => {
-                let (events, allowed) =
-                    rate_limits::window_events(&self.db, key.to_owned(), max, window_ms, now_ms, count).await?;
-                Ok(window_decision(
-                    max,
-                    window_ms,
-                    now_ms,
-                    events.len(),
-                    events.first().copied(),
-                    events.last().copied(),
-                    allowed,
-                ))
-            }
-        }
-    }
-}
-
-impl RateLimiter for SharedLimiter {
-    fn take<'a>(&'a self, key: &'a str, policy: Policy, now_ms: i64) -> BoxFuture<'a, Result<Decision, StoreError>> {
-        self.decide(key, policy, now_ms, true).boxed()
-    }
-
-    fn check<'a>(&'a self, key: &'a str, policy: Policy, now_ms: i64) -> BoxFuture<'a, Result<Decision, StoreError>> {
-        self.decide(key, policy, now_ms, false).boxed()
-    }
-
-    fn prune(&self, now_ms: i64) {
-        let last = self.pruned_ms.load(std::sync::atomic::Ordering::Relaxed);
-        if now_ms - last < 60_000 {
-            return;
-        }
-        self.pruned_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
-        let db = self.db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::store::rate_limits::prune(&db, now_ms).await {
-                tracing::warn!(error = %e, "forgetting expired rate-limit state failed");
-            }
-        });
     }
 }
 

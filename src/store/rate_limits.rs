@@ -3,18 +3,18 @@
 //! advisory lock on its key, so two instances never both take the last place. (SQLite serves one process, which
 //! counts in memory.)
 
-use diesel::sql_types::{BigInt, Bool, Double, Text};
+use diesel::sql_types::{BigInt, Double, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::{Database, DbConnection, StoreError, StoreResult};
 
-/// A bucket after a request: its tokens (refilled, less the one spent) and whether the request was allowed.
+/// A bucket after a take: its tokens left (refilled, less those taken) and how many were taken.
 #[derive(Debug, QueryableByName)]
 pub struct BucketState {
     #[diesel(sql_type = Double)]
     pub tokens: f64,
-    #[diesel(sql_type = Bool)]
-    pub allowed: bool,
+    #[diesel(sql_type = BigInt)]
+    pub taken: i64,
 }
 
 #[derive(QueryableByName)]
@@ -31,14 +31,15 @@ struct Event {
     at_ms: i64,
 }
 
-/// Refills the bucket `key` (`capacity` tokens, `per_ms` a millisecond) to `now_ms` and spends one token if it
-/// has one, in one statement. A new bucket starts full.
-pub async fn take_token(
+/// Refills the bucket `key` (`capacity` tokens, `per_ms` a millisecond) to `now_ms` and takes up to `want` whole
+/// tokens from it, in one statement. A new bucket starts full.
+pub async fn take_tokens(
     db: &Database,
     key: String,
     capacity: f64,
     per_ms: f64,
     now_ms: i64,
+    want: i64,
 ) -> StoreResult<BucketState> {
     db.run(move |conn| {
         let DbConnection::Postgres(pg) = conn else {
@@ -46,18 +47,20 @@ pub async fn take_token(
         };
         let refilled = "LEAST($2, b.tokens + GREATEST($4 - b.updated_ms, 0) * $3)";
         let sql = format!(
-            "INSERT INTO rate_buckets AS b (key, tokens, updated_ms, allowed) VALUES ($1, $2 - 1, $4, TRUE) \
+            "INSERT INTO rate_buckets AS b (key, tokens, updated_ms, taken) \
+               VALUES ($1, $2 - LEAST($5, FLOOR($2)), $4, LEAST($5, FLOOR($2))) \
              ON CONFLICT (key) DO UPDATE SET \
-               tokens = {refilled} - CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END, \
+               tokens = {refilled} - LEAST($5, FLOOR({refilled})), \
                updated_ms = GREATEST($4, b.updated_ms), \
-               allowed = {refilled} >= 1 \
-             RETURNING tokens, allowed"
+               taken = LEAST($5, FLOOR({refilled})) \
+             RETURNING tokens, taken"
         );
         Ok(diesel::sql_query(sql)
             .bind::<Text, _>(key)
             .bind::<Double, _>(capacity)
             .bind::<Double, _>(per_ms)
             .bind::<BigInt, _>(now_ms)
+            .bind::<BigInt, _>(want)
             .get_result::<BucketState>(pg)?)
     })
     .await

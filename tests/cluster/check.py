@@ -63,7 +63,8 @@ def check(condition, message):
 
 
 def budget():
-    """A 1,000-a-minute application lets 1,000 requests through in total (plus what refills during the run)."""
+    """A 1,000-a-minute application lets 1,000 requests through in total: never more than the budget and what
+    refills during the run; fewer by at most the tokens other instances still hold in their leases (10 each)."""
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=24) as pool:
         statuses = list(pool.map(lambda _: call(LB, "GET", "/api/v1/user", key=METERED_KEY)[0], range(1300)))
@@ -71,10 +72,11 @@ def budget():
     passed = sum(1 for s in statuses if s != 429)
     # What refills while the run lasts, and a few for the moments between the clock and the requests.
     refill = int(elapsed * 1000 / 60) + 5
+    leased = 10 * (len(INSTANCES) - 1)
     check(
-        1000 <= passed <= 1000 + refill,
+        1000 - leased <= passed <= 1000 + refill,
         f"budget: {passed} of 1300 passed in {elapsed:.1f} s over {len(INSTANCES)} instances "
-        f"(1000 + at most {refill} refilled)",
+        f"(1000, less at most {leased} leased elsewhere, plus at most {refill} refilled)",
     )
 
 

@@ -4,7 +4,7 @@ CREATE TABLE rate_buckets (
     key TEXT PRIMARY KEY NOT NULL,
     tokens DOUBLE NOT NULL,
     updated_ms BIGINT NOT NULL,
-    allowed BOOLEAN NOT NULL
+    taken BIGINT NOT NULL
 );
 CREATE TABLE rate_events (
     key TEXT NOT NULL,
