@@ -7,6 +7,7 @@ use std::fmt;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::ConfigError;
 use super::Secret;
 
 /// Google's issuer: the `google` preset's.
@@ -25,6 +26,51 @@ pub struct FederationConfig {
     /// for `-`).
     #[serde(deserialize_with = "providers")]
     pub providers: Vec<ProviderConfig>,
+}
+
+impl FederationConfig {
+    /// The federation settings' bounds, and each provider: a valid unique id, a client id, trusted `amr` values
+    /// and an issuer.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let federation = self;
+        if !(1..=60).contains(&federation.timeout_secs) {
+            return Err(super::load::invalid(
+                "federation.timeout_secs",
+                "TESSERA_FEDERATION__TIMEOUT_SECS",
+                "must be between 1 and 60".into(),
+            ));
+        }
+        if !(60..=3600).contains(&federation.login_ttl_secs) {
+            return Err(super::load::invalid(
+                "federation.login_ttl_secs",
+                "TESSERA_FEDERATION__LOGIN_TTL_SECS",
+                "must be between 60 and 3600".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for provider in &federation.providers {
+            let id = &provider.id;
+            let problem = if let Some(why) = id_problem(id) {
+                Some(format!("`{id}`: {why}"))
+            } else if !seen.insert(id.as_str()) {
+                Some(format!("`{id}` is configured twice"))
+            } else if provider.client_id.is_empty() {
+                Some(format!("`{id}`: client_id is empty"))
+            } else if let Some(why) = provider.trusted_amr.iter().find_map(|v| amr_problem(v)) {
+                Some(format!("`{id}`: trusted_amr {why}"))
+            } else {
+                issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
+            };
+            if let Some(message) = problem {
+                return Err(super::load::invalid(
+                    "federation.providers",
+                    "TESSERA_FEDERATION__PROVIDERS",
+                    message,
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for FederationConfig {

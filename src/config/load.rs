@@ -137,7 +137,7 @@ impl Config {
             ));
         }
         self.validate_application_defaults()?;
-        self.validate_federation()?;
+        self.federation.validate()?;
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",
@@ -220,51 +220,6 @@ impl Config {
                 "TESSERA_APPS__UNUSED_GUEST_DAYS",
                 "must be at least 1".into(),
             ));
-        }
-        Ok(())
-    }
-
-    fn validate_federation(&self) -> Result<(), ConfigError> {
-        let federation = &self.federation;
-        if !(1..=60).contains(&federation.timeout_secs) {
-            return Err(invalid(
-                "federation.timeout_secs",
-                "TESSERA_FEDERATION__TIMEOUT_SECS",
-                "must be between 1 and 60".into(),
-            ));
-        }
-        if !(60..=3600).contains(&federation.login_ttl_secs) {
-            return Err(invalid(
-                "federation.login_ttl_secs",
-                "TESSERA_FEDERATION__LOGIN_TTL_SECS",
-                "must be between 60 and 3600".into(),
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for provider in &federation.providers {
-            let id = &provider.id;
-            let problem = if let Some(why) = super::federation::id_problem(id) {
-                Some(format!("`{id}`: {why}"))
-            } else if !seen.insert(id.as_str()) {
-                Some(format!("`{id}` is configured twice"))
-            } else if provider.client_id.is_empty() {
-                Some(format!("`{id}`: client_id is empty"))
-            } else if let Some(why) = provider
-                .trusted_amr
-                .iter()
-                .find_map(|v| super::federation::amr_problem(v))
-            {
-                Some(format!("`{id}`: trusted_amr {why}"))
-            } else {
-                super::federation::issuer_problem(provider.issuer()).map(|why| format!("`{id}`: issuer {why}"))
-            };
-            if let Some(message) = problem {
-                return Err(invalid(
-                    "federation.providers",
-                    "TESSERA_FEDERATION__PROVIDERS",
-                    message,
-                ));
-            }
         }
         Ok(())
     }
