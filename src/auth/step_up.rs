@@ -64,11 +64,7 @@ impl SignIn {
             }
         };
         // The owner proved it is them: the family records how and when, and its tokens say so from now on.
-        let amr = if family.amr.split_whitespace().any(|m| m == method) {
-            family.amr.clone()
-        } else {
-            format!("{} {method}", family.amr).trim().to_owned()
-        };
+        let amr = crate::tokens::amr::adding(&family.amr, method);
         sessions::stepped_up(&self.db, family.id.clone(), amr, now).await?;
         tracing::info!(user_id = %user.id, application_id = %app.id, method, "stepped up");
         self.sessions

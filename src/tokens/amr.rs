@@ -18,6 +18,15 @@ pub fn through(methods: &str, idp: &str, upstream: &[String]) -> String {
     record
 }
 
+/// The record with Tessera's `method` added (once): a proof made again, at a step-up.
+pub fn adding(recorded: &str, method: &str) -> String {
+    if recorded.split_whitespace().any(|m| m == method) {
+        recorded.to_owned()
+    } else {
+        format!("{recorded} {method}").trim().to_owned()
+    }
+}
+
 /// The methods of a record, for `amr`: Tessera's, then the upstream's, each once.
 pub fn methods(recorded: &str) -> Vec<String> {
     let mut methods: Vec<String> = Vec::new();
@@ -57,5 +66,8 @@ mod tests {
         assert_eq!(methods(&vouched), ["fed", "mfa", "hwk"]);
         assert_eq!(idp(&vouched).as_deref(), Some("corp"));
         assert_eq!(methods(&format!("{vouched} otp mfa")), ["fed", "mfa", "hwk", "otp"]);
+        assert_eq!(adding("pwd", "pin"), "pwd pin");
+        assert_eq!(adding("pwd pin", "pin"), "pwd pin");
+        assert_eq!(adding("", "pin"), "pin");
     }
 }

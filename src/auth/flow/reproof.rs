@@ -123,9 +123,7 @@ impl SignIn {
         }
         tracing::info!(user_id = %user.id, application_id = %flow.app.id, "PIN accepted");
         let mut how = Authentication::from_flow(&flow.row.amr);
-        if !how.used(PIN_AMR) {
-            how.amr = format!("{} {PIN_AMR}", how.amr).trim().to_owned();
-        }
+        how.amr = crate::tokens::amr::adding(&how.amr, PIN_AMR);
         let app = flow.app.clone();
         self.next_stage(user, &app, door, how, Some(&flow), origin, now).await
     }
