@@ -96,6 +96,7 @@ impl AppState {
             Arc::new(notifier(&config)?),
             captcha,
         );
+        auth.revoked.load(clock.now()).await?;
         apps.ensure_default(clock.now()).await?;
         let profiles = apps
             .profiles(&config.compat, clock.now())

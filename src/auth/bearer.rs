@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::{AuthError, Credential, Principal, SessionError, Sessions};
 use crate::apps::Application;
 use crate::clock::UnixTime;
-use crate::store::{revoked_tokens, sessions};
+use crate::store::sessions;
 use crate::tokens::TokenError;
 use crate::tokens::opaque::PRIVATE_TOKEN_PREFIX;
 
@@ -53,7 +53,7 @@ impl Sessions {
                 return Err(TokenError::Invalid("The token does not belong to its private token.").into());
             }
             // A client may have revoked the token it exchanged for (RFC 7009).
-            if claims.client_id.is_some() && revoked_tokens::is_revoked(&self.db, claims.jti).await? {
+            if claims.client_id.is_some() && self.revoked.is_revoked(&claims.jti, now).await? {
                 return Err(TokenError::Revoked("The access token was revoked.").into());
             }
             return Ok(Principal {

@@ -51,6 +51,7 @@ use crate::config::{
 use crate::notify::{Captcha, Notifier};
 use crate::store::Database;
 use crate::tokens::AccessTokens;
+use crate::tokens::revoked::RevokedTokens;
 
 /// Where a request came from: the client's address (captcha providers are told it) and the key per-address
 /// limits count it under (the address, or its /64 for IPv6).
@@ -73,6 +74,8 @@ pub struct Auth {
     pub factors: Arc<SecondFactors>,
     pub accounts: Arc<Accounts>,
     pub sign_in: Arc<SignIn>,
+    /// Revoked access tokens outside any family, shared with the OAuth endpoints that revoke them.
+    pub revoked: Arc<RevokedTokens>,
 }
 
 /// Passwords and lock-out: checking a password (one check at a time per account), counting failures per
@@ -109,6 +112,7 @@ pub struct Sessions {
     policy: SessionConfig,
     access: Arc<Access>,
     private_tokens: Arc<PrivateTokens>,
+    revoked: Arc<RevokedTokens>,
 }
 
 /// Second factors (authenticator apps, recovery codes, codes by SMS and e-mail) and the proof of an address
@@ -193,12 +197,14 @@ impl Auth {
             policy: config.tokens.clone(),
             access: access.clone(),
         });
+        let revoked = Arc::new(RevokedTokens::new(db.clone()));
         let sessions = Arc::new(Sessions {
             db: db.clone(),
             tokens,
             policy: config.session.clone(),
             access: access.clone(),
             private_tokens: private_tokens.clone(),
+            revoked: revoked.clone(),
         });
         let factors = Arc::new(SecondFactors {
             db: db.clone(),
@@ -243,6 +249,7 @@ impl Auth {
             factors,
             accounts,
             sign_in,
+            revoked,
         }
     }
 }

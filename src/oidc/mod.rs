@@ -28,6 +28,7 @@ pub use error::{ErrorCode, OAuthError};
 use crate::auth::{Accounts, Auth, PrivateTokens, Sessions, SignIn};
 use crate::config::Config;
 use crate::store::Database;
+use crate::tokens::revoked::RevokedTokens;
 use crate::tokens::{AccessTokens, IdTokens};
 use clients::ClientService;
 
@@ -39,6 +40,7 @@ pub struct OidcService {
     private_tokens: Arc<PrivateTokens>,
     accounts: Arc<Accounts>,
     sign_in: Arc<SignIn>,
+    revoked: Arc<RevokedTokens>,
     access: AccessTokens,
     id_tokens: IdTokens,
     issuer: String,
@@ -54,6 +56,7 @@ impl OidcService {
             private_tokens: auth.private_tokens.clone(),
             accounts: auth.accounts.clone(),
             sign_in: auth.sign_in.clone(),
+            revoked: auth.revoked.clone(),
             access,
             id_tokens,
             issuer: config.issuer().to_owned(),

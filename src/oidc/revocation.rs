@@ -9,7 +9,7 @@ use super::params::Params;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::auth::{AuthError, PrivateTokenError};
 use crate::clock::UnixTime;
-use crate::store::{refresh_tokens, revoked_tokens, sessions};
+use crate::store::{refresh_tokens, sessions};
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 impl OidcService {
@@ -49,7 +49,7 @@ impl OidcService {
             Some(family) => {
                 sessions::revoke(&self.db, family, "revoked", now).await?;
             }
-            None => revoked_tokens::insert(&self.db, claims.jti, claims.exp).await?,
+            None => self.revoked.revoke(claims.jti, claims.exp, now).await?,
         }
         tracing::info!(client_id = %client.id, "access token revoked");
         Ok(())

@@ -4,8 +4,8 @@
 use super::{OAuthError, OidcService};
 use crate::auth::AuthError;
 use crate::clock::UnixTime;
+use crate::store::sessions;
 use crate::store::users::User;
-use crate::store::{revoked_tokens, sessions};
 use crate::tokens::AccessClaims;
 
 /// What a verified access token stands for now.
@@ -31,7 +31,7 @@ impl OidcService {
                 _ => Standing::Dead,
             });
         }
-        if revoked_tokens::is_revoked(&self.db, claims.jti.clone()).await? {
+        if self.revoked.is_revoked(&claims.jti, now).await? {
             return Ok(Standing::Dead);
         }
         let Some(private_token) = &claims.pat else {

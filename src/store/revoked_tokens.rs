@@ -31,3 +31,23 @@ pub async fn is_revoked(db: &Database, jti: String) -> StoreResult<bool> {
     })
     .await
 }
+
+/// Up to `limit` revoked tokens whose token has not expired at `now`, in `jti` order after `after`: pages of
+/// the whole record.
+pub async fn live_page(
+    db: &Database,
+    now: UnixTime,
+    after: String,
+    limit: i64,
+) -> StoreResult<Vec<(String, UnixTime)>> {
+    db.run(move |conn| {
+        Ok(revoked_tokens::table
+            .select((revoked_tokens::jti, revoked_tokens::expires_at))
+            .filter(revoked_tokens::expires_at.gt(now))
+            .filter(revoked_tokens::jti.gt(after))
+            .order(revoked_tokens::jti)
+            .limit(limit)
+            .load(conn)?)
+    })
+    .await
+}

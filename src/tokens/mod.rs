@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod keyring;
 pub mod keys;
 pub mod opaque;
+pub mod revoked;
 pub mod rotation;
 pub mod sealing;
 

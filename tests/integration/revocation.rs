@@ -182,3 +182,41 @@ async fn p_rev_06_07_08_authentication_ownership_and_method() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(active(&app, &c1, rt).await);
 }
+
+/// A client-credentials token revoked before an instance starts is inactive there (SQLite: the instance reads
+/// the record into its index at start); on PostgreSQL, where instances share the database, a token revoked at
+/// one running instance is inactive at another at once. Tokens never revoked stay active at both.
+#[tokio::test]
+async fn a_revocation_holds_at_a_restarted_or_other_instance() {
+    let app = TestApp::spawn().await;
+    let svc = app.service_client().await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let body: Value = app
+            .token(&svc, &[("grant_type", "client_credentials")])
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    let early = app.spawn_sibling(|_| {}).await;
+    for token in &tokens[..2] {
+        assert_eq!(
+            app.client_post("/oauth2/revoke", &svc, &[("token", token)])
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let late = app.spawn_sibling(|_| {}).await;
+    for instance in [&app, &late] {
+        assert!(!active(instance, &svc, &tokens[0]).await);
+        assert!(!active(instance, &svc, &tokens[1]).await);
+        assert!(active(instance, &svc, &tokens[2]).await);
+    }
+    if app.state.db.is_postgres() {
+        assert!(!active(&early, &svc, &tokens[0]).await);
+        assert!(active(&early, &svc, &tokens[2]).await);
+    }
+}
