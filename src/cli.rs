@@ -18,6 +18,7 @@ use crate::store::signing_keys;
 use crate::tokens::rotation;
 
 mod apps;
+mod seed;
 
 pub use apps::PolicyArgs;
 use apps::{print_app, refused_fields};
@@ -47,6 +48,16 @@ pub enum Command {
     Admin(AdminCommand),
     /// Time one password hash with the configured argon2 parameters (to size them for this machine).
     PasswordCost,
+    /// Tools for measuring Tessera (bench/).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Add many accounts with token families, refresh tokens and revoked token ids straight to the database
+    /// (not through the API), to measure costs with a large deployment's tables.
+    Seed(seed::SeedArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::PasswordCost => password_cost(&config).await?,
+        Command::Bench(BenchCommand::Seed(args)) => seed::run(config, clock, args).await?,
         Command::Admin(AdminCommand::CreateClient {
             application,
             name,

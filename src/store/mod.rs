@@ -23,6 +23,7 @@ pub mod rate_limits;
 pub mod refresh_tokens;
 pub mod revoked_tokens;
 pub mod schema;
+pub mod seed;
 pub mod sessions;
 pub mod sign_in_flows;
 pub mod signing_keys;

@@ -57,13 +57,13 @@ impl Database {
         })
     }
 
-    /// Runs `f` on a pooled connection in a blocking task. A connection that turned out to be lost leaves the
-    /// pool, so the next request opens a fresh one instead of failing on the same dead socket.
     /// Whether this is a PostgreSQL database (several instances may share it), not a SQLite file.
     pub fn is_postgres(&self) -> bool {
         self.writer.is_none()
     }
 
+    /// Runs `f` on a pooled connection in a blocking task. A connection that turned out to be lost leaves the
+    /// pool, so the next request opens a fresh one instead of failing on the same dead socket.
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
