@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::support::{ADMIN_PASSWORD, PASSWORD, TestApp, assert_error};
 
 /// The binary with a clean environment: its own working directory, the test database, cheap hashing.
-fn tessera(dir: &std::path::Path, database_url: &str) -> Command {
+pub(crate) fn tessera(dir: &std::path::Path, database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
     command
         .current_dir(dir)
@@ -25,7 +25,7 @@ fn tessera(dir: &std::path::Path, database_url: &str) -> Command {
     command
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

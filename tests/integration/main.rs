@@ -19,6 +19,7 @@ mod applications;
 mod authorize;
 mod bad_input;
 mod bearer;
+mod bench_seed;
 mod browser;
 mod browser_pin;
 mod captcha;
