@@ -8,9 +8,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::ParsedPublicKey;
 use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use bytes::Bytes;
-use jsonwebtoken::DecodingKey;
 use serde::Serialize;
 
 use super::TokenError;
@@ -57,7 +57,7 @@ struct ScheduledSigner {
 pub struct KeySet {
     /// The keys that sign now or will, by activation time; parsed once.
     signers: Vec<ScheduledSigner>,
-    verifiers: HashMap<String, DecodingKey>,
+    verifiers: HashMap<String, ParsedPublicKey>,
     jwks: Bytes,
 }
 
@@ -74,7 +74,7 @@ impl KeySet {
     }
 
     /// The published key with this `kid`.
-    pub fn verifier(&self, kid: &str) -> Option<&DecodingKey> {
+    pub fn verifier(&self, kid: &str) -> Option<&ParsedPublicKey> {
         self.verifiers.get(kid)
     }
 }
@@ -171,8 +171,8 @@ fn build(
         .collect();
     let mut verifiers = HashMap::with_capacity(published.len());
     for row in &published {
-        let key = DecodingKey::from_rsa_components(&row.public_n, &row.public_e)
-            .map_err(|e| TokenError::Key(format!("public key {} is unreadable: {e}", row.kid)))?;
+        let key = super::keys::verifier(&row.public_n, &row.public_e)
+            .map_err(|e| TokenError::Key(format!("public key {}: {e}", row.kid)))?;
         verifiers.insert(row.kid.clone(), key);
     }
     let jwks = Jwks {

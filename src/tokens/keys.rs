@@ -5,6 +5,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -131,6 +132,54 @@ fn unseal(kid: &str, stored: &str, secret: Option<&Secret>) -> Result<Vec<u8>, T
     sealing::unseal(Purpose::SigningKey, stored, secret).map_err(|e| TokenError::Key(format!("signing key {kid}: {e}")))
 }
 
+/// The RS256 verifier of the published key with modulus `n` and exponent `e` (base64url), parsed once: a
+/// signature check then costs only the RSA operation, not the key's set-up.
+pub fn verifier(n: &str, e: &str) -> Result<ParsedPublicKey, TokenError> {
+    let unreadable = |what: &str| TokenError::Key(format!("the public key's {what} is unreadable"));
+    let n = URL_SAFE_NO_PAD.decode(n).map_err(|_| unreadable("modulus"))?;
+    let e = URL_SAFE_NO_PAD.decode(e).map_err(|_| unreadable("exponent"))?;
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1_public_key(&n, &e))
+        .map_err(|e| TokenError::Key(format!("the public key was refused: {e}")))
+}
+
+/// DER of the PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1): a SEQUENCE of the two unsigned big-endian INTEGERs.
+fn pkcs1_public_key(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut body = der_unsigned_integer(n);
+    body.extend(der_unsigned_integer(e));
+    der(0x30, &body)
+}
+
+/// An INTEGER of the unsigned big-endian `value`: leading zeros dropped, one put back where the high bit is set.
+fn der_unsigned_integer(value: &[u8]) -> Vec<u8> {
+    let start = value
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(value.len().saturating_sub(1));
+    let value = &value[start..];
+    let mut content = Vec::with_capacity(value.len() + 1);
+    if value.first().is_none_or(|&b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(value);
+    der(0x02, &content)
+}
+
+/// A DER element: tag, definite length, content.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +206,42 @@ mod tests {
         let plain = material.to_row(None, 0, 0).unwrap();
         assert!(!is_sealed(&plain.private_key));
         assert_eq!(KeyMaterial::from_row(&plain, Some(&secret)).unwrap().kid, material.kid);
+    }
+
+    #[test]
+    fn the_verifier_of_a_keys_published_components_checks_its_signatures() {
+        let material = KeyMaterial::generate(2048).unwrap();
+        let pair = material.key_pair().unwrap();
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let mut signature = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &rng,
+            b"header.payload",
+            &mut signature,
+        )
+        .unwrap();
+        let key = verifier(&material.n, &material.e).unwrap();
+        assert!(key.verify_sig(b"header.payload", &signature).is_ok());
+        assert!(key.verify_sig(b"header.payloae", &signature).is_err());
+        signature[10] ^= 1;
+        assert!(key.verify_sig(b"header.payload", &signature).is_err());
+        assert!(verifier("not base64!", &material.e).is_err());
+        let tiny = verifier("AQAB", "AQAB");
+        assert!(tiny.is_err() || tiny.unwrap().verify_sig(b"header.payload", &signature).is_err());
+    }
+
+    #[test]
+    fn der_integers_are_minimal_and_unsigned() {
+        assert_eq!(
+            der_unsigned_integer(&[0x01, 0x00, 0x01]),
+            [0x02, 0x03, 0x01, 0x00, 0x01]
+        );
+        assert_eq!(der_unsigned_integer(&[0x00, 0x00, 0x7f]), [0x02, 0x01, 0x7f]);
+        assert_eq!(der_unsigned_integer(&[0x80]), [0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(der_unsigned_integer(&[]), [0x02, 0x01, 0x00]);
+        let long = der(0x30, &[0; 300]);
+        assert_eq!(long[..4], [0x30, 0x82, 0x01, 0x2c]);
+        assert_eq!(long.len(), 304);
     }
 }
