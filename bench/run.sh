@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Load figures for Tessera: starts a release build on loopback with a fresh SQLite database, drives it with
-# wrk for a bounded time per scenario, and prints requests/s, p50 and p99 latency and the server's
-# resident memory. Then the same wrk load against panva's oidc-provider (bench/peer, Node.js, in-memory
-# adapter) for discovery, JWKS, client_credentials and introspection, side by side with the ratio; the peer
-# is skipped, with the reason, when Node.js/npm or its packages are missing.
-# Usage: bench/run.sh [seconds per scenario, default 10]
+# Load figures for Tessera: starts a release build on loopback with a fresh SQLite database, pinned to one
+# core with one worker, drives it with wrk from the other core for a bounded time per scenario, and prints
+# requests/s, p50 and p99 latency and the server's resident memory. Then the same wrk load against panva's
+# oidc-provider (bench/peer, Node.js, in-memory adapter, pinned to the same core) for discovery, JWKS,
+# client_credentials and introspection, side by side with the ratio; the peer is skipped, with the reason,
+# when Node.js/npm or its packages are missing. Then bench/data.sh (a thousand against a million accounts and
+# tokens, SQLite and PostgreSQL) and bench/cluster.sh (one, two and three instances behind HAProxy).
+# Usage: bench/run.sh [seconds per scenario, default 10] [part: all (default), core, data or cluster]
 set -euo pipefail
 
 duration=${1:-10}
+part=${2:-all}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
-command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
-command -v curl >/dev/null || { echo "bench needs curl" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "bench needs python3" >&2; exit 1; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# json_field NAME: one string field of the JSON object on stdin (empty when absent).
-json_field() { python3 -c 'import json, sys
-try: print(json.load(sys.stdin).get(sys.argv[1]) or "")
-except ValueError: print("")' "$1"; }
+case $part in
+  all | core) ;;
+  data) exec "$bench/data.sh" "$duration" ;;
+  cluster) exec "$bench/cluster.sh" "$duration" ;;
+  *) echo "usage: bench/run.sh [seconds] [all|core|data|cluster]" >&2; exit 2 ;;
+esac
+# shellcheck source=bench/lib.sh
+source "$bench/lib.sh"
 
 # The peer's packages, before the long build so a failure shows early.
 peer_skip=
@@ -56,16 +58,17 @@ cc_form="grant_type=client_credentials&scope=api:read"
 TESSERA_SERVER__BIND=127.0.0.1:$port TESSERA_DATABASE__URL="sqlite://$work/bench.db" \
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD="$BENCH_PASSWORD admin" TESSERA_LOG__LEVEL=warn \
   TESSERA_LOGIN__MAX_FAILURES_PER_IP=100000000 \
-  "$root/target/release/tessera" >>"$work/server.log" 2>&1 &
+  "${on_server_core[@]}" "$root/target/release/tessera" >>"$work/server.log" 2>&1 &
 server=$!
 peer=
 stop() {
   kill $server 2>/dev/null || true; wait $server 2>/dev/null || true
   if [[ -n $peer ]]; then kill "$peer" 2>/dev/null || true; wait "$peer" 2>/dev/null || true; fi
+  peer=
   rm -rf "$work"
 }
 trap stop EXIT
-for _ in $(seq 100); do curl -sf "$base/health/ready" >/dev/null && break; sleep 0.1; done
+wait_ready "$base"
 
 for i in $(seq 0 7); do
   body=$(curl -sf -XPOST "$base/api/v1/users" -H 'content-type: application/json' -H "x-api-key: $BENCH_API_KEY" \
@@ -114,33 +117,6 @@ introspect_active "$base/oauth2/introspect" "$tessera_token" ||
   { echo "Tessera does not call its own client_credentials token active" >&2; exit 1; }
 sleep 16  # let the set-up's password-hashing memory be given back before measuring
 
-rss_kb() { local kb; kb=$(awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null) || true; echo "${kb:-0}"; }
-
-# measure PID [wrk arguments…]: one wrk run, sampling PID's resident memory while it runs. Sets m_rps, m_p50,
-# m_p99, m_peak (MB) and m_note (failures: non-2xx answers, socket errors, wrk failing, the server gone).
-measure() {
-  local pid=$1; shift
-  local peak=0 now load out errors socket
-  m_note=
-  wrk --latency -d"${duration}s" "$@" >"$work/wrk.txt" 2>&1 &
-  load=$!
-  while kill -0 $load 2>/dev/null; do
-    now=$(rss_kb "$pid"); (( now > peak )) && peak=$now
-    sleep 0.2
-  done
-  wait $load || m_note="(wrk failed: $(head -1 "$work/wrk.txt"))"
-  out=$(cat "$work/wrk.txt")
-  m_rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-  m_p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  m_p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  m_peak=$((peak / 1024))
-  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  socket=$(awk '/Socket errors/ {print $4 + $6 + $8 + $10}' <<<"$out")
-  m_note+=${errors:+($errors non-2xx)}
-  (( ${socket:-0} > 0 )) && m_note+="($socket socket errors)"
-  kill -0 "$pid" 2>/dev/null || m_note+="(server exited)"
-}
-
 # run NAME [wrk arguments…]: one Tessera scenario, with the server's peak RSS sampled while it runs.
 run() {
   local name=$1; shift
@@ -149,14 +125,14 @@ run() {
 }
 
 echo "Tessera $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores," \
-  "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); ${duration} s per scenario"
+  "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); ${duration} s per scenario; $pinning"
 printf '%-22s %10s %10s %10s %12s\n' scenario "req/s" p50 p99 "peak RSS"
-run "GET /oauth2/jwks" -t2 -c64 "$base/oauth2/jwks"
-user_load=(-t2 -c32 -H "Authorization: Bearer $access" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
-userinfo_load=(-t2 -c32 -H "Authorization: Bearer $oidc_access" "$base/oauth2/userinfo")
+run "GET /oauth2/jwks" -t1 -c64 "$base/oauth2/jwks"
+user_load=(-t1 -c32 -H "Authorization: Bearer $access" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
+userinfo_load=(-t1 -c32 -H "Authorization: Bearer $oidc_access" "$base/oauth2/userinfo")
 run "GET /api/v1/user" "${user_load[@]}"
 run "GET /oauth2/userinfo" "${userinfo_load[@]}"
-private_load=(-t2 -c32 -H "Authorization: Bearer $private_token" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
+private_load=(-t1 -c32 -H "Authorization: Bearer $private_token" -H "x-api-key: $BENCH_API_KEY" "$base/api/v1/user")
 run "GET /api/v1/user (tsp_)" "${private_load[@]}"
 # The cost of the API key and the budget: GET /api/v1/user against userinfo, which makes the same token check
 # and lookup without them. Interleaved short rounds, so drift in the machine's speed hits both alike.
@@ -178,18 +154,19 @@ echo "  private token: $((private / rounds)) req/s; JWT: $((jwt / rounds)) req/s
   "($(awk -v a="$private" -v b="$jwt" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }'); $rounds interleaved rounds)"
 duration=$full_duration
 run "POST refresh" -t$refresh_chains -c$refresh_chains -s "$bench/refresh.lua" "$base"
-run "POST login" -t2 -c8 -s "$bench/login.lua" "$base"
+run "POST login" -t1 -c8 -s "$bench/login.lua" "$base"
 run "POST login (1 conn)" -t1 -c1 -s "$bench/login.lua" "$base"
 BENCH_LOGIN=nobody run "POST login, no such user" -t1 -c1 -s "$bench/login.lua" "$base"
 sleep 16  # idle password-hashing memory is given back after ~10 s
-run "GET discovery" -t2 -c64 "$base/.well-known/openid-configuration"
-BENCH_FORM=$cc_form run "POST client_credentials" -t2 -c32 -s "$bench/form.lua" "$base/oauth2/token"
-BENCH_FORM="token=$tessera_token" run "POST introspect" -t2 -c32 -s "$bench/form.lua" "$base/oauth2/introspect"
+run "GET discovery" -t1 -c64 "$base/.well-known/openid-configuration"
+BENCH_FORM=$cc_form run "POST client_credentials" -t1 -c32 -s "$bench/form.lua" "$base/oauth2/token"
+BENCH_FORM="token=$tessera_token" run "POST introspect" -t1 -c32 -s "$bench/form.lua" "$base/oauth2/introspect"
 introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (the introspected token is no longer active)"
 echo "idle after the run: $(( $(rss_kb $server) / 1024 )) MB resident"
 hash=$(TESSERA_DATABASE__URL="sqlite://$work/cost.db" "$root/target/release/tessera" password-cost)
 echo "$hash"
-awk -v cores="$(nproc)" '{ for (i = 1; i <= NF; i++) if ($(i + 1) == "ms") ms = $i }
+server_cores=$(( ${#on_server_core[@]} > 0 ? 1 : $(nproc) ))
+awk -v cores="$server_cores" '{ for (i = 1; i <= NF; i++) if ($(i + 1) == "ms") ms = $i }
   END { printf "login target (80%% x cores / one hash): %.0f req/s\n", 0.8 * cores * 1000 / ms }' <<<"$hash"
 
 # --- Side by side with oidc-provider ---------------------------------------------------------------------
@@ -199,7 +176,7 @@ if [[ -z $peer_skip ]]; then
   peer_port=$(free_port)
   peer_base=http://127.0.0.1:$peer_port
   PEER_CLIENT_ID=$client_id PEER_CLIENT_SECRET=$client_secret \
-    node "$bench/peer/server.mjs" "$peer_port" >"$work/peer.log" 2>&1 &
+    "${on_server_core[@]}" node "$bench/peer/server.mjs" "$peer_port" >"$work/peer.log" 2>&1 &
   peer=$!
   for _ in $(seq 150); do curl -sf "$peer_base/.well-known/openid-configuration" >/dev/null && break; sleep 0.1; done
   # Its endpoints, as its discovery document names them; each one checked before any load.
@@ -227,41 +204,49 @@ fi
 
 if [[ -n $peer_skip ]]; then
   echo "oidc-provider: skipped ($peer_skip)"
-  exit 0
+else
+
+  tessera_max=0 peer_max=0
+  ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a != "" && b > 0) printf f "x", a / b; else print "n/a" }'; }
+  # compare NAME TESSERA_URL TESSERA_FORM PEER_URL PEER_FORM [wrk options…]: the same load on both servers, one
+  # after the other, each after a short unmeasured warm-up (Node.js's JIT). An empty FORM is a GET; otherwise
+  # the form body is POSTed with the client's Basic credentials (form.lua).
+  compare() {
+    local name=$1 t_url=$2 t_form=$3 p_url=$4 p_form=$5; shift 5
+    local t_rps t_p99 t_peak t_note script=()
+    [[ -n $t_form ]] && script=(-s "$bench/form.lua")
+    BENCH_FORM=$t_form "${on_load_core[@]}" wrk -d2s "$@" "${script[@]}" "$t_url" >/dev/null 2>&1 || true
+    BENCH_FORM=$t_form measure $server "$@" "${script[@]}" "$t_url"
+    t_rps=$m_rps t_p99=$m_p99 t_peak=$m_peak t_note=$m_note
+    BENCH_FORM=$p_form "${on_load_core[@]}" wrk -d2s "$@" "${script[@]}" "$p_url" >/dev/null 2>&1 || true
+    BENCH_FORM=$p_form measure "$peer" "$@" "${script[@]}" "$p_url"
+    (( t_peak > tessera_max )) && tessera_max=$t_peak
+    (( m_peak > peer_max )) && peer_max=$m_peak
+    printf '%-24s %11s %10s %7s %11s %10s %8s MB %5s MB%s%s\n' "$name" "$t_rps" "$m_rps" "$(ratio "$t_rps" "$m_rps" %.1f)" \
+      "$t_p99" "$m_p99" "$t_peak" "$m_peak" "${t_note:+ Tessera: $t_note}" "${m_note:+ peer: $m_note}"
+  }
+
+  peer_version=$(node -p 'require(process.argv[1]).version' "$bench/peer/node_modules/oidc-provider/package.json")
+  echo "Tessera vs oidc-provider $peer_version (one Node.js $(node --version) process), each on one core: the same" \
+    "wrk load, ${duration} s each; ratio = Tessera req/s / oidc-provider req/s"
+  echo "idle before: Tessera $(( $(rss_kb $server) / 1024 )) MB, oidc-provider $(( $(rss_kb "$peer") / 1024 )) MB resident"
+  printf '%-24s %11s %10s %7s %11s %10s %11s %8s\n' scenario "Tessera r/s" "peer r/s" ratio "Tessera p99" "peer p99" \
+    "Tessera RSS" "peer RSS"
+  compare "GET discovery" "$base/.well-known/openid-configuration" "" "$peer_base/.well-known/openid-configuration" "" \
+    -t1 -c64
+  compare "GET JWKS" "$base/oauth2/jwks" "" "$peer_jwks" "" -t1 -c64
+  compare "POST client_credentials" "$base/oauth2/token" "$cc_form" "$peer_token_url" "$cc_form" -t1 -c32
+  compare "POST introspect" "$base/oauth2/introspect" "token=$tessera_token" "$peer_introspect" "token=$peer_token" -t1 -c32
+  introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (Tessera's introspected token is no longer active)"
+  introspect_active "$peer_introspect" "$peer_token" || echo "  (oidc-provider's introspected token is no longer active)"
+  echo "peak RSS over these scenarios: Tessera $tessera_max MB, oidc-provider $peer_max MB" \
+    "(Tessera / oidc-provider: $(ratio "$tessera_max" "$peer_max" %.2f))"
 fi
-
-tessera_max=0 peer_max=0
-ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a != "" && b > 0) printf f "x", a / b; else print "n/a" }'; }
-# compare NAME TESSERA_URL TESSERA_FORM PEER_URL PEER_FORM [wrk options…]: the same load on both servers, one
-# after the other, each after a short unmeasured warm-up (Node.js's JIT). An empty FORM is a GET; otherwise
-# the form body is POSTed with the client's Basic credentials (form.lua).
-compare() {
-  local name=$1 t_url=$2 t_form=$3 p_url=$4 p_form=$5; shift 5
-  local t_rps t_p99 t_peak t_note script=()
-  [[ -n $t_form ]] && script=(-s "$bench/form.lua")
-  BENCH_FORM=$t_form wrk -d2s "$@" "${script[@]}" "$t_url" >/dev/null 2>&1 || true
-  BENCH_FORM=$t_form measure $server "$@" "${script[@]}" "$t_url"
-  t_rps=$m_rps t_p99=$m_p99 t_peak=$m_peak t_note=$m_note
-  BENCH_FORM=$p_form wrk -d2s "$@" "${script[@]}" "$p_url" >/dev/null 2>&1 || true
-  BENCH_FORM=$p_form measure "$peer" "$@" "${script[@]}" "$p_url"
-  (( t_peak > tessera_max )) && tessera_max=$t_peak
-  (( m_peak > peer_max )) && peer_max=$m_peak
-  printf '%-24s %11s %10s %7s %11s %10s %8s MB %5s MB%s%s\n' "$name" "$t_rps" "$m_rps" "$(ratio "$t_rps" "$m_rps" %.1f)" \
-    "$t_p99" "$m_p99" "$t_peak" "$m_peak" "${t_note:+ Tessera: $t_note}" "${m_note:+ peer: $m_note}"
-}
-
-peer_version=$(node -p 'require(process.argv[1]).version' "$bench/peer/node_modules/oidc-provider/package.json")
-echo "Tessera vs oidc-provider $peer_version (one Node.js $(node --version) process): the same wrk load," \
-  "${duration} s each; ratio = Tessera req/s / oidc-provider req/s"
-echo "idle before: Tessera $(( $(rss_kb $server) / 1024 )) MB, oidc-provider $(( $(rss_kb "$peer") / 1024 )) MB resident"
-printf '%-24s %11s %10s %7s %11s %10s %11s %8s\n' scenario "Tessera r/s" "peer r/s" ratio "Tessera p99" "peer p99" \
-  "Tessera RSS" "peer RSS"
-compare "GET discovery" "$base/.well-known/openid-configuration" "" "$peer_base/.well-known/openid-configuration" "" \
-  -t2 -c64
-compare "GET JWKS" "$base/oauth2/jwks" "" "$peer_jwks" "" -t2 -c64
-compare "POST client_credentials" "$base/oauth2/token" "$cc_form" "$peer_token_url" "$cc_form" -t2 -c32
-compare "POST introspect" "$base/oauth2/introspect" "token=$tessera_token" "$peer_introspect" "token=$peer_token" -t2 -c32
-introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (Tessera's introspected token is no longer active)"
-introspect_active "$peer_introspect" "$peer_token" || echo "  (oidc-provider's introspected token is no longer active)"
-echo "peak RSS over these scenarios: Tessera $tessera_max MB, oidc-provider $peer_max MB" \
-  "(Tessera / oidc-provider: $(ratio "$tessera_max" "$peer_max" %.2f))"
+stop
+trap - EXIT
+if [[ $part == all ]]; then
+  echo
+  "$bench/data.sh" "$duration"
+  echo
+  "$bench/cluster.sh" "$duration"
+fi
