@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::http;
 use crate::state::{AppState, StartError};
 use crate::store;
+use crate::store::changes::Change;
 use crate::tokens::opaque::random_bytes;
 
 /// A built, bound, not yet running server.
@@ -167,20 +168,24 @@ async fn bootstrap(state: &AppState) -> Result<Option<String>, StartError> {
     Ok(application.map(|(_, key)| key))
 }
 
-/// On PostgreSQL, hears the changes other instances announce (applications, API keys, clients) and drops the
-/// cached copies at once; stops when the server's state is gone.
+/// On PostgreSQL, hears the changes other instances announce (applications, API keys, clients, signing keys)
+/// and drops the cached copies (or re-reads the keys) at once; stops when the server's state is gone.
 fn listen_for_changes(state: &Arc<AppState>) -> Result<(), StartError> {
     if !state.db.is_postgres() {
         return Ok(());
     }
     let heard = Arc::downgrade(state);
     let alive = heard.clone();
+    let runtime = tokio::runtime::Handle::current();
     crate::store::changes::listen(
         state.config.database.url.clone(),
         move |change| match heard.upgrade() {
             Some(state) => {
                 state.apps.heard(&change);
                 state.oidc.clients.heard(&change);
+                if change == Change::SigningKeys {
+                    runtime.spawn(async move { reload_keys(&state).await });
+                }
                 true
             }
             None => false,
@@ -199,9 +204,7 @@ fn spawn_maintenance(state: Arc<AppState>) {
         let state = keys.clone();
         async move {
             rotate_if_due(&state).await;
-            if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
-                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
-            }
+            reload_keys(&state).await;
         }
     });
     let retention = state.clone();
@@ -214,6 +217,13 @@ fn spawn_maintenance(state: Arc<AppState>) {
         state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });
+}
+
+/// Re-reads the signing keys; on failure the current ones stay.
+async fn reload_keys(state: &AppState) {
+    if let Err(e) = state.keys.reload(&state.db, state.clock.now()).await {
+        tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+    }
 }
 
 /// With `keys.rotate_after_days` set, schedules the next signing key once the current one is that old.

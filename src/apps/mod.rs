@@ -206,7 +206,7 @@ impl AppService {
             Change::Application(id) => self.apps.invalidate(id),
             Change::ApiKey(hash) => self.keys.forget(hash),
             Change::ApiKeys => self.keys.clear(),
-            Change::Client(_) => {}
+            Change::Client(_) | Change::SigningKeys => {}
         }
     }
 

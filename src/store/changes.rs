@@ -1,5 +1,5 @@
-//! Changes every instance must hear of at once: on PostgreSQL a change to an application, its API keys or a
-//! client is announced with `NOTIFY` on one channel, and each instance listens on a connection of its own and
+//! Changes every instance must hear of at once: on PostgreSQL a change to an application, its API keys, a
+//! client or the signing keys is announced with `NOTIFY` on one channel, and each instance listens on a connection of its own and
 //! drops its cached copy within moments. The caches' TTL stays the fallback when a notification is lost (a
 //! listener reconnecting, say). A SQLite file has one process, which invalidates its own cache directly.
 
@@ -23,6 +23,8 @@ pub enum Change {
     ApiKeys,
     /// The client with this id.
     Client(String),
+    /// The signing keys (one was added: published now, or signing now).
+    SigningKeys,
 }
 
 impl Change {
@@ -32,6 +34,7 @@ impl Change {
             Self::ApiKey(hash) => format!("api_key:{hash}"),
             Self::ApiKeys => "api_keys".into(),
             Self::Client(id) => format!("client:{id}"),
+            Self::SigningKeys => "signing_keys".into(),
         }
     }
 
@@ -41,6 +44,7 @@ impl Change {
             Some(("client", id)) => Some(Self::Client(id.to_owned())),
             Some(("api_key", hash)) => Some(Self::ApiKey(hash.to_owned())),
             None if payload == "api_keys" => Some(Self::ApiKeys),
+            None if payload == "signing_keys" => Some(Self::SigningKeys),
             _ => None,
         }
     }
@@ -134,6 +138,7 @@ mod tests {
             Change::Application("a-1".into()),
             Change::ApiKey("abc".into()),
             Change::ApiKeys,
+            Change::SigningKeys,
             Change::Client("c:2".into()),
         ] {
             assert_eq!(Change::parse(&change.payload()), Some(change));

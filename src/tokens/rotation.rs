@@ -11,6 +11,7 @@ use super::keys::KeyMaterial;
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::Database;
+use crate::store::changes::{self, Change};
 use crate::store::signing_keys::{self, SigningKeyRow};
 
 /// How long a relying party may cache the JWKS (`Cache-Control: max-age`).
@@ -98,6 +99,7 @@ pub async fn rotate_if_due(
     if !signing_keys::insert_if_due(db, row, due_before).await? {
         return Ok(None);
     }
+    announce(db).await;
     tracing::info!(kid = %material.kid, activates_at, "signing key rotated on schedule");
     Ok(Some(NewKey {
         kid: material.kid,
@@ -134,8 +136,17 @@ async fn store(
     activates_at: UnixTime,
 ) -> Result<NewKey, KeyRingError> {
     signing_keys::insert_scheduled(db, material.to_row(secret, now, activates_at)?).await?;
+    announce(db).await;
     Ok(NewKey {
         kid: material.kid.clone(),
         activates_at,
     })
+}
+
+/// Tells the other instances that a key was added, so they publish it (or sign with it) at once rather than at
+/// their next reload; a failure leaves them to `keys.reload_interval_secs`.
+async fn announce(db: &Database) {
+    if let Err(e) = changes::announce(db, Change::SigningKeys).await {
+        tracing::warn!(error = %e, "announcing a new signing key failed; other instances load it at their next reload");
+    }
 }

@@ -161,3 +161,59 @@ async fn many_accounts_signing_in_at_once_never_starve_the_pool() {
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
+
+/// The kid in the header of a compact JWS.
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_key_rotated_now_signs_at_every_instance_at_once_on_postgresql() {
+    let slow_reload = |config: &mut tessera::config::Config| config.keys.reload_interval_secs = 3600;
+    let first = TestApp::spawn_with(slow_reload).await;
+    let second = first.spawn_sibling(slow_reload).await;
+    let shared = first.state.db.is_postgres();
+    let before = kid_of(&second.admin_login().await.access);
+
+    // As `tessera keys rotate --now` does, on the servers' (hand-moved) clock.
+    let policy = tessera::state::key_policy(&first.state.config);
+    let new_kid = tessera::tokens::rotation::rotate(&first.state.db, policy, first.clock.now(), true)
+        .await
+        .unwrap()
+        .kid;
+    assert_ne!(new_kid, before);
+    let rotated_at = std::time::Instant::now();
+    for instance in [&first, &second] {
+        loop {
+            let jwks: serde_json::Value = instance
+                .client
+                .get(instance.url("/oauth2/jwks"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let published = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|key| key["kid"] == new_kid.as_str());
+            if published || rotated_at.elapsed() > std::time::Duration::from_secs(2) {
+                // PostgreSQL announces the key; an instance on a SQLite file reads it at its next reload.
+                assert_eq!(published, shared, "published at {}", instance.address);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    if shared {
+        assert!(rotated_at.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(kid_of(&second.admin_login().await.access), new_kid);
+        assert_eq!(kid_of(&first.admin_login().await.access), new_kid);
+    }
+}
