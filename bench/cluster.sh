@@ -14,6 +14,8 @@ duration=${1:-10}
 bench=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 source "$bench/lib.sh"
+# shellcheck source=tests/cluster/haproxy.sh
+source "$bench_root/tests/cluster/haproxy.sh"
 pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 for tool in haproxy psql; do
   command -v "$tool" >/dev/null || { echo "cluster: skipped ($tool not found)"; exit 0; }
@@ -58,28 +60,14 @@ xacts() {
 declare -A result
 scenarios=("POST login" "POST refresh" "POST client_credentials" "POST introspect")
 sizes=(1 2 3)
+addresses=()
 for size in "${sizes[@]}"; do
   port=$(free_port)
   TESSERA_SERVER__BIND=127.0.0.1:$port "${on_server_core[@]}" "$tessera" >>"$work/instance-$size.log" 2>&1 &
   pids+=("$!")
   wait_ready "http://127.0.0.1:$port"
-  echo "server tessera$size 127.0.0.1:$port check" >>"$work/servers"
-  cat >"$work/haproxy.cfg" <<CFG
-global
-    maxconn 1024
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-frontend tessera
-    bind 127.0.0.1:$lb_port
-    default_backend instances
-backend instances
-    balance roundrobin
-    option httpchk GET /health/ready
-$(sed 's/^/    /' "$work/servers")
-CFG
+  addresses+=("127.0.0.1:$port")
+  haproxy_config "$lb_port" "${addresses[@]}" >"$work/haproxy.cfg"
   "${on_load_core[@]}" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
   haproxy_pid=$!
   wait_ready "$lb"

@@ -6,7 +6,7 @@
 # ratio of the medians (1M / 1k). PostgreSQL is skipped, with the reason, when it does not answer.
 # Usage: bench/data.sh [seconds per scenario, default 10]. BENCH_PG: a PostgreSQL URL whose user may create
 # databases (default postgres://postgres@127.0.0.1:5432/postgres). BENCH_ACCOUNTS: the large size (default
-# 1000000).
+# 1000000). BENCH_DATABASES: which to measure (default "sqlite postgres").
 set -euo pipefail
 
 duration=${1:-10}
@@ -84,9 +84,14 @@ bench_backend() {
 }
 
 echo "Costs with the data: $duration s per scenario; $pinning"
-backends=(sqlite)
-bench_backend sqlite "sqlite://$work/data.db"
-if ! command -v psql >/dev/null; then
+backends=()
+if [[ " ${BENCH_DATABASES:-sqlite postgres} " == *" sqlite "* ]]; then
+  backends+=(sqlite)
+  bench_backend sqlite "sqlite://$work/data.db"
+fi
+if [[ " ${BENCH_DATABASES:-sqlite postgres} " != *" postgres "* ]]; then
+  :
+elif ! command -v psql >/dev/null; then
   echo "postgres: skipped (psql not found)"
 elif ! psql "$pg" -qc "CREATE DATABASE $pg_db" >/dev/null 2>>"$work/cli.log"; then
   echo "postgres: skipped (cannot create a database at $pg: $(tail -1 "$work/cli.log"))"

@@ -35,6 +35,15 @@ struct Index {
     swept_len: usize,
 }
 
+impl Index {
+    /// Adds the id with hash `key`. Two ids with one hash keep the later expiry, so neither is swept while its
+    /// token lives.
+    fn add(&mut self, key: u64, expires_at: UnixTime) {
+        let expires = self.expires.entry(key).or_insert(expires_at);
+        *expires = (*expires).max(expires_at);
+    }
+}
+
 impl RevokedTokens {
     pub fn new(db: Database) -> Self {
         let index = (!db.is_postgres()).then(OnceCell::new);
@@ -55,7 +64,7 @@ impl RevokedTokens {
         // Into the index first: once the database has the row, the index has it too.
         if let Some(index) = self.index(now).await? {
             let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
-            index.expires.insert(self.hasher.hash_one(&jti), expires_at);
+            index.add(self.hasher.hash_one(&jti), expires_at);
             if index.expires.len() >= 2 * index.swept_len.max(MIN_SWEEP) {
                 index.expires.retain(|_, expires| *expires > now);
                 index.swept_len = index.expires.len();
@@ -86,16 +95,21 @@ impl RevokedTokens {
         };
         let index = cell
             .get_or_try_init(|| async {
-                let mut expires = HashMap::new();
+                let mut index = Index {
+                    expires: HashMap::new(),
+                    swept_len: 0,
+                };
                 let mut after = String::new();
                 loop {
                     let page = revoked_tokens::live_page(&self.db, now, after, LOAD_PAGE).await?;
                     let Some((last, _)) = page.last() else { break };
                     after = last.clone();
-                    expires.extend(page.iter().map(|(jti, at)| (self.hasher.hash_one(jti), *at)));
+                    for (jti, expires_at) in &page {
+                        index.add(self.hasher.hash_one(jti), *expires_at);
+                    }
                 }
-                let swept_len = expires.len();
-                StoreResult::Ok(Mutex::new(Index { expires, swept_len }))
+                index.swept_len = index.expires.len();
+                StoreResult::Ok(Mutex::new(index))
             })
             .await?;
         Ok(Some(index))

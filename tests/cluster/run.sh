@@ -78,26 +78,9 @@ for i in $(seq "$size"); do
 done
 for instance in "${instances[@]}"; do wait_ready "$instance"; done
 
-servers=""
-for i in "${!instances[@]}"; do
-  servers+="    server tessera$i ${instances[$i]#http://} check"$'\n'
-done
-cat >"$tmp/haproxy.cfg" <<CFG
-global
-    maxconn 512
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-frontend tessera
-    bind 127.0.0.1:$lb_port
-    default_backend instances
-backend instances
-    balance roundrobin
-    option httpchk GET /health/ready
-$servers
-CFG
+# shellcheck source=tests/cluster/haproxy.sh
+source "$here/haproxy.sh"
+haproxy_config "$lb_port" "${instances[@]#http://}" >"$tmp/haproxy.cfg"
 haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
 pids+=("$!")
 wait_ready "http://127.0.0.1:$lb_port"

@@ -85,6 +85,14 @@ impl TestApp {
         .await
     }
 
+    /// An access token of `client` by client credentials.
+    pub async fn client_credentials_token(&self, client: &TestClient) -> String {
+        let response = self.token(client, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(response.status(), StatusCode::OK, "client_credentials");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// A browser with its own cookie jar.
     pub fn browser(&self) -> Browser {
         Browser {

@@ -62,13 +62,7 @@ async fn p_rev_02_revoking_an_access_token_takes_effect_at_once() {
 
     // A stand-alone client-credentials token is remembered as revoked.
     let svc = app.service_client().await;
-    let body: Value = app
-        .token(&svc, &[("grant_type", "client_credentials")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let cc = body["access_token"].as_str().unwrap();
+    let cc = &app.client_credentials_token(&svc).await;
     assert!(active(&app, &svc, cc).await);
     assert_eq!(
         app.client_post("/oauth2/revoke", &svc, &[("token", cc)]).await.status(),
@@ -192,13 +186,7 @@ async fn a_revocation_holds_at_a_restarted_or_other_instance() {
     let svc = app.service_client().await;
     let mut tokens = Vec::new();
     for _ in 0..3 {
-        let body: Value = app
-            .token(&svc, &[("grant_type", "client_credentials")])
-            .await
-            .json()
-            .await
-            .unwrap();
-        tokens.push(body["access_token"].as_str().unwrap().to_owned());
+        tokens.push(app.client_credentials_token(&svc).await);
     }
     let early = app.spawn_sibling(|_| {}).await;
     for token in &tokens[..2] {
