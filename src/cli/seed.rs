@@ -41,7 +41,7 @@ pub struct SeedArgs {
     password_stdin: bool,
 }
 
-/// Writes the rows, then refreshes the planner's statistics, printing progress to standard error.
+/// Writes the rows, then settles the database (statistics, vacuum), printing progress to standard error.
 pub async fn run(config: Config, clock: Clock, args: SeedArgs) -> anyhow::Result<()> {
     if args.prefix.is_empty() || !args.prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!("--prefix takes letters, digits and '-'");
@@ -78,7 +78,7 @@ pub async fn run(config: Config, clock: Clock, args: SeedArgs) -> anyhow::Result
             eprintln!("{written} accounts written ({:.0} s)", started.elapsed().as_secs_f64());
         }
     }
-    seed::analyze(&state.db).await?;
+    seed::settle(&state.db).await?;
     println!(
         "seeded {written} accounts, token families, refresh tokens and revoked token ids in {:.1} s \
          ({before} accounts were there before)",
