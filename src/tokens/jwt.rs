@@ -63,6 +63,7 @@ pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &
     else {
         return Err(TokenError::Invalid("The token is not a signed JWT."));
     };
+    let signing_input_len = header.len() + 1 + payload.len();
     let header: Header = URL_SAFE_NO_PAD
         .decode(header)
         .ok()
@@ -84,8 +85,8 @@ pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| TokenError::Invalid("The token is malformed."))?;
-    // The signing input is the token up to its last dot (RFC 7515 §5.2).
-    let signing_input = &token[..header_and_payload_len(token)];
+    // The signing input is `header.payload` (RFC 7515 §5.2).
+    let signing_input = &token[..signing_input_len];
     key.verify_sig(signing_input.as_bytes(), &signature)
         .map_err(|_| TokenError::Invalid("The token signature is invalid."))?;
     URL_SAFE_NO_PAD
@@ -93,9 +94,4 @@ pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(TokenError::Invalid("The token is malformed."))
-}
-
-/// The length of `header.payload` in a token of three parts.
-fn header_and_payload_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(token.len())
 }
