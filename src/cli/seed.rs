@@ -9,6 +9,7 @@ use anyhow::bail;
 use clap::Args;
 
 use crate::apps::DEFAULT_SLUG;
+use crate::auth::{PASSWORD_AMR, SINGLE_FACTOR_ACR};
 use crate::clock::{Clock, UnixTime};
 use crate::config::Config;
 use crate::state::AppState;
@@ -107,8 +108,8 @@ fn batch(prefix: &str, first: u32, size: u32, hash: &str, application_id: &str, 
             application_id: Some(application_id.to_owned()),
             client_id: None,
             scope: String::new(),
-            amr: "pwd".into(),
-            acr: "1".into(),
+            amr: PASSWORD_AMR.into(),
+            acr: SINGLE_FACTOR_ACR.into(),
             browser_session_id: None,
             offline: false,
         });
