@@ -163,6 +163,8 @@ pub struct RetentionConfig {
     pub interval_secs: u64,
     /// Rows deleted per table and run at most.
     pub batch_size: i64,
+    /// Days a security event stays in the audit log.
+    pub audit_days: i64,
 }
 
 impl Default for RetentionConfig {
@@ -171,6 +173,7 @@ impl Default for RetentionConfig {
             days: 30,
             interval_secs: 600,
             batch_size: 1000,
+            audit_days: 365,
         }
     }
 }

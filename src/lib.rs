@@ -2,6 +2,7 @@
 //! same server through [`startup::Application`].
 
 pub mod apps;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod cli;

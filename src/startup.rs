@@ -249,6 +249,7 @@ pub async fn prune(state: &AppState) {
         now,
         now - retention.days * 24 * 3600,
         unused_guests,
+        now - retention.audit_days * 24 * 3600,
         retention.batch_size,
     )
     .await

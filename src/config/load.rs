@@ -273,6 +273,11 @@ impl Config {
             ),
             (self.retention.days, "retention.days", "TESSERA_RETENTION__DAYS"),
             (
+                self.retention.audit_days,
+                "retention.audit_days",
+                "TESSERA_RETENTION__AUDIT_DAYS",
+            ),
+            (
                 self.retention.batch_size,
                 "retention.batch_size",
                 "TESSERA_RETENTION__BATCH_SIZE",

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod applications;
+pub mod audit_events;
 pub mod authorization_codes;
 pub mod authorization_requests;
 pub mod browser_sessions;

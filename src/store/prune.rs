@@ -6,8 +6,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, authorization_codes, authorization_requests, browser_sessions, federation_logins, invitations,
-    one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
+    api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, federation_logins,
+    invitations, one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
 };
 use super::{Database, DbConnection, StoreError, StoreResult};
 
@@ -16,12 +16,14 @@ const PRUNE_LOCK_ID: i64 = 0x7e55_e7a2;
 use crate::clock::UnixTime;
 
 /// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
-/// and guests made before `guest_cutoff` that hold no live session. Returns how many rows went.
+/// guests made before `guest_cutoff` that hold no live session, and audit events older than `audit_cutoff`.
+/// Returns how many rows went.
 pub async fn prune(
     db: &Database,
     now: UnixTime,
     cutoff: UnixTime,
     guest_cutoff: UnixTime,
+    audit_cutoff: UnixTime,
     limit: i64,
 ) -> StoreResult<usize> {
     db.write(move |conn| {
@@ -142,6 +144,13 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
+
+            let ids: Vec<String> = audit_events::table
+                .select(audit_events::id)
+                .filter(audit_events::occurred_at.lt(audit_cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)?;
 
             Ok(rows)
         })

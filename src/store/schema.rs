@@ -334,6 +334,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> BigInt,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -367,4 +383,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     external_identities,
     federation_logins,
     identity_providers,
+    audit_events,
 );
