@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{AppError, AppService, Application};
+use crate::audit::{self, Event, Kind, Subject};
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -164,6 +165,15 @@ impl AppService {
         self.keys.by_hash.invalidate(&minted.hash);
         self.announce(Change::ApiKey(minted.hash.clone())).await;
         tracing::info!(application_id = %app.id, key = %row.prefix, "API key created");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ApiKeyCreated)
+                .about(Subject::ApiKey(row.id.clone()))
+                .in_application(&app.id)
+                .with("prefix", row.prefix.as_str()),
+            now,
+        )
+        .await;
         Ok(NewApiKey {
             info: row.into(),
             key: minted.value,
@@ -185,6 +195,14 @@ impl AppService {
         self.keys.by_hash.invalidate(&hash);
         self.announce(Change::ApiKey(hash)).await;
         tracing::info!(application_id = %app.id, key_id, "API key revoked");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ApiKeyRevoked)
+                .about(Subject::ApiKey(key_id.to_owned()))
+                .in_application(&app.id),
+            now,
+        )
+        .await;
         Ok(())
     }
 
@@ -222,6 +240,7 @@ impl AppService {
                 }
             });
         }
+        crate::audit::note_application(&app.id);
         Ok(app)
     }
 }

@@ -14,6 +14,7 @@ pub mod shared_limiter;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::{self, Event, Kind, Subject};
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::config::{AccessMode, Config, EmailTransport, LoginMethod, SmsProvider, UserCreateScope};
@@ -226,6 +227,15 @@ impl AppService {
         }
         self.apps.invalidate(&app.id);
         tracing::info!(application_id = %app.id, slug = %app.slug, "application created");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ApplicationCreated)
+                .about(Subject::Application(app.id.clone()))
+                .in_application(&app.id)
+                .with("slug", app.slug.as_str()),
+            now,
+        )
+        .await;
         Ok(app)
     }
 
@@ -272,11 +282,19 @@ impl AppService {
         self.apps.invalidate(&app.id);
         self.announce(Change::Application(app.id.clone())).await;
         tracing::info!(application_id = %app.id, "application updated");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ApplicationUpdated)
+                .about(Subject::Application(app.id.clone()))
+                .in_application(&app.id),
+            now,
+        )
+        .await;
         Ok(app)
     }
 
     /// Deletes an application with its clients, keys and grants.
-    pub async fn delete(&self, id_or_slug: &str) -> Result<(), AppError> {
+    pub async fn delete(&self, id_or_slug: &str, now: UnixTime) -> Result<(), AppError> {
         let app = self.get(id_or_slug).await?;
         if app.slug == DEFAULT_SLUG {
             return Err(AppError::Validation(vec![FieldError {
@@ -290,6 +308,14 @@ impl AppService {
         self.announce(Change::Application(app.id.clone())).await;
         self.announce(Change::ApiKeys).await;
         tracing::info!(application_id = %app.id, "application deleted");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ApplicationDeleted)
+                .about(Subject::Application(app.id.clone()))
+                .with("slug", app.slug.as_str()),
+            now,
+        )
+        .await;
         Ok(())
     }
 

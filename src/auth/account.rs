@@ -1,7 +1,8 @@
 //! Looking after existing accounts: enabling and disabling them, and changing a password. Both end what
 //! the old state allowed: a disabled account's private tokens, a changed password's other sign-ins.
 
-use super::{AccountError, Accounts, AuthError, Credential, Principal, SessionError};
+use super::{ADMIN_SCOPE, AccountError, Accounts, AuthError, Credential, Principal, SessionError};
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
@@ -30,6 +31,12 @@ impl Accounts {
             return Err(AccountError::UnknownAccount.into());
         }
         tracing::info!(user_id = %user.id, active, "account status changed");
+        let kind = if active {
+            Kind::AccountEnabled
+        } else {
+            Kind::AccountDisabled
+        };
+        audit::record(&self.db, Event::new(kind).about(Subject::User(user.id.clone())), now).await;
         Ok(User {
             is_active: active,
             ..user
@@ -48,6 +55,10 @@ impl Accounts {
         }
         users::set_plan(&self.db, user.id.clone(), plan.to_owned(), now).await?;
         tracing::info!(user_id = %user.id, plan, "plan changed");
+        let event = Event::new(Kind::PlanChanged)
+            .about(Subject::User(user.id.clone()))
+            .with("plan", plan);
+        audit::record(&self.db, event, now).await;
         Ok(User {
             plan: plan.to_owned(),
             ..user
@@ -106,6 +117,35 @@ impl Accounts {
         )
         .await?;
         tracing::info!(user_id = %user.id, revoke_private_tokens, "password changed");
+        let event = Event::new(Kind::PasswordChanged)
+            .about(Subject::User(user.id.clone()))
+            .with("had_password", user.password_hash.is_some());
+        audit::record(&self.db, event, now).await;
         Ok(())
+    }
+
+    /// Grants `user` the administrator role, or takes it away — never from the last active administrator.
+    pub async fn set_admin(&self, user: User, admin: bool, now: UnixTime) -> Result<User, AuthError> {
+        let mut scopes: Vec<&str> = user.scopes.split_whitespace().filter(|s| *s != ADMIN_SCOPE).collect();
+        let was_admin = scopes.len() != user.scopes.split_whitespace().count();
+        if was_admin == admin {
+            return Ok(user);
+        }
+        if !admin && user.is_active && !users::other_active_admin(&self.db, user.id.clone()).await? {
+            return Err(AccountError::LastAdministrator.into());
+        }
+        if admin {
+            scopes.push(ADMIN_SCOPE);
+        }
+        let scopes = scopes.join(" ");
+        if !users::set_scopes(&self.db, user.id.clone(), user.scopes.clone(), scopes.clone(), now).await? {
+            // Changed meanwhile (or gone): start again from what is stored now.
+            let current = self.find_user(&user.id).await?;
+            return Box::pin(self.set_admin(current, admin, now)).await;
+        }
+        tracing::info!(user_id = %user.id, admin, "administrator role changed");
+        let kind = if admin { Kind::AdminGranted } else { Kind::AdminRevoked };
+        audit::record(&self.db, Event::new(kind).about(Subject::User(user.id.clone())), now).await;
+        Ok(User { scopes, ..user })
     }
 }

@@ -26,8 +26,20 @@ impl Sessions {
 
     /// Resolves a bearer token presented with `app`'s API key from `client_ip`: a private token, or an
     /// access token with a valid signature and lifetime, issued for that application, of a live session
-    /// (or live private token) and an active account.
+    /// (or live private token) and an active account. The account is the request's actor in the audit log.
     pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        app: &Application,
+        client_ip: Option<IpAddr>,
+        now: UnixTime,
+    ) -> Result<Principal, AuthError> {
+        let principal = self.resolve_bearer(token, app, client_ip, now).await?;
+        crate::audit::note_actor(&principal.user.id);
+        Ok(principal)
+    }
+
+    async fn resolve_bearer(
         &self,
         token: &str,
         app: &Application,

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{AuthError, Sessions};
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::store::browser_sessions::{self, BrowserSessionRow};
 use crate::store::sessions;
@@ -100,7 +101,7 @@ impl Sessions {
         Ok(signed_in)
     }
 
-    /// The live session a session cookie names, if any.
+    /// The live session a session cookie names, if any; its account is the request's actor in the audit log.
     pub async fn browser_session(&self, cookie: &str, now: UnixTime) -> Result<Option<BrowserSession>, AuthError> {
         let Some((row, user)) = browser_sessions::find_by_token_hash(&self.db, opaque::hash(cookie)).await? else {
             return Ok(None);
@@ -112,6 +113,7 @@ impl Sessions {
         if now - row.last_seen_at >= TOUCH_AFTER {
             browser_sessions::touch(&self.db, row.id.clone(), now).await?;
         }
+        crate::audit::note_actor(&user.id);
         Ok(Some(BrowserSession {
             id: row.id,
             user,
@@ -126,6 +128,15 @@ impl Sessions {
         browser_sessions::revoke(&self.db, session_id.to_owned(), now).await?;
         let families = sessions::revoke_for_browser_session(&self.db, session_id.to_owned(), "logout", now).await?;
         tracing::info!(%session_id, families, "browser session ended");
+        audit::record(
+            &self.db,
+            Event::new(Kind::SessionRevoked)
+                .about(Subject::Session(session_id.to_owned()))
+                .with("reason", "logout")
+                .with("families", families),
+            now,
+        )
+        .await;
         Ok(())
     }
 }

@@ -158,6 +158,8 @@ pub enum AccountError {
     UnknownIdentity,
     #[error("this is the account's last way to sign in")]
     LastSignInMethod,
+    #[error("this is the last active administrator")]
+    LastAdministrator,
 }
 
 /// What a signup limit counted.

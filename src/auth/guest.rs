@@ -82,6 +82,7 @@ impl Accounts {
         let id = user.id.clone();
         users::insert(&self.db, user).await?;
         tracing::info!(user_id = %id, application_id = %app.id, "guest created");
+        super::audit_account_created(&self.db, &id, "guest", now).await;
         self.find_user(&id).await
     }
 }

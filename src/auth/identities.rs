@@ -4,6 +4,7 @@
 //! in remains. Each change is logged and the owner is told by e-mail.
 
 use super::{AccountError, Accounts, AuthError, ExternalIdentity, Principal};
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
 use crate::store::external_identities::{self, ExternalIdentityRow, Unlinked};
@@ -129,12 +130,16 @@ impl Accounts {
             other => other?,
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity linked");
-        self.notify_linked(user, &identity.provider_id);
+        self.identity_linked(user, &identity.provider_id, now).await;
         Ok(row.into())
     }
 
-    /// Tells the account's owner that a sign-in through `provider_id` now reaches the account.
-    pub(in crate::auth) fn notify_linked(&self, user: &User, provider_id: &str) {
+    /// Records that a sign-in through `provider_id` now reaches the account, and tells its owner.
+    pub(in crate::auth) async fn identity_linked(&self, user: &User, provider_id: &str, now: UnixTime) {
+        let event = Event::new(Kind::IdentityLinked)
+            .about(Subject::User(user.id.clone()))
+            .with("provider", provider_id);
+        audit::record(&self.db, event, now).await;
         super::notify_security_event(
             &self.notify,
             &self.issuer_name,
@@ -161,6 +166,10 @@ impl Accounts {
             Unlinked::Last => return Err(AccountError::LastSignInMethod.into()),
         }
         tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity unlinked");
+        let event = Event::new(Kind::IdentityUnlinked)
+            .about(Subject::User(user.id.clone()))
+            .with("provider", identity.provider_id.as_str());
+        audit::record(&self.db, event, now).await;
         super::notify_security_event(
             &self.notify,
             &self.issuer_name,

@@ -7,6 +7,7 @@ use super::identity::{account_username_problem, email_problem, normalize_email, 
 use super::{AccountError, Accounts, AuthError, PrivateTokenError};
 use crate::apps::Application;
 use crate::apps::policy::LoginMethod;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::invitations::{self, InvitationRow};
@@ -94,6 +95,15 @@ impl Accounts {
         let link = format!("{base}/invite/{}", token.value);
         let sent = self.send_invitation(app, &email, &link, days).await;
         tracing::info!(application_id = %app.id, invitation_id = %row.id, sent, "invitation made");
+        audit::record(
+            &self.db,
+            Event::new(Kind::InvitationCreated)
+                .about(Subject::Invitation(row.id.clone()))
+                .in_application(&app.id)
+                .with("sent", sent),
+            now,
+        )
+        .await;
         Ok(NewInvitation { row, link, sent })
     }
 
@@ -199,6 +209,7 @@ impl Accounts {
             Err(StoreError::Duplicate(_)) => return Err(AccountError::UsernameTaken.into()),
             other => other?,
         }
+        super::audit_account_created(&self.db, &id, "invitation", now).await;
         self.find_user(&id).await
     }
 

@@ -8,6 +8,7 @@ use super::identity::{normalize_email, normalize_username};
 use super::password::is_common;
 use super::{AccessError, AuthError, CredentialError, Credentials, Origin};
 use crate::apps::rate_limit::Policy;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::store::users::{self, User};
 
@@ -49,6 +50,7 @@ impl Credentials {
         let standing = self.limiter.check(&failures_key, policy, now * 1000).await?;
         if !standing.allowed {
             tracing::warn!(%client, "sign-in refused: too many failures from this address");
+            self.audit_failure(None, "too_many_failures_from_address", now).await;
             return Err(CredentialError::LoginRateLimited(standing.retry_after_secs).into());
         }
         let result = self.verify_credentials(login, password, now).await;
@@ -65,23 +67,28 @@ impl Credentials {
         }
         let Some(found) = self.find_by_login(login).await? else {
             tracing::info!(reason = "unknown account", "login failed");
+            self.audit_failure(None, "unknown_account", now).await;
             return self.refuse(password).await;
         };
         // One check at a time per account, reading the failure count afresh: parallel guesses cannot
         // outrun the lock-out, on this instance or any other.
         let _turn = self.account_turn(&found.id).await?;
-        let user = users::find_by_id(&self.db, found.id).await?.filter(|u| u.is_active);
+        let user = users::find_by_id(&self.db, found.id.clone())
+            .await?
+            .filter(|u| u.is_active);
         let Some(user) = user else {
             tracing::info!(reason = "disabled account", "login failed");
+            self.audit_failure(Some(&found.id), "disabled_account", now).await;
             return self.refuse(password).await;
         };
         if user.locked_until.is_some_and(|until| until > now) {
             tracing::warn!(user_id = %user.id, reason = "account locked", "login failed");
+            self.audit_failure(Some(&user.id), "account_locked", now).await;
             return self.refuse(password).await;
         }
         let check = self.passwords.verify(password, user.password_hash.as_deref()).await?;
         if !check.matches {
-            self.count_failure(&user, now).await?;
+            self.count_failure(&user, Attempt::Password, now).await?;
             tracing::warn!(user_id = %user.id, "login failed");
             return Err(CredentialError::InvalidCredentials.into());
         }
@@ -108,13 +115,33 @@ impl Credentials {
     }
 
     /// Counts a failed credential (password or code) against the account: after `max_failed_attempts` it is
-    /// locked for a period that doubles with each further failure.
-    pub(in crate::auth) async fn count_failure(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
+    /// locked for a period that doubles with each further failure. Each is an audit event.
+    pub(in crate::auth) async fn count_failure(
+        &self,
+        user: &User,
+        attempt: Attempt,
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
         let failures = user.failed_logins.saturating_add(1);
         let lock_until = now + self.lockout(failures);
         let threshold = self.policy.max_failed_attempts;
         users::record_login_failure(&self.db, user.id.clone(), threshold, lock_until).await?;
+        let event = Event::new(Kind::CredentialRefused)
+            .about(Subject::User(user.id.clone()))
+            .by(&user.id)
+            .with("credential", attempt.as_str())
+            .with("locks", failures >= threshold);
+        audit::record(&self.db, event, now).await;
         Ok(())
+    }
+
+    /// A password sign-in refused before any password was compared, as an audit event.
+    async fn audit_failure(&self, account: Option<&str>, reason: &str, now: UnixTime) {
+        let mut event = Event::new(Kind::SignInFailed).with("reason", reason);
+        if let Some(account) = account {
+            event = event.about(Subject::User(account.to_owned()));
+        }
+        audit::record(&self.db, event, now).await;
     }
 
     /// The caller's password again, before a sensitive change: counted like a sign-in, and a wrong one is
@@ -190,6 +217,29 @@ impl Credentials {
     async fn refuse<T>(&self, password: &str) -> Result<T, AuthError> {
         self.passwords.verify(password, None).await?;
         Err(CredentialError::InvalidCredentials.into())
+    }
+}
+
+/// A secret a person gave that can be wrong, counted toward the lock-out.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::auth) enum Attempt {
+    Password,
+    /// A code sent to sign in.
+    SignInCode,
+    SecondFactor,
+    Authenticator,
+    Pin,
+}
+
+impl Attempt {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::SignInCode => "sign_in_code",
+            Self::SecondFactor => "second_factor",
+            Self::Authenticator => "authenticator",
+            Self::Pin => "pin",
+        }
     }
 }
 

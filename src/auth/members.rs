@@ -6,6 +6,7 @@
 use super::identity::{account_username_problem, email_problem, normalize_email, normalize_username};
 use super::{Access, AccountError, AuthError};
 use crate::apps::Application;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::notify::sms::{is_e164, normalize_phone};
@@ -66,6 +67,14 @@ impl Access {
         };
         if outcome != Added::AlreadyMember {
             tracing::info!(user_id = %user.id, application_id = %app.id, "member added");
+            audit::record(
+                &self.db,
+                Event::new(Kind::MemberAdded)
+                    .about(Subject::User(user.id.clone()))
+                    .in_application(&app.id),
+                now,
+            )
+            .await;
         }
         Ok((user, outcome))
     }
@@ -76,6 +85,14 @@ impl Access {
             return Err(AccountError::UnknownAccount.into());
         }
         tracing::info!(%user_id, application_id = %app.id, "member removed");
+        audit::record(
+            &self.db,
+            Event::new(Kind::MemberRemoved)
+                .about(Subject::User(user_id.to_owned()))
+                .in_application(&app.id),
+            now,
+        )
+        .await;
         Ok(())
     }
 
@@ -159,6 +176,7 @@ impl Access {
             other => other?,
         }
         tracing::info!(user_id = %id, "account created for a member");
+        super::audit_account_created(&self.db, &id, "member", now).await;
         super::find_user(&self.db, &id).await
     }
 }

@@ -275,6 +275,14 @@ fn notify_security_event(notify: &Arc<Notifier>, issuer: &str, user: &crate::sto
     });
 }
 
+/// Records that the account `id` was made, and how (`via`).
+async fn audit_account_created(db: &Database, id: &str, via: &str, now: crate::clock::UnixTime) {
+    let event = crate::audit::Event::new(crate::audit::Kind::AccountCreated)
+        .about(crate::audit::Subject::User(id.to_owned()))
+        .with("via", via);
+    crate::audit::record(db, event, now).await;
+}
+
 async fn find_user(db: &Database, id: &str) -> Result<crate::store::users::User, AuthError> {
     crate::store::users::find_by_id(db, id.to_owned())
         .await?

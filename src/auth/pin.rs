@@ -3,8 +3,10 @@
 //! PIN; an administrator may set one for an account. Stored with argon2id like passwords; a wrong PIN counts
 //! toward the account's lock-out like a wrong password; each change is logged and the owner told by e-mail.
 
+use super::login::Attempt;
 use super::{Accounts, AuthError, CredentialError, Credentials, Principal, SessionError};
 use crate::apps::pin_format::PinFormat;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
@@ -34,7 +36,7 @@ impl Credentials {
         }
         let check = self.passwords.verify(pin, current.pin_hash.as_deref()).await?;
         if !check.matches {
-            self.count_failure(&current, now).await?;
+            self.count_failure(&current, Attempt::Pin, now).await?;
             tracing::warn!(user_id = %user.id, "wrong PIN");
             return Err(CredentialError::WrongPin.into());
         }
@@ -59,6 +61,12 @@ impl Accounts {
         users::set_pin_hash(&self.db, caller.user.id.clone(), Some(hash), now).await?;
         let changed = caller.user.pin_hash.is_some();
         tracing::info!(user_id = %caller.user.id, changed, "PIN set");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PinSet).about(Subject::User(caller.user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_pin(&caller.user, if changed { "changed" } else { "set" });
         Ok(())
     }
@@ -76,6 +84,12 @@ impl Accounts {
         self.may_change_pin(caller, current_pin, now).await?;
         users::set_pin_hash(&self.db, caller.user.id.clone(), None, now).await?;
         tracing::info!(user_id = %caller.user.id, "PIN removed");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PinRemoved).about(Subject::User(caller.user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_pin(&caller.user, "removed");
         Ok(())
     }
@@ -93,6 +107,12 @@ impl Accounts {
         let hash = self.credentials.hash(pin).await?;
         users::set_pin_hash(&self.db, user.id.clone(), Some(hash), now).await?;
         tracing::info!(user_id = %user.id, "PIN set by an administrator");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PinSet).about(Subject::User(user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_pin(&user, "set by an administrator");
         Ok(())
     }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::{AuthError, Credential, Principal, PrivateTokenError, PrivateTokens, SessionError};
 use crate::apps::Application;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::private_tokens::{self, PrivateTokenRow};
@@ -107,6 +108,15 @@ impl PrivateTokens {
         };
         private_tokens::insert(&self.db, row.clone()).await?;
         tracing::info!(user_id = %row.user_id, token_id = %row.id, expires_at, "private token created");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PrivateTokenCreated)
+                .about(Subject::PrivateToken(row.id.clone()))
+                .in_application(&row.application_id)
+                .with("user", row.user_id.as_str()),
+            now,
+        )
+        .await;
         Ok(NewPrivateToken {
             info: row.into(),
             token: minted.value,
@@ -136,6 +146,15 @@ impl PrivateTokens {
             return Err(PrivateTokenError::UnknownToken.into());
         }
         tracing::info!(%user_id, %token_id, reason, "private token revoked");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PrivateTokenRevoked)
+                .about(Subject::PrivateToken(token_id.to_owned()))
+                .with("user", user_id)
+                .with("reason", reason),
+            now,
+        )
+        .await;
         Ok(())
     }
 
@@ -149,6 +168,15 @@ impl PrivateTokens {
         let count = private_tokens::revoke_all_for_user(&self.db, user_id.to_owned(), reason, now).await?;
         if count > 0 {
             tracing::info!(%user_id, count, reason, "private tokens revoked");
+            audit::record(
+                &self.db,
+                Event::new(Kind::PrivateTokenRevoked)
+                    .about(Subject::User(user_id.to_owned()))
+                    .with("count", count)
+                    .with("reason", reason),
+                now,
+            )
+            .await;
         }
         Ok(count)
     }
@@ -196,6 +224,15 @@ impl PrivateTokens {
             return Err(PrivateTokenError::UnknownToken.into());
         }
         tracing::info!(user_id = %caller.user.id, old = %old.id, new = %replacement.id, "private token rotated");
+        audit::record(
+            &self.db,
+            Event::new(Kind::PrivateTokenRotated)
+                .about(Subject::PrivateToken(old.id.clone()))
+                .in_application(&old.application_id)
+                .with("replacement", replacement.id.as_str()),
+            now,
+        )
+        .await;
         Ok(NewPrivateToken {
             info: replacement.into(),
             token: minted.value,

@@ -3,6 +3,7 @@
 
 use super::{ADMIN_SCOPE, AccessError, AuthError, CredentialError, SessionError, Sessions};
 use crate::apps::Application;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens::{self, NewRefreshToken};
 use crate::store::sessions::Session;
@@ -402,6 +403,14 @@ impl Sessions {
         };
         sessions::revoke(&self.db, family.clone(), "logout", now).await?;
         tracing::info!(user_id = %principal.user.id, "logged out");
+        audit::record(
+            &self.db,
+            Event::new(Kind::SessionRevoked)
+                .about(Subject::Session(family.clone()))
+                .with("reason", "logout"),
+            now,
+        )
+        .await;
         Ok(())
     }
 }

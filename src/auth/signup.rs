@@ -164,6 +164,7 @@ impl Accounts {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %id, "account created");
+        super::audit_account_created(&self.db, &id, "password", now).await;
         users::find_by_id(&self.db, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a new account vanished".into()).into())

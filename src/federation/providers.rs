@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::FederationError;
 use crate::apps::AppService;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::config::{ProviderConfig, ProviderKind, Secret, amr_problem, id_problem, issuer_problem};
@@ -161,6 +162,12 @@ impl Providers {
         }
         self.stored.clear();
         tracing::info!(provider = %id, "upstream provider added");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ProviderCreated).about(Subject::Provider(id.clone())),
+            now,
+        )
+        .await;
         Ok(provider)
     }
 
@@ -191,12 +198,18 @@ impl Providers {
         }
         self.stored.clear();
         tracing::info!(provider = %id, "upstream provider changed");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ProviderUpdated).about(Subject::Provider(id.to_owned())),
+            now,
+        )
+        .await;
         Ok(provider)
     }
 
     /// Removes a provider added through the API that no application offers any more. Identities linked
     /// through it stay (they sign in again if it comes back under the same issuer).
-    pub async fn delete(&self, id: &str) -> Result<(), FederationError> {
+    pub async fn delete(&self, id: &str, now: UnixTime) -> Result<(), FederationError> {
         let (_, source) = self.find(id).await?;
         if source == Source::File {
             return Err(FederationError::ConfiguredInFile);
@@ -221,6 +234,12 @@ impl Providers {
         }
         self.stored.clear();
         tracing::info!(provider = %id, "upstream provider removed");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ProviderDeleted).about(Subject::Provider(id.to_owned())),
+            now,
+        )
+        .await;
         Ok(())
     }
 

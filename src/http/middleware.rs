@@ -1,4 +1,4 @@
-//! Cross-cutting request handling: security headers, a request id and log line per request, and refusing
+//! Cross-cutting request handling: security headers, a request id, log line and audit context per request, and refusing
 //! credentials in URLs.
 
 use std::time::Instant;
@@ -46,7 +46,17 @@ pub async fn request_context(
     let span =
         tracing::info_span!("request", id = %request_id, method = %req.method(), path = %logged_path(req.path()));
     let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let context = crate::audit::RequestContext {
+        request_id: Some(request_id.clone()),
+        ip: super::client_ip::request_ip(req.request()).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|agent| agent.to_str().ok())
+            .map(str::to_owned),
+        ..Default::default()
+    };
+    let mut res = crate::audit::within(context, next.call(req).instrument(span.clone())).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use super::scope::Scope;
 use super::{ErrorCode, OAuthError};
 use crate::apps::DEFAULT_SLUG;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
 use crate::error::FieldError;
@@ -255,6 +256,14 @@ impl ClientService {
         clients::insert(&self.db, client.to_row()).await?;
         self.cache.invalidate(&client.id);
         tracing::info!(client_id = %client.id, "client registered");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ClientCreated)
+                .about(Subject::Client(client.id.clone()))
+                .in_application(&client.application_id),
+            now,
+        )
+        .await;
         Ok(RegisteredClient {
             client,
             secret: secret.map(|s| s.value),
@@ -337,6 +346,11 @@ impl ClientService {
             return Err(ClientError::NotFound);
         }
         self.forget(&client.id).await;
+        let event = Event::new(Kind::ClientUpdated)
+            .about(Subject::Client(client.id.clone()))
+            .in_application(&client.application_id)
+            .with("secret_issued", secret.is_some());
+        audit::record(&self.db, event, now).await;
         Ok(RegisteredClient { client, secret })
     }
 
@@ -357,16 +371,30 @@ impl ClientService {
         }
         self.forget(&client.id).await;
         tracing::info!(client_id = %client.id, "client secret rotated");
+        audit::record(
+            &self.db,
+            Event::new(Kind::ClientSecretRotated)
+                .about(Subject::Client(client.id.clone()))
+                .in_application(&client.application_id),
+            now,
+        )
+        .await;
         Ok(RegisteredClient {
             client,
             secret: Some(secret.value),
         })
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ClientError> {
+    pub async fn delete(&self, id: &str, now: UnixTime) -> Result<(), ClientError> {
         self.forget(id).await;
         if clients::delete(&self.db, id.to_owned()).await? {
             tracing::info!(client_id = %id, "client deleted");
+            audit::record(
+                &self.db,
+                Event::new(Kind::ClientDeleted).about(Subject::Client(id.to_owned())),
+                now,
+            )
+            .await;
             Ok(())
         } else {
             Err(ClientError::NotFound)

@@ -199,7 +199,8 @@ impl From<AuthError> for OAuthError {
                 | Acc::InvitationInvalid
                 | Acc::IdentityTaken
                 | Acc::UnknownIdentity
-                | Acc::LastSignInMethod,
+                | Acc::LastSignInMethod
+                | Acc::LastAdministrator,
             )
             | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_) | P::InsufficientScope(_))
             | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired | Fl::SecondFactorUnavailable)

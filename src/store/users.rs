@@ -141,9 +141,15 @@ pub async fn find_by_phone(db: &Database, phone: String) -> StoreResult<Vec<User
 
 /// Whether any active account holds the `admin` scope.
 pub async fn has_active_admin(db: &Database) -> StoreResult<bool> {
-    db.run(|conn| {
+    other_active_admin(db, String::new()).await
+}
+
+/// Whether an active account other than `except` holds the `admin` scope.
+pub async fn other_active_admin(db: &Database, except: String) -> StoreResult<bool> {
+    db.run(move |conn| {
         let admins: i64 = users::table
             .filter(users::is_active.eq(true))
+            .filter(users::id.ne(except))
             .filter(
                 users::scopes
                     .eq("admin")
@@ -219,6 +225,17 @@ pub async fn set_plan(db: &Database, id: String, plan: String, now: UnixTime) ->
             .set((users::plan.eq(plan), users::updated_at.eq(now)))
             .execute(conn)?;
         Ok(())
+    })
+    .await
+}
+
+/// Replaces the account's scopes, if they are still `from`. Returns whether they were.
+pub async fn set_scopes(db: &Database, id: String, from: String, to: String, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(users::table.find(id).filter(users::scopes.eq(from)))
+            .set((users::scopes.eq(to), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(updated == 1)
     })
     .await
 }

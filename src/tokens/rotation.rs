@@ -8,6 +8,7 @@
 use super::TokenError;
 use super::keyring::KeyRingError;
 use super::keys::KeyMaterial;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::Database;
@@ -101,6 +102,7 @@ pub async fn rotate_if_due(
     }
     announce(db).await;
     tracing::info!(kid = %material.kid, activates_at, "signing key rotated on schedule");
+    audit_new_key(db, &material.kid, activates_at, "schedule", now).await;
     Ok(Some(NewKey {
         kid: material.kid,
         activates_at,
@@ -122,6 +124,15 @@ fn signs_at(row: &SigningKeyRow, now: UnixTime) -> bool {
     row.activates_at <= now && row.retired_at.is_none_or(|at| at > now)
 }
 
+/// Records a new signing key in the audit log: made on `why` (`schedule` or `request`).
+async fn audit_new_key(db: &Database, kid: &str, activates_at: UnixTime, why: &str, now: UnixTime) {
+    let event = Event::new(Kind::SigningKeyCreated)
+        .about(Subject::SigningKey(kid.to_owned()))
+        .with("activates_at", activates_at)
+        .with("reason", why);
+    audit::record(db, event, now).await;
+}
+
 async fn generate(rsa_bits: u32) -> Result<KeyMaterial, KeyRingError> {
     Ok(tokio::task::spawn_blocking(move || KeyMaterial::generate(rsa_bits))
         .await
@@ -137,6 +148,7 @@ async fn store(
 ) -> Result<NewKey, KeyRingError> {
     signing_keys::insert_scheduled(db, material.to_row(secret, now, activates_at)?).await?;
     announce(db).await;
+    audit_new_key(db, &material.kid, activates_at, "request", now).await;
     Ok(NewKey {
         kid: material.kid.clone(),
         activates_at,

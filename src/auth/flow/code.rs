@@ -7,6 +7,7 @@ use super::{Door, LiveFlow, Next, NextStep, Progress, Stage};
 use crate::apps::Application;
 use crate::apps::policy::{AccessMode, LoginMethod};
 use crate::auth::identity::{email_problem, normalize_email};
+use crate::auth::login::Attempt;
 use crate::auth::mfa::codes::{CodePurpose, CodeRequest};
 use crate::auth::mfa::{Channel, SentCode};
 use crate::auth::{
@@ -115,7 +116,7 @@ impl SignIn {
         if spent.is_none() {
             self.count_wrong_answer(&flow, now).await?;
             if let Some(user) = user.filter(|_| !locked) {
-                self.credentials.count_failure(user, now).await?;
+                self.credentials.count_failure(user, Attempt::SignInCode, now).await?;
             }
             tracing::warn!(application_id = %flow.app.id, channel = channel.as_str(), "sign-in code refused");
             // The flow's latest code outlived the application's timeout: say so (alike for every audience:
@@ -250,6 +251,7 @@ impl SignIn {
             other => other?,
         }
         tracing::info!(user_id = %id, channel = channel.as_str(), "account created by code");
+        crate::auth::audit_account_created(&self.db, &id, "code", now).await;
         crate::auth::find_user(&self.db, &id).await
     }
 }

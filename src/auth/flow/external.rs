@@ -139,7 +139,7 @@ impl SignIn {
                 return self.race_winner(identity, lost).await;
             }
             tracing::info!(user_id = %user.id, provider = %identity.provider_id, "upstream identity joined the account with its verified address");
-            self.accounts.notify_linked(&user, &identity.provider_id);
+            self.accounts.identity_linked(&user, &identity.provider_id, now).await;
             return Ok(user);
         }
         match app.policy.access_mode {
@@ -165,6 +165,7 @@ impl SignIn {
             return self.race_winner(identity, lost).await;
         }
         tracing::info!(user_id = %id, provider = %identity.provider_id, "account created through an upstream provider");
+        crate::auth::audit_account_created(&self.db, &id, "federation", now).await;
         crate::auth::find_user(&self.db, &id).await
     }
 
@@ -203,6 +204,7 @@ impl SignIn {
             Err(lost) => return self.race_winner(identity, lost).await,
         }
         tracing::info!(user_id = %id, provider = %identity.provider_id, application_id = %app.id, "invitation accepted through an upstream provider");
+        crate::auth::audit_account_created(&self.db, &id, "federation", now).await;
         crate::auth::find_user(&self.db, &id).await
     }
 

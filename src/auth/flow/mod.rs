@@ -26,6 +26,7 @@ use super::mfa::{Method, SentCode};
 use super::{AccessError, AuthError, Authentication, FlowError, Origin, SignIn};
 use crate::apps::Application;
 use crate::apps::policy::ContactChannel;
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::store::sign_in_flows::{self, SignInFlowRow};
 use crate::store::users::User;
@@ -231,6 +232,12 @@ impl SignIn {
             if let Some(flow) = flow {
                 sign_in_flows::consume(&self.db, flow.row.id.clone(), now).await?;
             }
+            let event = Event::new(Kind::SignInRefused)
+                .about(Subject::User(user.id.clone()))
+                .by(&user.id)
+                .in_application(&app.id)
+                .with("reason", "not_admitted");
+            audit::record(&self.db, event, now).await;
             return Err(self.refusal(&user, app));
         }
         let (stage, step_methods) = if how.has_second_factor() {
@@ -253,6 +260,13 @@ impl SignIn {
             }
             // The whole sign-in succeeded: the account's failure count starts again.
             self.credentials.clear_failures(&user).await?;
+            let event = Event::new(Kind::SignInSucceeded)
+                .about(Subject::User(user.id.clone()))
+                .by(&user.id)
+                .in_application(&app.id)
+                .with("amr", how.amr.clone())
+                .with("acr", how.acr);
+            audit::record(&self.db, event, now).await;
             return Ok(Progress::Proven(Box::new(user), how));
         };
         let (token, flow_id) = match flow {

@@ -2,6 +2,7 @@
 //! factor), sending an SMS or e-mail code for it, and checking the code.
 
 use super::{Door, LiveFlow, Progress, Stage};
+use crate::auth::login::Attempt;
 use crate::auth::mfa::codes::{CodePurpose, CodeRequest};
 use crate::auth::mfa::{Channel, Method, SentCode};
 use crate::auth::{AuthError, Authentication, FactorError, Origin, SignIn};
@@ -46,7 +47,7 @@ impl SignIn {
             self.count_wrong_answer(&flow, now).await?;
             // Like a password, a code tried while locked is refused unchecked and does not extend the lock.
             if !locked {
-                self.credentials.count_failure(user, now).await?;
+                self.credentials.count_failure(user, Attempt::SecondFactor, now).await?;
             }
             tracing::warn!(user_id = %user.id, method = method.as_str(), locked, "second factor refused");
             return Err(FactorError::InvalidCode.into());

@@ -6,6 +6,8 @@ use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Totp};
 
 use super::super::{AuthError, FactorError, Principal, SecondFactors};
+use crate::audit::{self, Event, Kind, Subject};
+use crate::auth::login::Attempt;
 use crate::clock::UnixTime;
 use crate::store::totp_factors::{self, NewRecoveryCode, TotpFactorRow};
 use crate::store::users::User;
@@ -69,7 +71,9 @@ impl SecondFactors {
             .filter(|factor| factor.confirmed_at.is_none())
             .ok_or(FactorError::TotpNotPending)?;
         let Some(step) = self.matching_step(&pending, user.label(), code, now)? else {
-            self.credentials.count_failure(user, now).await?;
+            self.credentials
+                .count_failure(user, Attempt::Authenticator, now)
+                .await?;
             return Err(FactorError::InvalidCode.into());
         };
         let (codes, rows) = recovery_codes(user, now);
@@ -77,6 +81,12 @@ impl SecondFactors {
             return Err(FactorError::TotpNotPending.into());
         }
         tracing::info!(user_id = %user.id, "authenticator enabled");
+        audit::record(
+            &self.db,
+            Event::new(Kind::TotpEnrolled).about(Subject::User(user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_security_event(user, "An authenticator app was added as a second factor.".into());
         Ok(codes)
     }
@@ -96,11 +106,19 @@ impl SecondFactors {
             .recheck_password(&caller.user, password, client, now)
             .await?;
         if !self.check_totp(&user, code, now).await? {
-            self.credentials.count_failure(&user, now).await?;
+            self.credentials
+                .count_failure(&user, Attempt::Authenticator, now)
+                .await?;
             return Err(FactorError::InvalidCode.into());
         }
         totp_factors::remove(&self.db, user.id.clone()).await?;
         tracing::info!(user_id = %user.id, "authenticator disabled");
+        audit::record(
+            &self.db,
+            Event::new(Kind::TotpRemoved).about(Subject::User(user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_security_event(&user, "The authenticator app was removed from your account.".into());
         Ok(())
     }
@@ -121,11 +139,19 @@ impl SecondFactors {
             .recheck_password(&caller.user, password, client, now)
             .await?;
         if !self.check_totp(&user, code, now).await? {
-            self.credentials.count_failure(&user, now).await?;
+            self.credentials
+                .count_failure(&user, Attempt::Authenticator, now)
+                .await?;
             return Err(FactorError::InvalidCode.into());
         }
         let (codes, rows) = recovery_codes(&user, now);
         totp_factors::replace_recovery_codes(&self.db, user.id.clone(), rows).await?;
+        audit::record(
+            &self.db,
+            Event::new(Kind::RecoveryCodesGenerated).about(Subject::User(user.id.clone())),
+            now,
+        )
+        .await;
         self.notify_security_event(
             &user,
             "New recovery codes were made; the old ones no longer work.".into(),

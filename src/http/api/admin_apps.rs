@@ -183,7 +183,7 @@ pub async fn update_app(
 }
 
 pub async fn delete_app(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    state.apps.delete(&id).await?;
+    state.apps.delete(&id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -155,7 +155,7 @@ pub async fn delete_client(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.oidc.clients.delete(&id).await?;
+    state.oidc.clients.delete(&id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -142,6 +142,6 @@ pub async fn delete_provider(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.federation.providers.delete(&id).await?;
+    state.federation.providers.delete(&id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

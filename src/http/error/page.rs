@@ -154,6 +154,10 @@ impl From<crate::auth::AuthError> for PageError {
                 StatusCode::CONFLICT,
                 "This account at the provider is already linked to another account here.",
             ),
+            A::Account(Acc::LastAdministrator) => Self::with_status(
+                StatusCode::CONFLICT,
+                "This is the last active administrator. Make another account an administrator first.",
+            ),
             A::Account(Acc::LastSignInMethod) => Self::with_status(
                 StatusCode::CONFLICT,
                 "This is your last way to sign in. Set a password or link another account first.",

@@ -234,6 +234,11 @@ impl From<AccountError> for ApiError {
                 "This identity at the provider already belongs to another account.",
             ),
             AccountError::UnknownIdentity => Self::new(S::NOT_FOUND, "not_found", "There is no such linked identity."),
+            AccountError::LastAdministrator => Self::new(
+                S::CONFLICT,
+                "last_administrator",
+                "This is the last active administrator: make another account an administrator first.",
+            ),
             AccountError::LastSignInMethod => Self::new(
                 S::CONFLICT,
                 "last_sign_in_method",
