@@ -7,6 +7,15 @@ use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::store::users::{self, User};
 
+/// The most accounts one page of [`Accounts::search`] holds.
+pub const MAX_PER_PAGE: i64 = 100;
+
+/// A page of accounts and how many match in all.
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: i64,
+}
+
 impl Accounts {
     /// The account with this id.
     pub async fn find_user(&self, id: &str) -> Result<User, AuthError> {
@@ -24,8 +33,13 @@ impl Accounts {
     }
 
     /// Enables or disables `user`. A disabled account cannot sign in and its tokens stop working on the next
-    /// request; its private tokens are revoked for good unless configured otherwise.
+    /// request; its private tokens are revoked for good unless configured otherwise. The last active
+    /// administrator stays enabled.
     pub async fn set_user_active(&self, user: User, active: bool, now: UnixTime) -> Result<User, AuthError> {
+        let admin = user.scopes.split_whitespace().any(|scope| scope == ADMIN_SCOPE);
+        if !active && admin && user.is_active && !users::other_active_admin(&self.db, user.id.clone()).await? {
+            return Err(AccountError::LastAdministrator.into());
+        }
         let revoke = !active && self.token_policy.revoke_private_tokens_on_disable;
         if !users::set_active(&self.db, user.id.clone(), active, revoke, now).await? {
             return Err(AccountError::UnknownAccount.into());
@@ -147,5 +161,57 @@ impl Accounts {
         let kind = if admin { Kind::AdminGranted } else { Kind::AdminRevoked };
         audit::record(&self.db, Event::new(kind).about(Subject::User(user.id.clone())), now).await;
         Ok(User { scopes, ..user })
+    }
+
+    /// Takes away `user`'s second factors — authenticator app, recovery codes, PIN, and the phone when the
+    /// account has an e-mail address to sign in with instead — and lifts a lock-out, for a person who lost them.
+    pub async fn reset_factors(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
+        let phone = user.phone.is_some() && user.email.is_some();
+        if !users::reset_factors(&self.db, user.id.clone(), phone, now).await? {
+            return Err(AccountError::UnknownAccount.into());
+        }
+        tracing::info!(user_id = %user.id, phone, "second factors reset");
+        let event = Event::new(Kind::FactorsReset)
+            .about(Subject::User(user.id.clone()))
+            .with("phone_removed", phone);
+        audit::record(&self.db, event, now).await;
+        Ok(())
+    }
+
+    /// Ends every sign-in of `user`: token families, browser sessions and private tokens. Returns how many
+    /// token families and browser sessions ended.
+    pub async fn end_all_sign_ins(&self, user: &User, now: UnixTime) -> Result<usize, AuthError> {
+        let ended = users::end_all_sign_ins(&self.db, user.id.clone(), "revoked_by_administrator", now).await?;
+        tracing::info!(user_id = %user.id, ended, "every sign-in ended");
+        let event = Event::new(Kind::SessionsRevoked)
+            .about(Subject::User(user.id.clone()))
+            .with("ended", ended);
+        audit::record(&self.db, event, now).await;
+        Ok(ended)
+    }
+
+    /// One page of accounts (1-based `page`), by username, whose username, e-mail or phone contains `query`.
+    pub async fn search(&self, query: Option<&str>, page: i64, per_page: i64) -> Result<UserPage, AuthError> {
+        let mut problems = Vec::new();
+        if !(1..=1_000_000).contains(&page) {
+            problems.push(FieldError {
+                field: "page",
+                message: "must be 1 to 1000000".into(),
+            });
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            problems.push(FieldError {
+                field: "per_page",
+                message: format!("must be 1 to {MAX_PER_PAGE}"),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(AuthError::Validation(problems));
+        }
+        let needle = query
+            .map(super::identity::normalize_email)
+            .filter(|needle| !needle.is_empty());
+        let (users, total) = users::search(&self.db, needle, (page - 1) * per_page, per_page).await?;
+        Ok(UserPage { users, total })
     }
 }

@@ -25,6 +25,7 @@ mod step_up;
 
 use std::sync::Arc;
 
+pub use account::{MAX_PER_PAGE, UserPage};
 pub use browser::{BrowserSession, SignedIn};
 pub use error::{
     AccessError, AccountError, AuthError, CredentialError, FactorError, FlowError, LimitedBy, PrivateTokenError,
