@@ -13,9 +13,13 @@ use std::future::Future;
 
 use serde_json::{Map, Value};
 
+mod read;
+
+pub use read::{MAX_LIMIT, Page, Query, ReadError, read};
+
 use crate::clock::UnixTime;
-use crate::store::audit_events::{self, AuditEventRow, AuditFilter};
-use crate::store::{Database, StoreError};
+use crate::store::Database;
+use crate::store::audit_events::{self, AuditEventRow};
 
 /// The longest user agent kept, in characters.
 const USER_AGENT_MAX: usize = 256;
@@ -240,45 +244,6 @@ pub async fn record(db: &Database, event: Event, now: UnixTime) {
     }
 }
 
-/// A page of the log.
-pub struct Page {
-    pub events: Vec<AuditEventRow>,
-    /// Where the next page starts, when there may be one.
-    pub next: Option<String>,
-}
-
-/// Events matching `filter`, newest first, `limit` at a time, after the page that ended at `cursor`.
-pub async fn read(
-    db: &Database,
-    mut filter: AuditFilter,
-    cursor: Option<&str>,
-    limit: i64,
-) -> Result<Page, CursorError> {
-    if let Some(cursor) = cursor {
-        filter.before = Some(parse_cursor(cursor).ok_or(CursorError::Invalid)?);
-    }
-    let events = audit_events::list(db, filter, limit).await?;
-    let next = (events.len() as i64 == limit)
-        .then(|| events.last().map(|e| format!("{}.{}", e.occurred_at, e.id)))
-        .flatten();
-    Ok(Page { events, next })
-}
-
-fn parse_cursor(cursor: &str) -> Option<(UnixTime, String)> {
-    let (at, id) = cursor.split_once('.')?;
-    let at = at.parse().ok()?;
-    (!id.is_empty() && id.len() <= 64).then(|| (at, id.to_owned()))
-}
-
-/// Why the log could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum CursorError {
-    #[error("the cursor is not one this log gave")]
-    Invalid,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,13 +254,5 @@ mod tests {
             assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
         }
         assert_eq!(Kind::parse("sign_in"), None);
-    }
-
-    #[test]
-    fn a_cursor_is_a_time_and_an_id() {
-        assert_eq!(parse_cursor("17.abc"), Some((17, "abc".to_owned())));
-        assert_eq!(parse_cursor("x.abc"), None);
-        assert_eq!(parse_cursor("17."), None);
-        assert_eq!(parse_cursor("17"), None);
     }
 }

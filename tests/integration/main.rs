@@ -16,6 +16,7 @@ mod access;
 mod access_pages;
 mod admin_clients;
 mod applications;
+mod audit;
 mod authorize;
 mod bad_input;
 mod bearer;

@@ -1,7 +1,7 @@
-//! `/api/v1/admin/users/{id}`: an account as administrators see and change it.
+//! `/api/v1/admin/users`: accounts as administrators find, see and change them.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::body::UserBody;
 use crate::http::error::ApiError;
@@ -14,6 +14,46 @@ use crate::state::AppState;
 pub struct UpdateUserRequest {
     is_active: Option<bool>,
     plan: Option<String>,
+    admin: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    query: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct UserListBody {
+    users: Vec<UserBody>,
+    page: i64,
+    per_page: i64,
+    /// How many accounts match in all.
+    total: i64,
+}
+
+#[derive(Serialize)]
+struct EndedBody {
+    /// How many token families and browser sessions ended.
+    ended: usize,
+}
+
+/// Accounts whose username, e-mail or phone contains `query`, by username, a page at a time.
+pub async fn list_users(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let SearchQuery { query, page, per_page } = query.into_inner();
+    let (page, per_page) = (page.unwrap_or(1), per_page.unwrap_or(50));
+    let found = state.auth.accounts.search(query.as_deref(), page, per_page).await?;
+    Ok(HttpResponse::Ok().json(UserListBody {
+        users: found.users.into_iter().map(UserBody::from).collect(),
+        page,
+        per_page,
+        total: found.total,
+    }))
 }
 
 pub async fn get_user(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -21,24 +61,49 @@ pub async fn get_user(_: Admin, state: web::Data<AppState>, id: web::Path<String
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
-/// Enables or disables an account. Disabling stops its tokens at once and revokes its private tokens.
+/// Enables or disables an account, sets its plan, grants or takes away the administrator role. Disabling
+/// stops its tokens at once and revokes its private tokens.
 pub async fn update_user(
     _: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut user = state.auth.accounts.find_user(&id).await?;
-    let UpdateUserRequest { is_active, plan } = body.into_inner();
+    let accounts = &state.auth.accounts;
+    let now = state.clock.now();
+    let mut user = accounts.find_user(&id).await?;
+    let UpdateUserRequest { is_active, plan, admin } = body.into_inner();
     if let Some(plan) = plan {
-        user = state.auth.accounts.set_plan(user, &plan, state.clock.now()).await?;
+        user = accounts.set_plan(user, &plan, now).await?;
+    }
+    if let Some(admin) = admin {
+        user = accounts.set_admin(user, admin, now).await?;
     }
     if let Some(active) = is_active {
-        user = state
-            .auth
-            .accounts
-            .set_user_active(user, active, state.clock.now())
-            .await?;
+        user = accounts.set_user_active(user, active, now).await?;
     }
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+/// Takes away the account's second factors (authenticator app, recovery codes, PIN, a phone beside an
+/// e-mail address) for a person who lost them.
+pub async fn reset_factors(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.auth.accounts.find_user(&id).await?;
+    state.auth.accounts.reset_factors(&user, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends every sign-in of the account: token families, browser sessions and private tokens.
+pub async fn end_all_sign_ins(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.auth.accounts.find_user(&id).await?;
+    let ended = state.auth.accounts.end_all_sign_ins(&user, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(EndedBody { ended }))
 }

@@ -1,6 +1,7 @@
 //! The REST token API under `/api/v1`.
 
 mod admin_apps;
+mod admin_audit;
 mod admin_clients;
 mod admin_members;
 mod admin_providers;
@@ -19,9 +20,19 @@ mod users;
 
 use actix_web::web;
 
+use crate::http::error::ApiError;
+
+/// Query strings of the API that cannot be read (a mistyped or repeated parameter): a JSON 400.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| {
+        ApiError::malformed_request(format!("The query string cannot be read: {error}.")).into()
+    })
+}
+
 /// Registers the `/api/v1` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/users").post(users::create_user))
+    cfg.app_data(query_config())
+        .service(web::resource("/users").post(users::create_user))
         .service(web::resource("/user").get(users::get_current_user))
         .service(web::resource("/auth/login").post(auth::login))
         .service(web::resource("/auth/mfa").post(auth::complete_mfa))
@@ -67,11 +78,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/tokens/{id}").delete(tokens::revoke_token))
         .service(web::resource("/tokens/{id}/rotate").post(tokens::rotate_token))
+        .service(web::resource("/admin/users").get(admin_users::list_users))
         .service(
             web::resource("/admin/users/{id}")
                 .get(admin_users::get_user)
                 .patch(admin_users::update_user),
         )
+        .service(web::resource("/admin/users/{id}/factors").delete(admin_users::reset_factors))
+        .service(web::resource("/admin/users/{id}/sessions").delete(admin_users::end_all_sign_ins))
+        .service(web::resource("/admin/audit-events").get(admin_audit::list_events))
         .service(web::resource("/admin/users/{id}/pin").put(pin::admin_set_pin))
         .service(
             web::resource("/admin/users/{id}/tokens")

@@ -329,6 +329,17 @@ impl From<TokenError> for ApiError {
     }
 }
 
+impl From<crate::audit::ReadError> for ApiError {
+    fn from(error: crate::audit::ReadError) -> Self {
+        match error {
+            crate::audit::ReadError::Invalid(problems) => {
+                Self::validation(problems.into_iter().map(|p| (p.field, p.message)))
+            }
+            crate::audit::ReadError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
