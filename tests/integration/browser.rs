@@ -411,3 +411,69 @@ async fn a_browser_signs_in_through_an_upstream_provider_and_back() {
     assert_eq!(claims["amr"], json!(["fed"]));
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn an_administrator_finds_and_disables_an_account_in_the_console() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let (_driver, browser) = start_browser().await;
+
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#login", "admin").await;
+    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+    assert_eq!(path_of(&browser).await, "/account");
+
+    browser.goto(&app.url("/admin")).await.unwrap();
+    assert_eq!(path_of(&browser).await, "/admin/users");
+    fill(&browser, "#query", "ali").await;
+    submit(&browser, "form.filters button").await;
+    assert_eq!(path_of(&browser).await, "/admin/users?query=ali");
+    let listed = browser
+        .find(Locator::Css("table.list tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("alice") && !listed.contains("bob"), "{listed}");
+
+    let before = browser.current_url().await.unwrap();
+    browser
+        .find(Locator::LinkText("alice"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    while browser.current_url().await.unwrap() == before {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(path_of(&browser).await, format!("/admin/users/{}", alice.id));
+    submit(&browser, "button[value=disable]").await;
+    assert_eq!(
+        path_of(&browser).await,
+        format!("/admin/users/{}?done=disable", alice.id)
+    );
+    let status = browser.find(Locator::Id("status")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "disabled");
+    assert_eq!(
+        app.login_raw("alice", PASSWORD).await.status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+
+    browser
+        .goto(&app.url("/admin/audit?kind=account.disabled"))
+        .await
+        .unwrap();
+    let log = browser
+        .find(Locator::Css("table.list tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("account.disabled") && log.contains(&alice.id), "{log}");
+}

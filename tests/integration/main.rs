@@ -28,6 +28,7 @@ mod cli;
 mod client_credentials;
 mod cluster;
 mod compat;
+mod console;
 mod discovery;
 mod federation;
 mod federation_links;

@@ -10,7 +10,9 @@ mod totp;
 pub use codes::{Channel, SentCode, mask_email};
 pub use totp::TotpEnrollment;
 
-use super::{AuthError, Authentication, Origin, Principal, SecondFactors};
+use super::{
+    AuthError, Authentication, BrowserSession, CredentialError, Origin, Principal, PrivateTokenError, SecondFactors,
+};
 use crate::clock::UnixTime;
 use crate::store::totp_factors;
 use crate::store::users::User;
@@ -55,6 +57,21 @@ impl SecondFactors {
     /// The second factors `user` can complete a sign-in with; empty when a password suffices.
     pub async fn second_factors(&self, user: &User) -> Result<Vec<Method>, AuthError> {
         self.factors(user, None).await
+    }
+
+    /// Whether the browser session may use the administrators' console now: an administrator's, signed in
+    /// within `mfa.reauth_max_age_secs`, with a second factor when the account has one.
+    pub async fn console_access(&self, session: &BrowserSession, now: UnixTime) -> Result<(), AuthError> {
+        if !session.is_admin() {
+            return Err(PrivateTokenError::InsufficientScope(super::ADMIN_SCOPE).into());
+        }
+        let max_age_secs = self.policy.reauth_max_age_secs;
+        let stale = now - session.auth_time > max_age_secs;
+        let single = !session.amr.split_whitespace().any(|method| method == "mfa");
+        if stale || (single && !self.second_factors(&session.user).await?.is_empty()) {
+            return Err(CredentialError::ReauthenticationRequired { max_age_secs }.into());
+        }
+        Ok(())
     }
 
     /// The second factors that may follow `first`: not the channel the first factor already used (after a

@@ -162,6 +162,8 @@ impl From<crate::auth::AuthError> for PageError {
                 StatusCode::CONFLICT,
                 "This is your last way to sign in. Set a password or link another account first.",
             ),
+            A::Account(Acc::UnknownAccount) => Self::with_status(StatusCode::NOT_FOUND, "There is no such account."),
+            A::PrivateToken(P::InsufficientScope(_)) => Self::forbidden("This page is for administrators."),
             A::Account(Acc::UnknownIdentity) => {
                 Self::with_status(StatusCode::NOT_FOUND, "There is no such linked sign-in.")
             }
@@ -176,11 +178,11 @@ impl From<crate::auth::AuthError> for PageError {
             // What the pages answer themselves before it could reach here.
             A::Credentials(C::InvalidCredentials | C::WrongPassword | C::WrongPin)
             | A::Validation(_)
-            | A::Account(Acc::UnknownAccount | Acc::UsernameTaken | Acc::EmailTaken)
+            | A::Account(Acc::UsernameTaken | Acc::EmailTaken)
             | A::Session(
                 S::RefreshInvalid | S::RefreshExpired | S::RefreshReused | S::RefreshRevoked | S::AppMismatch,
             )
-            | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_) | P::InsufficientScope(_))
+            | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_))
             | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired)
             | A::Factor(
                 F::InvalidCode
@@ -192,6 +194,17 @@ impl From<crate::auth::AuthError> for PageError {
             | A::Internal(_)
             | A::Token(_)
             | A::Password(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<crate::audit::ReadError> for PageError {
+    fn from(error: crate::audit::ReadError) -> Self {
+        match error {
+            crate::audit::ReadError::Invalid(_) => {
+                Self::bad_request("The audit log cannot be read with these filters.")
+            }
+            crate::audit::ReadError::Store(e) => e.into(),
         }
     }
 }

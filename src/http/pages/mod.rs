@@ -3,6 +3,8 @@
 
 mod access;
 mod account;
+mod admin;
+mod admin_audit;
 mod browser;
 mod consent;
 mod enroll;
@@ -95,6 +97,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(invitation::post_invitation),
         )
         .service(web::resource("/admin/apps/{id}/access-link").get(access::get_admin_access_link))
+        .service(web::resource("/admin").get(admin::get_console))
+        .service(web::resource("/admin/users").get(admin::get_users))
+        .service(
+            web::resource("/admin/users/{id}")
+                .get(admin::get_user)
+                .post(admin::post_user),
+        )
+        .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
         .service(web::resource("/account/security").get(security::get_security))
         .service(web::resource("/account/security/identities/link").post(security::post_link_identity))

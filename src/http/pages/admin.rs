@@ -1,0 +1,343 @@
+//! `/admin`: the administrators' console — find an account, see its factors, linked sign-ins and private
+//! tokens, disable or enable it, grant or take the administrator role, reset its second factors, end every
+//! sign-in; and read the audit log (`admin_audit`). Only an administrator's browser session, signed in recently and with a
+//! second factor when the account has one (`SecondFactors::console_access`); every change through the same
+//! services as the admin REST API, so each writes its audit event.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
+use crate::audit::{self, Query};
+use crate::auth::BrowserSession;
+use crate::auth::mfa::Method;
+use crate::clock::rfc3339;
+use crate::state::AppState;
+use crate::store::users::User;
+
+/// Accounts on one page of the list.
+const PER_PAGE: i64 = 50;
+
+/// The console's session, or where the browser goes first (the sign-in).
+pub(super) async fn console(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Result<(BrowserState, BrowserSession), HttpResponse>, PageError> {
+    let browser = browser_state(req, state).await?;
+    let Some(session) = browser.session.clone() else {
+        return Ok(Err(see_other("/login")));
+    };
+    state.auth.factors.console_access(&session, state.clock.now()).await?;
+    Ok(Ok((browser, session)))
+}
+
+/// A console page: not cached, the CSRF cookie kept.
+pub(super) fn console_page(browser: &BrowserState, template: &impl Template) -> Result<HttpResponse, PageError> {
+    let mut response = page(StatusCode::OK);
+    response.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    browser.keep_csrf(&mut response);
+    render(response, template)
+}
+
+/// `query` as a query string.
+pub(super) fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if !value.is_empty() {
+            serializer.append_pair(name, value);
+        }
+    }
+    serializer.finish()
+}
+
+pub async fn get_console() -> HttpResponse {
+    see_other("/admin/users")
+}
+
+struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    phone: String,
+    active: bool,
+    admin: bool,
+    created_at: String,
+}
+
+impl From<User> for UserRow {
+    fn from(user: User) -> Self {
+        Self {
+            admin: user.scopes.split_whitespace().any(|s| s == crate::auth::ADMIN_SCOPE),
+            email: user.email.unwrap_or_default(),
+            phone: user.phone.unwrap_or_default(),
+            created_at: rfc3339(user.created_at),
+            active: user.is_active,
+            username: user.username,
+            id: user.id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    section: &'static str,
+    query: String,
+    users: Vec<UserRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    query: String,
+    page: Option<i64>,
+}
+
+pub async fn get_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<UsersQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (browser, _) = match console(&req, &state).await? {
+        Ok(console) => console,
+        Err(redirect) => return Ok(redirect),
+    };
+    let page_number = params.page.unwrap_or(1).clamp(1, 1_000_000);
+    let found = state
+        .auth
+        .accounts
+        .search(Some(&params.query), page_number, PER_PAGE)
+        .await?;
+    let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let link = |to: i64| {
+        format!(
+            "/admin/users?{}",
+            query_string([("query", params.query.as_str()), ("page", &to.to_string())])
+        )
+    };
+    let template = UsersPage {
+        section: "users",
+        query: params.query.clone(),
+        users: found.users.into_iter().map(UserRow::from).collect(),
+        total: found.total,
+        page: page_number,
+        pages,
+        previous: (page_number > 1).then(|| link(page_number - 1)),
+        next: (page_number < pages).then(|| link(page_number + 1)),
+    };
+    console_page(&browser, &template)
+}
+
+struct TokenRow {
+    description: String,
+    prefix: String,
+    status: &'static str,
+    expires_at: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage<'a> {
+    section: &'static str,
+    csrf: &'a str,
+    id: &'a str,
+    username: &'a str,
+    email: &'a str,
+    email_verified: bool,
+    phone: &'a str,
+    active: bool,
+    admin: bool,
+    plan: &'a str,
+    created_at: String,
+    last_sign_in: String,
+    factors: Vec<&'static str>,
+    has_pin: bool,
+    /// (provider, address there, last used)
+    identities: Vec<(String, String, String)>,
+    tokens: Vec<TokenRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct UserQuery {
+    done: Option<String>,
+}
+
+/// What a factor is called on the page.
+fn factor_name(method: Method) -> &'static str {
+    match method {
+        Method::Totp => "authenticator app",
+        Method::RecoveryCode => "recovery codes",
+        Method::Sms => "text message",
+        Method::Email => "e-mail code",
+    }
+}
+
+pub async fn get_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    params: web::Query<UserQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (browser, _) = match console(&req, &state).await? {
+        Ok(console) => console,
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    let user = state.auth.accounts.find_user(&id).await?;
+    let factors = state.auth.factors.second_factors(&user).await?;
+    let identities = state.auth.accounts.identities_of(&user.id).await?;
+    let tokens = state.auth.private_tokens.list_private_tokens(&user.id).await?;
+    let last = Query {
+        kind: Some("sign_in.succeeded".into()),
+        subject: Some(user.id.clone()),
+        limit: Some(1),
+        ..Query::default()
+    };
+    let last_sign_in = match audit::read(&state.db, last).await?.events.first() {
+        Some(event) => format!(
+            "{} from {}",
+            rfc3339(event.occurred_at),
+            event.ip.as_deref().unwrap_or("an unknown address")
+        ),
+        None => "never (or before the audit log's retention)".into(),
+    };
+    let template = UserPage {
+        section: "users",
+        csrf: &browser.csrf,
+        id: &user.id,
+        username: &user.username,
+        email: user.email.as_deref().unwrap_or(""),
+        email_verified: user.email_verified,
+        phone: user.phone.as_deref().unwrap_or(""),
+        active: user.is_active,
+        admin: user.scopes.split_whitespace().any(|s| s == crate::auth::ADMIN_SCOPE),
+        plan: &user.plan,
+        created_at: rfc3339(user.created_at),
+        last_sign_in,
+        factors: factors.into_iter().map(factor_name).collect(),
+        has_pin: user.pin_hash.is_some(),
+        identities: identities
+            .into_iter()
+            .map(|i| (i.provider_id, i.email.unwrap_or_default(), rfc3339(i.last_used_at)))
+            .collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenRow {
+                status: match t.revoked_at {
+                    Some(_) => "revoked",
+                    None if t.expires_at <= now => "expired",
+                    None => "active",
+                },
+                description: t.description,
+                prefix: t.prefix,
+                expires_at: rfc3339(t.expires_at),
+                last_used: t.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()),
+            })
+            .collect(),
+        notice: params
+            .done
+            .as_deref()
+            .and_then(Action::parse)
+            .map(Action::done),
+    };
+    console_page(&browser, &template)
+}
+
+/// What an administrator does to an account from its page.
+#[derive(Clone, Copy)]
+enum Action {
+    Disable,
+    Enable,
+    GrantAdmin,
+    RevokeAdmin,
+    ResetFactors,
+    EndSignIns,
+}
+
+impl Action {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "disable" => Self::Disable,
+            "enable" => Self::Enable,
+            "grant_admin" => Self::GrantAdmin,
+            "revoke_admin" => Self::RevokeAdmin,
+            "reset_factors" => Self::ResetFactors,
+            "end_sign_ins" => Self::EndSignIns,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Enable => "enable",
+            Self::GrantAdmin => "grant_admin",
+            Self::RevokeAdmin => "revoke_admin",
+            Self::ResetFactors => "reset_factors",
+            Self::EndSignIns => "end_sign_ins",
+        }
+    }
+
+    /// What the page says once it is done.
+    fn done(self) -> &'static str {
+        match self {
+            Self::Disable => "The account is disabled: its tokens stopped working.",
+            Self::Enable => "The account is enabled again.",
+            Self::GrantAdmin => "The account is an administrator from its next sign-in.",
+            Self::RevokeAdmin => "The account is no longer an administrator.",
+            Self::ResetFactors => "The second factors are reset: the person enrolls again after signing in.",
+            Self::EndSignIns => "Every sign-in of the account has ended.",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// Does one [`Action`] to the account, then shows its page again (POST, then GET).
+pub async fn post_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: PageForm<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &state, &form.csrf)?;
+    if let Err(redirect) = console(&req, &state).await? {
+        return Ok(redirect);
+    }
+    let action = Action::parse(&form.action).ok_or_else(|| PageError::bad_request("There is no such action."))?;
+    let accounts = &state.auth.accounts;
+    let now = state.clock.now();
+    let user = accounts.find_user(&id).await?;
+    match action {
+        Action::Disable | Action::Enable => {
+            accounts
+                .set_user_active(user, matches!(action, Action::Enable), now)
+                .await?;
+        }
+        Action::GrantAdmin | Action::RevokeAdmin => {
+            accounts
+                .set_admin(user, matches!(action, Action::GrantAdmin), now)
+                .await?;
+        }
+        Action::ResetFactors => accounts.reset_factors(&user, now).await?,
+        Action::EndSignIns => {
+            accounts.end_all_sign_ins(&user, now).await?;
+        }
+    }
+    Ok(see_other(&format!("/admin/users/{}?done={}", id, action.as_str())))
+}

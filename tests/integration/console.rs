@@ -1,0 +1,190 @@
+//! The administrators' console over HTTP: who may open it, finding an account, the changes its forms make
+//! (each refused without the CSRF token, each audited), and the audit log page.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::oidc_support::{Browser, hidden, location};
+use crate::support::{ADMIN_PASSWORD, PASSWORD, TestApp, TestUser};
+
+impl TestApp {
+    /// A browser signed in as the bootstrap administrator.
+    pub async fn admin_browser(&self) -> Browser {
+        let browser = self.browser();
+        let admin = TestUser {
+            id: String::new(),
+            username: "admin".into(),
+            email: String::new(),
+            password: ADMIN_PASSWORD.into(),
+        };
+        let response = browser.submit_login("/login", &admin, ADMIN_PASSWORD).await;
+        assert_eq!(location(&response), "/account");
+        browser
+    }
+}
+
+impl Browser {
+    /// Sends the account page's form with `action`, with the page's CSRF token unless `csrf` says otherwise.
+    async fn act(&self, user_id: &str, action: &str, csrf: Option<&str>) -> reqwest::Response {
+        let path = format!("/admin/users/{user_id}");
+        // The browser's token, from the account page when the console page is refused.
+        let token = match csrf {
+            Some(token) => token.to_owned(),
+            None => {
+                let page = self.get("/account").await.text().await.unwrap();
+                hidden(&page, "csrf").expect("a CSRF field")
+            }
+        };
+        self.client
+            .post(self.url(&path))
+            .form(&[("csrf", token.as_str()), ("action", action)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_console_is_only_for_administrators_signed_in_recently() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+
+    let stranger = app.browser();
+    let response = stranger.get("/admin/users").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login");
+
+    let browser = app.browser();
+    browser.sign_in(&alice).await;
+    for path in ["/admin/users", "/admin/audit", &format!("/admin/users/{}", alice.id)] {
+        assert_eq!(browser.get(path).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let response = browser.act(&alice.id, "grant_admin", None).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let admin = app.admin_browser().await;
+    let response = admin.get("/admin").await;
+    assert_eq!(location(&response), "/admin/users");
+    let response = admin.get("/admin/users").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("/admin/users/{}", alice.id))
+    );
+
+    // After mfa.reauth_max_age_secs the console asks for a new sign-in.
+    app.advance_clock(Duration::from_secs(901));
+    let response = admin.get("/admin/users").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("recent sign-in"));
+}
+
+#[tokio::test]
+async fn an_administrator_with_an_authenticator_app_must_have_used_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_browser().await;
+    assert_eq!(admin.get("/admin/users").await.status(), StatusCode::OK);
+    let tokens = app.admin_login().await;
+    app.enroll_totp(&tokens.access).await;
+    let response = admin.get("/admin/users").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "a password-only session of an account with a factor"
+    );
+}
+
+#[tokio::test]
+async fn the_console_finds_an_account_and_changes_it_with_each_change_audited() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let admin = app.admin_browser().await;
+
+    let page = admin.get("/admin/users?query=ALI").await.text().await.unwrap();
+    assert!(page.contains(">alice</a>") && !page.contains(">bob</a>"), "{page}");
+    assert!(page.contains("1 account match"));
+
+    let page = admin
+        .get(&format!("/admin/users/{}", alice.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("alice@example.org") && page.contains("from 127.0.0.1"),
+        "{page}"
+    );
+
+    // A form without this browser's token changes nothing.
+    let response = admin
+        .act(&alice.id, "disable", Some("forged-token-forged-token-forged-token"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.login_raw("alice", PASSWORD).await.status(), StatusCode::OK);
+
+    let response = admin.act(&alice.id, "disable", None).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), format!("/admin/users/{}?done=disable", alice.id));
+    let page = admin.get(&location(&response)).await.text().await.unwrap();
+    assert!(
+        page.contains("The account is disabled") && page.contains("id=\"status\">disabled"),
+        "{page}"
+    );
+    assert_eq!(
+        app.login_raw("alice", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    for action in ["enable", "grant_admin", "reset_factors", "end_sign_ins"] {
+        let response = admin.act(&alice.id, action, None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let response = admin.act(&alice.id, "delete_everything", None).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = admin.act("no-such-account", "disable", None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let page = admin
+        .get(&format!("/admin/audit?subject={}", alice.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for kind in [
+        "account.disabled",
+        "account.enabled",
+        "account.admin_granted",
+        "account.factors_reset",
+        "account.sessions_revoked",
+    ] {
+        assert!(page.contains(kind), "{kind} is not on the audit page");
+    }
+    let page = admin.get("/admin/audit?kind=sign_in").await.text().await.unwrap();
+    assert!(page.contains("kind: is not an event name"), "{page}");
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_disabled_or_demoted_from_the_console() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_browser().await;
+    let tokens = app.admin_login().await;
+    let me: serde_json::Value = app
+        .get_authorized("/api/v1/user", &tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap();
+    for action in ["disable", "revoke_admin"] {
+        let response = admin.act(id, action, None).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{action}");
+        assert!(response.text().await.unwrap().contains("last active administrator"));
+    }
+    assert_eq!(admin.get("/admin/users").await.status(), StatusCode::OK);
+}
