@@ -477,3 +477,58 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
         .unwrap();
     assert!(log.contains("account.disabled") && log.contains(&alice.id), "{log}");
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn an_administrator_creates_an_application_and_an_api_key_in_the_console() {
+    let app = TestApp::spawn().await;
+    let (_driver, browser) = start_browser().await;
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#login", "admin").await;
+    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+
+    browser.goto(&app.url("/admin/apps")).await.unwrap();
+    fill(&browser, "#name", "Billing").await;
+    submit(&browser, "form[action='/admin/apps'] button").await;
+    let path = path_of(&browser).await;
+    assert!(
+        path.starts_with("/admin/apps/") && path.ends_with("?done=created"),
+        "{path}"
+    );
+
+    fill(&browser, "#key-name", "server").await;
+    submit(&browser, "form[action$='/api-keys'] button").await;
+    let key = browser
+        .find(Locator::Id("new-key"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(key.starts_with("tsk_"), "{key}");
+    let response = crate::applications::with_key(Some(&key))
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"login": "admin", "password": crate::support::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "the key made in the browser works"
+    );
+
+    browser.goto(&app.url(&path)).await.unwrap();
+    let keys = browser
+        .find(Locator::Css("table.list tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        keys.contains("server") && keys.contains("active") && !keys.contains(&key),
+        "{keys}"
+    );
+}

@@ -188,3 +188,170 @@ async fn the_last_administrator_cannot_be_disabled_or_demoted_from_the_console()
     }
     assert_eq!(admin.get("/admin/users").await.status(), StatusCode::OK);
 }
+
+impl Browser {
+    /// Posts `form` (with the browser's CSRF token) to `path`.
+    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let page = self.get("/account").await.text().await.unwrap();
+        let csrf = hidden(&page, "csrf").expect("a CSRF field");
+        let mut form = form.to_vec();
+        form.push(("csrf", &csrf));
+        self.client.post(self.url(path)).form(&form).send().await.unwrap()
+    }
+}
+
+/// The settings form as the page fills it for a new application, with `changes`.
+fn settings<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("name", "Billing"),
+        ("rate_limit_per_minute", "1000"),
+        ("access_token_ttl_secs", "3600"),
+        ("refresh_token_ttl_secs", "2592000"),
+        ("access_mode", "registration"),
+        ("method_password", "on"),
+        ("external_providers", ""),
+        ("code_ttl_secs", "120"),
+        ("ip_ranges", ""),
+        ("idle_timeout_secs", ""),
+        ("pin_format", "any"),
+    ];
+    for (name, value) in changes {
+        form.retain(|(field, _)| field != name);
+        form.push((name, value));
+    }
+    form
+}
+
+#[tokio::test]
+async fn the_console_creates_an_application_its_settings_and_a_key_shown_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_browser().await;
+    let page = admin.get("/admin/apps").await.text().await.unwrap();
+    assert!(page.contains(">default</td>"), "{page}");
+
+    let response = admin
+        .post_form("/admin/apps", &[("name", "Billing"), ("slug", "billing")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = location(&response);
+    let id = path
+        .trim_start_matches("/admin/apps/")
+        .trim_end_matches("?done=created")
+        .to_owned();
+    let response = admin
+        .post_form("/admin/apps", &[("name", "Billing again"), ("slug", "billing")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("slug: another application has it")
+    );
+
+    let response = admin
+        .post_form(
+            &format!("/admin/apps/{id}/api-keys"),
+            &[("name", "server"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    let key = page
+        .split("id=\"new-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(key.starts_with("tsk_"), "{key}");
+    let login = crate::applications::with_key(Some(&key))
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"login": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK, "the new key works");
+    let page = admin.get(&format!("/admin/apps/{id}")).await.text().await.unwrap();
+    assert!(!page.contains(&key), "a key is shown once");
+
+    let path = format!("/admin/apps/{id}");
+    let response = admin
+        .post_form(&path, &settings(&[("rate_limit_per_minute", "lots")]))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("rate_limit_per_minute: must be a whole number")
+    );
+    let response = admin.post_form(&path, &settings(&[("access_mode", "everyone")])).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let changes = [
+        ("access_mode", "invite_only"),
+        ("rate_limit_per_minute", "60"),
+        ("idle_timeout_secs", "600"),
+    ];
+    let response = admin.post_form(&path, &settings(&changes)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{:?}", response.text().await);
+    let tokens = app.admin_login().await;
+    let stored: serde_json::Value = app
+        .get_authorized(&format!("/api/v1/admin/apps/{id}"), &tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["access_mode"], "invite_only");
+    assert_eq!(stored["rate_limit_per_minute"], 60);
+    assert_eq!(stored["idle_timeout_secs"], 600);
+
+    let page = admin.get(&path).await.text().await.unwrap();
+    let key_id = page
+        .split(&format!("/admin/apps/{id}/api-keys/"))
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let response = admin
+        .post_form(&format!("/admin/apps/{id}/api-keys/{key_id}/revoke"), &[])
+        .await;
+    assert_eq!(location(&response), format!("/admin/apps/{id}?done=key_revoked"));
+    let refused = crate::applications::with_key(Some(&key))
+        .get(app.url("/api/v1/user"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    let response = admin.post_form(&format!("/admin/apps/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = admin
+        .post_form(&format!("/admin/apps/{id}/delete"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(location(&response), "/admin/apps");
+    assert_eq!(admin.get(&path).await.status(), StatusCode::NOT_FOUND);
+
+    let page = admin
+        .get(&format!("/admin/audit?subject={id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for kind in ["application.created", "application.updated", "application.deleted"] {
+        assert!(page.contains(kind), "{kind} is not on the audit page");
+    }
+    let page = admin
+        .get("/admin/audit?kind=api_key.revoked")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&key_id));
+}

@@ -34,8 +34,12 @@ pub(super) async fn console(
 }
 
 /// A console page: not cached, the CSRF cookie kept.
-pub(super) fn console_page(browser: &BrowserState, template: &impl Template) -> Result<HttpResponse, PageError> {
-    let mut response = page(StatusCode::OK);
+pub(super) fn console_page(
+    browser: &BrowserState,
+    status: StatusCode,
+    template: &impl Template,
+) -> Result<HttpResponse, PageError> {
+    let mut response = page(status);
     response.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
     browser.keep_csrf(&mut response);
     render(response, template)
@@ -132,7 +136,7 @@ pub async fn get_users(
         previous: (page_number > 1).then(|| link(page_number - 1)),
         next: (page_number < pages).then(|| link(page_number + 1)),
     };
-    console_page(&browser, &template)
+    console_page(&browser, StatusCode::OK, &template)
 }
 
 struct TokenRow {
@@ -243,13 +247,9 @@ pub async fn get_user(
                 last_used: t.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()),
             })
             .collect(),
-        notice: params
-            .done
-            .as_deref()
-            .and_then(Action::parse)
-            .map(Action::done),
+        notice: params.done.as_deref().and_then(Action::parse).map(Action::done),
     };
-    console_page(&browser, &template)
+    console_page(&browser, StatusCode::OK, &template)
 }
 
 /// What an administrator does to an account from its page.

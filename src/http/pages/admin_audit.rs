@@ -1,6 +1,7 @@
 //! `/admin/audit`: the audit log in the console, newest first, filtered by kind, actor, subject or application,
 //! a page of events at a time.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -121,5 +122,5 @@ pub async fn get_audit(
         older,
         error,
     };
-    console_page(&browser, &template)
+    console_page(&browser, StatusCode::OK, &template)
 }

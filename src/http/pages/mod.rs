@@ -4,6 +4,9 @@
 mod access;
 mod account;
 mod admin;
+mod admin_api_keys;
+mod admin_app_settings;
+mod admin_apps;
 mod admin_audit;
 mod browser;
 mod consent;
@@ -104,6 +107,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(admin::get_user)
                 .post(admin::post_user),
         )
+        .service(
+            web::resource("/admin/apps")
+                .get(admin_apps::get_apps)
+                .post(admin_apps::post_apps),
+        )
+        .service(
+            web::resource("/admin/apps/{id}")
+                .get(admin_apps::get_app)
+                .post(admin_app_settings::post_app),
+        )
+        .service(web::resource("/admin/apps/{id}/api-keys").post(admin_api_keys::post_api_key))
+        .service(web::resource("/admin/apps/{id}/api-keys/{key_id}/revoke").post(admin_api_keys::post_revoke_api_key))
+        .service(web::resource("/admin/apps/{id}/delete").post(admin_apps::post_delete_app))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
         .service(web::resource("/account/security").get(security::get_security))
