@@ -1,8 +1,12 @@
 //! `/metrics`: off unless enabled; once on, requests by route pattern, sign-ins, tokens, rate-limit refusals and
-//! the gauges read at scrape time; its own listener with `metrics.bind`.
+//! the gauges read at scrape time; its own listener with `metrics.bind`; and the request's application and
+//! account in the JSON log lines.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, TestApp};
 
@@ -144,4 +148,56 @@ async fn a_separate_bind_serves_metrics_there_only() {
     assert_counted(&text, r#"tessera_sign_ins_total{method="password",result="succeeded"}"#);
     let main_port = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(main_port.status(), StatusCode::NOT_FOUND);
+}
+
+/// A log destination the test reads back.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn json_log_lines_name_the_application_and_the_account() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter("tessera=debug")
+        .with_writer(move || writer.clone())
+        .finish();
+    // Each test runs in a process of its own under nextest; under `cargo test` another test may have set it first.
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let tokens = app.admin_login().await;
+    let response = app.get_authorized("/api/v1/user", &tokens.access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    let user_id = me["id"].as_str().or(me["user"]["id"].as_str()).unwrap().to_owned();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let served = logs
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|line| line["span"]["path"] == "/api/v1/user" && line["span"]["user"].is_string())
+        .unwrap_or_else(|| panic!("no line of GET /api/v1/user names its account in\n{logs}"));
+    assert_eq!(served["span"]["user"], user_id.as_str());
+    assert!(
+        served["span"]["app"].as_str().is_some_and(|app| !app.is_empty()),
+        "{served}"
+    );
+    assert!(
+        served["span"]["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{served}"
+    );
 }
