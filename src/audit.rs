@@ -200,12 +200,32 @@ pub async fn within<F: Future>(mut context: RequestContext, work: F) -> F::Outpu
 
 /// The account behind the current request (a bearer token or a browser session resolved to it).
 pub fn note_actor(user_id: &str) {
-    let _ = REQUEST.try_with(|context| context.borrow_mut().actor = Some(user_id.to_owned()));
+    if note(|context| &mut context.actor, user_id) {
+        // The request's log lines from here on name the account (the HTTP layer's span declares `user`).
+        tracing::Span::current().record("user", user_id);
+    }
 }
 
 /// The application the current request came through.
 pub fn note_application(application_id: &str) {
-    let _ = REQUEST.try_with(|context| context.borrow_mut().application = Some(application_id.to_owned()));
+    if note(|context| &mut context.application, application_id) {
+        // The request's log lines from here on name the application (the HTTP layer's span declares `app`).
+        tracing::Span::current().record("app", application_id);
+    }
+}
+
+/// Sets a fact of the current request; whether it changed (nothing changes outside a request). A span field
+/// recorded twice would be printed twice in text logs, hence the question.
+fn note(fact: impl FnOnce(&mut RequestContext) -> &mut Option<String>, value: &str) -> bool {
+    REQUEST
+        .try_with(|context| {
+            let mut context = context.borrow_mut();
+            let slot = fact(&mut context);
+            let changed = slot.as_deref() != Some(value);
+            *slot = Some(value.to_owned());
+            changed
+        })
+        .unwrap_or(false)
 }
 
 /// The current request's facts, if any (none on the command line or in background work).

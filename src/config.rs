@@ -6,6 +6,7 @@ mod compat;
 mod environment;
 mod federation;
 mod load;
+mod metrics;
 mod secret;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ pub use compat::{CellmobsConfig, CompatConfig, ProfileConfig};
 pub use federation::{
     FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, amr_problem, id_problem, issuer_problem,
 };
+pub use metrics::MetricsConfig;
 pub use secret::Secret;
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
@@ -47,6 +49,8 @@ pub struct Config {
     /// Drop-in profiles of other products' APIs.
     pub compat: CompatConfig,
     pub log: LogConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
     /// E-mail of the administrator created at first start (`TESSERA_BOOTSTRAP_ADMIN_EMAIL`).

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod federation;
 pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod qr;

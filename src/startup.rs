@@ -2,12 +2,12 @@
 //! serve HTTP. Tests call [`Application::build_with_listener`] the same way `main` calls
 //! [`Application::build`].
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,6 +24,8 @@ use crate::tokens::opaque::random_bytes;
 pub struct Application {
     server: Server,
     port: u16,
+    /// `/metrics` on its own listener (`metrics.bind`), and the port it took.
+    metrics: Option<(Server, u16)>,
     state: web::Data<AppState>,
     first_api_key: Option<String>,
 }
@@ -49,9 +51,14 @@ impl Application {
             .port();
         let server = serve(state.clone(), listener)?;
         tracing::info!(issuer = %state.config.issuer(), port, "Tessera is listening");
+        let metrics = match (state.config.metrics.enabled, state.config.metrics.bind_address()) {
+            (true, Some(address)) => Some(serve_metrics(state.clone(), address)?),
+            _ => None,
+        };
         Ok(Self {
             server,
             port,
+            metrics,
             state,
             first_api_key,
         })
@@ -60,6 +67,11 @@ impl Application {
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` listens on alone, when `metrics.bind` names one (useful with port 0).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// The default application's first API key, when this start created it (shown once; tests use it).
@@ -74,7 +86,10 @@ impl Application {
 
     /// Serves until the process is told to stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((metrics, _)) => futures_util::future::try_join(self.server, metrics).await.map(|_| ()),
+            None => self.server.await,
+        }
     }
 }
 
@@ -86,6 +101,9 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
     };
     let server = state.config.server.clone();
     let per_worker = server.max_connections.div_ceil(workers).max(1);
+    let metrics = state.config.metrics.enabled;
+    // With `metrics.bind`, /metrics is served on that listener only (see `serve_metrics`).
+    let metrics_here = metrics && state.config.metrics.bind.is_none();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -94,6 +112,12 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
             .wrap(http::error_bodies())
             .wrap(http::middleware::security_headers(https))
             .wrap(from_fn(http::middleware::request_context))
+            .wrap(Condition::new(metrics, from_fn(http::metrics::record_requests)))
+            .configure(|cfg| {
+                if metrics_here {
+                    http::metrics::routes(cfg);
+                }
+            })
             .configure(http::routes)
     })
     .workers(workers)
@@ -105,6 +129,23 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> Result<Server, St
     .map_err(|e| StartError::Other(e.to_string()))?
     .run();
     Ok(server)
+}
+
+/// `/metrics` alone on `address`, one worker: kept off the public listener (an internal interface, say).
+fn serve_metrics(state: web::Data<AppState>, address: SocketAddr) -> Result<(Server, u16), StartError> {
+    let listener = TcpListener::bind(address)
+        .map_err(|e| StartError::Other(format!("cannot listen on {address} (metrics.bind): {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .port();
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::metrics::routes))
+        .workers(1)
+        .listen(listener)
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .run();
+    tracing::info!(port, "metrics are served on their own listener");
+    Ok((server, port))
 }
 
 fn warn_about_insecure_settings(config: &Config) {

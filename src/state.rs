@@ -5,12 +5,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::apps::AppService;
-use crate::apps::rate_limit::{InProcessLimiter, RateLimiter};
+use crate::apps::rate_limit::{Counted, InProcessLimiter, RateLimiter};
 use crate::apps::shared_limiter::SharedLimiter;
 use crate::auth::{Auth, Passwords};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::federation::Federation;
+use crate::metrics::{Metrics, Reading};
 use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
 use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub discovery: Bytes,
     /// The drop-in profiles that are on.
     pub profiles: Arc<crate::apps::profiles::Profiles>,
+    /// What is counted for `/metrics` (counted whether or not it is served).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Why the services could not be built.
@@ -68,7 +71,8 @@ impl AppState {
             tracing::info!(kid = %key.kid, "generated the first signing key");
         }
         let keys = Arc::new(KeyRing::load(&db, config.secret_key.clone(), publish_window(&config), clock.now()).await?);
-        let tokens = AccessTokens::new(keys.clone(), config.issuer().to_owned());
+        let metrics = Arc::new(Metrics::new());
+        let tokens = AccessTokens::new(keys.clone(), config.issuer().to_owned(), metrics.clone());
         let id_tokens = IdTokens::new(
             keys.clone(),
             config.issuer().to_owned(),
@@ -84,6 +88,7 @@ impl AppState {
         } else {
             Arc::new(InProcessLimiter::default())
         };
+        let limiter: Arc<dyn RateLimiter> = Arc::new(Counted::new(limiter, metrics.clone()));
         let apps = Arc::new(AppService::new(&config, db.clone(), limiter.clone()));
         let captcha = Captcha::new(&config.captcha).map_err(|e| StartError::Other(format!("captcha client: {e}")))?;
         let auth = Auth::new(
@@ -95,6 +100,7 @@ impl AppState {
             limiter,
             Arc::new(notifier(&config)?),
             captcha,
+            metrics.clone(),
         );
         auth.revoked.load(clock.now()).await?;
         apps.ensure_default(clock.now()).await?;
@@ -121,7 +127,23 @@ impl AppState {
             oidc,
             federation,
             profiles: Arc::new(profiles),
+            metrics,
         })
+    }
+
+    /// The gauges' values now: the pool, the password hashes, the age of the signing key.
+    pub fn metrics_reading(&self) -> Reading {
+        let pool = self.db.pool_status();
+        let hashes = self.auth.credentials.hash_load();
+        let now = self.clock.now();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Reading {
+            db_idle: count(pool.idle),
+            db_in_use: count(pool.in_use),
+            hash_queue: count(hashes.queued),
+            hash_in_progress: count(hashes.in_progress),
+            signing_key_age_secs: self.keys.current().signing_since(now).map(|since| now - since),
+        }
     }
 }
 

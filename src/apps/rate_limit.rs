@@ -5,10 +5,11 @@
 //! (`shared_limiter::SharedLimiter`), so several instances behind a load balancer keep one budget.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::{BoxFuture, FutureExt, ready};
 
+use crate::metrics::Metrics;
 use crate::store::StoreError;
 
 /// What a limit allows.
@@ -187,12 +188,74 @@ impl RateLimiter for InProcessLimiter {
     }
 }
 
+/// A limiter that counts its refusals in the metrics, by the limit a key's prefix names.
+pub struct Counted {
+    inner: Arc<dyn RateLimiter>,
+    metrics: Arc<Metrics>,
+}
+
+impl Counted {
+    pub fn new(inner: Arc<dyn RateLimiter>, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+
+    fn note(&self, key: &str, decision: Result<Decision, StoreError>) -> Result<Decision, StoreError> {
+        if let Ok(Decision { allowed: false, .. }) = decision {
+            self.metrics.rate_limited(limit_name(key));
+        }
+        decision
+    }
+}
+
+impl RateLimiter for Counted {
+    fn take<'a>(&'a self, key: &'a str, policy: Policy, now_ms: i64) -> BoxFuture<'a, Result<Decision, StoreError>> {
+        async move { self.note(key, self.inner.take(key, policy, now_ms).await) }.boxed()
+    }
+
+    fn check<'a>(&'a self, key: &'a str, policy: Policy, now_ms: i64) -> BoxFuture<'a, Result<Decision, StoreError>> {
+        async move { self.note(key, self.inner.check(key, policy, now_ms).await) }.boxed()
+    }
+
+    fn prune(&self, now_ms: i64) {
+        self.inner.prune(now_ms);
+    }
+}
+
+/// The limit a key belongs to, named for the metrics: the part before its first `:`, from a fixed list (the
+/// rest of a key names a client, an address or an account, which must not become a label).
+pub fn limit_name(key: &str) -> &'static str {
+    const LIMITS: &[(&str, &str)] = &[
+        ("app", "application"),
+        ("keyless", "invalid_api_key"),
+        ("login-failures", "login_failures"),
+        ("signup-email", "signup_email"),
+        ("signup-ip", "signup_ip"),
+        ("otp-to", "code_destination"),
+        ("otp-ip", "code_ip"),
+        ("otp-account", "code_account"),
+        ("guest-ip", "guest_ip"),
+    ];
+    let prefix = key.split_once(':').map_or(key, |(prefix, _)| prefix);
+    LIMITS
+        .iter()
+        .find(|(known, _)| *known == prefix)
+        .map_or("other", |(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn take(limiter: &InProcessLimiter, key: &str, policy: Policy, now_ms: i64) -> Decision {
         limiter.decide(key, policy, now_ms, true)
+    }
+
+    #[test]
+    fn limits_are_named_by_their_prefix_only() {
+        assert_eq!(limit_name("app:0190"), "application");
+        assert_eq!(limit_name("login-failures:203.0.113.7"), "login_failures");
+        assert_eq!(limit_name("otp-to:+15005550006"), "code_destination");
+        assert_eq!(limit_name("someone:else"), "other");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::{AccessError, AuthError, CredentialError, Credentials, Origin};
 use crate::apps::rate_limit::Policy;
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
+use crate::metrics::SignInResult;
 use crate::store::users::{self, User};
 
 impl Credentials {
@@ -132,6 +133,7 @@ impl Credentials {
             .with("credential", attempt.as_str())
             .with("locks", failures >= threshold);
         audit::record(&self.db, event, now).await;
+        self.metrics.sign_in(attempt.as_str(), SignInResult::Failed);
         Ok(())
     }
 
@@ -142,6 +144,7 @@ impl Credentials {
             event = event.about(Subject::User(account.to_owned()));
         }
         audit::record(&self.db, event, now).await;
+        self.metrics.sign_in(Attempt::Password.as_str(), SignInResult::Failed);
     }
 
     /// The caller's password again, before a sensitive change: counted like a sign-in, and a wrong one is

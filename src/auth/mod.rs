@@ -33,7 +33,7 @@ pub use error::{
 };
 pub use flow::ExternalIdentity;
 pub use identities::LinkedIdentity;
-pub use password::{PasswordError, Passwords};
+pub use password::{HashLoad, PasswordError, Passwords};
 pub use private_tokens::{
     LivePrivateToken, NewPrivateToken, PrivateTokenInfo, PrivateTokenRequest, exchanged_lifetime,
 };
@@ -49,6 +49,7 @@ use crate::apps::rate_limit::RateLimiter;
 use crate::config::{
     Config, LoginConfig, MfaConfig, OtpConfig, Secret, SessionConfig, SignupConfig, TokenConfig, UserCreateScope,
 };
+use crate::metrics::Metrics;
 use crate::notify::{Captcha, Notifier};
 use crate::store::Database;
 use crate::tokens::AccessTokens;
@@ -90,6 +91,8 @@ pub struct Credentials {
     password_len: std::ops::RangeInclusive<usize>,
     /// The captcha check of sign-in (passes everything when none is configured).
     captcha: Captcha,
+    /// Where sign-in outcomes are counted (the flow counts through it too).
+    metrics: Arc<Metrics>,
 }
 
 /// Who may enter an application: its policy applied to an account, and the members of invite-only ones.
@@ -178,6 +181,7 @@ impl Auth {
         limiter: Arc<dyn RateLimiter>,
         notify: Arc<Notifier>,
         captcha: Captcha,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let credentials = Arc::new(Credentials {
             db: db.clone(),
@@ -187,6 +191,7 @@ impl Auth {
             policy: config.login.clone(),
             password_len: config.password.min_length..=config.password.max_length,
             captcha: captcha.clone(),
+            metrics,
         });
         let access = Arc::new(Access {
             db: db.clone(),
@@ -294,6 +299,11 @@ impl Credentials {
     /// Gives back password-hashing memory that has been idle for `idle`.
     pub fn release_idle_memory(&self, idle: std::time::Duration) {
         self.passwords.release_idle_memory(idle);
+    }
+
+    /// The password hashes waiting and running now.
+    pub fn hash_load(&self) -> HashLoad {
+        self.passwords.load()
     }
 
     /// The captcha widget the sign-in and sign-up pages show, if a captcha is configured.

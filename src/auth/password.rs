@@ -1,6 +1,7 @@
 //! Password hashing with argon2id on blocking threads, at most N at once so memory stays bounded under a
 //! login flood; unknown accounts are checked against a dummy hash so timing does not tell who exists.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,10 +26,23 @@ pub struct PasswordCheck {
     pub needs_rehash: bool,
 }
 
+/// How busy the hashing pool is, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashLoad {
+    /// Hashes waiting for a turn.
+    pub queued: usize,
+    /// Hashes holding a turn (computing, or about to on a blocking thread).
+    pub in_progress: usize,
+}
+
 /// Hashes and verifies passwords.
 pub struct Passwords {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Hashes computed at once at most.
+    capacity: usize,
+    /// Hashes waiting for a permit now.
+    waiting: AtomicUsize,
     memory: Arc<BlockPool>,
     dummy_hash: String,
 }
@@ -52,6 +66,8 @@ impl Passwords {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(permits)),
+            capacity: permits,
+            waiting: AtomicUsize::new(0),
             memory,
             dummy_hash,
         })
@@ -91,19 +107,45 @@ impl Passwords {
         self.memory.release_idle(idle);
     }
 
+    /// The hashes waiting and running now.
+    pub fn load(&self) -> HashLoad {
+        HashLoad {
+            queued: self.waiting.load(Ordering::Relaxed),
+            in_progress: self.capacity.saturating_sub(self.permits.available_permits()),
+        }
+    }
+
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+        let queued = Queued::enter(&self.waiting);
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| PasswordError(e.to_string()))?;
+        drop(queued);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
         })
         .await
         .map_err(|e| PasswordError(e.to_string()))
+    }
+}
+
+/// A hash counted as waiting until this is dropped (its turn came, or its caller gave up).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -325,6 +325,7 @@ impl PrivateTokens {
                 acr: None,
                 auth_time: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
+                grant: crate::metrics::Grant::PrivateToken,
             },
             now,
         )?)

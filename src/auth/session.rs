@@ -253,6 +253,7 @@ impl Sessions {
                 acr: Some(how.acr),
                 auth_time: Some(now),
                 lifetime: app.access_token_ttl_secs,
+                grant: crate::metrics::Grant::SignIn,
             },
             now,
         )?;
@@ -312,6 +313,7 @@ impl Sessions {
                 acr: Some(&rotated.family.acr),
                 auth_time: Some(rotated.family.auth_time),
                 lifetime: app.access_token_ttl_secs,
+                grant: crate::metrics::Grant::RefreshToken,
             },
             now,
         )?;

@@ -404,3 +404,32 @@ fn connection_timeouts_are_bounded() {
     config.server.shutdown_timeout_secs = 0;
     config.validate().unwrap();
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn metrics_come_from_the_environment_and_a_bad_bind_is_named() {
+    figment::Jail::expect_with(|jail| {
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(!config.metrics.enabled);
+        assert_eq!(config.metrics.bind_address(), None);
+
+        jail.set_env("TESSERA_METRICS__ENABLED", "true");
+        jail.set_env("TESSERA_METRICS__BIND", "127.0.0.1:9090");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(config.metrics.enabled);
+        assert_eq!(config.metrics.bind_address(), Some("127.0.0.1:9090".parse().unwrap()));
+
+        jail.set_env("TESSERA_METRICS__BIND", "");
+        assert_eq!(Config::load(None).map_err(|e| e.to_string())?.metrics.bind, None);
+
+        for bind in ["localhost", "127.0.0.1:8080"] {
+            jail.set_env("TESSERA_METRICS__BIND", bind);
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("TESSERA_METRICS__BIND") && err.contains("metrics.bind"),
+                "{err}"
+            );
+        }
+        Ok(())
+    });
+}

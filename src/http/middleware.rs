@@ -36,15 +36,23 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// Gives each request an id (echoed in `X-Request-Id`), a tracing span, and one log line.
+/// Gives each request an id (echoed in `X-Request-Id`), a tracing span, and one log line. The span also carries
+/// the application (`app`) and the account (`user`) once the request's credentials name them: `audit::note_*`
+/// records them into it where they are resolved, so every later line of the request, its last included, has them.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = random_id();
     // The path only: a query string may carry something that must not reach the logs.
-    let span =
-        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %logged_path(req.path()));
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %req.method(),
+        path = %logged_path(req.path()),
+        app = tracing::field::Empty,
+        user = tracing::field::Empty,
+    );
     let started = Instant::now();
     let context = crate::audit::RequestContext {
         request_id: Some(request_id.clone()),

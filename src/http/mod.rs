@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod outage;

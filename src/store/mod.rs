@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-pub use pool::{AdvisoryLock, Database};
+pub use pool::{AdvisoryLock, Database, PoolStatus};
 
 /// A connection to either backend; the variant is chosen from the URL scheme, never guessed.
 #[derive(diesel::MultiConnection)]

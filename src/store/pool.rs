@@ -30,7 +30,25 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// The pool's connections by state, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open and waiting to be used.
+    pub idle: usize,
+    /// Lent out to a query.
+    pub in_use: usize,
+}
+
 impl Database {
+    /// How many connections are idle and in use now.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            idle: status.available,
+            in_use: status.size.saturating_sub(status.available),
+        }
+    }
+
     /// Opens a pool (lazily: connections are made on first use) to the database `url` names.
     pub fn connect(url: &str, max_connections: usize, acquire_timeout: Duration) -> StoreResult<Self> {
         let url = DatabaseUrl::parse(url)?;

@@ -9,6 +9,7 @@ use super::keyring::KeyRing;
 use super::opaque::random_id;
 use super::{TokenError, jwt};
 use crate::clock::UnixTime;
+use crate::metrics::{Grant, Metrics};
 
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -72,6 +73,8 @@ pub struct AccessGrant<'a> {
     pub auth_time: Option<UnixTime>,
     /// Lifetime in seconds (the application's setting).
     pub lifetime: i64,
+    /// How the token was obtained (counted in the metrics).
+    pub grant: Grant,
 }
 
 /// A signed access token and its lifetime in seconds.
@@ -86,11 +89,12 @@ pub struct IssuedAccessToken {
 pub struct AccessTokens {
     keys: Arc<KeyRing>,
     issuer: String,
+    metrics: Arc<Metrics>,
 }
 
 impl AccessTokens {
-    pub fn new(keys: Arc<KeyRing>, issuer: String) -> Self {
-        Self { keys, issuer }
+    pub fn new(keys: Arc<KeyRing>, issuer: String, metrics: Arc<Metrics>) -> Self {
+        Self { keys, issuer, metrics }
     }
 
     /// The key ring behind these tokens.
@@ -124,6 +128,7 @@ impl AccessTokens {
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;
+        self.metrics.token_issued(grant.grant);
         Ok(IssuedAccessToken {
             token,
             expires_in: grant.lifetime,

@@ -73,6 +73,15 @@ impl KeySet {
             .ok_or_else(|| TokenError::Key("no active signing key".into()))
     }
 
+    /// When the key that signs at `now` started signing, if one does.
+    pub fn signing_since(&self, now: UnixTime) -> Option<UnixTime> {
+        self.signers
+            .iter()
+            .rev()
+            .find(|scheduled| scheduled.activates_at <= now)
+            .map(|scheduled| scheduled.activates_at)
+    }
+
     /// The published key with this `kid`.
     pub fn verifier(&self, kid: &str) -> Option<&ParsedPublicKey> {
         self.verifiers.get(kid)

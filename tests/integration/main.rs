@@ -38,6 +38,7 @@ mod introspection;
 mod jwks;
 mod login;
 mod logout;
+mod metrics;
 mod mfa;
 mod networks;
 mod oauth_refresh;

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub state: web::Data<AppState>,
     pub database: TestDatabase,
+    /// `http://127.0.0.1:<port>` of `/metrics`' own listener, when `metrics.bind` is set.
+    pub metrics_address: Option<String>,
 }
 
 /// A registered account and its password.
@@ -76,6 +78,7 @@ impl TestApp {
             .first_api_key()
             .expect("a fresh install makes the default application's key")
             .to_owned();
+        let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
         tokio::spawn(app.run_until_stopped());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-api-key", api_key.parse().unwrap());
@@ -92,6 +95,7 @@ impl TestApp {
             clock,
             state,
             database,
+            metrics_address,
         }
     }
 
@@ -170,6 +174,7 @@ impl TestApp {
             .await
             .expect("the second server starts");
         let state = app.state();
+        let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
@@ -178,6 +183,7 @@ impl TestApp {
             clock: self.clock.clone(),
             state,
             database: TestDatabase::borrowed(&self.database.url),
+            metrics_address,
         }
     }
 

@@ -28,6 +28,7 @@ use crate::apps::Application;
 use crate::apps::policy::ContactChannel;
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
+use crate::metrics::SignInResult;
 use crate::store::sign_in_flows::{self, SignInFlowRow};
 use crate::store::users::User;
 use crate::tokens::opaque;
@@ -238,6 +239,9 @@ impl SignIn {
                 .in_application(&app.id)
                 .with("reason", "not_admitted");
             audit::record(&self.db, event, now).await;
+            self.credentials
+                .metrics
+                .sign_in(first_factor(&how), SignInResult::Refused);
             return Err(self.refusal(&user, app));
         }
         let (stage, step_methods) = if how.has_second_factor() {
@@ -267,6 +271,9 @@ impl SignIn {
                 .with("amr", how.amr.clone())
                 .with("acr", how.acr);
             audit::record(&self.db, event, now).await;
+            self.credentials
+                .metrics
+                .sign_in(first_factor(&how), SignInResult::Succeeded);
             return Ok(Progress::Proven(Box::new(user), how));
         };
         let (token, flow_id) = match flow {
@@ -436,5 +443,16 @@ fn verification_step(user: &User, channels: Vec<ContactChannel>) -> NextStep {
     NextStep::Verification {
         channels,
         email: user.email.as_deref().map(super::mfa::mask_email),
+    }
+}
+
+/// The first factor of a sign-in, as the metrics name it (the names of failed attempts, where they match).
+fn first_factor(how: &Authentication) -> &'static str {
+    match how.amr.split_whitespace().next() {
+        None => "guest",
+        Some(super::session::PASSWORD_AMR) => "password",
+        Some(super::session::EMAIL_CODE_AMR | super::session::SMS_CODE_AMR) => "sign_in_code",
+        Some(external::FEDERATED_AMR) => "external",
+        Some(_) => "other",
     }
 }

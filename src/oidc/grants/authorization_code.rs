@@ -97,6 +97,7 @@ impl OidcService {
                 acr: Some(&row.acr),
                 auth_time: Some(row.auth_time),
                 lifetime: app.access_token_ttl_secs,
+                grant: crate::metrics::Grant::AuthorizationCode,
             },
             now,
         )?;

@@ -49,6 +49,7 @@ impl OidcService {
                 acr: None,
                 auth_time: None,
                 lifetime: app.access_token_ttl_secs,
+                grant: crate::metrics::Grant::ClientCredentials,
             },
             now,
         )?;

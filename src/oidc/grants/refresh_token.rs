@@ -63,6 +63,7 @@ impl OidcService {
                 acr: Some(&family.acr),
                 auth_time: Some(family.auth_time),
                 lifetime: app.access_token_ttl_secs,
+                grant: crate::metrics::Grant::RefreshToken,
             },
             now,
         )?;

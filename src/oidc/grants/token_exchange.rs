@@ -98,6 +98,7 @@ impl OidcService {
                 acr: None,
                 auth_time: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
+                grant: crate::metrics::Grant::TokenExchange,
             },
             now,
         )?;
