@@ -532,3 +532,64 @@ async fn an_administrator_creates_an_application_and_an_api_key_in_the_console()
         "{keys}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn an_administrator_registers_a_client_in_the_console() {
+    let app = TestApp::spawn().await;
+    let (_driver, browser) = start_browser().await;
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#login", "admin").await;
+    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+
+    browser.goto(&app.url("/admin/clients")).await.unwrap();
+    fill(&browser, "#name", "Billing web").await;
+    fill(&browser, "#redirect_uris", "https://billing.example.com/callback").await;
+    // The answer stays at /admin/clients: wait for the registered client's page instead of a new address.
+    let register = browser
+        .find(Locator::Css("form[action='/admin/clients'] button"))
+        .await
+        .unwrap();
+    register.click().await.unwrap();
+    let client_id = browser
+        .wait()
+        .for_element(Locator::Id("client-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = browser
+        .find(Locator::Id("client-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(app.url("/oauth2/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "tsr_nothing")])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the secret shown authenticates the client"
+    );
+
+    browser.goto(&app.url("/admin/clients")).await.unwrap();
+    let listed = browser
+        .find(Locator::Css("table.list tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("Billing web") && listed.contains(&client_id),
+        "{listed}"
+    );
+}

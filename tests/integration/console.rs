@@ -355,3 +355,128 @@ async fn the_console_creates_an_application_its_settings_and_a_key_shown_once() 
         .unwrap();
     assert!(page.contains(&key_id));
 }
+
+#[tokio::test]
+async fn the_console_registers_a_client_edits_it_and_rotates_its_secret_shown_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_browser().await;
+    let apps: serde_json::Value = app
+        .get_authorized("/api/v1/admin/apps", &app.admin_login().await.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let default_app = apps[0]["id"].as_str().unwrap().to_owned();
+
+    let response = admin
+        .post_form(
+            "/admin/clients",
+            &[
+                ("application", &default_app),
+                ("name", "Billing web"),
+                ("redirect_uris", "not a uri"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("redirect_uris"));
+
+    let form = [
+        ("application", default_app.as_str()),
+        ("name", "Billing web"),
+        ("redirect_uris", "https://billing.example.com/callback"),
+        ("grant_authorization_code", "on"),
+        ("grant_refresh_token", "on"),
+    ];
+    let response = admin.post_form("/admin/clients", &form).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    let field = |page: &str, id: &str| {
+        page.split(&format!("id=\"{id}\">"))
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, secret) = (field(&page, "client-id"), field(&page, "client-secret"));
+    let token = |secret: String| {
+        let (app, client_id) = (&app, client_id.clone());
+        async move {
+            app.client
+                .post(app.url("/oauth2/token"))
+                .basic_auth(&client_id, Some(&secret))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", "tsr_nothing")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // The secret authenticates the client (the refresh token itself is not one).
+    assert_eq!(token(secret.clone()).await, StatusCode::BAD_REQUEST);
+    let page = admin
+        .get(&format!("/admin/clients/{client_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&secret), "a secret is shown once");
+
+    let response = admin
+        .post_form(&format!("/admin/clients/{client_id}/secret"), &[])
+        .await;
+    let rotated = field(&response.text().await.unwrap(), "client-secret");
+    assert_ne!(rotated, secret);
+    assert_eq!(
+        token(secret).await,
+        StatusCode::UNAUTHORIZED,
+        "the old secret stops at once"
+    );
+    assert_eq!(token(rotated.clone()).await, StatusCode::BAD_REQUEST);
+
+    // Saved without `active`: the client is disabled.
+    let edit = [
+        ("name", "Billing"),
+        ("redirect_uris", "https://billing.example.com/callback"),
+        ("grant_authorization_code", "on"),
+        ("first_party", "on"),
+    ];
+    let response = admin.post_form(&format!("/admin/clients/{client_id}"), &edit).await;
+    assert_eq!(location(&response), format!("/admin/clients/{client_id}?done=saved"));
+    let page = admin.get(&location(&response)).await.text().await.unwrap();
+    assert!(
+        page.contains("id=\"status\">disabled") && page.contains("<h1>Billing</h1>"),
+        "{page}"
+    );
+    assert_eq!(
+        token(rotated).await,
+        StatusCode::UNAUTHORIZED,
+        "a disabled client is refused"
+    );
+
+    let response = admin
+        .post_form(&format!("/admin/clients/{client_id}/delete"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(location(&response), "/admin/clients");
+    assert_eq!(
+        admin.get(&format!("/admin/clients/{client_id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let page = admin
+        .get(&format!("/admin/audit?subject={client_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for kind in [
+        "client.created",
+        "client.secret_rotated",
+        "client.updated",
+        "client.deleted",
+    ] {
+        assert!(page.contains(kind), "{kind} is not on the audit page");
+    }
+}

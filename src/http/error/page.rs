@@ -198,6 +198,18 @@ impl From<crate::auth::AuthError> for PageError {
     }
 }
 
+/// A client the console asked for is gone; registration refusals are shown on the console's own form.
+impl From<crate::oidc::clients::ClientError> for PageError {
+    fn from(error: crate::oidc::clients::ClientError) -> Self {
+        use crate::oidc::clients::ClientError as E;
+        match error {
+            E::NotFound => Self::with_status(StatusCode::NOT_FOUND, "There is no such client."),
+            E::Store(error) => error.into(),
+            E::Validation(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<crate::audit::ReadError> for PageError {
     fn from(error: crate::audit::ReadError) -> Self {
         match error {

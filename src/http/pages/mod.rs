@@ -8,6 +8,7 @@ mod admin_api_keys;
 mod admin_app_settings;
 mod admin_apps;
 mod admin_audit;
+mod admin_clients;
 mod browser;
 mod consent;
 mod enroll;
@@ -120,6 +121,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/apps/{id}/api-keys").post(admin_api_keys::post_api_key))
         .service(web::resource("/admin/apps/{id}/api-keys/{key_id}/revoke").post(admin_api_keys::post_revoke_api_key))
         .service(web::resource("/admin/apps/{id}/delete").post(admin_apps::post_delete_app))
+        .service(
+            web::resource("/admin/clients")
+                .get(admin_clients::get_clients)
+                .post(admin_clients::post_clients),
+        )
+        .service(
+            web::resource("/admin/clients/{id}")
+                .get(admin_clients::get_client)
+                .post(admin_clients::post_client),
+        )
+        .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::post_rotate_secret))
+        .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
         .service(web::resource("/account/security").get(security::get_security))
