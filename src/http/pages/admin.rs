@@ -243,11 +243,7 @@ pub async fn get_user(
                 last_used: t.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()),
             })
             .collect(),
-        notice: params
-            .done
-            .as_deref()
-            .and_then(Action::parse)
-            .map(Action::done),
+        notice: params.done.as_deref().and_then(Action::parse).map(Action::done),
     };
     console_page(&browser, &template)
 }
