@@ -66,6 +66,7 @@ kinds! {
     FactorsReset => "account.factors_reset",
     SessionsRevoked => "account.sessions_revoked",
     SessionRevoked => "session.revoked",
+    ConsentRevoked => "consent.revoked",
     TotpEnrolled => "factor.totp_enrolled",
     TotpRemoved => "factor.totp_removed",
     RecoveryCodesGenerated => "factor.recovery_codes_generated",

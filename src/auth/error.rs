@@ -89,6 +89,9 @@ pub enum SessionError {
     /// proves it is them again with one of these (`pin`, `password`) before the next refresh.
     #[error("a step-up is required before the next refresh")]
     StepUpRequired(Vec<&'static str>),
+    /// A sign-in (browser session or token family) the account does not have, or no longer live.
+    #[error("no such live sign-in of this account")]
+    UnknownSignIn,
 }
 
 /// Private and application tokens: what `PrivateTokens` refuses.

@@ -20,6 +20,7 @@ pub mod password;
 mod pin;
 mod private_tokens;
 mod session;
+mod sign_ins;
 mod signup;
 mod step_up;
 
@@ -41,6 +42,7 @@ pub use session::{
     Authentication, Credential, EMAIL_CODE_AMR, FamilyOwner, Freshness, GUEST_ACR, MULTI_FACTOR_ACR, PASSWORD_AMR,
     Principal, RotatedFamily, SINGLE_FACTOR_ACR, SMS_CODE_AMR, TokenPair,
 };
+pub use sign_ins::{BrowserSignIn, FamilySignIn, OthersEnded, SignInKind, SignIns};
 pub use signup::{NewAccount, SignupOutcome};
 pub use step_up::StepUpProof;
 

@@ -181,7 +181,7 @@ impl From<AuthError> for OAuthError {
             A::Access(Ac::IpNotAllowed) => Self::invalid_grant("The application cannot be used from this network."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
-            // Steps of a sign-in, account and factor management: no grant leads to them.
+            // Steps of a sign-in; account, factor and session management: no grant leads to them.
             A::Credentials(
                 C::InvalidCredentials
                 | C::WrongPassword
@@ -189,7 +189,7 @@ impl From<AuthError> for OAuthError {
                 | C::LoginRateLimited(_)
                 | C::ReauthenticationRequired { .. },
             )
-            | A::Session(S::InteractiveLoginRequired)
+            | A::Session(S::InteractiveLoginRequired | S::UnknownSignIn)
             | A::Account(
                 Acc::UnknownAccount
                 | Acc::SignupClosed

@@ -1,10 +1,12 @@
 //! OpenID Connect and OAuth 2.0 protocol logic, free of HTTP types: discovery, client registration and
-//! authentication, the authorization request and its interaction (login, consent), the grants of the token
-//! endpoint, userinfo, revocation, introspection and RP-initiated logout.
+//! authentication, the authorization request and its interaction (login, consent), the consents an account
+//! gave (listed and withdrawn on its pages), the grants of the token endpoint, userinfo, revocation,
+//! introspection and RP-initiated logout.
 
 pub mod access_link;
 pub mod authorize;
 pub mod clients;
+mod consents;
 pub mod discovery;
 mod error;
 pub mod grants;
@@ -23,6 +25,7 @@ pub mod userinfo;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use consents::{Consent, ConsentError};
 pub use error::{ErrorCode, OAuthError};
 
 use crate::auth::{Accounts, Auth, PrivateTokens, Sessions, SignIn};

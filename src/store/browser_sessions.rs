@@ -85,3 +85,52 @@ pub async fn revoke(db: &Database, id: String, now: UnixTime) -> StoreResult<boo
     })
     .await
 }
+
+/// Browser sessions of one account listed at most (the most recently seen).
+const LISTED_MAX: i64 = 200;
+
+/// The unrevoked, unexpired sessions of `user_id`, most recently seen first (the idle timeout is the caller's).
+pub async fn list_live_for_user(db: &Database, user_id: String, now: UnixTime) -> StoreResult<Vec<BrowserSessionRow>> {
+    db.run(move |conn| {
+        Ok(browser_sessions::table
+            .filter(browser_sessions::user_id.eq(user_id))
+            .filter(browser_sessions::revoked_at.is_null())
+            .filter(browser_sessions::expires_at.gt(now))
+            .order((browser_sessions::last_seen_at.desc(), browser_sessions::id))
+            .limit(LISTED_MAX)
+            .select(BrowserSessionRow::as_select())
+            .load(conn)?)
+    })
+    .await
+}
+
+/// Ends the session `id` if it is `user_id`'s and still live. Returns whether it was.
+pub async fn revoke_of_user(db: &Database, user_id: String, id: String, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(
+            browser_sessions::table
+                .find(id)
+                .filter(browser_sessions::user_id.eq(user_id))
+                .filter(browser_sessions::revoked_at.is_null()),
+        )
+        .set(browser_sessions::revoked_at.eq(now))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Ends every live session of `user_id` but `keep`. Returns how many.
+pub async fn revoke_others_of_user(db: &Database, user_id: String, keep: String, now: UnixTime) -> StoreResult<usize> {
+    db.write(move |conn| {
+        Ok(diesel::update(
+            browser_sessions::table
+                .filter(browser_sessions::user_id.eq(user_id))
+                .filter(browser_sessions::id.ne(keep))
+                .filter(browser_sessions::revoked_at.is_null()),
+        )
+        .set(browser_sessions::revoked_at.eq(now))
+        .execute(conn)?)
+    })
+    .await
+}

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::refresh_tokens::NewRefreshToken;
-use super::schema::{refresh_tokens, sessions, users};
+use super::schema::{applications, oauth_clients, refresh_tokens, sessions, users};
 use super::users::User;
 use super::{Database, DbConnection, StoreError, StoreResult};
 use crate::clock::UnixTime;
@@ -169,4 +169,92 @@ pub(super) fn revoke_on(conn: &mut DbConnection, id: &str, reason: &str, now: Un
         .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
         .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// A live token family as its owner sees it: the family, and the names of its OAuth client and application.
+#[derive(Clone, Debug)]
+pub struct FamilyListing {
+    pub family: Session,
+    pub client_name: Option<String>,
+    pub application_name: Option<String>,
+}
+
+/// Families of one account listed at most (the newest).
+const LISTED_MAX: i64 = 200;
+
+/// The live (unrevoked, unexpired) families of `user_id`, newest first, with their client's and application's
+/// names.
+pub async fn list_live_for_user(db: &Database, user_id: String, now: UnixTime) -> StoreResult<Vec<FamilyListing>> {
+    db.run(move |conn| {
+        let rows = sessions::table
+            .left_join(oauth_clients::table.on(sessions::client_id.eq(oauth_clients::id.nullable())))
+            .left_join(applications::table.on(sessions::application_id.eq(applications::id.nullable())))
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .order((sessions::created_at.desc(), sessions::id))
+            .limit(LISTED_MAX)
+            .select((
+                Session::as_select(),
+                oauth_clients::name.nullable(),
+                applications::name.nullable(),
+            ))
+            .load::<(Session, Option<String>, Option<String>)>(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(family, client_name, application_name)| FamilyListing {
+                family,
+                client_name,
+                application_name,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Revokes the family `id` if it is `user_id`'s and still live. Returns whether it was.
+pub async fn revoke_of_user(
+    db: &Database,
+    user_id: String,
+    id: String,
+    reason: &'static str,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+        .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Revokes every live family of `user_id` except those granted in the browser session `keep`. Returns how many.
+pub async fn revoke_others_of_user(
+    db: &Database,
+    user_id: String,
+    keep: String,
+    reason: &'static str,
+    now: UnixTime,
+) -> StoreResult<usize> {
+    db.write(move |conn| {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(
+                    sessions::browser_session_id
+                        .is_null()
+                        .or(sessions::browser_session_id.ne(keep)),
+                ),
+        )
+        .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+        .execute(conn)?)
+    })
+    .await
 }

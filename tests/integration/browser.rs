@@ -4,8 +4,9 @@
 //! code; and it takes `response_mode=form_post` answers to a relying party's redirect URI, with scripts on and
 //! off, and chooses its account on the select-account page; it signs a new person up by e-mail code into an
 //! application that asks for registration, and enters an open application as a guest through its access
-//! link; and it signs in through an upstream provider (a second Tessera) and back. Ignored by default (it needs the two packages);
-//! `.ci/run` installs them and runs it.
+//! link; and it signs in through an upstream provider (a second Tessera) and back; and, on the account
+//! console, it makes a private token, sees it once, revokes it, and ends another sign-in. Ignored by default
+//! (it needs the two packages); `.ci/run` installs them and runs it.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -592,4 +593,62 @@ async fn an_administrator_registers_a_client_in_the_console() {
         listed.contains("Billing web") && listed.contains(&client_id),
         "{listed}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_makes_a_private_token_sees_it_once_revokes_it_and_ends_another_sign_in() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    // Another sign-in of the same account: a second browser.
+    let elsewhere = app.browser();
+    elsewhere.sign_in(&alice).await;
+    let (_driver, browser) = start_browser().await;
+
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#login", "alice").await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+    assert_eq!(path_of(&browser).await, "/account");
+
+    // The answer to the form is at the same address: wait for the token to appear on it.
+    browser.goto(&app.url("/account/tokens")).await.unwrap();
+    fill(&browser, "#description", "deploys").await;
+    browser
+        .find(Locator::Css("form[action='/account/tokens'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let token = loop {
+        if let Ok(shown) = browser.find(Locator::Id("token-secret")).await {
+            break shown.text().await.unwrap().trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the new token never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(token.starts_with("tsp_"), "{token}");
+    assert_eq!(app.get_authorized("/api/v1/user", &token).await.status(), 200);
+    browser.goto(&app.url("/account/tokens")).await.unwrap();
+    assert!(
+        browser.find(Locator::Id("token-secret")).await.is_err(),
+        "shown only once"
+    );
+    let source = browser.source().await.unwrap();
+    assert!(!source.contains(&token));
+
+    submit(&browser, "form[action$='/revoke'] button").await;
+    assert_eq!(path_of(&browser).await, "/account/tokens?done=revoked");
+    let status = browser.find(Locator::Css("#tokens td.status")).await.unwrap();
+    assert_eq!(status.text().await.unwrap(), "revoked");
+    assert_eq!(app.get_authorized("/api/v1/user", &token).await.status(), 401);
+
+    browser.goto(&app.url("/account/sessions")).await.unwrap();
+    submit(&browser, "#browser-sessions form button").await;
+    assert_eq!(path_of(&browser).await, "/account/sessions?done=ended");
+    assert!(browser.find(Locator::Css("#browser-sessions form")).await.is_err());
+    let signed_out = elsewhere.get("/account").await;
+    assert_eq!(crate::oidc_support::location(&signed_out), "/login");
 }

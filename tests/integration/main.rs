@@ -14,6 +14,7 @@ mod support;
 
 mod access;
 mod access_pages;
+mod account_console;
 mod admin_clients;
 mod applications;
 mod audit;

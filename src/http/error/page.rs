@@ -164,6 +164,10 @@ impl From<crate::auth::AuthError> for PageError {
             ),
             A::Account(Acc::UnknownAccount) => Self::with_status(StatusCode::NOT_FOUND, "There is no such account."),
             A::PrivateToken(P::InsufficientScope(_)) => Self::forbidden("This page is for administrators."),
+            A::Session(S::UnknownSignIn) => Self::with_status(
+                StatusCode::NOT_FOUND,
+                "This sign-in has already ended, or is not yours. Reload the page to see those that are live.",
+            ),
             A::Account(Acc::UnknownIdentity) => {
                 Self::with_status(StatusCode::NOT_FOUND, "There is no such linked sign-in.")
             }
@@ -206,6 +210,20 @@ impl From<crate::oidc::clients::ClientError> for PageError {
             E::NotFound => Self::with_status(StatusCode::NOT_FOUND, "There is no such client."),
             E::Store(error) => error.into(),
             E::Validation(_) => Self::internal(error),
+        }
+    }
+}
+
+/// A consent the account page cannot withdraw.
+impl From<crate::oidc::ConsentError> for PageError {
+    fn from(error: crate::oidc::ConsentError) -> Self {
+        use crate::oidc::ConsentError as E;
+        match error {
+            E::UnknownConsent => Self::with_status(
+                StatusCode::NOT_FOUND,
+                "This application has no access to withdraw. Reload the page to see those that do.",
+            ),
+            E::Store(error) => error.into(),
         }
     }
 }

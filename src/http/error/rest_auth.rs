@@ -111,6 +111,7 @@ impl From<SessionError> for ApiError {
                 "This needs an access token from a password sign-in; a private token cannot do it.",
             ),
             SessionError::StepUpRequired(required) => Self::step_up_required(required),
+            SessionError::UnknownSignIn => Self::new(S::NOT_FOUND, "not_found", "There is no such live sign-in."),
         }
     }
 }

@@ -1,8 +1,11 @@
-//! Server-rendered pages (askama): sign-in, sign-up, consent, sign-out and the account page. They work
+//! Server-rendered pages (askama): sign-in, sign-up, consent, sign-out and the account console. They work
 //! without JavaScript; every form carries a CSRF token; every page forbids framing.
 
 mod access;
 mod account;
+mod account_apps;
+mod account_sessions;
+mod account_tokens;
 mod admin;
 mod admin_api_keys;
 mod admin_app_settings;
@@ -135,6 +138,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
+        .service(
+            web::resource("/account/tokens")
+                .get(account_tokens::get_tokens)
+                .post(account_tokens::post_create_token),
+        )
+        .service(web::resource("/account/tokens/{id}/rotate").post(account_tokens::post_rotate_token))
+        .service(web::resource("/account/tokens/{id}/revoke").post(account_tokens::post_revoke_token))
+        .service(web::resource("/account/sessions").get(account_sessions::get_sessions))
+        .service(web::resource("/account/sessions/end").post(account_sessions::post_end_session))
+        .service(web::resource("/account/sessions/end-others").post(account_sessions::post_end_other_sessions))
+        .service(web::resource("/account/applications").get(account_apps::get_applications))
+        .service(web::resource("/account/applications/revoke").post(account_apps::post_revoke_application))
         .service(web::resource("/account/security").get(security::get_security))
         .service(web::resource("/account/security/identities/link").post(security::post_link_identity))
         .service(web::resource("/account/security/identities/unlink").post(security::post_unlink_identity))

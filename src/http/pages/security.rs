@@ -20,6 +20,7 @@ use crate::state::AppState;
 #[derive(Template)]
 #[template(path = "account_security.html")]
 struct SecurityPage<'a> {
+    section: &'static str,
     csrf: &'a str,
     username: &'a str,
     totp_on: bool,
@@ -410,6 +411,7 @@ async fn show(
     render(
         response,
         &SecurityPage {
+            section: "security",
             csrf: &browser.csrf,
             username: &session.user.username,
             totp_on,
