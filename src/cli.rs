@@ -417,15 +417,7 @@ async fn list_keys(db: &Database, config: &Config, now: i64) -> anyhow::Result<(
     let window = publish_window(config);
     println!("{:<45} {:<22} STATUS", "KID", "CREATED");
     for row in signing_keys::list(db).await? {
-        let status = match row.retired_at {
-            Some(retired) if retired <= now && retired + window > now => {
-                format!("retired, published until {}", rfc3339(retired + window))
-            }
-            Some(retired) if retired <= now => format!("retired {}, no longer published", rfc3339(retired)),
-            _ if row.activates_at > now => format!("next: published, signs from {}", rfc3339(row.activates_at)),
-            Some(retired) => format!("active until {}", rfc3339(retired)),
-            None => "active".to_owned(),
-        };
+        let status = rotation::KeyStatus::of(&row, window, now).describe();
         println!("{:<45} {:<22} {status}", row.kid, rfc3339(row.created_at));
     }
     Ok(())

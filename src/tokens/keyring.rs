@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::TokenError;
 use super::keys::{ALGORITHM, KeyMaterial};
+use super::rotation::{self, KeyPolicy, KeyStatus, NewKey};
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::signing_keys::{self, SigningKeyRow};
@@ -138,6 +139,33 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Every stored key, oldest first, with where it stands at `now`.
+    pub async fn timeline(&self, db: &Database, now: UnixTime) -> Result<Vec<KeyState>, KeyRingError> {
+        let rows = signing_keys::list(db).await?;
+        Ok(rows
+            .iter()
+            .map(|row| KeyState {
+                kid: row.kid.clone(),
+                created_at: row.created_at,
+                status: KeyStatus::of(row, self.publish_window, now),
+            })
+            .collect())
+    }
+
+    /// Rotates (see [`rotation::rotate`]) and publishes the new key from this instance at once; the others
+    /// read it at their next reload.
+    pub async fn rotate(
+        &self,
+        db: &Database,
+        policy: KeyPolicy<'_>,
+        now: UnixTime,
+        now_please: bool,
+    ) -> Result<NewKey, KeyRingError> {
+        let key = rotation::rotate(db, policy, now, now_please).await?;
+        self.reload(db, now).await?;
+        Ok(key)
+    }
+
     /// The current view.
     pub fn current(&self) -> Arc<KeySet> {
         self.current.load_full()
@@ -203,6 +231,14 @@ fn build(
         verifiers,
         jwks: Bytes::from(jwks),
     })
+}
+
+/// A stored key and where it stands.
+#[derive(Clone, Debug)]
+pub struct KeyState {
+    pub kid: String,
+    pub created_at: UnixTime,
+    pub status: KeyStatus,
 }
 
 /// A key-ring operation failed in the database or on a key.

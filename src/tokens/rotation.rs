@@ -41,6 +41,47 @@ impl KeyPolicy<'_> {
     }
 }
 
+/// Where a stored key stands at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Published, not signing yet.
+    Next { signs_from: UnixTime },
+    /// Signing (until the next key takes over, when one is scheduled).
+    Active { until: Option<UnixTime> },
+    /// Replaced, still published for the tokens it signed.
+    Retired { published_until: UnixTime },
+    /// Replaced, and every token it signed has expired: no longer published.
+    Unpublished { retired: UnixTime },
+}
+
+impl KeyStatus {
+    /// Where `row` stands at `now`, a retired key published `publish_window` seconds after it was replaced.
+    pub fn of(row: &SigningKeyRow, publish_window: i64, now: UnixTime) -> Self {
+        match row.retired_at {
+            Some(retired) if retired <= now && retired + publish_window > now => Self::Retired {
+                published_until: retired + publish_window,
+            },
+            Some(retired) if retired <= now => Self::Unpublished { retired },
+            _ if row.activates_at > now => Self::Next {
+                signs_from: row.activates_at,
+            },
+            until => Self::Active { until },
+        }
+    }
+
+    /// In words, with its times.
+    pub fn describe(&self) -> String {
+        use crate::clock::rfc3339;
+        match *self {
+            Self::Next { signs_from } => format!("next: published, signs from {}", rfc3339(signs_from)),
+            Self::Active { until: Some(until) } => format!("active until {}", rfc3339(until)),
+            Self::Active { until: None } => "active".to_owned(),
+            Self::Retired { published_until } => format!("retired, published until {}", rfc3339(published_until)),
+            Self::Unpublished { retired } => format!("retired {}, no longer published", rfc3339(retired)),
+        }
+    }
+}
+
 /// Makes sure a key signs now, generating one at once on first start. Returns it when one was made.
 pub async fn ensure_active_key(
     db: &Database,

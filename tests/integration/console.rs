@@ -480,3 +480,56 @@ async fn the_console_registers_a_client_edits_it_and_rotates_its_secret_shown_on
         assert!(page.contains(kind), "{kind} is not on the audit page");
     }
 }
+
+#[tokio::test]
+async fn the_console_shows_the_key_timeline_and_rotates() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_browser().await;
+    let jwks_size = || async {
+        let jwks: serde_json::Value = app
+            .client
+            .get(app.url("/oauth2/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"].as_array().unwrap().len()
+    };
+    let page = admin.get("/admin/keys").await.text().await.unwrap();
+    assert_eq!(page.matches("<td>active</td>").count(), 1, "{page}");
+    assert_eq!(jwks_size().await, 1);
+
+    let response = admin.post_form("/admin/keys/rotate", &[("mode", "scheduled")]).await;
+    assert_eq!(location(&response), "/admin/keys?done=scheduled");
+    let page = admin.get("/admin/keys?done=scheduled").await.text().await.unwrap();
+    assert!(
+        page.contains("next: published, signs from") && page.contains("active until"),
+        "{page}"
+    );
+    assert_eq!(jwks_size().await, 2, "the next key is published at once");
+
+    let response = admin.post_form("/admin/keys/rotate", &[("mode", "scheduled")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains("already scheduled"));
+    let response = admin.post_form("/admin/keys/rotate", &[("mode", "now")]).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "replacing at once needs the tick"
+    );
+    let response = admin
+        .post_form("/admin/keys/rotate", &[("mode", "now"), ("confirm", "yes")])
+        .await;
+    assert_eq!(location(&response), "/admin/keys?done=now");
+    assert_eq!(jwks_size().await, 3);
+
+    let page = admin
+        .get("/admin/audit?kind=signing_key.created")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches("<td>signing_key.created</td>").count(), 3, "{page}");
+}

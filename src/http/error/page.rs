@@ -228,6 +228,18 @@ impl From<crate::oidc::ConsentError> for PageError {
     }
 }
 
+/// The key ring could not be read or a rotation failed; a rotation already scheduled is said on the keys page.
+impl From<crate::tokens::keyring::KeyRingError> for PageError {
+    fn from(error: crate::tokens::keyring::KeyRingError) -> Self {
+        use crate::tokens::keyring::KeyRingError as E;
+        match error {
+            E::Store(error) => error.into(),
+            E::AlreadyScheduled { .. } => Self::with_status(StatusCode::CONFLICT, error.to_string()),
+            E::Token(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<crate::audit::ReadError> for PageError {
     fn from(error: crate::audit::ReadError) -> Self {
         match error {

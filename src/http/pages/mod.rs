@@ -12,6 +12,7 @@ mod admin_app_settings;
 mod admin_apps;
 mod admin_audit;
 mod admin_clients;
+mod admin_keys;
 mod browser;
 mod consent;
 mod enroll;
@@ -136,6 +137,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::post_rotate_secret))
         .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
+        .service(web::resource("/admin/keys").get(admin_keys::get_keys))
+        .service(web::resource("/admin/keys/rotate").post(admin_keys::post_rotate))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
         .service(
