@@ -102,6 +102,18 @@ pub(crate) async fn submit(browser: &Client, css: &str) {
     }
 }
 
+/// With `TESSERA_SCREENSHOTS` set, saves the page as `docs/screenshots/<name>.png` (the README shows them;
+/// refreshed by hand when the pages change, so a normal run writes nothing).
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
+    if std::env::var_os("TESSERA_SCREENSHOTS").is_none() {
+        return;
+    }
+    let png = browser.screenshot().await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
 pub(crate) async fn path_of(browser: &Client) -> String {
     let url = browser.current_url().await.unwrap();
     match url.query() {
@@ -440,6 +452,7 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
         .await
         .unwrap();
     assert!(listed.contains("alice") && !listed.contains("bob"), "{listed}");
+    screenshot(&browser, "admin-users").await;
 
     let before = browser.current_url().await.unwrap();
     browser
@@ -460,6 +473,7 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
     );
     let status = browser.find(Locator::Id("status")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "disabled");
+    screenshot(&browser, "admin-user").await;
     assert_eq!(
         app.login_raw("alice", PASSWORD).await.status(),
         reqwest::StatusCode::UNAUTHORIZED
@@ -477,6 +491,10 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
         .await
         .unwrap();
     assert!(log.contains("account.disabled") && log.contains(&alice.id), "{log}");
+    browser.goto(&app.url("/admin/audit")).await.unwrap();
+    screenshot(&browser, "admin-audit").await;
+    browser.goto(&app.url("/admin/keys")).await.unwrap();
+    screenshot(&browser, "admin-keys").await;
 }
 
 #[tokio::test]
@@ -508,6 +526,7 @@ async fn an_administrator_creates_an_application_and_an_api_key_in_the_console()
         .await
         .unwrap();
     assert!(key.starts_with("tsk_"), "{key}");
+    screenshot(&browser, "admin-app").await;
     let response = crate::applications::with_key(Some(&key))
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"login": "admin", "password": crate::support::ADMIN_PASSWORD}))
@@ -568,6 +587,7 @@ async fn an_administrator_registers_a_client_in_the_console() {
         .text()
         .await
         .unwrap();
+    screenshot(&browser, "admin-client").await;
     let response = reqwest::Client::new()
         .post(app.url("/oauth2/token"))
         .basic_auth(&client_id, Some(&secret))
@@ -630,6 +650,7 @@ async fn a_browser_makes_a_private_token_sees_it_once_revokes_it_and_ends_anothe
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(token.starts_with("tsp_"), "{token}");
+    screenshot(&browser, "account-tokens").await;
     assert_eq!(app.get_authorized("/api/v1/user", &token).await.status(), 200);
     browser.goto(&app.url("/account/tokens")).await.unwrap();
     assert!(
