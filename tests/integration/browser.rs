@@ -114,6 +114,15 @@ pub(crate) async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Signs the browser in at `/login` as the bootstrap administrator.
+async fn sign_in_as_admin(browser: &Client, app: &TestApp) {
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(browser, "#login", "admin").await;
+    fill(browser, "#password", crate::support::ADMIN_PASSWORD).await;
+    submit(browser, "form[action='/login'] button").await;
+    assert_eq!(path_of(browser).await, "/account");
+}
+
 pub(crate) async fn path_of(browser: &Client) -> String {
     let url = browser.current_url().await.unwrap();
     match url.query() {
@@ -433,11 +442,7 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
     app.signup("bob").await;
     let (_driver, browser) = start_browser().await;
 
-    browser.goto(&app.url("/login")).await.unwrap();
-    fill(&browser, "#login", "admin").await;
-    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
-    submit(&browser, "form[action='/login'] button").await;
-    assert_eq!(path_of(&browser).await, "/account");
+    sign_in_as_admin(&browser, &app).await;
 
     browser.goto(&app.url("/admin")).await.unwrap();
     assert_eq!(path_of(&browser).await, "/admin/users");
@@ -502,10 +507,7 @@ async fn an_administrator_finds_and_disables_an_account_in_the_console() {
 async fn an_administrator_creates_an_application_and_an_api_key_in_the_console() {
     let app = TestApp::spawn().await;
     let (_driver, browser) = start_browser().await;
-    browser.goto(&app.url("/login")).await.unwrap();
-    fill(&browser, "#login", "admin").await;
-    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
-    submit(&browser, "form[action='/login'] button").await;
+    sign_in_as_admin(&browser, &app).await;
 
     browser.goto(&app.url("/admin/apps")).await.unwrap();
     fill(&browser, "#name", "Billing").await;
@@ -558,10 +560,7 @@ async fn an_administrator_creates_an_application_and_an_api_key_in_the_console()
 async fn an_administrator_registers_a_client_in_the_console() {
     let app = TestApp::spawn().await;
     let (_driver, browser) = start_browser().await;
-    browser.goto(&app.url("/login")).await.unwrap();
-    fill(&browser, "#login", "admin").await;
-    fill(&browser, "#password", crate::support::ADMIN_PASSWORD).await;
-    submit(&browser, "form[action='/login'] button").await;
+    sign_in_as_admin(&browser, &app).await;
 
     browser.goto(&app.url("/admin/clients")).await.unwrap();
     fill(&browser, "#name", "Billing web").await;

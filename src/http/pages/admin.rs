@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{BrowserState, PageError, PageForm, browser_state, check_csrf, page, render, see_other};
 use crate::audit::{self, Query};
-use crate::auth::BrowserSession;
 use crate::auth::mfa::Method;
 use crate::clock::rfc3339;
 use crate::state::AppState;
@@ -20,17 +19,25 @@ use crate::store::users::User;
 /// Accounts on one page of the list.
 const PER_PAGE: i64 = 50;
 
-/// The console's session, or where the browser goes first (the sign-in).
-pub(super) async fn console(
+/// The browser of an administrator admitted to the console (see `SecondFactors::console_access`); `None`
+/// when no one is signed in here, and the browser goes to the sign-in.
+pub(super) async fn console(req: &HttpRequest, state: &AppState) -> Result<Option<BrowserState>, PageError> {
+    let browser = browser_state(req, state).await?;
+    let Some(session) = &browser.session else {
+        return Ok(None);
+    };
+    state.auth.factors.console_access(session, state.clock.now()).await?;
+    Ok(Some(browser))
+}
+
+/// [`console`] for a form: its CSRF token checked first.
+pub(super) async fn console_form(
     req: &HttpRequest,
     state: &AppState,
-) -> Result<Result<(BrowserState, BrowserSession), HttpResponse>, PageError> {
-    let browser = browser_state(req, state).await?;
-    let Some(session) = browser.session.clone() else {
-        return Ok(Err(see_other("/login")));
-    };
-    state.auth.factors.console_access(&session, state.clock.now()).await?;
-    Ok(Ok((browser, session)))
+    csrf: &str,
+) -> Result<Option<BrowserState>, PageError> {
+    check_csrf(req, state, csrf)?;
+    console(req, state).await
 }
 
 /// A console page: not cached, the CSRF cookie kept.
@@ -109,9 +116,8 @@ pub async fn get_users(
     state: web::Data<AppState>,
     params: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let page_number = params.page.unwrap_or(1).clamp(1, 1_000_000);
     let found = state
@@ -191,9 +197,8 @@ pub async fn get_user(
     id: web::Path<String>,
     params: web::Query<UserQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let now = state.clock.now();
     let user = state.auth.accounts.find_user(&id).await?;
@@ -315,9 +320,8 @@ pub async fn post_user(
     id: web::Path<String>,
     form: PageForm<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    if let Err(redirect) = console(&req, &state).await? {
-        return Ok(redirect);
+    if console_form(&req, &state, &form.csrf).await?.is_none() {
+        return Ok(see_other("/login"));
     }
     let action = Action::parse(&form.action).ok_or_else(|| PageError::bad_request("There is no such action."))?;
     let accounts = &state.auth.accounts;

@@ -5,10 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::admin::console;
+use super::admin::console_form;
 use super::admin_app_settings::number;
 use super::admin_apps::{ConfirmForm, Shown, refusal, show_app};
-use super::{PageError, PageForm, check_csrf, see_other};
+use super::{PageError, PageForm, see_other};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -28,10 +28,8 @@ pub async fn post_api_key(
     id: web::Path<String>,
     form: PageForm<KeyForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let now = state.clock.now();
     let mut errors = Vec::new();
@@ -86,9 +84,8 @@ pub async fn post_revoke_api_key(
     path: web::Path<(String, String)>,
     form: PageForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    if let Err(redirect) = console(&req, &state).await? {
-        return Ok(redirect);
+    if console_form(&req, &state, &form.csrf).await?.is_none() {
+        return Ok(see_other("/login"));
     }
     let (app, key) = path.into_inner();
     state.apps.revoke_api_key(&app, &key, state.clock.now()).await?;

@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::admin::console;
+use super::admin::console_form;
 use super::admin_apps::{Shown, refusal, show_app};
-use super::{PageError, PageForm, check_csrf, see_other};
+use super::{PageError, PageForm, see_other};
 use crate::apps::AppSpec;
 use crate::apps::policy::PolicySpec;
 use crate::state::AppState;
@@ -116,10 +116,8 @@ pub async fn post_app(
     id: web::Path<String>,
     form: PageForm<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let refused = |errors| Shown {
         errors,

@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_page};
-use super::{BrowserState, PageError, PageForm, check_csrf, see_other};
+use super::admin::{console, console_form, console_page};
+use super::{BrowserState, PageError, PageForm, see_other};
 use crate::apps::api_keys::ApiKeyInfo;
 use crate::apps::{AppError, AppSpec, Application, DEFAULT_SLUG};
 use crate::clock::{UnixTime, rfc3339};
@@ -88,9 +88,8 @@ pub struct NewAppForm {
 }
 
 pub async fn get_apps(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     show_list(&state, &browser, &NewAppForm::default(), Vec::new()).await
 }
@@ -100,10 +99,8 @@ pub async fn post_apps(
     state: web::Data<AppState>,
     form: PageForm<NewAppForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let spec = AppSpec {
         name: Some(form.name.clone()),
@@ -255,9 +252,8 @@ pub async fn get_app(
     id: web::Path<String>,
     query: web::Query<AppQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let notice = match query.done.as_deref() {
         Some("created") => Some("The application is created. Make it an API key below."),
@@ -292,10 +288,8 @@ pub async fn post_delete_app(
     id: web::Path<String>,
     form: PageForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     if form.confirm != "yes" {
         let errors = vec!["Tick the box to confirm the deletion.".to_owned()];

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::PageError;
 use super::admin::{console, console_page, query_string};
+use super::{PageError, see_other};
 use crate::audit::{self, Query, ReadError};
 use crate::clock::rfc3339;
 use crate::state::AppState;
@@ -78,9 +78,8 @@ pub async fn get_audit(
     state: web::Data<AppState>,
     params: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let given = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_owned());
     let query = Query {

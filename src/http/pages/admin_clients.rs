@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_page};
-use super::{BrowserState, PageError, PageForm, check_csrf, see_other};
+use super::admin::{console, console_form, console_page};
+use super::{BrowserState, PageError, PageForm, see_other};
 use crate::oidc::clients::{Client, ClientError, ClientSpec, RegisteredClient};
 use crate::state::AppState;
 
@@ -217,9 +217,8 @@ async fn show_list(
 }
 
 pub async fn get_clients(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     show_list(&state, &browser, FormView::from(&ClientForm::default()), Vec::new()).await
 }
@@ -229,10 +228,8 @@ pub async fn post_clients(
     state: web::Data<AppState>,
     form: PageForm<ClientForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let spec = form.spec(form.application.clone(), form.public.is_some(), true);
     match state.oidc.clients.create(spec, state.clock.now()).await {
@@ -296,9 +293,8 @@ pub async fn get_client(
     id: web::Path<String>,
     query: web::Query<ClientQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let client = state.oidc.clients.get(&id).await?;
     let notice = (query.done.as_deref() == Some("saved")).then_some("The registration is saved.");
@@ -321,10 +317,8 @@ pub async fn post_client(
     id: web::Path<String>,
     form: PageForm<ClientForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let client = state.oidc.clients.get(&id).await?;
     let spec = form.spec(client.application_id.clone(), client.is_public(), form.active.is_some());
@@ -359,10 +353,8 @@ pub async fn post_rotate_secret(
     id: web::Path<String>,
     form: PageForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let registered = state.oidc.clients.rotate_secret(&id, state.clock.now()).await?;
     show_client(&browser, registered, StatusCode::OK, Shown::default()).await
@@ -374,9 +366,8 @@ pub async fn post_delete_client(
     id: web::Path<String>,
     form: PageForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    if let Err(redirect) = console(&req, &state).await? {
-        return Ok(redirect);
+    if console_form(&req, &state, &form.csrf).await?.is_none() {
+        return Ok(see_other("/login"));
     }
     if form.confirm != "yes" {
         return Err(PageError::bad_request("Tick the box to confirm the deletion."));

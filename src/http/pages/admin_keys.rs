@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_page};
-use super::{BrowserState, PageError, PageForm, check_csrf, see_other};
+use super::admin::{console, console_form, console_page};
+use super::{BrowserState, PageError, PageForm, see_other};
 use crate::clock::rfc3339;
 use crate::state::{AppState, key_policy};
 use crate::tokens::keyring::KeyRingError;
@@ -60,9 +60,8 @@ pub async fn get_keys(
     state: web::Data<AppState>,
     query: web::Query<KeysQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console(&req, &state).await? else {
+        return Ok(see_other("/login"));
     };
     let notice = match query.done.as_deref() {
         Some("scheduled") => Some("The next key is published; it starts signing at the time shown."),
@@ -87,10 +86,8 @@ pub async fn post_rotate(
     state: web::Data<AppState>,
     form: PageForm<RotateForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &state, &form.csrf)?;
-    let (browser, _) = match console(&req, &state).await? {
-        Ok(console) => console,
-        Err(redirect) => return Ok(redirect),
+    let Some(browser) = console_form(&req, &state, &form.csrf).await? else {
+        return Ok(see_other("/login"));
     };
     let now_please = match (form.mode.as_str(), form.confirm.as_str()) {
         ("scheduled", _) => false,
