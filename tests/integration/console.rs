@@ -533,3 +533,71 @@ async fn the_console_shows_the_key_timeline_and_rotates() {
         .unwrap();
     assert_eq!(page.matches("<td>signing_key.created</td>").count(), 3, "{page}");
 }
+
+#[tokio::test]
+async fn the_console_adds_imports_invites_and_removes_members() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let shop = app
+        .create_application(serde_json::json!({"name": "Shop", "access_mode": "invite_only"}))
+        .await;
+    let id = shop["id"].as_str().unwrap();
+    let path = format!("/admin/apps/{id}/members");
+    let admin = app.admin_browser().await;
+    let page = admin.get(&path).await.text().await.unwrap();
+    assert!(!page.contains("/admin/users/"), "no members yet");
+
+    let response = admin.post_form(&path, &[("who", "alice")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("alice is a member now") && page.contains(&format!("/admin/users/{}", alice.id)));
+    let response = admin.post_form(&path, &[("who", "not-an-address@")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let many = "bob\nnew@example.org\n\n+1";
+    let page = admin
+        .post_form(&format!("{path}/import"), &[("many", many)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("2 of 3 added"), "{page}");
+    assert!(page.contains("line 3: phone"), "{page}");
+    assert!(page.contains(">bob</a>") && page.contains("new@example.org"));
+
+    let response = admin
+        .post_form(
+            &format!("/admin/apps/{id}/invitations"),
+            &[("email", "ina@example.org")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let page = response.text().await.unwrap();
+    let link = page
+        .split("id=\"invitation-link\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert!(link.contains("/invite/tsi_"), "{link}");
+
+    let response = admin.post_form(&format!("{path}/{}/remove", alice.id), &[]).await;
+    assert_eq!(location(&response), format!("{path}?done=removed"));
+    let page = admin.get(&location(&response)).await.text().await.unwrap();
+    assert!(!page.contains(&format!("/admin/users/{}", alice.id)));
+
+    for kind in ["member.added", "member.removed", "invitation.created"] {
+        let page = admin
+            .get(&format!("/admin/audit?kind={kind}&application={id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("<td>{kind}</td>")),
+            "{kind} is not on the audit page"
+        );
+    }
+}

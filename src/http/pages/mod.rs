@@ -13,6 +13,7 @@ mod admin_apps;
 mod admin_audit;
 mod admin_clients;
 mod admin_keys;
+mod admin_members;
 mod browser;
 mod consent;
 mod enroll;
@@ -137,6 +138,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::post_rotate_secret))
         .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
+        .service(
+            web::resource("/admin/apps/{id}/members")
+                .get(admin_members::get_members)
+                .post(admin_members::post_member),
+        )
+        .service(web::resource("/admin/apps/{id}/members/import").post(admin_members::post_import))
+        .service(web::resource("/admin/apps/{id}/members/{user_id}/remove").post(admin_members::post_remove))
+        .service(web::resource("/admin/apps/{id}/invitations").post(admin_members::post_invite))
         .service(web::resource("/admin/keys").get(admin_keys::get_keys))
         .service(web::resource("/admin/keys/rotate").post(admin_keys::post_rotate))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
