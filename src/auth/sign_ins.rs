@@ -71,14 +71,20 @@ pub struct OthersEnded {
 impl Sessions {
     /// The live sign-ins of `current`'s account, `current` marked.
     pub async fn sign_ins(&self, current: &BrowserSession, now: UnixTime) -> Result<SignIns, AuthError> {
-        let user_id = &current.user.id;
+        self.sign_ins_of(&current.user.id, Some(&current.id), now).await
+    }
+
+    /// The live sign-ins of the account `user_id` (as an administrator sees them), the browser session
+    /// `current` marked when there is one.
+    pub async fn sign_ins_of(&self, user_id: &str, current: Option<&str>, now: UnixTime) -> Result<SignIns, AuthError> {
+        let user_id = &user_id.to_owned();
         let rows = browser_sessions::list_live_for_user(&self.db, user_id.clone(), now).await?;
         let browsers = rows
             .into_iter()
             // A browser idle too long is signed out already, whatever its row says.
             .filter(|row| row.last_seen_at + self.policy.idle_timeout_secs > now)
             .map(|row| BrowserSignIn {
-                current: row.id == current.id,
+                current: current == Some(row.id.as_str()),
                 id: row.id,
                 started_at: row.created_at,
                 last_seen_at: row.last_seen_at,
@@ -89,7 +95,7 @@ impl Sessions {
         let families = listed
             .into_iter()
             .map(|listing| FamilySignIn {
-                in_this_browser: listing.family.browser_session_id.as_deref() == Some(current.id.as_str()),
+                in_this_browser: current.is_some() && listing.family.browser_session_id.as_deref() == current,
                 id: listing.family.id,
                 started_at: listing.family.created_at,
                 last_active_at: listing.family.last_active_at,

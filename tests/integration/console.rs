@@ -120,6 +120,7 @@ async fn the_console_finds_an_account_and_changes_it_with_each_change_audited() 
         page.contains("alice@example.org") && page.contains("from 127.0.0.1"),
         "{page}"
     );
+    assert!(page.contains("REST sign-in to"), "signing up signed alice in: {page}");
 
     // A form without this browser's token changes nothing.
     let response = admin
@@ -145,6 +146,13 @@ async fn the_console_finds_an_account_and_changes_it_with_each_change_audited() 
         let response = admin.act(&alice.id, action, None).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
     }
+    let page = admin
+        .get(&format!("/admin/users/{}", alice.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("REST sign-in to"), "every sign-in ended: {page}");
     let response = admin.act(&alice.id, "delete_everything", None).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let response = admin.act("no-such-account", "disable", None).await;

@@ -173,6 +173,8 @@ struct UserPage<'a> {
     /// (provider, address there, last used)
     identities: Vec<(String, String, String)>,
     tokens: Vec<TokenRow>,
+    /// (what, started, last active) of each live sign-in.
+    sign_ins: Vec<(String, String, String)>,
     notice: Option<&'static str>,
 }
 
@@ -205,6 +207,26 @@ pub async fn get_user(
     let factors = state.auth.factors.second_factors(&user).await?;
     let identities = state.auth.accounts.identities_of(&user.id).await?;
     let tokens = state.auth.private_tokens.list_private_tokens(&user.id).await?;
+    let live = state.auth.sessions.sign_ins_of(&user.id, None, now).await?;
+    let browsers = live.browsers.into_iter().map(|b| {
+        (
+            format!("browser ({})", b.amr),
+            rfc3339(b.started_at),
+            rfc3339(b.last_seen_at),
+        )
+    });
+    let families = live.families.into_iter().map(|f| {
+        let what = match (f.client_name, f.application_name) {
+            (Some(client), _) => format!("OAuth client {client}"),
+            (None, Some(app)) => format!("REST sign-in to {app}"),
+            (None, None) => "REST sign-in".to_owned(),
+        };
+        (
+            what,
+            rfc3339(f.started_at),
+            f.last_active_at.map(rfc3339).unwrap_or_default(),
+        )
+    });
     let last = Query {
         kind: Some("sign_in.succeeded".into()),
         subject: Some(user.id.clone()),
@@ -252,6 +274,7 @@ pub async fn get_user(
                 last_used: t.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()),
             })
             .collect(),
+        sign_ins: browsers.chain(families).collect(),
         notice: params.done.as_deref().and_then(Action::parse).map(Action::done),
     };
     console_page(&browser, StatusCode::OK, &template)
