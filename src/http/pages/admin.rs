@@ -16,6 +16,51 @@ use crate::clock::rfc3339;
 use crate::state::AppState;
 use crate::store::users::User;
 
+/// Registers the console's pages under `/admin`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin").get(get_console))
+        .service(web::resource("/admin/users").get(get_users))
+        .service(web::resource("/admin/users/{id}").get(get_user).post(post_user))
+        .service(
+            web::resource("/admin/apps")
+                .get(super::admin_apps::get_apps)
+                .post(super::admin_apps::post_apps),
+        )
+        .service(
+            web::resource("/admin/apps/{id}")
+                .get(super::admin_apps::get_app)
+                .post(super::admin_app_settings::post_app),
+        )
+        .service(web::resource("/admin/apps/{id}/api-keys").post(super::admin_api_keys::post_api_key))
+        .service(
+            web::resource("/admin/apps/{id}/api-keys/{key_id}/revoke").post(super::admin_api_keys::post_revoke_api_key),
+        )
+        .service(web::resource("/admin/apps/{id}/delete").post(super::admin_apps::post_delete_app))
+        .service(
+            web::resource("/admin/clients")
+                .get(super::admin_clients::get_clients)
+                .post(super::admin_clients::post_clients),
+        )
+        .service(
+            web::resource("/admin/clients/{id}")
+                .get(super::admin_clients::get_client)
+                .post(super::admin_clients::post_client),
+        )
+        .service(web::resource("/admin/clients/{id}/secret").post(super::admin_clients::post_rotate_secret))
+        .service(web::resource("/admin/clients/{id}/delete").post(super::admin_clients::post_delete_client))
+        .service(
+            web::resource("/admin/apps/{id}/members")
+                .get(super::admin_members::get_members)
+                .post(super::admin_members::post_member),
+        )
+        .service(web::resource("/admin/apps/{id}/members/import").post(super::admin_members::post_import))
+        .service(web::resource("/admin/apps/{id}/members/{user_id}/remove").post(super::admin_members::post_remove))
+        .service(web::resource("/admin/apps/{id}/invitations").post(super::admin_members::post_invite))
+        .service(web::resource("/admin/keys").get(super::admin_keys::get_keys))
+        .service(web::resource("/admin/keys/rotate").post(super::admin_keys::post_rotate))
+        .service(web::resource("/admin/audit").get(super::admin_audit::get_audit));
+}
+
 /// Accounts on one page of the list.
 const PER_PAGE: i64 = 50;
 

@@ -106,49 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(invitation::post_invitation),
         )
         .service(web::resource("/admin/apps/{id}/access-link").get(access::get_admin_access_link))
-        .service(web::resource("/admin").get(admin::get_console))
-        .service(web::resource("/admin/users").get(admin::get_users))
-        .service(
-            web::resource("/admin/users/{id}")
-                .get(admin::get_user)
-                .post(admin::post_user),
-        )
-        .service(
-            web::resource("/admin/apps")
-                .get(admin_apps::get_apps)
-                .post(admin_apps::post_apps),
-        )
-        .service(
-            web::resource("/admin/apps/{id}")
-                .get(admin_apps::get_app)
-                .post(admin_app_settings::post_app),
-        )
-        .service(web::resource("/admin/apps/{id}/api-keys").post(admin_api_keys::post_api_key))
-        .service(web::resource("/admin/apps/{id}/api-keys/{key_id}/revoke").post(admin_api_keys::post_revoke_api_key))
-        .service(web::resource("/admin/apps/{id}/delete").post(admin_apps::post_delete_app))
-        .service(
-            web::resource("/admin/clients")
-                .get(admin_clients::get_clients)
-                .post(admin_clients::post_clients),
-        )
-        .service(
-            web::resource("/admin/clients/{id}")
-                .get(admin_clients::get_client)
-                .post(admin_clients::post_client),
-        )
-        .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::post_rotate_secret))
-        .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
-        .service(
-            web::resource("/admin/apps/{id}/members")
-                .get(admin_members::get_members)
-                .post(admin_members::post_member),
-        )
-        .service(web::resource("/admin/apps/{id}/members/import").post(admin_members::post_import))
-        .service(web::resource("/admin/apps/{id}/members/{user_id}/remove").post(admin_members::post_remove))
-        .service(web::resource("/admin/apps/{id}/invitations").post(admin_members::post_invite))
-        .service(web::resource("/admin/keys").get(admin_keys::get_keys))
-        .service(web::resource("/admin/keys/rotate").post(admin_keys::post_rotate))
-        .service(web::resource("/admin/audit").get(admin_audit::get_audit))
+        .configure(admin::routes)
         .service(web::resource("/account").get(account::get_account))
         .service(
             web::resource("/account/tokens")
