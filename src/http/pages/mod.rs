@@ -12,6 +12,8 @@ mod admin_app_settings;
 mod admin_apps;
 mod admin_audit;
 mod admin_clients;
+mod admin_provider_form;
+mod admin_providers;
 mod browser;
 mod consent;
 mod enroll;
@@ -136,6 +138,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::post_rotate_secret))
         .service(web::resource("/admin/clients/{id}/delete").post(admin_clients::post_delete_client))
+        .service(
+            web::resource("/admin/providers")
+                .get(admin_providers::get_providers)
+                .post(admin_providers::post_providers),
+        )
+        .service(
+            web::resource("/admin/providers/{id}")
+                .get(admin_providers::get_provider)
+                .post(admin_providers::post_provider),
+        )
+        .service(web::resource("/admin/providers/{id}/test").post(admin_providers::post_test_provider))
+        .service(web::resource("/admin/providers/{id}/delete").post(admin_providers::post_delete_provider))
         .service(web::resource("/admin/audit").get(admin_audit::get_audit))
         .service(web::resource("/account").get(account::get_account))
         .service(
