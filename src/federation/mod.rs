@@ -27,6 +27,7 @@ use crate::store::{Database, StoreError};
 use crate::tokens::opaque;
 use crate::tokens::sealing::{self, Purpose};
 pub use providers::{ProviderSpec, Providers, Source};
+pub use upstream::Discovered;
 use upstream::Upstreams;
 
 /// Why a round trip through an upstream provider failed.
@@ -67,6 +68,14 @@ pub enum FederationError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// What a test of a provider's discovery found.
+#[derive(Clone, Debug)]
+pub enum DiscoveryTest {
+    Found(Discovered),
+    /// Why the document or its keys could not be had (unreachable, not JSON, another issuer…).
+    Failed(String),
 }
 
 /// A round trip begun: where to send the browser.
@@ -157,6 +166,20 @@ impl Federation {
     /// The redirect URI to register at the upstream provider `id`.
     pub fn redirect_uri(&self, id: &str) -> String {
         format!("{}/federation/{id}/callback", self.issuer)
+    }
+
+    /// Fetches the discovery document and keys of the provider `id` now, as a sign-in would: what they say,
+    /// or why they could not be had, in words. Only an unknown provider or the database is an error.
+    pub async fn test_discovery(&self, id: &str) -> Result<DiscoveryTest, FederationError> {
+        let (provider, _) = self.providers.find(id).await?;
+        match self.upstreams.discover(&provider).await {
+            Ok(found) => Ok(DiscoveryTest::Found(found)),
+            Err(FederationError::Upstream(why)) => {
+                tracing::info!(provider = id, %why, "discovery test failed");
+                Ok(DiscoveryTest::Failed(why))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Begins a round trip: the upstream's authorization URL, with a fresh `state`, `nonce` and PKCE

@@ -107,13 +107,32 @@ impl Upstreams {
         {
             return Ok(metadata.clone());
         }
+        self.fetch(provider).await
+    }
+
+    /// The provider's discovery document and keys fetched now, whatever is kept, and kept from now on.
+    async fn fetch(&self, provider: &ProviderConfig) -> Result<Metadata, FederationError> {
+        let issuer = provider.issuer();
         let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| FederationError::Upstream(e.to_string()))?;
         let metadata = Metadata::discover_async(url, &self.http)
             .await
-            .map_err(|e| FederationError::Upstream(format!("discovery of {issuer}: {e}")))?;
+            .map_err(|e| FederationError::Upstream(format!("discovery of {issuer}: {}", with_causes(&e))))?;
         self.lock()
             .insert(issuer.to_owned(), (Instant::now(), metadata.clone()));
         Ok(metadata)
+    }
+
+    /// What the provider publishes, fetched now (an administrator's test of its settings).
+    pub(super) async fn discover(&self, provider: &ProviderConfig) -> Result<Discovered, FederationError> {
+        let metadata = self.fetch(provider).await?;
+        Ok(Discovered {
+            issuer: metadata.issuer().as_str().to_owned(),
+            authorization_endpoint: metadata.authorization_endpoint().as_str().to_owned(),
+            token_endpoint: metadata.token_endpoint().map(|url| url.as_str().to_owned()),
+            userinfo_endpoint: metadata.userinfo_endpoint().map(|url| url.as_str().to_owned()),
+            jwks_uri: metadata.jwks_uri().as_str().to_owned(),
+            keys: metadata.jwks().keys().len(),
+        })
     }
 
     /// Whether the provider says it names itself in every authorization response (RFC 9207): then a response
@@ -183,6 +202,34 @@ impl Upstreams {
             other => other.map_err(|e| FederationError::IdToken(e.to_string())),
         }
     }
+}
+
+/// What an upstream's discovery document and key set say, as a test found them.
+#[derive(Clone, Debug)]
+pub struct Discovered {
+    /// The issuer the document names (the provider's own, or discovery fails).
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: String,
+    /// How many keys the key set holds.
+    pub keys: usize,
+}
+
+/// An error with the causes beneath it ("request failed: connection refused"), for a person to read.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut words = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !words.contains(&text) {
+            words.push_str(": ");
+            words.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    words
 }
 
 fn client_of(

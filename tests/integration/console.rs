@@ -199,7 +199,7 @@ async fn the_last_administrator_cannot_be_disabled_or_demoted_from_the_console()
 
 impl Browser {
     /// Posts `form` (with the browser's CSRF token) to `path`.
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let page = self.get("/account").await.text().await.unwrap();
         let csrf = hidden(&page, "csrf").expect("a CSRF field");
         let mut form = form.to_vec();

@@ -30,6 +30,7 @@ mod client_credentials;
 mod cluster;
 mod compat;
 mod console;
+mod console_providers;
 mod discovery;
 mod federation;
 mod federation_links;

@@ -276,7 +276,8 @@ impl From<crate::apps::AppError> for PageError {
 }
 
 /// A round trip through an upstream provider that cannot finish: the person can start again, except when the
-/// upstream itself is away. Causes are logged by `federation`; the page says what a person can do.
+/// upstream itself is away. Causes are logged by `federation`; the page says what a person can do. And the
+/// console's changes to a provider that cannot be made.
 impl From<crate::federation::FederationError> for PageError {
     fn from(error: crate::federation::FederationError) -> Self {
         use crate::federation::FederationError as E;
@@ -297,8 +298,19 @@ impl From<crate::federation::FederationError> for PageError {
                 )
             }
             E::Store(error) => error.into(),
-            // Settings of providers are the admin API's; no page changes them.
-            E::Invalid(_) | E::ProviderExists | E::ProviderInUse(_) | E::ConfiguredInFile => Self::internal(error),
+            E::ProviderInUse(apps) => Self::with_status(
+                StatusCode::CONFLICT,
+                format!(
+                    "Applications still offer this provider: {}. Take it out of their sign-in methods first.",
+                    apps.join(", ")
+                ),
+            ),
+            E::ConfiguredInFile => Self::with_status(
+                StatusCode::CONFLICT,
+                "This provider is configured in the configuration file; change it there.",
+            ),
+            // The console shows these on its provider form.
+            E::Invalid(_) | E::ProviderExists => Self::internal(error),
             E::Internal(cause) => Self::internal(cause),
         }
     }

@@ -56,6 +56,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/apps/{id}/members/import").post(super::admin_members::post_import))
         .service(web::resource("/admin/apps/{id}/members/{user_id}/remove").post(super::admin_members::post_remove))
         .service(web::resource("/admin/apps/{id}/invitations").post(super::admin_members::post_invite))
+        .service(
+            web::resource("/admin/providers")
+                .get(super::admin_providers::get_providers)
+                .post(super::admin_providers::post_providers),
+        )
+        .service(
+            web::resource("/admin/providers/{id}")
+                .get(super::admin_providers::get_provider)
+                .post(super::admin_providers::post_provider),
+        )
+        .service(web::resource("/admin/providers/{id}/test").post(super::admin_providers::post_test_provider))
+        .service(web::resource("/admin/providers/{id}/delete").post(super::admin_providers::post_delete_provider))
         .service(web::resource("/admin/keys").get(super::admin_keys::get_keys))
         .service(web::resource("/admin/keys/rotate").post(super::admin_keys::post_rotate))
         .service(web::resource("/admin/audit").get(super::admin_audit::get_audit));

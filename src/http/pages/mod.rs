@@ -14,6 +14,8 @@ mod admin_audit;
 mod admin_clients;
 mod admin_keys;
 mod admin_members;
+mod admin_provider_form;
+mod admin_providers;
 mod browser;
 mod consent;
 mod enroll;
