@@ -126,10 +126,13 @@ async fn the_document_is_openapi_3_1_served_without_an_api_key_and_cacheable() {
     for field in ["code", "detail", "fields"] {
         assert!(error["properties"].get(field).is_some(), "ErrorBody.{field}");
     }
-    // Every operation names its tag and answers the shared error body for 4xx.
+    // Every operation names its tag, has its own id and answers the shared error body for 4xx.
+    let mut ids = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             assert!(operation["tags"][0].is_string(), "{method} {path} has no tag");
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "{method} {path}: operationId {id} twice");
             assert_eq!(
                 operation["responses"]["4XX"]["$ref"], "#/components/responses/Error",
                 "{method} {path}"

@@ -288,7 +288,10 @@ pub async fn list_api_keys(
     path = "/api/v1/admin/apps/{id}/api-keys/{key_id}",
     tag = "admin: applications",
     summary = "Revoke an API key",
-    params(("id" = String, Path, description = "The resource's id"), ("key_id" = String, Path, description = "The API key's id")),
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("key_id" = String, Path, description = "The API key's id"),
+    ),
     responses((status = 204, description = "Done; no body")),
     security(("api_key" = [], "bearer" = []))
 )]

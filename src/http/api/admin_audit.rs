@@ -56,7 +56,16 @@ impl From<AuditEventRow> for EventBody {
     path = "/api/v1/admin/audit-events",
     tag = "admin: audit",
     summary = "The audit log, newest first",
-    params(("kind" = Option<String>, Query, description = "an event name such as sign_in.failed"), ("actor" = Option<String>, Query, description = "the id of the account that acted"), ("subject" = Option<String>, Query, description = "the id of what the event is about"), ("application" = Option<String>, Query, description = "the id of the application"), ("since" = Option<String>, Query, description = "RFC 3339, events at or after this time"), ("until" = Option<String>, Query, description = "RFC 3339, events before this time"), ("cursor" = Option<String>, Query, description = "the next_cursor of the previous page"), ("limit" = Option<i64>, Query, description = "events per page")),
+    params(
+        ("kind" = Option<String>, Query, description = "an event name such as sign_in.failed"),
+        ("actor" = Option<String>, Query, description = "the id of the account that acted"),
+        ("subject" = Option<String>, Query, description = "the id of what the event is about"),
+        ("application" = Option<String>, Query, description = "the id of the application"),
+        ("since" = Option<String>, Query, description = "RFC 3339, events at or after this time"),
+        ("until" = Option<String>, Query, description = "RFC 3339, events before this time"),
+        ("cursor" = Option<String>, Query, description = "the next_cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "events per page"),
+    ),
     responses((status = 200, description = "OK", body = EventsBody)),
     security(("api_key" = [], "bearer" = []))
 )]

@@ -41,9 +41,12 @@ pub struct ImportRequest {
     members: Vec<MemberRequest>,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The page, from 1.
     page: Option<i64>,
+    /// Members per page.
     per_page: Option<i64>,
 }
 
@@ -89,7 +92,7 @@ struct ImportBody {
     path = "/api/v1/admin/apps/{id}/members",
     tag = "admin: members",
     summary = "An application's members",
-    params(("id" = String, Path, description = "The resource's id"), ("page" = Option<i64>, Query, description = "the page, from 1"), ("per_page" = Option<i64>, Query, description = "members per page")),
+    params(("id" = String, Path, description = "The resource's id"), PageQuery),
     responses((status = 200, description = "OK", body = Vec<MemberBody>)),
     security(("api_key" = [], "bearer" = []))
 )]
@@ -160,7 +163,10 @@ pub async fn add_member(
     tag = "admin: members",
     summary = "Import members from JSON or CSV",
     params(("id" = String, Path, description = "The resource's id")),
-    request_body(content((ImportRequest = "application/json"), (String = "text/csv")), description = "The members, as JSON or as CSV with a header row"),
+    request_body(
+        content((ImportRequest = "application/json"), (String = "text/csv")),
+        description = "The members, as JSON or as CSV with a header row"
+    ),
     responses((status = 200, description = "OK", body = ImportBody)),
     security(("api_key" = [], "bearer" = []))
 )]
@@ -242,7 +248,10 @@ pub async fn import_members(
     path = "/api/v1/admin/apps/{id}/members/{user_id}",
     tag = "admin: members",
     summary = "Remove a member",
-    params(("id" = String, Path, description = "The resource's id"), ("user_id" = String, Path, description = "The member's account id")),
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("user_id" = String, Path, description = "The member's account id"),
+    ),
     responses((status = 204, description = "Done; no body")),
     security(("api_key" = [], "bearer" = []))
 )]
@@ -396,7 +405,10 @@ pub async fn list_invitations(
     path = "/api/v1/admin/apps/{id}/invitations/{invitation_id}",
     tag = "admin: members",
     summary = "Withdraw an invitation",
-    params(("id" = String, Path, description = "The resource's id"), ("invitation_id" = String, Path, description = "The invitation's id")),
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("invitation_id" = String, Path, description = "The invitation's id"),
+    ),
     responses((status = 204, description = "Done; no body")),
     security(("api_key" = [], "bearer" = []))
 )]

@@ -17,10 +17,14 @@ pub struct UpdateUserRequest {
     admin: Option<bool>,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// A part of the username, e-mail address or phone number (case-insensitive).
     query: Option<String>,
+    /// The page, from 1.
     page: Option<i64>,
+    /// Accounts per page, 1 to 100.
     per_page: Option<i64>,
 }
 
@@ -45,7 +49,7 @@ struct EndedBody {
     path = "/api/v1/admin/users",
     tag = "admin: users",
     summary = "Search the accounts",
-    params(("query" = Option<String>, Query, description = "a username, e-mail or phone to search for"), ("page" = Option<i64>, Query, description = "the page, from 1"), ("per_page" = Option<i64>, Query, description = "accounts per page")),
+    params(SearchQuery),
     responses((status = 200, description = "OK", body = UserListBody)),
     security(("api_key" = [], "bearer" = []))
 )]

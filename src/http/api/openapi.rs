@@ -122,7 +122,7 @@ pub struct ErrorBody {
         admin_members::withdraw_invitation
     ),
     components(schemas(ErrorBody)),
-    modifiers(&SecuritySchemes, &ErrorResponses),
+    modifiers(&SecuritySchemes, &ErrorResponses, &UniqueOperationIds),
     security(("api_key" = [])),
     tags(
         (name = "sign-in", description = "Signing in: passwords, codes, second factors, upstream providers, refresh"),
@@ -132,7 +132,7 @@ pub struct ErrorBody {
         (name = "admin: audit", description = "The audit log, for administrators"),
         (name = "admin: clients", description = "OAuth clients, for administrators"),
         (name = "admin: providers", description = "Upstream identity providers, for administrators"),
-        (name = "admin: applications", description = "Applications, their API keys and access links, for administrators"),
+        (name = "admin: applications", description = "Applications, their API keys and access links"),
         (name = "admin: members", description = "Applications' members and invitations, for administrators"),
     )
 )]
@@ -187,6 +187,34 @@ impl Modify for ErrorResponses {
                     .responses
                     .responses
                     .insert("4XX".to_owned(), RefOr::Ref(Ref::from_response_name(ERROR_RESPONSE)));
+            }
+        }
+    }
+}
+
+/// One handler registered for two methods (`PATCH` and `PUT` of an application) is one operation id twice;
+/// OpenAPI wants each unique, so the later ones take their method as a suffix (`update_app_put`).
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut seen = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let Some(id) = &operation.operation_id else { continue };
+                if !seen.insert(id.clone()) {
+                    let unique = format!("{id}_{method}");
+                    seen.insert(unique.clone());
+                    operation.operation_id = Some(unique);
+                }
             }
         }
     }

@@ -214,7 +214,10 @@ pub async fn admin_revoke_all_tokens(
     path = "/api/v1/admin/users/{id}/tokens/{token_id}",
     tag = "admin: users",
     summary = "Revoke one private token of an account",
-    params(("id" = String, Path, description = "The resource's id"), ("token_id" = String, Path, description = "The private token's id")),
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("token_id" = String, Path, description = "The private token's id"),
+    ),
     responses((status = 204, description = "Done; no body")),
     security(("api_key" = [], "bearer" = []))
 )]
