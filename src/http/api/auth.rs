@@ -158,7 +158,12 @@ pub struct RefreshRequest {
     tag = "sign-in",
     summary = "Sign in with a login and password, or exchange an application token",
     request_body = LoginRequest,
-    responses((status = 200, description = "OK", body = LoginStepBody)),
+    responses((
+        status = 200,
+        description = "The token pair, or the next step; an application token's exchange answers \
+                       `{access_token, token_type, expires_in}` alone",
+        body = LoginStepBody
+    )),
     security(("api_key" = []))
 )]
 pub async fn login(

@@ -46,7 +46,12 @@ struct CreatedWithNextStep {
     tag = "account",
     summary = "Create an account (self-service signup, or by an administrator)",
     request_body = CreateUserRequest,
-    responses((status = 201, description = "Created", body = TokenPairBody)),
+    responses((
+        status = 201,
+        description = "The token pair of a self-service signup; `{user, next, flow_token, …}` when a step is due \
+                       first (a second factor, a verification); `{user}` alone for an administrator's account",
+        body = TokenPairBody
+    )),
     security(("api_key" = []), ("api_key" = [], "bearer" = []))
 )]
 pub async fn create_user(
