@@ -28,6 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(oidc::routes)
         .configure(pages::routes)
         .configure(api::compat::routes)
+        // The API's own description, open to anyone: outside the scope that asks for an API key.
+        .service(web::resource("/api/v1/openapi.json").get(api::openapi::get_openapi))
+        .service(web::resource("/api/v1/docs").get(api::reference::get_reference))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(applications::require_api_key))

@@ -44,6 +44,7 @@ mod metrics;
 mod mfa;
 mod networks;
 mod oauth_refresh;
+mod openapi;
 mod outage;
 mod pages_mfa;
 mod pin;

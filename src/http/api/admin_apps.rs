@@ -14,7 +14,7 @@ use crate::http::extract::Admin;
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRequest {
     name: Option<String>,
@@ -69,7 +69,7 @@ impl From<AppRequest> for AppSpec {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AppBody {
     id: String,
     name: String,
@@ -114,7 +114,7 @@ impl From<Application> for AppBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
     name: Option<String>,
@@ -122,7 +122,7 @@ pub struct KeyRequest {
     expires_at: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct KeyBody {
     id: String,
     name: String,
@@ -150,6 +150,15 @@ impl KeyBody {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps",
+    tag = "admin: applications",
+    summary = "Create an application",
+    request_body = AppRequest,
+    responses((status = 201, description = "Created", body = AppBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn create_app(
     _: Admin,
     state: web::Data<AppState>,
@@ -159,16 +168,43 @@ pub async fn create_app(
     Ok(HttpResponse::Created().json(AppBody::from(app)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps",
+    tag = "admin: applications",
+    summary = "The applications",
+    responses((status = 200, description = "OK", body = Vec<AppBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_apps(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let apps: Vec<AppBody> = state.apps.list().await?.into_iter().map(AppBody::from).collect();
     Ok(HttpResponse::Ok().json(apps))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}",
+    tag = "admin: applications",
+    summary = "An application",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = AppBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_app(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(AppBody::from(state.apps.get(&id).await?)))
 }
 
 /// Changes the fields sent; a new allocation applies to the very next request.
+#[utoipa::path(
+    method(patch, put),
+    path = "/api/v1/admin/apps/{id}",
+    tag = "admin: applications",
+    summary = "Change an application's settings",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = AppRequest,
+    responses((status = 200, description = "OK", body = AppBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn update_app(
     _: Admin,
     state: web::Data<AppState>,
@@ -182,11 +218,30 @@ pub async fn update_app(
     Ok(HttpResponse::Ok().json(AppBody::from(app)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/apps/{id}",
+    tag = "admin: applications",
+    summary = "Delete an application",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn delete_app(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     state.apps.delete(&id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps/{id}/api-keys",
+    tag = "admin: applications",
+    summary = "Create an API key (shown once)",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = KeyRequest,
+    responses((status = 201, description = "Created", body = KeyBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn create_api_key(
     _: Admin,
     state: web::Data<AppState>,
@@ -204,6 +259,15 @@ pub async fn create_api_key(
         .json(KeyBody::new(created.info, Some(created.key))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/api-keys",
+    tag = "admin: applications",
+    summary = "An application's API keys",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = Vec<KeyBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_api_keys(
     _: Admin,
     state: web::Data<AppState>,
@@ -219,6 +283,18 @@ pub async fn list_api_keys(
     Ok(HttpResponse::Ok().json(keys))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/apps/{id}/api-keys/{key_id}",
+    tag = "admin: applications",
+    summary = "Revoke an API key",
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("key_id" = String, Path, description = "The API key's id"),
+    ),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn revoke_api_key(
     _: Admin,
     state: web::Data<AppState>,
@@ -229,7 +305,7 @@ pub async fn revoke_api_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AccessLinkBody {
     url: String,
     svg: String,
@@ -237,6 +313,15 @@ struct AccessLinkBody {
 }
 
 /// The application's access link, with where its QR code is drawn.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/access-link",
+    tag = "admin: applications",
+    summary = "An application's access link",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = AccessLinkBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_access_link(
     _: Admin,
     state: web::Data<AppState>,
@@ -252,6 +337,15 @@ pub async fn get_access_link(
 }
 
 /// The access link's QR code as SVG.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/access-link.svg",
+    tag = "admin: applications",
+    summary = "The access link's QR code as SVG",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", content_type = "image/svg+xml", body = String)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_access_link_svg(
     _: Admin,
     state: web::Data<AppState>,
@@ -263,6 +357,15 @@ pub async fn get_access_link_svg(
 }
 
 /// The access link's QR code as PNG.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/access-link.png",
+    tag = "admin: applications",
+    summary = "The access link's QR code as PNG",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", content_type = "image/png", body = String)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_access_link_png(
     _: Admin,
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use crate::http::extract::Admin;
 use crate::state::AppState;
 use crate::store::audit_events::AuditEventRow;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct EventBody {
     id: String,
     occurred_at: String,
@@ -26,7 +26,7 @@ struct EventBody {
     details: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct EventsBody {
     events: Vec<EventBody>,
     /// Pass as `cursor` for the next page; `null` on the last one.
@@ -51,6 +51,24 @@ impl From<AuditEventRow> for EventBody {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit-events",
+    tag = "admin: audit",
+    summary = "The audit log, newest first",
+    params(
+        ("kind" = Option<String>, Query, description = "an event name such as sign_in.failed"),
+        ("actor" = Option<String>, Query, description = "the id of the account that acted"),
+        ("subject" = Option<String>, Query, description = "the id of what the event is about"),
+        ("application" = Option<String>, Query, description = "the id of the application"),
+        ("since" = Option<String>, Query, description = "RFC 3339, events at or after this time"),
+        ("until" = Option<String>, Query, description = "RFC 3339, events before this time"),
+        ("cursor" = Option<String>, Query, description = "the next_cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "events per page"),
+    ),
+    responses((status = 200, description = "OK", body = EventsBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_events(
     _: Admin,
     state: web::Data<AppState>,

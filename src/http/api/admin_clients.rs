@@ -13,7 +13,7 @@ use crate::oidc::clients::{Client, ClientSpec, RegisteredClient};
 use crate::state::AppState;
 
 /// A client registration as the API takes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRequest {
     /// The application (id or slug); the default application when absent.
@@ -56,7 +56,7 @@ impl From<ClientRequest> for ClientSpec {
 }
 
 /// A client as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ClientBody {
     client_id: String,
     application_id: String,
@@ -112,6 +112,15 @@ fn secret_response(status: StatusCode, body: ClientBody) -> HttpResponse {
         .json(body)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/clients",
+    tag = "admin: clients",
+    summary = "Register an OAuth client (its secret shown once)",
+    request_body = ClientRequest,
+    responses((status = 201, description = "Created", body = ClientBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn create_client(
     _: Admin,
     state: web::Data<AppState>,
@@ -125,17 +134,44 @@ pub async fn create_client(
     Ok(secret_response(StatusCode::CREATED, registered.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/clients",
+    tag = "admin: clients",
+    summary = "The OAuth clients",
+    responses((status = 200, description = "OK", body = Vec<ClientBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_clients(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let clients = state.oidc.clients.list().await?;
     let bodies: Vec<ClientBody> = clients.into_iter().map(|c| ClientBody::new(c, None)).collect();
     Ok(HttpResponse::Ok().json(bodies))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/clients/{id}",
+    tag = "admin: clients",
+    summary = "An OAuth client",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = ClientBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_client(_: Admin, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let client = state.oidc.clients.get(&id).await?;
     Ok(HttpResponse::Ok().json(ClientBody::new(client, None)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/clients/{id}",
+    tag = "admin: clients",
+    summary = "Replace an OAuth client's settings",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = ClientRequest,
+    responses((status = 200, description = "OK", body = ClientBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn update_client(
     _: Admin,
     state: web::Data<AppState>,
@@ -150,6 +186,15 @@ pub async fn update_client(
     Ok(secret_response(StatusCode::OK, registered.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/clients/{id}",
+    tag = "admin: clients",
+    summary = "Delete an OAuth client",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn delete_client(
     _: Admin,
     state: web::Data<AppState>,
@@ -159,6 +204,15 @@ pub async fn delete_client(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/clients/{id}/secret",
+    tag = "admin: clients",
+    summary = "Replace an OAuth client's secret (shown once)",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = ClientBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn rotate_client_secret(
     _: Admin,
     state: web::Data<AppState>,

@@ -17,7 +17,7 @@ const MAX_IMPORT_ROWS: usize = 1000;
 /// The largest import body.
 const MAX_IMPORT_BODY: usize = 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberRequest {
     username: Option<String>,
@@ -35,25 +35,28 @@ impl From<MemberRequest> for MemberSpec {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     members: Vec<MemberRequest>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The page, from 1.
     page: Option<i64>,
+    /// Members per page.
     per_page: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MemberBody {
     user: UserBody,
     added_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AddedBody {
     user: UserBody,
     /// `added`, `already_member` or `created` (a new account).
@@ -61,7 +64,7 @@ struct AddedBody {
 }
 
 /// One row of an import: what happened to it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RowBody {
     /// 1-based, as in the file (the CSV header is row 0).
     row: usize,
@@ -75,7 +78,7 @@ struct RowBody {
     detail: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ImportBody {
     added: usize,
     created: usize,
@@ -84,6 +87,15 @@ struct ImportBody {
     rows: Vec<RowBody>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/members",
+    tag = "admin: members",
+    summary = "An application's members",
+    params(("id" = String, Path, description = "The resource's id"), PageQuery),
+    responses((status = 200, description = "OK", body = Vec<MemberBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_members(
     _: Admin,
     state: web::Data<AppState>,
@@ -111,6 +123,16 @@ pub async fn list_members(
 }
 
 /// Adds one person: `201` when they became a member, `200` when they were one already.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps/{id}/members",
+    tag = "admin: members",
+    summary = "Add a member (an account is made for an unknown address)",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = MemberRequest,
+    responses((status = 201, description = "Created", body = AddedBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn add_member(
     _: Admin,
     state: web::Data<AppState>,
@@ -135,6 +157,19 @@ pub async fn add_member(
 
 /// Adds many: `{"members": [...]}` as JSON, or CSV with a header row naming `username`, `email` and/or
 /// `phone`. Every row is answered; one bad row does not stop the others.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps/{id}/members/import",
+    tag = "admin: members",
+    summary = "Import members from JSON or CSV",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body(
+        content((ImportRequest = "application/json"), (String = "text/csv")),
+        description = "The members, as JSON or as CSV with a header row"
+    ),
+    responses((status = 200, description = "OK", body = ImportBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn import_members(
     _: Admin,
     req: HttpRequest,
@@ -208,6 +243,18 @@ pub async fn import_members(
     Ok(HttpResponse::Ok().json(report))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/apps/{id}/members/{user_id}",
+    tag = "admin: members",
+    summary = "Remove a member",
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("user_id" = String, Path, description = "The member's account id"),
+    ),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn remove_member(
     _: Admin,
     state: web::Data<AppState>,
@@ -260,14 +307,14 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<MemberSpec>, ApiError> {
     Ok(specs)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationRequest {
     email: Option<String>,
     expires_in_days: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InvitationBody {
     id: String,
     email: String,
@@ -299,6 +346,16 @@ impl InvitationBody {
 }
 
 /// Invites an address: a single-use link that expires, e-mailed when e-mail is configured.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps/{id}/invitations",
+    tag = "admin: members",
+    summary = "Invite an address to an application",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = InvitationRequest,
+    responses((status = 201, description = "Created", body = InvitationBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn invite(
     _: Admin,
     state: web::Data<AppState>,
@@ -320,6 +377,15 @@ pub async fn invite(
         .json(InvitationBody::new(made.row, Some(made.link), Some(made.sent))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps/{id}/invitations",
+    tag = "admin: members",
+    summary = "An application's invitations",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = Vec<InvitationBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_invitations(
     _: Admin,
     state: web::Data<AppState>,
@@ -334,6 +400,18 @@ pub async fn list_invitations(
     Ok(HttpResponse::Ok().json(body))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/apps/{id}/invitations/{invitation_id}",
+    tag = "admin: members",
+    summary = "Withdraw an invitation",
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("invitation_id" = String, Path, description = "The invitation's id"),
+    ),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn withdraw_invitation(
     _: Admin,
     state: web::Data<AppState>,

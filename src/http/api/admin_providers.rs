@@ -12,7 +12,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderRequest {
     id: Option<String>,
@@ -51,7 +51,7 @@ impl From<ProviderRequest> for ProviderSpec {
 }
 
 /// A provider as the API shows it: never its secret.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProviderBody {
     id: String,
     name: String,
@@ -92,6 +92,14 @@ impl ProviderBody {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/providers",
+    tag = "admin: providers",
+    summary = "The upstream identity providers",
+    responses((status = 200, description = "OK", body = Vec<ProviderBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_providers(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let providers = state.federation.providers.all().await?;
     let bodies: Vec<ProviderBody> = providers
@@ -101,6 +109,15 @@ pub async fn list_providers(_: Admin, state: web::Data<AppState>) -> Result<Http
     Ok(HttpResponse::Ok().json(bodies))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/providers",
+    tag = "admin: providers",
+    summary = "Add an upstream identity provider",
+    request_body = ProviderRequest,
+    responses((status = 201, description = "Created", body = ProviderBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn create_provider(
     _: Admin,
     state: web::Data<AppState>,
@@ -114,6 +131,15 @@ pub async fn create_provider(
     Ok(HttpResponse::build(StatusCode::CREATED).json(ProviderBody::new(&state, provider, Source::Api)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/providers/{id}",
+    tag = "admin: providers",
+    summary = "An upstream identity provider",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = ProviderBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_provider(
     _: Admin,
     state: web::Data<AppState>,
@@ -123,6 +149,16 @@ pub async fn get_provider(
     Ok(HttpResponse::Ok().json(ProviderBody::new(&state, provider, source)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/providers/{id}",
+    tag = "admin: providers",
+    summary = "Change an upstream identity provider",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = ProviderRequest,
+    responses((status = 200, description = "OK", body = ProviderBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn update_provider(
     _: Admin,
     state: web::Data<AppState>,
@@ -137,6 +173,15 @@ pub async fn update_provider(
     Ok(HttpResponse::Ok().json(ProviderBody::new(&state, provider, Source::Api)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/providers/{id}",
+    tag = "admin: providers",
+    summary = "Remove an upstream identity provider",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn delete_provider(
     _: Admin,
     state: web::Data<AppState>,

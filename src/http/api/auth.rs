@@ -16,7 +16,7 @@ use crate::http::extract::ApiJson;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     login: Option<String>,
@@ -29,7 +29,7 @@ pub struct LoginRequest {
 
 /// The answer to a step of a sign-in that needs another: no tokens yet. `next` names the step and
 /// `flow_token` the sign-in; a second factor keeps the `mfa_required` / `mfa_token` names as well.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct NextStepBody {
     next: &'static str,
     flow_token: String,
@@ -81,15 +81,24 @@ impl From<Next> for NextStepBody {
     }
 }
 
-/// A REST sign-in step's answer: the token pair, or the next step.
-pub(super) fn step_response(step: LoginStep) -> HttpResponse {
-    match step {
-        LoginStep::SignedIn(pair) => token_response(StatusCode::OK, TokenPairBody::from(*pair)),
-        LoginStep::Next(next) => token_response(StatusCode::OK, NextStepBody::from(next)),
-    }
+/// A sign-in step's answer: the token pair, or the next step (`next` names it).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(super) enum LoginStepBody {
+    SignedIn(TokenPairBody),
+    Next(NextStepBody),
 }
 
-#[derive(Deserialize)]
+/// A REST sign-in step's answer: the token pair, or the next step.
+pub(super) fn step_response(step: LoginStep) -> HttpResponse {
+    let body = match step {
+        LoginStep::SignedIn(pair) => LoginStepBody::SignedIn(TokenPairBody::from(*pair)),
+        LoginStep::Next(next) => LoginStepBody::Next(NextStepBody::from(next)),
+    };
+    token_response(StatusCode::OK, body)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MfaRequest {
     mfa_token: Option<String>,
@@ -97,7 +106,7 @@ pub struct MfaRequest {
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MfaChallengeRequest {
     mfa_token: Option<String>,
@@ -105,7 +114,7 @@ pub struct MfaChallengeRequest {
 }
 
 /// A code on its way.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CodeSent {
     sent: bool,
     channel: &'static str,
@@ -125,14 +134,14 @@ impl From<SentCode> for CodeSent {
 }
 
 /// The answer to an application-token exchange: an access token and nothing to refresh it with.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ExchangedToken {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: Option<String>,
@@ -143,6 +152,20 @@ pub struct RefreshRequest {
 
 /// Signs in with a username or e-mail and a password, for the API key's application; or exchanges an
 /// application (private) token for a short-lived access token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "sign-in",
+    summary = "Sign in with a login and password, or exchange an application token",
+    request_body = LoginRequest,
+    responses((
+        status = 200,
+        description = "The token pair, or the next step; an application token's exchange answers \
+                       `{access_token, token_type, expires_in}` alone",
+        body = LoginStepBody
+    )),
+    security(("api_key" = []))
+)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -200,6 +223,15 @@ pub async fn login(
 }
 
 /// Completes a sign-in that needs a second factor: the `mfa_token`, a method and its code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/mfa",
+    tag = "sign-in",
+    summary = "Complete a sign-in with a second factor",
+    request_body = MfaRequest,
+    responses((status = 200, description = "OK", body = LoginStepBody)),
+    security(("api_key" = []))
+)]
 pub async fn complete_mfa(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -228,6 +260,15 @@ pub async fn complete_mfa(
 }
 
 /// Sends a code for a pending sign-in, by SMS or e-mail.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/mfa/challenge",
+    tag = "sign-in",
+    summary = "Send a second-factor code by SMS or e-mail",
+    request_body = MfaChallengeRequest,
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = []))
+)]
 pub async fn send_mfa_code(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -259,6 +300,15 @@ pub async fn send_mfa_code(
 }
 
 /// Exchanges a refresh token for a new pair; the presented token is spent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "sign-in",
+    summary = "Exchange a refresh token for a new pair",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "OK", body = TokenPairBody)),
+    security(("api_key" = []))
+)]
 pub async fn refresh(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -284,6 +334,14 @@ pub async fn refresh(
 }
 
 /// Ends the caller's session and revokes every token of it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "sign-in",
+    summary = "End the caller's session",
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn logout(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     state.auth.sessions.logout(&caller.0, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -11,7 +11,7 @@ use crate::http::error::ApiError;
 use crate::store::users::User;
 
 /// An account as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserBody {
     pub id: String,
     pub username: String,
@@ -50,7 +50,7 @@ impl From<User> for UserBody {
 }
 
 /// A login's or refresh's answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPairBody {
     pub access_token: String,
     pub token_type: &'static str,

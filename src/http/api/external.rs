@@ -7,7 +7,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{missing_fields, step_response};
+use super::auth::{LoginStepBody, missing_fields, step_response};
 use super::sign_in::{FlowCodeRequest, flow_and_code};
 use crate::auth::flow::{Door, ExternalStart};
 use crate::federation::{Trip, api_binding};
@@ -17,7 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalStartRequest {
     provider: Option<String>,
@@ -26,8 +26,8 @@ pub struct ExternalStartRequest {
     redirect_uri: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ExternalStartBody {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ExternalStartBody {
     step: &'static str,
     flow_token: String,
     /// Where to send the person's browser.
@@ -70,6 +70,15 @@ pub(super) async fn round_trip(
 }
 
 /// `POST /api/v1/auth/external`: begins a sign-in through an upstream provider the application offers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/external",
+    tag = "sign-in",
+    summary = "Start a sign-in with an upstream provider",
+    request_body = ExternalStartRequest,
+    responses((status = 200, description = "OK", body = ExternalStartBody)),
+    security(("api_key" = []))
+)]
 pub async fn start_external(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -112,6 +121,15 @@ pub(super) async fn send_upstream(
 }
 
 /// `POST /api/v1/auth/external/complete`: the flow token and the `code` that came back to the redirect URI.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/external/complete",
+    tag = "sign-in",
+    summary = "Complete an upstream provider's sign-in",
+    request_body = FlowCodeRequest,
+    responses((status = 200, description = "OK", body = LoginStepBody)),
+    security(("api_key" = []))
+)]
 pub async fn complete_external(
     state: web::Data<AppState>,
     app: RequestApp,

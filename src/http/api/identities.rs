@@ -9,7 +9,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::external::{ExternalStartRequest, round_trip, send_upstream};
+use super::external::{ExternalStartBody, ExternalStartRequest, round_trip, send_upstream};
 use super::sign_in::{FlowCodeRequest, flow_and_code};
 use crate::auth::LinkedIdentity;
 use crate::clock::rfc3339;
@@ -18,7 +18,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson, Authenticated};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct IdentityBody {
     id: String,
     provider: String,
@@ -40,6 +40,14 @@ impl From<LinkedIdentity> for IdentityBody {
 }
 
 /// The caller's linked identities, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/user/identities",
+    tag = "account",
+    summary = "The caller's linked upstream identities",
+    responses((status = 200, description = "OK", body = Vec<IdentityBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_identities(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     let identities = state.auth.accounts.identities(&caller.0).await?;
     let body: Vec<IdentityBody> = identities.into_iter().map(IdentityBody::from).collect();
@@ -47,6 +55,15 @@ pub async fn list_identities(state: web::Data<AppState>, caller: Authenticated) 
 }
 
 /// `POST /api/v1/user/identities/link`: begins linking an identity at a provider to the caller's account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/identities/link",
+    tag = "account",
+    summary = "Start linking an upstream identity",
+    request_body = ExternalStartRequest,
+    responses((status = 200, description = "OK", body = ExternalStartBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn start_link(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -65,6 +82,15 @@ pub async fn start_link(
 
 /// `POST /api/v1/user/identities/link/complete`: the flow token and the `code` that came back to the redirect
 /// URI; the identity is linked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/identities/link/complete",
+    tag = "account",
+    summary = "Complete linking an upstream identity",
+    request_body = FlowCodeRequest,
+    responses((status = 201, description = "Created", body = IdentityBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn complete_link(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -81,6 +107,15 @@ pub async fn complete_link(
 }
 
 /// Unlinks one of the caller's identities.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/user/identities/{id}",
+    tag = "account",
+    summary = "Unlink an upstream identity",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn unlink_identity(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -94,7 +129,7 @@ pub async fn unlink_identity(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminLinkRequest {
     provider: Option<String>,
@@ -103,6 +138,15 @@ pub struct AdminLinkRequest {
 }
 
 /// An account's linked identities.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}/identities",
+    tag = "admin: users",
+    summary = "An account's upstream identities",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = Vec<IdentityBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_list_identities(
     _: Admin,
     state: web::Data<AppState>,
@@ -115,6 +159,16 @@ pub async fn admin_list_identities(
 }
 
 /// Links the identity `subject` at `provider` to an account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/identities",
+    tag = "admin: users",
+    summary = "Link an upstream identity to an account",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = AdminLinkRequest,
+    responses((status = 201, description = "Created", body = IdentityBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_link_identity(
     _: Admin,
     state: web::Data<AppState>,

@@ -13,44 +13,44 @@ use crate::http::extract::Authenticated;
 use crate::http::extract::{ApiJson, OptionalApiJson};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordAndCode {
     password: Option<String>,
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     password: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneRequest {
     phone: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Enrollment {
     secret: String,
     otpauth_uri: String,
     qr_png_base64: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MfaStatus {
     /// The methods a sign-in of this account can be completed with; empty: a password suffices.
     methods: Vec<&'static str>,
@@ -58,6 +58,14 @@ struct MfaStatus {
 }
 
 /// The account's second factors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/user/mfa",
+    tag = "account",
+    summary = "The caller's second factors",
+    responses((status = 200, description = "OK", body = MfaStatus)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_mfa(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     let user = &caller.0.user;
     let methods = state.auth.factors.second_factors(user).await?;
@@ -69,6 +77,14 @@ pub async fn get_mfa(state: web::Data<AppState>, caller: Authenticated) -> Resul
 }
 
 /// Starts adding an authenticator app: the secret, its `otpauth://` URI and a QR code of it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/mfa/totp",
+    tag = "account",
+    summary = "Start enrolling an authenticator app",
+    responses((status = 200, description = "OK", body = Enrollment)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn start_totp(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     let enrollment = state.auth.factors.start_totp(&caller.0, state.clock.now()).await?;
     Ok(token_response(
@@ -82,6 +98,15 @@ pub async fn start_totp(state: web::Data<AppState>, caller: Authenticated) -> Re
 }
 
 /// Turns the authenticator on with its first code; answers the recovery codes, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/mfa/totp/confirm",
+    tag = "account",
+    summary = "Confirm the authenticator app with a code",
+    request_body = CodeRequest,
+    responses((status = 200, description = "OK", body = RecoveryCodes)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn confirm_totp(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -97,6 +122,15 @@ pub async fn confirm_totp(
 }
 
 /// Turns the authenticator off: the password and a current code.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/user/mfa/totp",
+    tag = "account",
+    summary = "Remove the authenticator app",
+    request_body = PasswordAndCode,
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn disable_totp(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -113,6 +147,15 @@ pub async fn disable_totp(
 }
 
 /// New recovery codes for the old: the password and a current code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/mfa/recovery-codes",
+    tag = "account",
+    summary = "Replace the recovery codes",
+    request_body = PasswordAndCode,
+    responses((status = 200, description = "OK", body = RecoveryCodes)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn regenerate_recovery_codes(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -129,6 +172,15 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Sends a code to a new phone number.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/phone",
+    tag = "account",
+    summary = "Send a code to a phone number to add it",
+    request_body = PhoneRequest,
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn start_phone(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -147,6 +199,15 @@ pub async fn start_phone(
 }
 
 /// The code sent to the new number stores it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/phone/confirm",
+    tag = "account",
+    summary = "Confirm the phone number with its code",
+    request_body = CodeRequest,
+    responses((status = 200, description = "OK", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn confirm_phone(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -162,6 +223,15 @@ pub async fn confirm_phone(
 }
 
 /// Removes the phone number, after the password.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/user/phone",
+    tag = "account",
+    summary = "Remove the caller's phone number",
+    request_body = PasswordRequest,
+    responses((status = 200, description = "OK", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn remove_phone(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -179,7 +249,7 @@ pub async fn remove_phone(
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerificationRequest {
     /// The address to add, for an account without one (a guest, a sign-up by text message).
@@ -187,6 +257,15 @@ pub struct EmailVerificationRequest {
 }
 
 /// Sends a code to the account's e-mail address (or, for an account without one, to the address sent).
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/email/verify",
+    tag = "account",
+    summary = "Send a code proving an e-mail address",
+    request_body(content = EmailVerificationRequest, description = "May be left out"),
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn start_email_verification(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -203,6 +282,15 @@ pub async fn start_email_verification(
 }
 
 /// The code marks the address verified.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/email/confirm",
+    tag = "account",
+    summary = "Confirm the e-mail address with its code",
+    request_body = CodeRequest,
+    responses((status = 200, description = "OK", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn confirm_email(
     state: web::Data<AppState>,
     caller: Authenticated,

@@ -11,7 +11,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Admin, ApiJson, Authenticated, OptionalApiJson};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PinRequest {
     pin: Option<String>,
@@ -19,19 +19,28 @@ pub struct PinRequest {
     current_pin: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminPinRequest {
     pin: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemovePinRequest {
     current_pin: Option<String>,
 }
 
 /// Sets or changes the caller's PIN, in the format of the API key's application.
+#[utoipa::path(
+    put,
+    path = "/api/v1/user/pin",
+    tag = "account",
+    summary = "Set or change the caller's PIN",
+    request_body = PinRequest,
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn set_pin(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -58,6 +67,15 @@ pub async fn set_pin(
 
 /// Removes the caller's PIN: after a recent interactive sign-in, or with `{"current_pin"}` (the body may be left
 /// out).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/user/pin",
+    tag = "account",
+    summary = "Remove the caller's PIN",
+    request_body(content = RemovePinRequest, description = "May be left out"),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn remove_pin(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -73,6 +91,16 @@ pub async fn remove_pin(
 }
 
 /// An administrator sets an account's PIN, in the format of the API key's application.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/users/{id}/pin",
+    tag = "admin: users",
+    summary = "Set an account's PIN",
+    params(("id" = String, Path, description = "The resource's id")),
+    request_body = AdminPinRequest,
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_set_pin(
     _: Admin,
     state: web::Data<AppState>,

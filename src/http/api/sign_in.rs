@@ -5,8 +5,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::auth::{CodeSent, NextStepBody, missing_fields, step_response};
-use super::body::token_response;
+use super::auth::{CodeSent, LoginStepBody, NextStepBody, missing_fields, step_response};
+use super::body::{TokenPairBody, token_response};
 use crate::apps::policy::ContactChannel;
 use crate::auth::flow::{Door, LoginStep};
 use crate::http::applications::RequestApp;
@@ -15,7 +15,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalApiJson};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeStartRequest {
     email: Option<String>,
@@ -23,20 +23,20 @@ pub struct CodeStartRequest {
     captcha_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowRequest {
     flow_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowCodeRequest {
     flow_token: Option<String>,
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationSendRequest {
     flow_token: Option<String>,
@@ -49,6 +49,15 @@ pub struct VerificationSendRequest {
 
 /// `POST /api/v1/auth/code`: a sign-in code to an e-mail address or a phone number. The answer is the same
 /// whether or not the address has an account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/code",
+    tag = "sign-in",
+    summary = "Start a sign-in by a code sent to an address or number",
+    request_body = CodeStartRequest,
+    responses((status = 200, description = "OK", body = NextStepBody)),
+    security(("api_key" = []))
+)]
 pub async fn start_code(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -92,6 +101,15 @@ pub async fn start_code(
 }
 
 /// `POST /api/v1/auth/code/resend`: the code again, after the cool-down.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/code/resend",
+    tag = "sign-in",
+    summary = "Send the sign-in code again",
+    request_body = FlowRequest,
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = []))
+)]
 pub async fn resend_code(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -110,6 +128,15 @@ pub async fn resend_code(
 }
 
 /// `POST /api/v1/auth/code/verify`: the code → the token pair, or the next step.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/code/verify",
+    tag = "sign-in",
+    summary = "Complete a code sign-in",
+    request_body = FlowCodeRequest,
+    responses((status = 200, description = "OK", body = LoginStepBody)),
+    security(("api_key" = []))
+)]
 pub async fn verify_code(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -129,6 +156,15 @@ pub async fn verify_code(
 }
 
 /// `POST /api/v1/auth/verify/send`: a code proving an address or a number, for a sign-in that needs it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify/send",
+    tag = "sign-in",
+    summary = "Send a verification code for a sign-in that needs one",
+    request_body = VerificationSendRequest,
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = []))
+)]
 pub async fn send_verification(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -169,6 +205,15 @@ pub async fn send_verification(
 }
 
 /// `POST /api/v1/auth/verify`: the verification code → the token pair, or the next step.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify",
+    tag = "sign-in",
+    summary = "Complete a sign-in's verification",
+    request_body = FlowCodeRequest,
+    responses((status = 200, description = "OK", body = LoginStepBody)),
+    security(("api_key" = []))
+)]
 pub async fn complete_verification(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -200,7 +245,7 @@ pub(super) fn flow_and_code(request: FlowCodeRequest) -> Result<(String, String)
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
     /// The refresh token of the device's guest, to go on as that guest.
@@ -209,6 +254,15 @@ pub struct GuestRequest {
 
 /// `POST /api/v1/auth/guest`: a token pair for a new guest of an open application, or the next pair of the
 /// device's guest.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/guest",
+    tag = "sign-in",
+    summary = "Sign in as a guest of an open application",
+    request_body(content = GuestRequest, description = "May be left out"),
+    responses((status = 200, description = "OK", body = TokenPairBody)),
+    security(("api_key" = []))
+)]
 pub async fn guest(
     state: web::Data<AppState>,
     app: RequestApp,

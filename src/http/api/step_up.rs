@@ -15,7 +15,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Authenticated};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepUpRequest {
     refresh_token: Option<String>,
@@ -24,6 +24,15 @@ pub struct StepUpRequest {
 }
 
 /// New tokens for a refresh token whose owner proves it is them again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/step-up",
+    tag = "sign-in",
+    summary = "Prove the PIN or password again and refresh",
+    request_body = StepUpRequest,
+    responses((status = 200, description = "OK", body = TokenPairBody)),
+    security(("api_key" = []))
+)]
 pub async fn step_up(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -58,6 +67,14 @@ pub async fn step_up(
 }
 
 /// The caller's token family was active now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/activity",
+    tag = "sign-in",
+    summary = "Record the caller's activity (heartbeat)",
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn activity(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     state
         .auth

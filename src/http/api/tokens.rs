@@ -14,7 +14,7 @@ use crate::http::extract::ApiJson;
 use crate::http::extract::{Admin, Authenticated};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     description: Option<String>,
@@ -24,7 +24,7 @@ pub struct CreateTokenRequest {
 }
 
 /// A private token as the API shows it; `token` only in the answer that made it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenBody {
     id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +71,15 @@ impl TokenBody {
 }
 
 /// Makes a private token for the caller (a password sign-in only), for the API key's application.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "private tokens",
+    summary = "Create a private token (shown once)",
+    request_body = CreateTokenRequest,
+    responses((status = 201, description = "Created", body = TokenBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn create_token(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -97,11 +106,28 @@ pub async fn create_token(
 }
 
 /// The caller's private tokens, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "private tokens",
+    summary = "The caller's private tokens",
+    responses((status = 200, description = "OK", body = Vec<TokenBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn list_tokens(state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
     list_of(&state, &caller.0.user.id).await
 }
 
 /// Revokes one of the caller's private tokens at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "private tokens",
+    summary = "Revoke a private token",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn revoke_token(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -116,6 +142,15 @@ pub async fn revoke_token(
 }
 
 /// Replaces one of the caller's private tokens with a new secret (same description, scopes and expiry).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens/{id}/rotate",
+    tag = "private tokens",
+    summary = "Replace a private token by a new one",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 201, description = "Created", body = TokenBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn rotate_token(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -131,6 +166,15 @@ pub async fn rotate_token(
 }
 
 /// An account's private tokens (administrators).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "admin: users",
+    summary = "An account's private tokens",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 200, description = "OK", body = Vec<TokenBody>)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_list_tokens(
     _: Admin,
     state: web::Data<AppState>,
@@ -141,6 +185,15 @@ pub async fn admin_list_tokens(
 }
 
 /// Revokes every live private token of an account (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "admin: users",
+    summary = "Revoke every private token of an account",
+    params(("id" = String, Path, description = "The resource's id")),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_revoke_all_tokens(
     _: Admin,
     state: web::Data<AppState>,
@@ -156,6 +209,18 @@ pub async fn admin_revoke_all_tokens(
 }
 
 /// Revokes one private token of an account (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}/tokens/{token_id}",
+    tag = "admin: users",
+    summary = "Revoke one private token of an account",
+    params(
+        ("id" = String, Path, description = "The resource's id"),
+        ("token_id" = String, Path, description = "The private token's id"),
+    ),
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn admin_revoke_token(
     _: Admin,
     state: web::Data<AppState>,

@@ -15,7 +15,7 @@ use crate::http::extract::ApiJson;
 use crate::http::extract::{Authenticated, MaybeAuthenticated};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     username: Option<String>,
@@ -25,13 +25,13 @@ pub struct CreateUserRequest {
     captcha_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CreatedUser {
     user: UserBody,
 }
 
 /// A self-service signup that needs another step before any token: the account and the step.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CreatedWithNextStep {
     user: UserBody,
     #[serde(flatten)]
@@ -40,6 +40,20 @@ struct CreatedWithNextStep {
 
 /// Creates an account: self-service signup answers with a token pair (or, when a second factor is needed
 /// first, an `mfa_token`), an administrator gets the account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "account",
+    summary = "Create an account (self-service signup, or by an administrator)",
+    request_body = CreateUserRequest,
+    responses((
+        status = 201,
+        description = "The token pair of a self-service signup; `{user, next, flow_token, …}` when a step is due \
+                       first (a second factor, a verification); `{user}` alone for an administrator's account",
+        body = TokenPairBody
+    )),
+    security(("api_key" = []), ("api_key" = [], "bearer" = []))
+)]
 pub async fn create_user(
     state: web::Data<AppState>,
     app: RequestApp,
@@ -84,11 +98,19 @@ pub async fn create_user(
 }
 
 /// The signed-in account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/user",
+    tag = "account",
+    summary = "The signed-in account",
+    responses((status = 200, description = "OK", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn get_current_user(caller: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(UserBody::from(caller.0.user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     current_password: Option<String>,
@@ -97,6 +119,15 @@ pub struct ChangePasswordRequest {
 
 /// Changes the caller's password (or sets the first one of an account without); every other sign-in of the
 /// account ends.
+#[utoipa::path(
+    put,
+    path = "/api/v1/user/password",
+    tag = "account",
+    summary = "Change the caller's password",
+    request_body = ChangePasswordRequest,
+    responses((status = 204, description = "Done; no body")),
+    security(("api_key" = [], "bearer" = []))
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     client: ClientAddress,
