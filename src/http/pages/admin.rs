@@ -97,6 +97,20 @@ pub(super) async fn console_form(
     console(req, state).await
 }
 
+/// A console form that only asks "sure?": its CSRF token and the confirming tick (`yes`) where there is one.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) confirm: String,
+}
+
+/// Each refused field of a console form as the sentence the form shows above it.
+pub(super) fn field_sentences(problems: &[crate::error::FieldError]) -> Vec<String> {
+    problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect()
+}
+
 /// A console page: not cached, the CSRF cookie kept.
 pub(super) fn console_page(
     browser: &BrowserState,

@@ -5,9 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::admin::ConfirmForm;
 use super::admin::console_form;
 use super::admin_app_settings::number;
-use super::admin_apps::{ConfirmForm, Shown, refusal, show_app};
+use super::admin_apps::{Shown, refusal, show_app};
 use super::{PageError, PageForm, see_other};
 use crate::state::AppState;
 

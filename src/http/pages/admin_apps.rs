@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_form, console_page};
+use super::admin::{ConfirmForm, console, console_form, console_page};
 use super::{BrowserState, PageError, PageForm, see_other};
 use crate::apps::api_keys::ApiKeyInfo;
 use crate::apps::{AppError, AppSpec, Application, DEFAULT_SLUG};
@@ -38,7 +38,7 @@ struct AppsPage<'a> {
 /// Each refused field as a sentence; anything else is the error page's.
 pub(super) fn refusal(error: AppError) -> Result<Vec<String>, PageError> {
     match error {
-        AppError::Validation(problems) => Ok(problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect()),
+        AppError::Validation(problems) => Ok(super::admin::field_sentences(&problems)),
         AppError::SlugTaken => Ok(vec!["slug: another application has it".into()]),
         other => Err(other.into()),
     }
@@ -272,14 +272,6 @@ pub async fn get_app(
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    pub(super) csrf: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 pub async fn post_delete_app(

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_form, console_page};
+use super::admin::{ConfirmForm, console, console_form, console_page};
 use super::{BrowserState, PageError, PageForm, see_other};
 use crate::oidc::clients::{Client, ClientError, ClientSpec, RegisteredClient};
 use crate::state::AppState;
@@ -150,9 +150,7 @@ impl ClientForm {
 /// Each refused field as a sentence; anything else is the error page's.
 fn refusal(error: ClientError) -> Result<Vec<String>, PageError> {
     match error {
-        ClientError::Validation(problems) => {
-            Ok(problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect())
-        }
+        ClientError::Validation(problems) => Ok(super::admin::field_sentences(&problems)),
         other => Err(other.into()),
     }
 }
@@ -336,14 +334,6 @@ pub async fn post_client(
             show_client(&browser, registered, StatusCode::UNPROCESSABLE_ENTITY, shown).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 /// A new secret, shown on this response only; the old one stops at once.

@@ -105,7 +105,7 @@ async fn show(
 /// Each refused field as a sentence; anything else is the error page's.
 fn refusal(error: AuthError) -> Result<Vec<String>, PageError> {
     match error {
-        AuthError::Validation(problems) => Ok(problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect()),
+        AuthError::Validation(problems) => Ok(super::admin::field_sentences(&problems)),
         other => Err(other.into()),
     }
 }

@@ -158,9 +158,7 @@ impl From<&ProviderConfig> for FormView {
 /// Each refused field as a sentence; anything else is the error page's.
 pub(super) fn refusal(error: FederationError) -> Result<Vec<String>, PageError> {
     match error {
-        FederationError::Invalid(problems) => {
-            Ok(problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect())
-        }
+        FederationError::Invalid(problems) => Ok(super::admin::field_sentences(&problems)),
         FederationError::ProviderExists => Ok(vec!["id: another provider has it".into()]),
         other => Err(other.into()),
     }

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::admin::{console, console_form, console_page};
+use super::admin::{ConfirmForm, console, console_form, console_page};
 use super::admin_provider_form::{FormView, ProviderForm, refusal};
 use super::{BrowserState, PageError, PageForm, see_other};
 use crate::config::ProviderConfig;
@@ -210,14 +210,6 @@ pub async fn post_provider(
             show_provider(&state, &browser, found, StatusCode::UNPROCESSABLE_ENTITY, shown)
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 /// Fetches the provider's discovery document and keys now and shows what came (or why nothing did).
