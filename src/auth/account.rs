@@ -5,7 +5,7 @@ use super::{ADMIN_SCOPE, AccountError, Accounts, AuthError, Credential, Principa
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
-use crate::store::users::{self, User};
+use crate::store::users::{self, KeptSignIn, User};
 
 /// The most accounts one page of [`Accounts::search`] holds.
 pub const MAX_PER_PAGE: i64 = 100;
@@ -92,8 +92,10 @@ impl Accounts {
         client: &str,
         now: UnixTime,
     ) -> Result<(), AuthError> {
-        let Credential::Session { family, .. } = &caller.credential else {
-            return Err(SessionError::InteractiveLoginRequired.into());
+        let keep = match &caller.credential {
+            Credential::Session { family, .. } => KeptSignIn::Family(family.clone()),
+            Credential::Browser { session, .. } => KeptSignIn::Browser(session.clone()),
+            Credential::PrivateToken(_) => return Err(SessionError::InteractiveLoginRequired.into()),
         };
         let user = &caller.user;
         if let Some(message) =
@@ -121,21 +123,29 @@ impl Accounts {
         }
         let hash = self.credentials.hash(new).await?;
         let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
-        users::change_password(
-            &self.db,
-            user.id.clone(),
-            hash,
-            family.clone(),
-            revoke_private_tokens,
-            now,
-        )
-        .await?;
+        users::change_password(&self.db, user.id.clone(), hash, keep, revoke_private_tokens, now).await?;
         tracing::info!(user_id = %user.id, revoke_private_tokens, "password changed");
         let event = Event::new(Kind::PasswordChanged)
             .about(Subject::User(user.id.clone()))
             .with("had_password", user.password_hash.is_some());
         audit::record(&self.db, event, now).await;
         Ok(())
+    }
+
+    /// `PATCH /api/v1/user`: the account's display name, set by its owner (empty: none).
+    pub async fn set_name(&self, caller: &Principal, name: Option<&str>, now: UnixTime) -> Result<User, AuthError> {
+        caller.require_interactive()?;
+        let name = name.map(str::trim).filter(|name| !name.is_empty());
+        if let Some(message) = name.and_then(name_problem) {
+            return Err(AuthError::Validation(vec![FieldError { field: "name", message }]));
+        }
+        let user = &caller.user;
+        users::set_name(&self.db, user.id.clone(), name.map(str::to_owned), now).await?;
+        let event = Event::new(Kind::ProfileChanged)
+            .about(Subject::User(user.id.clone()))
+            .with("field", "name");
+        audit::record(&self.db, event, now).await;
+        self.find_user(&user.id).await
     }
 
     /// Grants `user` the administrator role, or takes it away — never from the last active administrator.
@@ -214,4 +224,18 @@ impl Accounts {
         let (users, total) = users::search(&self.db, needle, (page - 1) * per_page, per_page).await?;
         Ok(UserPage { users, total })
     }
+}
+
+/// The longest display name, in characters.
+pub const NAME_MAX_CHARS: usize = 128;
+
+/// Why `name` (trimmed, not empty) cannot be a display name, if it cannot.
+fn name_problem(name: &str) -> Option<String> {
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Some(format!("must be at most {NAME_MAX_CHARS} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Some("must not contain control characters".into());
+    }
+    None
 }

@@ -156,8 +156,8 @@ pub enum Freshness {
 pub enum Credential {
     /// An access token of a sign-in: its token family, and when the user signed in.
     Session { family: String, auth_time: UnixTime },
-    /// A browser session of the sign-in pages, and when the user signed in.
-    Browser { auth_time: UnixTime },
+    /// A browser session of the sign-in pages (its id), and when the user signed in.
+    Browser { session: String, auth_time: UnixTime },
     /// A private token, presented itself or through an access token exchanged for it: the token's id.
     PrivateToken(String),
 }
@@ -189,6 +189,7 @@ impl Principal {
             scope: session.user.scopes.clone(),
             user: session.user.clone(),
             credential: Credential::Browser {
+                session: session.id.clone(),
                 auth_time: session.auth_time,
             },
         }
@@ -211,7 +212,7 @@ impl Principal {
     /// An interactive sign-in from the last `max_age` seconds (before a sensitive change).
     pub fn require_recent_sign_in(&self, max_age: i64, now: UnixTime) -> Result<(), AuthError> {
         match self.credential {
-            Credential::Session { auth_time, .. } | Credential::Browser { auth_time } => {
+            Credential::Session { auth_time, .. } | Credential::Browser { auth_time, .. } => {
                 if now - auth_time <= max_age {
                     Ok(())
                 } else {

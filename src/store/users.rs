@@ -267,17 +267,30 @@ pub async fn set_active(
     .await
 }
 
+/// The sign-in a password change leaves alone: the one that made the change.
+pub enum KeptSignIn {
+    /// A token family (the REST API).
+    Family(String),
+    /// A browser session (the account pages).
+    Browser(String),
+}
+
 /// A new password: stores its hash and, in the same transaction, ends every other sign-in of the account
-/// (token families except `keep_family`, and browser sessions) and, when `revoke_private_tokens`, its private
+/// (its token families and browser sessions, except `keep`) and, when `revoke_private_tokens`, its private
 /// tokens.
+
 pub async fn change_password(
     db: &Database,
     id: String,
     hash: String,
-    keep_family: String,
+    keep: KeptSignIn,
     revoke_private_tokens: bool,
     now: UnixTime,
 ) -> StoreResult<()> {
+    let (keep_family, keep_browser) = match keep {
+        KeptSignIn::Family(family) => (family, String::new()),
+        KeptSignIn::Browser(session) => (String::new(), session),
+    };
     const REASON: &str = "password_changed";
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
@@ -299,6 +312,7 @@ pub async fn change_password(
             diesel::update(
                 browser_sessions::table
                     .filter(browser_sessions::user_id.eq(&id))
+                    .filter(browser_sessions::id.ne(keep_browser))
                     .filter(browser_sessions::revoked_at.is_null()),
             )
             .set(browser_sessions::revoked_at.eq(now))
@@ -387,6 +401,33 @@ pub async fn set_verified_email(db: &Database, id: String, email: String, now: U
             ))
             .execute(conn)?;
         Ok(updated == 1)
+    })
+    .await
+}
+
+/// Replaces the account's address `old` (still its address: a change started before another one finished
+/// cannot land) by `new`, proven; a taken address is [`StoreError::Duplicate`]. Returns whether it changed.
+pub async fn replace_email(db: &Database, id: String, old: String, new: String, now: UnixTime) -> StoreResult<bool> {
+    db.write(move |conn| {
+        let updated = diesel::update(users::table.find(id).filter(users::email.eq(old)))
+            .set((
+                users::email.eq(new),
+                users::email_verified.eq(true),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+    .await
+}
+
+/// Sets or clears the account's display name.
+pub async fn set_name(db: &Database, id: String, name: Option<String>, now: UnixTime) -> StoreResult<()> {
+    db.write(move |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::name.eq(name), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
     })
     .await
 }

@@ -13,7 +13,7 @@ use crate::oidc_support::{Browser, TestClient, assert_oauth_error, hidden, locat
 use crate::support::{PASSWORD, TestApp, TestUser};
 
 /// A browser signed in as a new account `name`.
-async fn signed_in(app: &TestApp, name: &str) -> (TestUser, Browser) {
+pub(crate) async fn signed_in(app: &TestApp, name: &str) -> (TestUser, Browser) {
     let user = app.signup(name).await;
     let browser = app.browser();
     browser.sign_in(&user).await;
@@ -22,14 +22,20 @@ async fn signed_in(app: &TestApp, name: &str) -> (TestUser, Browser) {
 
 impl Browser {
     /// The page at `path`, asserting it answers 200.
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         response.text().await.unwrap()
     }
 
     /// Posts `fields` to `path` with the CSRF token of the page at `from` (or `csrf` when given).
-    async fn submit_form(&self, path: &str, from: &str, csrf: Option<&str>, fields: &[(&str, &str)]) -> Response {
+    pub(crate) async fn submit_form(
+        &self,
+        path: &str,
+        from: &str,
+        csrf: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let token = match csrf {
             Some(token) => token.to_owned(),
             None => hidden(&self.page(from).await, "csrf").expect("a CSRF field"),
@@ -41,7 +47,7 @@ impl Browser {
 }
 
 /// The text of the element whose id is `id`.
-fn element_text(html: &str, id: &str) -> Option<String> {
+pub(crate) fn element_text(html: &str, id: &str) -> Option<String> {
     let marker = format!("id=\"{id}\">");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('<')?;

@@ -15,6 +15,7 @@ mod support;
 mod access;
 mod access_pages;
 mod account_console;
+mod account_profile;
 mod admin_clients;
 mod applications;
 mod audit;

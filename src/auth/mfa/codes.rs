@@ -23,6 +23,8 @@ pub(in crate::auth) enum CodePurpose {
     Login,
     VerifyEmail,
     VerifyPhone,
+    /// A new address for an account that has one: it replaces the old once its code comes back.
+    ChangeEmail,
 }
 
 impl CodePurpose {
@@ -32,6 +34,7 @@ impl CodePurpose {
             Self::Login => "login",
             Self::VerifyEmail => "verify_email",
             Self::VerifyPhone => "verify_phone",
+            Self::ChangeEmail => "change_email",
         }
     }
 
@@ -41,6 +44,7 @@ impl CodePurpose {
             Self::SignIn | Self::Login => "sign in",
             Self::VerifyEmail => "verify your e-mail address",
             Self::VerifyPhone => "verify your phone number",
+            Self::ChangeEmail => "confirm your new e-mail address",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use super::super::{AccountError, AuthError, FactorError, Principal, SecondFactors};
 use super::codes::{Channel, CodePurpose, CodeRequest, SentCode};
+use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::notify::sms::{is_e164, mask_phone, normalize_phone};
@@ -30,6 +31,76 @@ impl SecondFactors {
     pub async fn confirm_email(&self, caller: &Principal, code: &str, now: UnixTime) -> Result<User, AuthError> {
         caller.require_interactive()?;
         self.prove_email(&caller.user, code, now).await
+    }
+
+    /// `POST /api/v1/user/email/change`: sends a code to `address`, the new address of an account that has
+    /// one. Needs a recent sign-in; the old address stays the account's until the code comes back.
+    pub async fn start_email_change(
+        &self,
+        caller: &Principal,
+        address: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<SentCode, AuthError> {
+        self.require_recent_sign_in(caller, now)?;
+        let Some(current) = &caller.user.email else {
+            return Err(field(
+                "email",
+                "cannot be changed: the account has no address yet; verify one instead".into(),
+            ));
+        };
+        let address = super::super::identity::normalize_email(address);
+        if let Some(message) = super::super::identity::email_problem(&address) {
+            return Err(field("email", message));
+        }
+        if &address == current {
+            return Err(field("email", "is already the account's address".into()));
+        }
+        if !self.notify.email.is_enabled() {
+            return Err(FactorError::MethodUnavailable("email").into());
+        }
+        let request = CodeRequest {
+            user: Some(&caller.user),
+            purpose: CodePurpose::ChangeEmail,
+            binding: address.clone(),
+            channel: Channel::Email,
+            destination: &address,
+            ttl_secs: self.otp_policy.ttl_secs,
+            notice: None,
+        };
+        self.send_code(request, client, now).await
+    }
+
+    /// `POST /api/v1/user/email/change/confirm`: the code sent by [`Self::start_email_change`] makes its
+    /// address the account's, verified; the old address is told.
+    pub async fn confirm_email_change(&self, caller: &Principal, code: &str, now: UnixTime) -> Result<User, AuthError> {
+        self.require_recent_sign_in(caller, now)?;
+        let user = &caller.user;
+        let spent = self
+            .check_code(Some(user), CodePurpose::ChangeEmail, None, None, code, now)
+            .await?
+            .ok_or(FactorError::InvalidCode)?;
+        let Some(old) = user.email.clone() else {
+            return Err(FactorError::InvalidCode.into());
+        };
+        let new = spent.binding.clone();
+        match users::replace_email(&self.db, user.id.clone(), old.clone(), new.clone(), now).await {
+            Ok(true) => {}
+            Ok(false) => return Err(FactorError::InvalidCode.into()),
+            Err(StoreError::Duplicate(_)) => return Err(AccountError::EmailTaken.into()),
+            Err(other) => return Err(other.into()),
+        }
+        tracing::info!(user_id = %user.id, "e-mail address changed");
+        let event = Event::new(Kind::EmailChanged).about(Subject::User(user.id.clone()));
+        audit::record(&self.db, event, now).await;
+        self.notify_security_event(
+            user,
+            format!(
+                "The e-mail address of your account was changed to {}.",
+                super::codes::mask_email(&new)
+            ),
+        );
+        super::super::find_user(&self.db, &user.id).await
     }
 
     /// `POST /api/v1/user/phone`: sends a code to a new number (E.164). Needs a recent password sign-in.
@@ -66,6 +137,8 @@ impl SecondFactors {
             .await?;
         users::set_phone(&self.db, user.id.clone(), None, now).await?;
         tracing::info!(user_id = %user.id, "phone number removed");
+        let event = Event::new(Kind::PhoneRemoved).about(Subject::User(user.id.clone()));
+        audit::record(&self.db, event, now).await;
         self.notify_security_event(&user, "The phone number was removed from your account.".into());
         super::super::find_user(&self.db, &user.id).await
     }
@@ -133,6 +206,8 @@ impl SecondFactors {
             return Err(FactorError::InvalidCode.into());
         }
         tracing::info!(user_id = %user.id, "e-mail address verified");
+        let event = Event::new(Kind::EmailVerified).about(Subject::User(user.id.clone()));
+        audit::record(&self.db, event, now).await;
         super::super::find_user(&self.db, &user.id).await
     }
 
@@ -179,6 +254,8 @@ impl SecondFactors {
         }
         users::set_phone(&self.db, user.id.clone(), Some(spent.binding.clone()), now).await?;
         tracing::info!(user_id = %user.id, "phone number verified");
+        let event = Event::new(Kind::PhoneChanged).about(Subject::User(user.id.clone()));
+        audit::record(&self.db, event, now).await;
         self.notify_security_event(
             user,
             format!(

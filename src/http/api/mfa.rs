@@ -1,5 +1,6 @@
 //! The signed-in user's second factors and contact details: `/api/v1/user/mfa/…` (authenticator app,
-//! recovery codes), `/api/v1/user/phone…` and `/api/v1/user/email/…` (verification by code).
+//! recovery codes), `/api/v1/user/phone…` and `/api/v1/user/email/…` (verification by code, and changing the
+//! address).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -301,6 +302,64 @@ pub async fn confirm_email(
         .auth
         .factors
         .confirm_email(&caller.0, &code, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    /// The new address.
+    email: Option<String>,
+}
+
+/// Sends a code to a new e-mail address for the account; the old one stays until the code comes back.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/email/change",
+    tag = "account",
+    summary = "Start changing the e-mail address: a code goes to the new one",
+    request_body = EmailChangeRequest,
+    responses((status = 202, description = "Accepted: the code is on its way", body = CodeSent)),
+    security(("api_key" = [], "bearer" = []))
+)]
+pub async fn start_email_change(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: Authenticated,
+    body: ApiJson<EmailChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(address) = body.into_inner().email else {
+        return Err(missing_fields(&[("email", true)]));
+    };
+    let sent = state
+        .auth
+        .factors
+        .start_email_change(&caller.0, &address, &client.0.key, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
+}
+
+/// The code makes the new address the account's, verified.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user/email/change/confirm",
+    tag = "account",
+    summary = "Confirm the new e-mail address with its code",
+    request_body = CodeRequest,
+    responses((status = 200, description = "The account with its new address", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
+pub async fn confirm_email_change(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: ApiJson<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required_code(body.into_inner().code)?;
+    let user = state
+        .auth
+        .factors
+        .confirm_email_change(&caller.0, &code, state.clock.now())
         .await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }

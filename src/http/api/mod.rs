@@ -35,7 +35,11 @@ fn query_config() -> web::QueryConfig {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(query_config())
         .service(web::resource("/users").post(users::create_user))
-        .service(web::resource("/user").get(users::get_current_user))
+        .service(
+            web::resource("/user")
+                .get(users::get_current_user)
+                .patch(users::update_current_user),
+        )
         .service(web::resource("/auth/login").post(auth::login))
         .service(web::resource("/auth/mfa").post(auth::complete_mfa))
         .service(web::resource("/auth/mfa/challenge").post(auth::send_mfa_code))
@@ -72,6 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/user/phone/confirm").post(mfa::confirm_phone))
         .service(web::resource("/user/email/verify").post(mfa::start_email_verification))
         .service(web::resource("/user/email/confirm").post(mfa::confirm_email))
+        .service(web::resource("/user/email/change").post(mfa::start_email_change))
+        .service(web::resource("/user/email/change/confirm").post(mfa::confirm_email_change))
         .service(web::resource("/auth/logout").post(auth::logout))
         .service(
             web::resource("/tokens")

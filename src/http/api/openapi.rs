@@ -43,6 +43,7 @@ pub struct ErrorBody {
     paths(
         users::create_user,
         users::get_current_user,
+        users::update_current_user,
         users::change_password,
         auth::login,
         auth::complete_mfa,
@@ -74,6 +75,8 @@ pub struct ErrorBody {
         mfa::confirm_phone,
         mfa::start_email_verification,
         mfa::confirm_email,
+        mfa::start_email_change,
+        mfa::confirm_email_change,
         auth::logout,
         tokens::list_tokens,
         tokens::create_token,

@@ -1,5 +1,5 @@
-//! `POST /api/v1/users` (signup, or account creation by an administrator), `GET /api/v1/user` and
-//! `PUT /api/v1/user/password`.
+//! `POST /api/v1/users` (signup, or account creation by an administrator), `GET` and `PATCH /api/v1/user`
+//! and `PUT /api/v1/user/password`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -108,6 +108,46 @@ pub async fn create_user(
 )]
 pub async fn get_current_user(caller: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(UserBody::from(caller.0.user))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The display name (at most 128 characters); `null` or empty removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+}
+
+/// A field that was sent, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Changes the signed-in account's profile: its display name.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/user",
+    tag = "account",
+    summary = "Change the signed-in account's display name",
+    request_body = UpdateUserRequest,
+    responses((status = 200, description = "The account as it is now", body = UserBody)),
+    security(("api_key" = [], "bearer" = []))
+)]
+pub async fn update_current_user(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: ApiJson<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(name) = body.into_inner().name else {
+        return Err(super::auth::missing_fields(&[("name", true)]));
+    };
+    let user = state
+        .auth
+        .accounts
+        .set_name(&caller.0, name.as_deref(), state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

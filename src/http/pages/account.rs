@@ -1,5 +1,5 @@
-//! `/account`: the account console's overview — who is signed in here, the menu of its pages (`security`,
-//! `account_tokens`, `account_sessions`, `account_apps`) and the sign-out button — and what those pages share:
+//! `/account`: the account console's overview — who is signed in here, the menu of its pages
+//! (`account_profile`, `account_password`, `security`, `account_tokens`, `account_sessions`, `account_apps`) and the sign-out button — and what those pages share:
 //! the signed-in browser they need (none: the sign-in page), forms checked for CSRF first.
 
 use actix_web::http::StatusCode;
@@ -66,7 +66,7 @@ pub async fn get_account(req: HttpRequest, state: web::Data<AppState>) -> Result
     render(
         response,
         &AccountPage {
-            section: "profile",
+            section: "overview",
             csrf: &browser.csrf,
             username: &session.user.username,
             email: session.user.label(),

@@ -4,6 +4,8 @@
 mod access;
 mod account;
 mod account_apps;
+mod account_password;
+mod account_profile;
 mod account_sessions;
 mod account_tokens;
 mod admin;
@@ -110,6 +112,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/apps/{id}/access-link").get(access::get_admin_access_link))
         .configure(admin::routes)
         .service(web::resource("/account").get(account::get_account))
+        .service(web::resource("/account/profile").get(account_profile::get_profile))
+        .service(web::resource("/account/profile/name").post(account_profile::post_name))
+        .service(web::resource("/account/profile/email").post(account_profile::post_email))
+        .service(web::resource("/account/profile/email/verify").post(account_profile::post_verify_email))
+        .service(web::resource("/account/profile/email/confirm").post(account_profile::post_confirm_email))
+        .service(
+            web::resource("/account/profile/email/change/confirm").post(account_profile::post_confirm_email_change),
+        )
+        .service(web::resource("/account/profile/phone").post(account_profile::post_phone))
+        .service(web::resource("/account/profile/phone/confirm").post(account_profile::post_confirm_phone))
+        .service(web::resource("/account/profile/phone/remove").post(account_profile::post_remove_phone))
+        .service(
+            web::resource("/account/password")
+                .get(account_password::get_password)
+                .post(account_password::post_password),
+        )
         .service(
             web::resource("/account/tokens")
                 .get(account_tokens::get_tokens)
@@ -130,6 +148,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account/security/totp").post(security::post_start_totp))
         .service(web::resource("/account/security/totp/confirm").post(security::post_confirm_totp))
         .service(web::resource("/account/security/totp/disable").post(security::post_disable_totp))
+        .service(web::resource("/account/security/recovery-codes").post(security::post_regenerate_codes))
         .service(web::resource("/static/tessera.css").get(get_stylesheet));
 }
 

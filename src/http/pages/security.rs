@@ -1,9 +1,9 @@
 //! `/account/security`: the signed-in user's authenticator app in the browser — a QR code and the secret to
-//! type in, the confirmation form, the recovery codes (shown once), and turning it off with the password and
-//! a current code — and the sign-ins through upstream providers linked to the account (link: the browser goes
-//! upstream and comes back through the provider's callback; unlink), and the account's PIN (set or changed with
-//! the current PIN or after a recent sign-in; removed). The same rules as the REST API: a recent sign-in, codes
-//! checked once, notices sent.
+//! type in, the confirmation form, the recovery codes (shown once), turning it off with the password and a
+//! current code, and new recovery codes for the old ones with the same two — and the sign-ins through upstream
+//! providers linked to the account (link: the browser goes upstream and comes back through the provider's
+//! callback; unlink), and the account's PIN (set or changed with the current PIN or after a recent sign-in;
+//! removed). The same rules as the REST API: a recent sign-in, codes checked once, notices sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -158,6 +158,37 @@ pub async fn post_disable_totp(
         Ok(()) => {
             let view = View {
                 notice: Some("Your authenticator app is off."),
+                ..View::default()
+            };
+            show(&state, &browser, session, StatusCode::OK, view).await
+        }
+        Err(other) => refused(&state, &browser, session, other).await,
+    }
+}
+
+/// Replaces the recovery codes, with the password and a current code; the new ones are shown this once.
+pub async fn post_regenerate_codes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<SecurityForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let caller = Principal::of_browser(session);
+    let outcome = state
+        .auth
+        .factors
+        .regenerate_recovery_codes(&caller, &form.password, &form.code, &client.0.key, state.clock.now())
+        .await;
+    match outcome {
+        Ok(recovery_codes) => {
+            let view = View {
+                recovery_codes,
+                notice: Some("New recovery codes: the old ones no longer work. Keep these somewhere safe."),
                 ..View::default()
             };
             show(&state, &browser, session, StatusCode::OK, view).await
