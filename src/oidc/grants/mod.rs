@@ -1,8 +1,9 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8693), one file each, the response they share,
-//! and the tokens every grant for an account issues alike.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8628 §3.4; RFC 8693), one file each, the
+//! response they share, and the tokens every grant for an account issues alike.
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod refresh_token;
 mod token_exchange;
 
@@ -70,10 +71,11 @@ impl OidcService {
             GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, client_ip, now).await,
             GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
             GrantType::TokenExchange => self.exchange_private_token(client, app, params, client_ip, now).await,
+            GrantType::DeviceCode => self.exchange_device_code(client, app, params, now).await,
         }
     }
 
-    /// The tokens of a grant for an account (authorization code, refresh): an access token of the
+    /// The tokens of a grant for an account (authorization code, refresh, device code): an access token of the
     /// family, an ID token with `at_hash` when `openid` was granted (OIDC Core §3.1.3.3), and the refresh token
     /// the grant made, if any.
     fn account_tokens(
