@@ -72,6 +72,8 @@ kinds! {
     SessionsRevoked => "account.sessions_revoked",
     SessionRevoked => "session.revoked",
     ConsentRevoked => "consent.revoked",
+    DeviceApproved => "device.approved",
+    DeviceDenied => "device.denied",
     TotpEnrolled => "factor.totp_enrolled",
     TotpRemoved => "factor.totp_removed",
     RecoveryCodesGenerated => "factor.recovery_codes_generated",

@@ -105,7 +105,8 @@ pub enum AdminCommand {
         /// A public client (SPA, native app): no secret, PKCE required.
         #[arg(long)]
         public: bool,
-        /// A grant type (repeatable; default: authorization_code and refresh_token).
+        /// A grant type (repeatable; default: authorization_code and refresh_token; also client_credentials,
+        /// urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:device_code).
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// A scope the client may be granted (repeatable; default: the OpenID Connect scopes).

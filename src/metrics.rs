@@ -49,6 +49,8 @@ pub enum Grant {
     ClientCredentials,
     /// OAuth token exchange (RFC 8693).
     TokenExchange,
+    /// The device authorization grant (RFC 8628).
+    DeviceCode,
     /// The REST API's sign-in (password, code, upstream provider, guest).
     SignIn,
     /// The REST API's exchange of a private token for a short-lived access token.
@@ -62,6 +64,7 @@ impl Grant {
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
             Self::TokenExchange => "token_exchange",
+            Self::DeviceCode => "device_code",
             Self::SignIn => "sign_in",
             Self::PrivateToken => "private_token",
         }

@@ -113,7 +113,7 @@ impl AppState {
                     profile.as_str()
                 ))
             })?;
-        let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens);
+        let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens, apps.limiter().clone());
         let federation =
             Federation::new(&config, db.clone(), apps.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Self {

@@ -234,6 +234,7 @@ pub fn limit_name(key: &str) -> &'static str {
         ("otp-ip", "code_ip"),
         ("otp-account", "code_account"),
         ("guest-ip", "guest_ip"),
+        ("device-code-ip", "device_user_code_ip"),
     ];
     let prefix = key.split_once(':').map_or(key, |(prefix, _)| prefix);
     LIMITS

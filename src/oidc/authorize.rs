@@ -41,6 +41,10 @@ pub struct AuthorizationRequest {
     /// `acr_values`, in the client's order of preference.
     #[serde(default)]
     pub acr_values: Vec<String>,
+    /// The device authorization (RFC 8628) this request answers, when a user code started it: it ends with the
+    /// person approving or denying the device, never with a redirect.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -176,6 +180,7 @@ pub async fn validate(
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
+        device: None,
     };
     Ok((request, client))
 }
@@ -276,7 +281,7 @@ fn check_response_type(params: &Params, client: &Client) -> Result<(), OAuthErro
 
 /// RFC 6749 §3.3: the scopes must be well formed and allowed for the client. `offline_access` is dropped
 /// for clients that cannot hold refresh tokens (OIDC Core §11).
-fn check_scope(params: &Params, client: &Client) -> Result<Scope, OAuthError> {
+pub(super) fn check_scope(params: &Params, client: &Client) -> Result<Scope, OAuthError> {
     let requested = single(params, "scope")?.unwrap_or_default();
     let scope = Scope::parse(requested).ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?;
     if let Some(extra) = scope.missing_from(&client.scopes).next() {

@@ -35,14 +35,17 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8693: a user's private token exchanged for a short-lived access token.
     TokenExchange,
+    /// RFC 8628: a device without a browser polls while its person approves it elsewhere.
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::ClientCredentials,
         Self::TokenExchange,
+        Self::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
             Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 

@@ -1,4 +1,4 @@
-//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2), built once at start.
+//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2; RFC 8628 §4), built once at start.
 
 use serde::Serialize;
 
@@ -15,6 +15,10 @@ pub const JWKS_PATH: &str = "/oauth2/jwks";
 pub const REVOCATION_PATH: &str = "/oauth2/revoke";
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 pub const END_SESSION_PATH: &str = "/oauth2/logout";
+/// RFC 8628 §3.1: where a device asks for a device code and a user code.
+pub const DEVICE_AUTHORIZATION_PATH: &str = "/oauth2/device_authorization";
+/// RFC 8628 §3.3: the page where the person enters the user code (`verification_uri`).
+pub const DEVICE_VERIFICATION_PATH: &str = "/device";
 
 const CLIENT_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
@@ -28,10 +32,11 @@ struct Metadata<'a> {
     end_session_endpoint: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
+    device_authorization_endpoint: String,
     scopes_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 3],
-    grant_types_supported: [&'static str; 4],
+    grant_types_supported: [&'static str; GrantType::ALL.len()],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -86,6 +91,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         end_session_endpoint: endpoint(END_SESSION_PATH),
         revocation_endpoint: endpoint(REVOCATION_PATH),
         introspection_endpoint: endpoint(INTROSPECTION_PATH),
+        device_authorization_endpoint: endpoint(DEVICE_AUTHORIZATION_PATH),
         scopes_supported: OIDC_SCOPES,
         response_types_supported: ["code"],
         response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str),

@@ -1,5 +1,6 @@
 //! OAuth 2.0 / OpenID Connect errors: the registered `error` codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! RFC 7009 §2.2.1; RFC 8693 §2.2.2; OIDC Core §3.1.2.6) with a description in the allowed character set.
+//! RFC 7009 §2.2.1; RFC 8628 §3.5; RFC 8693 §2.2.2; OIDC Core §3.1.2.6) with a description in the allowed
+//! character set.
 
 use crate::auth::AuthError;
 use crate::store::StoreError;
@@ -28,8 +29,14 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
-    /// RFC 8628 §3.5, registered for the token endpoint: slow down (answered with 429).
+    /// RFC 8628 §3.5's code, answered with 429 and `Retry-After` when an application's request budget is spent.
     SlowDown,
+    /// RFC 8628 §3.5: the device polled before its interval passed; the interval is now 5 seconds longer.
+    PolledTooSoon,
+    /// RFC 8628 §3.5: the person has not answered the device authorization yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device code has expired; the device may start again.
+    ExpiredToken,
     /// RFC 8693 §2.2.2: the token cannot be issued for the requested audience or resource.
     InvalidTarget,
     /// OpenID Connect Core Unmet Authentication Requirements 1.0: the requested `acr` cannot be met (here: not
@@ -60,7 +67,9 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
-            Self::SlowDown => "slow_down",
+            Self::SlowDown | Self::PolledTooSoon => "slow_down",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }

@@ -1,12 +1,14 @@
 //! OpenID Connect and OAuth 2.0 protocol logic, free of HTTP types: discovery, client registration and
 //! authentication, the authorization request and its interaction (login, consent), the consents an account
-//! gave (listed and withdrawn on its pages), the grants of the token endpoint, userinfo, revocation,
-//! introspection and RP-initiated logout.
+//! gave (listed and withdrawn on its pages), device authorizations (RFC 8628: the device's request and the
+//! person's answer), the grants of the token endpoint, userinfo, revocation, introspection and RP-initiated
+//! logout.
 
 pub mod access_link;
 pub mod authorize;
 pub mod clients;
 mod consents;
+pub mod device;
 pub mod discovery;
 mod error;
 pub mod grants;
@@ -28,6 +30,7 @@ use std::time::Duration;
 pub use consents::{Consent, ConsentError};
 pub use error::{ErrorCode, OAuthError};
 
+use crate::apps::rate_limit::RateLimiter;
 use crate::auth::{Accounts, Auth, PrivateTokens, Sessions, SignIn};
 use crate::config::Config;
 use crate::store::Database;
@@ -48,10 +51,19 @@ pub struct OidcService {
     id_tokens: IdTokens,
     issuer: String,
     code_ttl: i64,
+    /// Counts wrong user codes per address (RFC 8628 §5.1).
+    limiter: Arc<dyn RateLimiter>,
 }
 
 impl OidcService {
-    pub fn new(config: &Config, db: Database, auth: &Auth, access: AccessTokens, id_tokens: IdTokens) -> Self {
+    pub fn new(
+        config: &Config,
+        db: Database,
+        auth: &Auth,
+        access: AccessTokens,
+        id_tokens: IdTokens,
+        limiter: Arc<dyn RateLimiter>,
+    ) -> Self {
         Self {
             clients: ClientService::new(db.clone(), Duration::from_secs(config.oauth.client_cache_ttl_secs)),
             db,
@@ -64,6 +76,7 @@ impl OidcService {
             id_tokens,
             issuer: config.issuer().to_owned(),
             code_ttl: config.tokens.authorization_code_ttl_secs,
+            limiter,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod browser_sessions;
 pub mod changes;
 pub mod clients;
 pub mod consents;
+pub mod device_authorizations;
 pub mod external_identities;
 pub mod federation_logins;
 pub mod identity_providers;

@@ -1,13 +1,13 @@
-//! Deleting rows that no longer matter: tokens, sessions, codes and requests that expired or were revoked
-//! longer ago than the retention period. Each call deletes at most `limit` rows per table, so a long backlog
-//! is worked off over several runs without one long lock. On PostgreSQL one instance prunes at a time (an
-//! advisory lock held for the run's transaction).
+//! Deleting rows that no longer matter: tokens, sessions, codes, requests and device authorizations that
+//! expired or were revoked longer ago than the retention period. Each call deletes at most `limit` rows per
+//! table, so a long backlog is worked off over several runs without one long lock. On PostgreSQL one instance
+//! prunes at a time (an advisory lock held for the run's transaction).
 
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, federation_logins,
-    invitations, one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
+    api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
+    federation_logins, invitations, one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
 };
 use super::{Database, DbConnection, StoreError, StoreResult};
 
@@ -82,6 +82,14 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(authorization_requests::table.filter(authorization_requests::id.eq_any(ids)))
+                .execute(conn)?;
+
+            let ids: Vec<String> = device_authorizations::table
+                .select(device_authorizations::id)
+                .filter(device_authorizations::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(device_authorizations::table.filter(device_authorizations::id.eq_any(ids)))
                 .execute(conn)?;
 
             let ids: Vec<String> = api_keys::table

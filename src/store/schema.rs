@@ -172,6 +172,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_authorizations (id) {
+        id -> Text,
+        device_code_hash -> Text,
+        user_code_hash -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        interval_secs -> BigInt,
+        next_poll_at -> BigInt,
+        status -> Text,
+        user_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        amr -> Nullable<Text>,
+        acr -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        used_at -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     consents (user_id, client_id) {
         user_id -> Text,
         client_id -> Text,
@@ -369,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     authorization_requests,
     authorization_codes,
+    device_authorizations,
     consents,
     revoked_tokens,
     applications,

@@ -27,6 +27,7 @@ async fn p_disc_01_02_03_metadata_is_complete_and_truthful() {
         ("end_session_endpoint", "/oauth2/logout"),
         ("revocation_endpoint", "/oauth2/revoke"),
         ("introspection_endpoint", "/oauth2/introspect"),
+        ("device_authorization_endpoint", "/oauth2/device_authorization"),
     ] {
         assert_eq!(doc[field], format!("{}{path}", app.address), "{field}");
     }
@@ -46,7 +47,12 @@ async fn p_disc_01_02_03_metadata_is_complete_and_truthful() {
         .iter()
         .map(|g| g.as_str().unwrap())
         .collect();
-    for grant in ["authorization_code", "refresh_token", "client_credentials"] {
+    for grant in [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ] {
         assert!(grants.contains(&grant), "{grant}");
     }
     assert!(!grants.contains(&"password") && !grants.contains(&"implicit"));

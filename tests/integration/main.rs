@@ -32,6 +32,7 @@ mod cluster;
 mod compat;
 mod console;
 mod console_providers;
+mod device_grant;
 mod discovery;
 mod federation;
 mod federation_links;

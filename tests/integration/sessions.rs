@@ -211,6 +211,7 @@ async fn a_sess_10_11_every_page_and_json_response_carries_the_headers() {
         "/login",
         "/signup",
         "/select-account",
+        "/device",
         "/oauth2/logout",
         "/oauth2/authorize",
     ] {

@@ -6,7 +6,8 @@
 // RP-initiated logout. With a second, non-first-party client it also goes through the consent page and
 // checks that a replayed code and a replayed refresh token are refused. A second browser signs in with
 // response_mode=form_post; an API gateway (a resource server, client_secret_post) introspects that user's
-// access token; and a logout sent from another site without the session cookie ends that browser's session.
+// access token; a logout sent from another site without the session cookie ends that browser's session; and a
+// public device client (RFC 8628) polls while a third browser enters its user code, signs in and approves it.
 //
 // Configuration (environment):
 //   RP_ISSUER                      issuer URL, e.g. http://127.0.0.1:8080
@@ -21,6 +22,7 @@
 //   RP_GATEWAY_CLIENT_ID, RP_GATEWAY_CLIENT_SECRET
 //                                  optional: a client registered as a resource server (an API gateway that
 //                                  introspects the users' access tokens; authenticates with client_secret_post)
+//   RP_DEVICE_CLIENT_ID            optional: a public client registered for the device authorization grant
 //
 // Prints one `ok - ...` line per passed step, then `N passed, N failed`. Exits 1 at the first failure.
 
@@ -128,6 +130,7 @@ const CONSENT_CLIENT_SECRET = env("RP_CONSENT_CLIENT_SECRET", { optional: true }
 const CONSENT_REDIRECT_URI = env("RP_CONSENT_REDIRECT_URI", { optional: true }) ?? REDIRECT_URI;
 const GATEWAY_CLIENT_ID = env("RP_GATEWAY_CLIENT_ID", { optional: true });
 const GATEWAY_CLIENT_SECRET = env("RP_GATEWAY_CLIENT_SECRET", { optional: true });
+const DEVICE_CLIENT_ID = env("RP_DEVICE_CLIENT_ID", { optional: true });
 
 const SCOPE = "openid profile email offline_access";
 
@@ -595,6 +598,68 @@ async function main() {
     });
   } else {
     console.log("# RP_GATEWAY_CLIENT_ID not set: gateway introspection step skipped");
+  }
+
+  if (DEVICE_CLIENT_ID) {
+    await step("device authorization grant: a public client polls while the person enters the code and approves", async () => {
+      const device = await client.discovery(new URL(ISSUER), DEVICE_CLIENT_ID, undefined, client.None(), {
+        execute: [client.allowInsecureRequests],
+        timeout: HTTP_TIMEOUT_MS / 1000,
+      });
+      const m = device.serverMetadata();
+      equal(m.device_authorization_endpoint, `${ISSUER}/oauth2/device_authorization`, "device_authorization_endpoint");
+      check(m.grant_types_supported?.includes("urn:ietf:params:oauth:grant-type:device_code"),
+        `grant_types_supported: ${m.grant_types_supported}`);
+      const started = await client.initiateDeviceAuthorization(device, { scope: SCOPE });
+      check(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(started.user_code),
+        `user_code ${started.user_code}`);
+      equal(started.verification_uri, `${ISSUER}/device`, "verification_uri");
+      // The device polls (authorization_pending, maybe slow_down) while the person answers; settled, never thrown.
+      const polled = client.pollDeviceAuthorizationGrant(device, started).then((t) => ({ t }), (e) => ({ e }));
+
+      const person = new Browser();
+      const entry = await person.request(started.verification_uri_complete);
+      equal(entry.response.status, 200, `the device page: ${exchange(entry)}`);
+      let r = await person.request("/device", {
+        method: "POST",
+        form: { csrf: hiddenInput(entry, "csrf", "device page"), user_code: started.user_code.toLowerCase() },
+      });
+      let next = expectRedirect(r, "user code entered");
+      equal(next.pathname, "/login", "signed out: to the sign-in page");
+      const login = await person.request(next);
+      r = await person.request("/login", {
+        method: "POST",
+        form: {
+          csrf: hiddenInput(login, "csrf", "login page"),
+          request: hiddenInput(login, "request", "login page"),
+          login: USERNAME,
+          password: PASSWORD,
+        },
+      });
+      next = expectRedirect(r, "signed in");
+      equal(next.pathname, "/device", "back to the device page after sign-in");
+      const approval = await person.request(next);
+      equal(approval.response.status, 200, `the approval page: ${exchange(approval)}`);
+      r = await person.request("/device/answer", {
+        method: "POST",
+        form: {
+          csrf: hiddenInput(approval, "csrf", "approval page"),
+          request: hiddenInput(approval, "request", "approval page"),
+          decision: "allow",
+        },
+      });
+      equal(r.response.status, 200, `approved: ${exchange(r)}`);
+
+      const { t, e } = await polled;
+      if (e) fail(`pollDeviceAuthorizationGrant: ${describeError(e)}`);
+      checkTokenResponse(t, "device token response");
+      checkIdTokenClaims(t.claims(), { clientId: DEVICE_CLIENT_ID, what: "device ID token" });
+      await expectOAuthError("invalid_grant", "the device code polled again after its tokens",
+        () => client.pollDeviceAuthorizationGrant(device, started));
+      return `scope: ${t.scope}`;
+    });
+  } else {
+    console.log("# RP_DEVICE_CLIENT_ID not set: device authorization step skipped");
   }
 
   if (POST_LOGOUT_REDIRECT_URI) {

@@ -2,8 +2,8 @@
 # Runs the openid-client relying-party check (check.mjs) against a freshly started Tessera.
 #
 # Builds target/debug/tessera if missing, starts it on a free loopback port with a throw-away SQLite
-# database, creates a user and three clients (one first party, one that needs consent, and an API gateway
-# marked as a resource server), installs the locked npm dependencies and runs the check. Exits 0 only if
+# database, creates a user and four clients (one first party, one that needs consent, an API gateway marked as
+# a resource server, and a public device client), installs the locked npm dependencies and runs the check. Exits 0 only if
 # every step passed.
 #
 # Environment (all optional):
@@ -116,6 +116,10 @@ consent_client="$(create_client "openid-client consent check")" || die "create-c
 # the body although registered for Basic (both are accepted).
 gateway_client="$(timeout 60 "$tessera" admin create-client --name "gateway check" --resource-server --json \
   2>>"$tmp/server.log")" || die "create-client --resource-server failed"
+# A TV-like public client: the device authorization grant (RFC 8628), with refresh tokens.
+device_client="$(timeout 60 "$tessera" admin create-client --name "device check" --public \
+  --grant-type urn:ietf:params:oauth:grant-type:device_code --grant-type refresh_token --json \
+  2>>"$tmp/server.log")" || die "create-client for the device grant failed"
 
 # --- the check -------------------------------------------------------------------------------------
 log "installing openid-client (npm ci)"
@@ -134,6 +138,7 @@ RP_CONSENT_CLIENT_SECRET="$(json_field client_secret <<<"$consent_client")" \
 RP_CONSENT_REDIRECT_URI="$redirect_uri" \
 RP_GATEWAY_CLIENT_ID="$(json_field client_id <<<"$gateway_client")" \
 RP_GATEWAY_CLIENT_SECRET="$(json_field client_secret <<<"$gateway_client")" \
+RP_DEVICE_CLIENT_ID="$(json_field client_id <<<"$device_client")" \
 RP_USERNAME="$username" \
 RP_PASSWORD="$password" \
 RP_EXPECTED_SUB="$user_id" \

@@ -34,13 +34,31 @@ pub fn bearer_token_missing() -> HttpResponse {
 impl ResponseError for crate::oidc::OAuthError {
     fn status_code(&self) -> StatusCode {
         use crate::oidc::ErrorCode as E;
+        // Every code is listed, so a new one is a decision here.
         match self.code {
             E::InvalidClient | E::InvalidToken => StatusCode::UNAUTHORIZED,
             E::InsufficientScope => StatusCode::FORBIDDEN,
             E::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             E::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::BAD_REQUEST,
+            // RFC 8628 §3.5: the device flow's answers to a poll are token-endpoint errors (RFC 6749 §5.2).
+            E::PolledTooSoon | E::AuthorizationPending | E::ExpiredToken => StatusCode::BAD_REQUEST,
+            E::InvalidRequest
+            | E::InvalidGrant
+            | E::UnauthorizedClient
+            | E::UnsupportedGrantType
+            | E::InvalidScope
+            | E::AccessDenied
+            | E::UnsupportedResponseType
+            | E::LoginRequired
+            | E::ConsentRequired
+            | E::AccountSelectionRequired
+            | E::InteractionRequired
+            | E::RequestNotSupported
+            | E::RequestUriNotSupported
+            | E::UnsupportedTokenType
+            | E::InvalidTarget
+            | E::UnmetAuthenticationRequirements => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -66,7 +84,28 @@ impl ResponseError for crate::oidc::OAuthError {
                 self.code.as_str(),
                 self.description
             )),
-            _ => None,
+            E::InvalidRequest
+            | E::InvalidGrant
+            | E::UnauthorizedClient
+            | E::UnsupportedGrantType
+            | E::InvalidScope
+            | E::AccessDenied
+            | E::UnsupportedResponseType
+            | E::ServerError
+            | E::TemporarilyUnavailable
+            | E::LoginRequired
+            | E::ConsentRequired
+            | E::AccountSelectionRequired
+            | E::InteractionRequired
+            | E::RequestNotSupported
+            | E::RequestUriNotSupported
+            | E::UnsupportedTokenType
+            | E::SlowDown
+            | E::PolledTooSoon
+            | E::AuthorizationPending
+            | E::ExpiredToken
+            | E::InvalidTarget
+            | E::UnmetAuthenticationRequirements => None,
         };
         if let Some(challenge) = challenge
             && let Ok(value) = HeaderValue::from_str(&challenge)

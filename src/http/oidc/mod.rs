@@ -1,8 +1,9 @@
-//! OpenID Connect and OAuth endpoints: discovery, JWKS, authorize, token, userinfo, revocation,
-//! introspection and RP-initiated logout.
+//! OpenID Connect and OAuth endpoints: discovery, JWKS, authorize, token, device authorization, userinfo,
+//! revocation, introspection and RP-initiated logout.
 
 mod authorize;
 mod client_auth;
+mod device;
 mod discovery;
 pub mod jwks;
 mod logout;
@@ -54,6 +55,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(refuse_oauth_credentials_in_query))
             .wrap(from_fn(allow_any_origin))
             .post(token::post_token),
+    )
+    .service(
+        web::resource(paths::DEVICE_AUTHORIZATION_PATH)
+            .wrap(from_fn(refuse_oauth_credentials_in_query))
+            .wrap(from_fn(allow_any_origin))
+            .post(device::post_device_authorization),
     )
     .service(
         web::resource(paths::USERINFO_PATH)

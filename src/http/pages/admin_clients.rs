@@ -29,6 +29,7 @@ pub struct ClientForm {
     grant_refresh_token: Option<String>,
     grant_client_credentials: Option<String>,
     grant_token_exchange: Option<String>,
+    grant_device_code: Option<String>,
     #[serde(default)]
     scopes: String,
     #[serde(default)]
@@ -117,6 +118,7 @@ impl ClientForm {
                 &self.grant_token_exchange,
                 "urn:ietf:params:oauth:grant-type:token-exchange",
             ),
+            (&self.grant_device_code, "urn:ietf:params:oauth:grant-type:device_code"),
         ]
         .into_iter()
         .filter(|(on, _)| on.is_some())

@@ -1,5 +1,6 @@
 //! `/consent`: a third-party client asks for scopes; the user allows or denies. Allowing is remembered per
-//! client and scope set; `prompt=consent` asks again.
+//! client and scope set; `prompt=consent` asks again. A device's approval (`/device/answer`) is answered here
+//! too.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -39,7 +40,7 @@ pub struct ConsentForm {
 }
 
 /// What granting a scope means, in words.
-fn describe(scope: &str) -> String {
+pub(super) fn describe(scope: &str) -> String {
     match scope {
         scope::OPENID => "know who you are".into(),
         scope::PROFILE => "see your username".into(),

@@ -1,5 +1,5 @@
-//! Server-rendered pages (askama): sign-in, sign-up, consent, sign-out and the account console. They work
-//! without JavaScript; every form carries a CSRF token; every page forbids framing.
+//! Server-rendered pages (askama): sign-in, sign-up, consent, a device's approval, sign-out and the account
+//! console. They work without JavaScript; every form carries a CSRF token; every page forbids framing.
 
 mod access;
 mod account;
@@ -20,6 +20,7 @@ mod admin_provider_form;
 mod admin_providers;
 mod browser;
 mod consent;
+mod device;
 mod enroll;
 mod federation;
 mod form;
@@ -70,6 +71,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(consent::get_consent)
                 .post(consent::post_consent),
         )
+        .service(
+            web::resource(crate::oidc::discovery::DEVICE_VERIFICATION_PATH)
+                .get(device::get_device)
+                .post(device::post_device),
+        )
+        .service(web::resource("/device/answer").post(consent::post_consent))
         .service(
             web::resource("/select-account")
                 .get(select_account::get_select_account)
@@ -429,6 +436,8 @@ pub fn outcome_response(
         Ok(Outcome::Login { request_id }) => Ok(see_other(&format!("/login?request={}", encode(&request_id)))),
         Ok(Outcome::Enroll { request_id }) => Ok(see_other(&format!("/login/enroll?request={}", encode(&request_id)))),
         Ok(Outcome::Consent { request_id }) => Ok(see_other(&format!("/consent?request={}", encode(&request_id)))),
+        Ok(Outcome::ConfirmDevice { request_id }) => Ok(see_other(&format!("/device?request={}", encode(&request_id)))),
+        Ok(Outcome::DeviceAnswered { client_name, answer }) => device::answered(&client_name, answer),
         Ok(Outcome::SelectAccount { request_id }) => {
             Ok(see_other(&format!("/select-account?request={}", encode(&request_id))))
         }

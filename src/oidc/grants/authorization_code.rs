@@ -2,19 +2,16 @@
 //! spent before anything else is checked, so a failed attempt (wrong client, redirect URI or verifier)
 //! also burns it; a replay revokes everything the code produced (RFC 6749 §4.1.2).
 
-use super::{TokenResponse, param, required};
+use super::{AccountGrant, TokenResponse, param, required};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::oidc::clients::{Client, GrantType};
 use crate::oidc::params::Params;
-use crate::oidc::scope::{OPENID, Scope};
 use crate::oidc::{OAuthError, OidcService, pkce};
 use crate::store::authorization_codes::{self, AuthorizationCodeRow, Grant, Spend};
 use crate::store::refresh_tokens::NewRefreshToken;
 use crate::store::sessions::NewSession;
 use crate::store::{browser_sessions, users};
-use crate::tokens::AccessGrant;
-use crate::tokens::id_token::IdTokenFacts;
 use crate::tokens::opaque::{self, REFRESH_TOKEN_PREFIX};
 
 impl OidcService {
@@ -85,50 +82,21 @@ impl OidcService {
             }
         }
 
-        let access = self.access.issue(
-            AccessGrant {
-                subject: &user.id,
-                family: Some(&family_id),
-                scope: &row.scope,
-                client_id: Some(&client.id),
-                application: Some(&app.id),
-                private_token: None,
-                amr: Some(&row.amr),
-                acr: Some(&row.acr),
-                auth_time: Some(row.auth_time),
-                lifetime: app.access_token_ttl_secs,
-                grant: crate::metrics::Grant::AuthorizationCode,
-            },
-            now,
-        )?;
-        let id_token = Scope::stored(&row.scope)
-            .contains(OPENID)
-            .then(|| {
-                self.id_tokens.issue(
-                    &IdTokenFacts {
-                        subject: &user.id,
-                        client_id: &client.id,
-                        auth_time: row.auth_time,
-                        nonce: row.nonce.as_deref(),
-                        acr: &row.acr,
-                        amr: &row.amr,
-                        browser_session_id: Some(&row.browser_session_id),
-                        access_token: Some(&access.token),
-                    },
-                    now,
-                )
-            })
-            .transpose()?;
-        tracing::info!(user_id = %user.id, client_id = %client.id, "authorization code exchanged");
-        Ok(TokenResponse {
-            access_token: access.token,
-            token_type: "Bearer",
-            expires_in: access.expires_in,
+        let grant = AccountGrant {
+            user_id: &user.id,
+            family_id: &family_id,
+            scope: row.scope.clone(),
+            auth_time: row.auth_time,
+            amr: &row.amr,
+            acr: &row.acr,
+            nonce: row.nonce.as_deref(),
+            browser_session_id: Some(&row.browser_session_id),
             refresh_token: refresh.map(|r| r.value),
-            id_token,
-            scope: row.scope,
-            issued_token_type: None,
-        })
+            metric: crate::metrics::Grant::AuthorizationCode,
+        };
+        let tokens = self.account_tokens(client, app, grant, now)?;
+        tracing::info!(user_id = %user.id, client_id = %client.id, "authorization code exchanged");
+        Ok(tokens)
     }
 }
 

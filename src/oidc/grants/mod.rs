@@ -1,8 +1,9 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8693), one file each, and the response they
-//! share.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 8628 §3.4; RFC 8693), one file each, the
+//! response they share, and the tokens every grant for an account issues alike.
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod refresh_token;
 mod token_exchange;
 
@@ -12,9 +13,13 @@ use serde::Serialize;
 
 use super::clients::{Client, GrantType};
 use super::params::{Duplicated, Params};
+use super::scope::{OPENID, Scope};
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::apps::Application;
 use crate::clock::UnixTime;
+use crate::metrics::Grant;
+use crate::tokens::AccessGrant;
+use crate::tokens::id_token::IdTokenFacts;
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug, Serialize)]
@@ -66,8 +71,82 @@ impl OidcService {
             GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, client_ip, now).await,
             GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
             GrantType::TokenExchange => self.exchange_private_token(client, app, params, client_ip, now).await,
+            GrantType::DeviceCode => self.exchange_device_code(client, app, params, now).await,
         }
     }
+
+    /// The tokens of a grant for an account (authorization code, refresh, device code): an access token of the
+    /// family, an ID token with `at_hash` when `openid` was granted (OIDC Core §3.1.3.3), and the refresh token
+    /// the grant made, if any.
+    fn account_tokens(
+        &self,
+        client: &Client,
+        app: &Application,
+        grant: AccountGrant<'_>,
+        now: UnixTime,
+    ) -> Result<TokenResponse, OAuthError> {
+        let access = self.access.issue(
+            AccessGrant {
+                subject: grant.user_id,
+                family: Some(grant.family_id),
+                scope: &grant.scope,
+                client_id: Some(&client.id),
+                application: Some(&app.id),
+                private_token: None,
+                amr: Some(grant.amr),
+                acr: Some(grant.acr),
+                auth_time: Some(grant.auth_time),
+                lifetime: app.access_token_ttl_secs,
+                grant: grant.metric,
+            },
+            now,
+        )?;
+        let id_token = Scope::stored(&grant.scope)
+            .contains(OPENID)
+            .then(|| {
+                self.id_tokens.issue(
+                    &IdTokenFacts {
+                        subject: grant.user_id,
+                        client_id: &client.id,
+                        auth_time: grant.auth_time,
+                        nonce: grant.nonce,
+                        acr: grant.acr,
+                        amr: grant.amr,
+                        browser_session_id: grant.browser_session_id,
+                        access_token: Some(&access.token),
+                    },
+                    now,
+                )
+            })
+            .transpose()?;
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token: grant.refresh_token,
+            id_token,
+            scope: grant.scope,
+            issued_token_type: None,
+        })
+    }
+}
+
+/// What a grant for an account issues tokens from.
+struct AccountGrant<'a> {
+    user_id: &'a str,
+    /// The token family (`sessions` row) the tokens belong to.
+    family_id: &'a str,
+    scope: String,
+    /// The sign-in behind the grant.
+    auth_time: UnixTime,
+    amr: &'a str,
+    acr: &'a str,
+    nonce: Option<&'a str>,
+    /// The browser session the grant was made in (the ID token's `sid`).
+    browser_session_id: Option<&'a str>,
+    refresh_token: Option<String>,
+    /// How the access token is counted.
+    metric: Grant,
 }
 
 /// A single-valued parameter; a repeated one is `invalid_request`.

@@ -2,17 +2,15 @@
 //! family, the token is bound to its client, and the scope can only narrow. A refreshed ID token keeps the
 //! original `sub`, `auth_time`, `acr` and `amr` (OIDC Core §12.2): refreshing never adds a factor.
 
-use super::{TokenResponse, param, required};
+use super::{AccountGrant, TokenResponse, param, required};
 use crate::apps::Application;
 use crate::auth::{FamilyOwner, Freshness};
 use crate::clock::UnixTime;
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
-use crate::oidc::scope::{OPENID, Scope};
+use crate::oidc::scope::Scope;
 use crate::oidc::{ErrorCode, OAuthError, OidcService};
 use crate::store::refresh_tokens;
-use crate::tokens::AccessGrant;
-use crate::tokens::id_token::IdTokenFacts;
 use crate::tokens::opaque;
 
 impl OidcService {
@@ -51,48 +49,18 @@ impl OidcService {
             .await?;
         let family = &rotated.family;
         let scope = requested.unwrap_or_else(|| Scope::stored(&family.scope)).to_string();
-        let access = self.access.issue(
-            AccessGrant {
-                subject: &rotated.user.id,
-                family: Some(&family.id),
-                scope: &scope,
-                client_id: Some(&client.id),
-                application: Some(&app.id),
-                private_token: None,
-                amr: Some(&family.amr),
-                acr: Some(&family.acr),
-                auth_time: Some(family.auth_time),
-                lifetime: app.access_token_ttl_secs,
-                grant: crate::metrics::Grant::RefreshToken,
-            },
-            now,
-        )?;
-        let id_token = Scope::stored(&scope)
-            .contains(OPENID)
-            .then(|| {
-                self.id_tokens.issue(
-                    &IdTokenFacts {
-                        subject: &rotated.user.id,
-                        client_id: &client.id,
-                        auth_time: family.auth_time,
-                        nonce: None,
-                        acr: &family.acr,
-                        amr: &family.amr,
-                        browser_session_id: family.browser_session_id.as_deref(),
-                        access_token: Some(&access.token),
-                    },
-                    now,
-                )
-            })
-            .transpose()?;
-        Ok(TokenResponse {
-            access_token: access.token,
-            token_type: "Bearer",
-            expires_in: access.expires_in,
-            refresh_token: Some(rotated.refresh_token),
-            id_token,
+        let grant = AccountGrant {
+            user_id: &rotated.user.id,
+            family_id: &family.id,
             scope,
-            issued_token_type: None,
-        })
+            auth_time: family.auth_time,
+            amr: &family.amr,
+            acr: &family.acr,
+            nonce: None,
+            browser_session_id: family.browser_session_id.as_deref(),
+            refresh_token: Some(rotated.refresh_token.clone()),
+            metric: crate::metrics::Grant::RefreshToken,
+        };
+        self.account_tokens(client, app, grant, now)
     }
 }

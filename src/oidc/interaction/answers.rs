@@ -10,6 +10,8 @@ use crate::auth::BrowserSession;
 use crate::auth::flow::{Next, NextStep, Stage};
 use crate::clock::UnixTime;
 use crate::oidc::authorize::{AuthorizationRequest, Rejection};
+use crate::oidc::clients::Client;
+use crate::oidc::device::DeviceAnswer;
 use crate::oidc::response_mode::AuthorizationResponse;
 use crate::oidc::{ErrorCode, OAuthError, OidcService};
 use crate::store::authorization_codes::{self, AuthorizationCodeRow};
@@ -40,14 +42,20 @@ impl OidcService {
     }
 
     /// The account, or this network, may not use the client's application: the request ends with
-    /// `access_denied`.
+    /// `access_denied` (a device's, at its next poll).
     pub(super) async fn refuse(
         &self,
         request: &AuthorizationRequest,
+        client: &Client,
         pending_id: Option<String>,
         refused: AccessError,
         now: UnixTime,
     ) -> Result<Outcome, Rejection> {
+        if let Some(device) = &request.device {
+            return self
+                .deny_device(device, client, None, pending_id, DeviceAnswer::NotAdmitted, now)
+                .await;
+        }
         if let Some(id) = pending_id
             && !authorization_requests::consume(&self.db, id, now).await?
         {

@@ -4,6 +4,7 @@
 
 use super::authorize::{self, AuthorizationRequest, ErrorRedirect, Rejection};
 use super::clients::Client;
+use super::device::DeviceAnswer;
 use super::params::Params;
 use super::response_mode::AuthorizationResponse;
 use super::scope::Scope;
@@ -53,6 +54,10 @@ pub enum Outcome {
     Enroll { request_id: String },
     /// A guest of an open application was signed in to this browser (its session cookie to set); then on.
     Guest { cookie: String, then: Box<Outcome> },
+    /// To the page where the signed-in person approves or denies a device (RFC 8628 §3.3).
+    ConfirmDevice { request_id: String },
+    /// The person's answer to a device is recorded; the device learns it at its next poll.
+    DeviceAnswered { client_name: String, answer: DeviceAnswer },
 }
 
 /// A pending request, for the pages that show it.
@@ -123,6 +128,19 @@ impl OidcService {
         now: UnixTime,
     ) -> Result<Outcome, Rejection> {
         let pending = self.pending(request_id, browser.binding, now).await?;
+        if let (false, Some(device)) = (approved, &pending.request.device) {
+            let user = browser.session.map(|session| session.user.id.as_str());
+            return self
+                .deny_device(
+                    device,
+                    &pending.client,
+                    user,
+                    Some(pending.id),
+                    DeviceAnswer::Declined,
+                    now,
+                )
+                .await;
+        }
         if !approved {
             if !authorization_requests::consume(&self.db, pending.id, now).await? {
                 return Err(spent());
@@ -183,7 +201,7 @@ impl OidcService {
         })
     }
 
-    async fn proceed(
+    pub(super) async fn proceed(
         &self,
         request: AuthorizationRequest,
         client: Client,
@@ -256,7 +274,9 @@ impl OidcService {
                     });
                 }
                 Err(AuthError::Access(AccessError::IpNotAllowed)) => {
-                    return self.refuse(&request, pending_id, AccessError::IpNotAllowed, now).await;
+                    return self
+                        .refuse(&request, &client, pending_id, AccessError::IpNotAllowed, now)
+                        .await;
                 }
                 Err(other) => return Err(auth_rejection(other)),
             }
@@ -283,7 +303,7 @@ impl OidcService {
                 // A guest may sign in as someone who may enter.
                 Err(AuthError::Access(AccessError::NotMember)) if session.user.guest => step = Step::Login,
                 Err(AuthError::Access(refused @ (AccessError::NotMember | AccessError::IpNotAllowed))) => {
-                    return self.refuse(&request, pending_id, refused, now).await;
+                    return self.refuse(&request, &client, pending_id, refused, now).await;
                 }
                 Err(other) => return Err(auth_rejection(other)),
             }
@@ -299,16 +319,23 @@ impl OidcService {
             return Ok(Outcome::Respond(back(&request, error).response(&self.issuer)));
         }
         match (step, browser.session) {
-            (Step::Issue, Some(session)) => self.issue_code(&request, session, pending_id, now).await,
+            (Step::Issue, Some(session)) => match &request.device {
+                Some(device) => self.approve_device(device, &client, session, pending_id, now).await,
+                None => self.issue_code(&request, session, pending_id, now).await,
+            },
             (Step::Login | Step::Reprove | Step::Issue, _) => Ok(Outcome::Login {
                 request_id: self.keep(&request, pending_id, browser.binding, now).await?,
             }),
             (Step::SelectAccount, _) => Ok(Outcome::SelectAccount {
                 request_id: self.keep(&request, pending_id, browser.binding, now).await?,
             }),
-            (Step::Consent, _) => Ok(Outcome::Consent {
-                request_id: self.keep(&request, pending_id, browser.binding, now).await?,
-            }),
+            (Step::Consent, _) => {
+                let request_id = self.keep(&request, pending_id, browser.binding, now).await?;
+                Ok(match request.device {
+                    Some(_) => Outcome::ConfirmDevice { request_id },
+                    None => Outcome::Consent { request_id },
+                })
+            }
         }
     }
 
@@ -349,10 +376,15 @@ impl OidcService {
         if !signed_in_for_this && !request.account_chosen && (request.prompts("select_account") || hint_names_another) {
             return Ok(Step::SelectAccount);
         }
-        if client.first_party && !request.prompts("consent") {
+        if consented_now {
             return Ok(Step::Issue);
         }
-        if consented_now {
+        // RFC 8628 §5.4: the person always confirms a device, first party or not, remembered consent or not —
+        // a user code may have been passed on by someone else's device.
+        if request.device.is_some() {
+            return Ok(Step::Consent);
+        }
+        if client.first_party && !request.prompts("consent") {
             return Ok(Step::Issue);
         }
         let stored = consents::find(&self.db, session.user.id.clone(), client.id.clone()).await?;
