@@ -1,12 +1,18 @@
-//! `POST /oauth2/token` (RFC 6749 §3.2): a form body, an authenticated client, one grant.
+//! `POST /oauth2/token` (RFC 6749 §3.2): a form body, an authenticated client, one grant; and admitting a
+//! client as the token endpoint does (its credentials, its application's budget), for the endpoints that do
+//! the same.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::OAuthForm;
 use super::client_auth::client_credentials;
+use crate::apps::Application;
+use crate::apps::rate_limit::Decision;
 use crate::http::client_ip::request_ip;
 use crate::http::rate_limit;
+use crate::oidc::clients::Client;
+use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -16,26 +22,58 @@ pub async fn post_token(
     form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form.0;
-    let credentials = client_credentials(&req, &params)?;
+    let admitted = match admit_client(&req, &state, &params).await? {
+        Ok(admitted) => admitted,
+        Err(spent) => return Ok(spent),
+    };
+    let ip = request_ip(&req);
+    let tokens = state
+        .oidc
+        .token(&admitted.client, &admitted.app, &params, ip, state.clock.now())
+        .await?;
+    Ok(admitted.answer(&tokens))
+}
+
+/// A request of a client at an endpoint that authenticates it as the token endpoint does (the token
+/// endpoint, device authorization): the client, its application, and the request of the application's
+/// budget it spent.
+pub struct AdmittedClient {
+    pub client: Client,
+    pub app: Application,
+    decision: Decision,
+}
+
+impl AdmittedClient {
+    /// `body` as an uncacheable JSON answer with the budget's `RateLimit-*` headers.
+    pub fn answer(&self, body: &impl serde::Serialize) -> HttpResponse {
+        let mut response = no_store_json(body);
+        rate_limit::apply(response.headers_mut(), &self.decision);
+        response
+    }
+}
+
+/// Authenticates the request's client and spends one request of its application's budget; `Err` holds the
+/// answer when the budget is spent.
+pub async fn admit_client(
+    req: &HttpRequest,
+    state: &AppState,
+    params: &Params,
+) -> Result<Result<AdmittedClient, HttpResponse>, OAuthError> {
+    let credentials = client_credentials(req, params)?;
     let client = state.oidc.clients.authenticate(&credentials).await?;
     let app = state
         .apps
         .find(&client.application_id)
         .await?
         .ok_or_else(OAuthError::invalid_client)?;
-    // Every token request of an application's clients spends one request of its budget.
     let decision = state.apps.take(&app, state.clock.now_millis()).await?;
     if !decision.allowed {
         let error = OAuthError::new(ErrorCode::SlowDown, "this application's request budget is spent");
         let mut response = error.error_response();
         rate_limit::apply(response.headers_mut(), &decision);
-        return Ok(response);
+        return Ok(Err(response));
     }
-    let ip = request_ip(&req);
-    let tokens = state.oidc.token(&client, &app, &params, ip, state.clock.now()).await?;
-    let mut response = no_store_json(&tokens);
-    rate_limit::apply(response.headers_mut(), &decision);
-    Ok(response)
+    Ok(Ok(AdmittedClient { client, app, decision }))
 }
 
 /// A JSON response that must never be cached (RFC 6749 §5.1).
