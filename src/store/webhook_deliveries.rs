@@ -57,7 +57,7 @@ pub struct Scan {
 }
 
 /// Makes the deliveries of the events `scan` selects that have none yet (their bodies by `payload`) and moves
-/// the webhook's cursor to the newest of them, in one transaction. Returns how many were made.
+/// the webhook's cursor forward, in one transaction. Returns how many were made.
 pub async fn enqueue<F>(db: &Database, scan: Scan, payload: F) -> StoreResult<usize>
 where
     F: Fn(&AuditEventRow) -> String + Send + 'static,
@@ -91,13 +91,19 @@ where
                 .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
                 .limit(scan.limit)
                 .load(conn)?;
-            let Some(newest) = events
-                .iter()
-                .max_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)))
-            else {
-                return Ok(0);
+            let newest = events.iter().map(|event| (event.occurred_at, event.id.clone())).max();
+            // A full batch leaves the rest for the next run: the cursor stops at the newest event taken. Otherwise
+            // every matching event up to now is taken, and the cursor moves to now even if none matched, so the
+            // next scan starts from there (less the look-back) rather than from an old match.
+            let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= scan.limit;
+            let (newest_at, newest_id) = match newest {
+                Some(newest) if full => newest,
+                newest => newest
+                    .into_iter()
+                    .chain([(scan.now, String::new())])
+                    .max()
+                    .unwrap_or_default(),
             };
-            let (newest_at, newest_id) = (newest.occurred_at, newest.id.clone());
             let rows: Vec<DeliveryRow> = events
                 .iter()
                 .map(|event| DeliveryRow {
