@@ -36,25 +36,15 @@ pub const DELIVERIES_SHOWN: i64 = 50;
 pub enum WebhookError {
     #[error("invalid webhook fields")]
     Invalid(Vec<FieldError>),
-    #[error("no such application")]
-    UnknownApplication,
+    /// The application is not there (or cannot be read).
+    #[error(transparent)]
+    Application(#[from] AppError),
     #[error("no such webhook")]
     NotFound,
     #[error("the webhook's secret cannot be opened: {0}")]
     Secret(SealError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<AppError> for WebhookError {
-    fn from(error: AppError) -> Self {
-        match error {
-            AppError::NotFound => Self::UnknownApplication,
-            AppError::Store(e) => Self::Store(e),
-            // Reading an application refuses nothing else.
-            AppError::Validation(_) | AppError::SlugTaken => Self::UnknownApplication,
-        }
-    }
 }
 
 /// Which kinds of events a webhook wants.

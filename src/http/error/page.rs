@@ -321,7 +321,7 @@ impl From<crate::webhooks::WebhookError> for PageError {
     fn from(error: crate::webhooks::WebhookError) -> Self {
         use crate::webhooks::WebhookError as E;
         match error {
-            E::UnknownApplication => Self::with_status(StatusCode::NOT_FOUND, "There is no such application."),
+            E::Application(error) => error.into(),
             E::NotFound => Self::with_status(StatusCode::NOT_FOUND, "There is no such webhook."),
             E::Store(error) => error.into(),
             E::Invalid(_) | E::Secret(_) => Self::internal(error),

@@ -465,7 +465,7 @@ impl From<crate::webhooks::WebhookError> for ApiError {
         use crate::webhooks::WebhookError as W;
         match error {
             W::Invalid(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
-            W::UnknownApplication => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such application."),
+            W::Application(e) => e.into(),
             W::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such webhook."),
             W::Secret(_) => Self::internal(&error),
             W::Store(e) => e.into(),
