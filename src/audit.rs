@@ -100,6 +100,10 @@ kinds! {
     ProviderUpdated => "provider.updated",
     ProviderDeleted => "provider.deleted",
     SigningKeyCreated => "signing_key.created",
+    WebhookCreated => "webhook.created",
+    WebhookUpdated => "webhook.updated",
+    WebhookSecretRotated => "webhook.secret_rotated",
+    WebhookDeleted => "webhook.deleted",
 }
 
 /// What an event is about.
@@ -114,6 +118,7 @@ pub enum Subject {
     Session(String),
     Invitation(String),
     SigningKey(String),
+    Webhook(String),
 }
 
 impl Subject {
@@ -128,6 +133,7 @@ impl Subject {
             Self::Session(id) => ("session", id),
             Self::Invitation(id) => ("invitation", id),
             Self::SigningKey(id) => ("signing_key", id),
+            Self::Webhook(id) => ("webhook", id),
         }
     }
 }

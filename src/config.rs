@@ -10,6 +10,7 @@ mod metrics;
 mod secret;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -24,6 +25,7 @@ pub use federation::{
 };
 pub use metrics::MetricsConfig;
 pub use secret::Secret;
+pub use webhooks::WebhooksConfig;
 
 /// The whole configuration. Every key is documented in `tessera.example.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -51,6 +53,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Prometheus metrics.
     pub metrics: MetricsConfig,
+    /// Applications' webhooks of audit events.
+    pub webhooks: WebhooksConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
     /// E-mail of the administrator created at first start (`TESSERA_BOOTSTRAP_ADMIN_EMAIL`).

@@ -237,7 +237,7 @@ fn listen_for_changes(state: &Arc<AppState>) -> Result<(), StartError> {
 }
 
 /// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —
-/// is seen), delete rows past their retention, and give idle memory back to the system.
+/// is seen), delete rows past their retention, send webhooks' deliveries, and give idle memory back to the system.
 fn spawn_maintenance(state: Arc<AppState>) {
     let key_interval = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
     let keys = state.clone();
@@ -253,11 +253,27 @@ fn spawn_maintenance(state: Arc<AppState>) {
         let state = retention.clone();
         async move { prune(&state).await }
     });
+    if state.config.webhooks.enabled {
+        let webhooks = state.clone();
+        spawn_every(Duration::from_secs(state.config.webhooks.interval_secs), move || {
+            let state = webhooks.clone();
+            async move { deliver_webhooks(&state).await }
+        });
+    }
     spawn_every(Duration::from_secs(5), move || {
         state.auth.credentials.release_idle_memory(Duration::from_secs(10));
         state.apps.limiter().prune(state.clock.now_millis());
         std::future::ready(())
     });
+}
+
+/// Sends the webhooks' due deliveries (see `webhooks::Webhooks::deliver_due`).
+async fn deliver_webhooks(state: &AppState) {
+    match state.webhooks.deliver_due(state.clock.now()).await {
+        Ok(run) if run != crate::webhooks::Run::default() => tracing::debug!(?run, "webhook deliveries"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "sending webhook deliveries failed; trying again later"),
+    }
 }
 
 /// Re-reads the signing keys; on failure the current ones stay.

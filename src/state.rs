@@ -18,6 +18,7 @@ use crate::store::Database;
 use crate::tokens::keyring::{KeyRing, KeyRingError};
 use crate::tokens::rotation::{self, KeyPolicy};
 use crate::tokens::{AccessTokens, IdTokens};
+use crate::webhooks::Webhooks;
 
 /// Shared state behind every request.
 pub struct AppState {
@@ -37,6 +38,8 @@ pub struct AppState {
     pub profiles: Arc<crate::apps::profiles::Profiles>,
     /// What is counted for `/metrics` (counted whether or not it is served).
     pub metrics: Arc<Metrics>,
+    /// Applications' webhooks of audit events, and their sender.
+    pub webhooks: Arc<Webhooks>,
 }
 
 /// Why the services could not be built.
@@ -116,7 +119,12 @@ impl AppState {
         let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens, apps.limiter().clone());
         let federation =
             Federation::new(&config, db.clone(), apps.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        let webhooks = Arc::new(
+            Webhooks::new(&config, db.clone(), apps.clone())
+                .map_err(|e| StartError::Other(format!("webhook client: {e}")))?,
+        );
         Ok(Self {
+            webhooks,
             discovery: Bytes::from(discovery::document(config.issuer())),
             config: Arc::new(config),
             clock,

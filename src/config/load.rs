@@ -139,6 +139,7 @@ impl Config {
         self.validate_application_defaults()?;
         self.federation.validate()?;
         self.metrics.validate(&self.server.bind)?;
+        self.webhooks.validate()?;
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",

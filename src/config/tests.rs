@@ -433,3 +433,27 @@ fn metrics_come_from_the_environment_and_a_bad_bind_is_named() {
         Ok(())
     });
 }
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn webhooks_come_from_the_environment_and_a_bad_value_is_named() {
+    figment::Jail::expect_with(|jail| {
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(config.webhooks.enabled && !config.webhooks.allow_http);
+        assert_eq!(config.webhooks.max_attempts, 8);
+
+        jail.set_env("TESSERA_WEBHOOKS__ALLOW_HTTP", "true");
+        jail.set_env("TESSERA_WEBHOOKS__MAX_ATTEMPTS", "3");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(config.webhooks.allow_http);
+        assert_eq!(config.webhooks.max_attempts, 3);
+
+        jail.set_env("TESSERA_WEBHOOKS__TIMEOUT_SECS", "0");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(
+            err.contains("TESSERA_WEBHOOKS__TIMEOUT_SECS") && err.contains("webhooks.timeout_secs"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

@@ -31,6 +31,8 @@ pub mod sign_in_flows;
 pub mod signing_keys;
 pub mod totp_factors;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 use std::time::Duration;
 

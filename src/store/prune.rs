@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
     federation_logins, invitations, one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
+    webhook_deliveries,
 };
+use super::webhook_deliveries::PENDING;
 use super::{Database, DbConnection, StoreError, StoreResult};
 
 /// The advisory lock that lets one instance at a time prune.
@@ -16,7 +18,8 @@ const PRUNE_LOCK_ID: i64 = 0x7e55_e7a2;
 use crate::clock::UnixTime;
 
 /// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
-/// guests made before `guest_cutoff` that hold no live session, and audit events older than `audit_cutoff`.
+/// guests made before `guest_cutoff` that hold no live session, webhook deliveries finished before `cutoff`, and
+/// audit events older than `audit_cutoff`.
 /// Returns how many rows went.
 pub async fn prune(
     db: &Database,
@@ -152,6 +155,16 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
+
+            // Webhook deliveries that were delivered or given up on.
+            let ids: Vec<String> = webhook_deliveries::table
+                .select(webhook_deliveries::id)
+                .filter(webhook_deliveries::status.ne(PENDING))
+                .filter(webhook_deliveries::updated_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows +=
+                diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids))).execute(conn)?;
 
             let ids: Vec<String> = audit_events::table
                 .select(audit_events::id)

@@ -372,6 +372,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        application_id -> Text,
+        url -> Text,
+        secret -> Text,
+        event_kinds -> Text,
+        enabled -> Bool,
+        description -> Text,
+        cursor_at -> BigInt,
+        cursor_id -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        claim -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -382,6 +417,8 @@ diesel::joinable!(sign_in_flows -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(webhooks -> applications (application_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     signing_keys,
@@ -407,4 +444,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     federation_logins,
     identity_providers,
     audit_events,
+    webhooks,
+    webhook_deliveries,
 );

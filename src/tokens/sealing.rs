@@ -1,4 +1,5 @@
-//! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers, upstream providers' client secrets): AES-256-GCM under a key derived with HKDF from
+//! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers, upstream providers' client secrets,
+//! webhooks' signing secrets): AES-256-GCM under a key derived with HKDF from
 //! `TESSERA_SECRET_KEY`, one derived key per purpose. Without the secret a value is stored in the clear,
 //! marked as such, and a warning is logged at start.
 
@@ -36,6 +37,8 @@ pub enum Purpose {
     PkceVerifier,
     /// The client secret of an upstream provider added through the admin API.
     ProviderSecret,
+    /// The secret a webhook's deliveries are signed with.
+    WebhookSecret,
 }
 
 impl Purpose {
@@ -45,6 +48,7 @@ impl Purpose {
             Self::TotpSecret => b"totp-secret",
             Self::PkceVerifier => b"pkce-verifier",
             Self::ProviderSecret => b"provider-secret",
+            Self::WebhookSecret => b"webhook-secret",
         }
     }
 }

@@ -67,3 +67,4 @@ mod statement_cache;
 mod step_up;
 mod token_code;
 mod userinfo;
+mod webhooks;

@@ -6,6 +6,7 @@ mod admin_clients;
 mod admin_members;
 mod admin_providers;
 mod admin_users;
+mod admin_webhooks;
 mod auth;
 mod body;
 pub mod compat;
@@ -148,6 +149,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(admin_apps::create_api_key),
         )
         .service(web::resource("/admin/apps/{id}/api-keys/{key_id}").delete(admin_apps::revoke_api_key))
+        .service(
+            web::resource("/admin/apps/{id}/webhooks")
+                .get(admin_webhooks::list_webhooks)
+                .post(admin_webhooks::create_webhook),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/webhooks/{webhook_id}")
+                .get(admin_webhooks::get_webhook)
+                .patch(admin_webhooks::update_webhook)
+                .delete(admin_webhooks::delete_webhook),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/webhooks/{webhook_id}/rotate-secret")
+                .post(admin_webhooks::rotate_webhook_secret),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/webhooks/{webhook_id}/deliveries").get(admin_webhooks::list_deliveries),
+        )
         .service(
             web::resource("/admin/apps/{id}/members")
                 .get(admin_members::list_members)

@@ -11,8 +11,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    admin_apps, admin_audit, admin_clients, admin_members, admin_providers, admin_users, auth, external, identities,
-    mfa, pin, sign_in, step_up, tokens, users,
+    admin_apps, admin_audit, admin_clients, admin_members, admin_providers, admin_users, admin_webhooks, auth,
+    external, identities, mfa, pin, sign_in, step_up, tokens, users,
 };
 
 /// The body of every error answer of the API (`http::error::rest` writes it).
@@ -113,6 +113,13 @@ pub struct ErrorBody {
         admin_apps::list_api_keys,
         admin_apps::create_api_key,
         admin_apps::revoke_api_key,
+        admin_webhooks::list_webhooks,
+        admin_webhooks::create_webhook,
+        admin_webhooks::get_webhook,
+        admin_webhooks::update_webhook,
+        admin_webhooks::delete_webhook,
+        admin_webhooks::rotate_webhook_secret,
+        admin_webhooks::list_deliveries,
         admin_members::list_members,
         admin_members::add_member,
         admin_apps::get_access_link,
@@ -137,6 +144,7 @@ pub struct ErrorBody {
         (name = "admin: providers", description = "Upstream identity providers, for administrators"),
         (name = "admin: applications", description = "Applications, their API keys and access links"),
         (name = "admin: members", description = "Applications' members and invitations, for administrators"),
+        (name = "admin: webhooks", description = "Applications' webhooks of audit events, for administrators"),
     )
 )]
 pub struct ApiDoc;

@@ -316,6 +316,19 @@ impl From<crate::federation::FederationError> for PageError {
     }
 }
 
+/// A webhook or its application that is not there; the console's forms show refused fields themselves.
+impl From<crate::webhooks::WebhookError> for PageError {
+    fn from(error: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError as E;
+        match error {
+            E::Application(error) => error.into(),
+            E::NotFound => Self::with_status(StatusCode::NOT_FOUND, "There is no such webhook."),
+            E::Store(error) => error.into(),
+            E::Invalid(_) | E::Secret(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(error: askama::Error) -> Self {
         Self::internal(error)

@@ -459,3 +459,16 @@ impl From<crate::oidc::clients::ClientError> for ApiError {
         }
     }
 }
+
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError as W;
+        match error {
+            W::Invalid(problems) => Self::validation(problems.into_iter().map(|p| (p.field, p.message))),
+            W::Application(e) => e.into(),
+            W::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such webhook."),
+            W::Secret(_) => Self::internal(&error),
+            W::Store(e) => e.into(),
+        }
+    }
+}

@@ -37,6 +37,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/apps/{id}/delete").post(super::admin_apps::post_delete_app))
         .service(
+            web::resource("/admin/apps/{id}/webhooks")
+                .get(super::admin_webhooks::get_webhooks)
+                .post(super::admin_webhooks::post_webhooks),
+        )
+        .service(web::resource("/admin/apps/{id}/webhooks/{webhook_id}").post(super::admin_webhooks::post_webhook))
+        .service(
+            web::resource("/admin/apps/{id}/webhooks/{webhook_id}/rotate").post(super::admin_webhooks::post_rotate),
+        )
+        .service(
+            web::resource("/admin/apps/{id}/webhooks/{webhook_id}/delete").post(super::admin_webhooks::post_delete),
+        )
+        .service(
             web::resource("/admin/clients")
                 .get(super::admin_clients::get_clients)
                 .post(super::admin_clients::post_clients),

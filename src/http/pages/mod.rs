@@ -18,6 +18,7 @@ mod admin_keys;
 mod admin_members;
 mod admin_provider_form;
 mod admin_providers;
+mod admin_webhooks;
 mod browser;
 mod consent;
 mod device;
