@@ -672,3 +672,65 @@ async fn a_browser_makes_a_private_token_sees_it_once_revokes_it_and_ends_anothe
     let signed_out = elsewhere.get("/account").await;
     assert_eq!(crate::oidc_support::location(&signed_out), "/login");
 }
+
+/// Waits until the element at `css` shows `text` (a form answered at the address it was posted to).
+async fn wait_for_text(browser: &Client, css: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && element.text().await.unwrap_or_default().contains(text)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "“{text}” never appeared in {css}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_browser_names_its_account_and_changes_its_password() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let elsewhere = app.browser();
+    elsewhere.sign_in(&alice).await;
+    let (_driver, browser) = start_browser().await;
+    browser.goto(&app.url("/login")).await.unwrap();
+    fill(&browser, "#login", "alice").await;
+    fill(&browser, "#password", PASSWORD).await;
+    submit(&browser, "form[action='/login'] button").await;
+
+    browser.goto(&app.url("/account/profile")).await.unwrap();
+    fill(&browser, "#name", "Alice Liddell").await;
+    submit(&browser, "form[action='/account/profile/name'] button").await;
+    wait_for_text(&browser, "p.notice", "Your name is saved.").await;
+    screenshot(&browser, "account-profile").await;
+    let rest = app.login("alice", PASSWORD).await;
+    let me: serde_json::Value = app
+        .get_authorized("/api/v1/user", &rest.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "Alice Liddell");
+
+    browser.goto(&app.url("/account/password")).await.unwrap();
+    fill(&browser, "#current-password", PASSWORD).await;
+    fill(&browser, "#new-password", "a brand new passphrase").await;
+    fill(&browser, "#repeat-password", "a brand new passphrase").await;
+    browser
+        .find(Locator::Css("form[action='/account/password'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "p.notice", "Your password is changed.").await;
+    browser.goto(&app.url("/account")).await.unwrap();
+    assert_eq!(path_of(&browser).await, "/account", "this browser stays signed in");
+    assert_eq!(
+        crate::oidc_support::location(&elsewhere.get("/account").await),
+        "/login"
+    );
+    assert_eq!(app.login_raw("alice", "a brand new passphrase").await.status(), 200);
+}
