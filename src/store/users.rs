@@ -278,7 +278,6 @@ pub enum KeptSignIn {
 /// A new password: stores its hash and, in the same transaction, ends every other sign-in of the account
 /// (its token families and browser sessions, except `keep`) and, when `revoke_private_tokens`, its private
 /// tokens.
-
 pub async fn change_password(
     db: &Database,
     id: String,
