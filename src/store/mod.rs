@@ -20,6 +20,7 @@ mod migrate;
 pub mod one_time_codes;
 mod pool;
 pub mod private_tokens;
+pub mod pushed_requests;
 pub mod prune;
 pub mod rate_limits;
 pub mod refresh_tokens;
