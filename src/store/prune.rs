@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
-    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, revoked_tokens, sessions, sign_in_flows, users,
+    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, revoked_tokens, sessions,
+    sign_in_flows, users,
 };
 use super::{Database, DbConnection, StoreError, StoreResult};
 
