@@ -127,6 +127,9 @@ pub enum AdminCommand {
         /// Core §4 third-party-initiated login).
         #[arg(long)]
         initiate_login_uri: Option<String>,
+        /// Take only pushed authorization requests (RFC 9126) from this client at the authorization endpoint.
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
         /// Print one JSON object with client_id and client_secret.
         #[arg(long)]
         json: bool,
@@ -270,6 +273,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             first_party,
             resource_server,
             initiate_login_uri,
+            require_pushed_authorization_requests,
             json,
         }) => {
             let spec = ClientSpec {
@@ -284,6 +288,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 first_party,
                 resource_server,
                 initiate_login_uri,
+                require_pushed_authorization_requests,
                 is_active: None,
             };
             let state = AppState::build(config, clock).await?;

@@ -124,7 +124,17 @@ impl From<crate::store::StoreError> for Rejection {
 
 const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
-/// Runs every check, in order. `now` stamps the request (for `prompt=login` and `max_age`).
+/// Where an authorization request arrived: the checks are the same, the few that differ say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Through the browser, at the authorization endpoint.
+    Browser,
+    /// Pushed by the authenticated client to the PAR endpoint (RFC 9126 §2.1).
+    Pushed,
+}
+
+/// Runs every check, in order, for a request that came through the browser. `now` stamps the request (for
+/// `prompt=login` and `max_age`).
 pub async fn validate(
     clients: &ClientService,
     id_tokens: &IdTokens,
@@ -132,7 +142,19 @@ pub async fn validate(
     now: UnixTime,
 ) -> Result<(AuthorizationRequest, Client), Rejection> {
     let client = check_client(clients, params).await?;
-    let redirect_uri = check_redirect_uri(&client, params)?;
+    let request = validate_for(&client, id_tokens, params, Channel::Browser, now)?;
+    Ok((request, client))
+}
+
+/// Runs every check after the client's, in order, for a request from `client` that arrived through `channel`.
+pub fn validate_for(
+    client: &Client,
+    id_tokens: &IdTokens,
+    params: &Params,
+    channel: Channel,
+    now: UnixTime,
+) -> Result<AuthorizationRequest, Rejection> {
+    let redirect_uri = check_redirect_uri(client, params)?;
     // A duplicated state cannot be echoed faithfully, so it is not echoed at all.
     let state = params.get("state").ok().flatten().map(str::to_owned);
     let back_in = |response_mode: ResponseMode| {
@@ -151,10 +173,11 @@ pub async fn validate(
     let response_mode = check_response_mode(params).map_err(back_in(ResponseMode::default()))?;
     let back = |error: OAuthError| back_in(response_mode)(error);
     check_duplicates(params).map_err(back)?;
-    check_request_objects(params).map_err(back)?;
-    check_response_type(params, &client).map_err(back)?;
-    let scope = check_scope(params, &client).map_err(back)?;
-    let code_challenge = check_pkce(params, &client).map_err(back)?;
+    check_request_objects(params, channel).map_err(back)?;
+    check_pushed(client, channel).map_err(back)?;
+    check_response_type(params, client).map_err(back)?;
+    let scope = check_scope(params, client).map_err(back)?;
+    let code_challenge = check_pkce(params, client).map_err(back)?;
     let prompt = check_prompt(params).map_err(back)?;
     let max_age = check_max_age(params).map_err(back)?;
     let hint_subject = check_id_token_hint(params, id_tokens).map_err(back)?;
@@ -182,7 +205,7 @@ pub async fn validate(
             .collect(),
         device: None,
     };
-    Ok((request, client))
+    Ok(request)
 }
 
 fn single<'a>(params: &'a Params, name: &'static str) -> Result<Option<&'a str>, OAuthError> {
@@ -192,7 +215,7 @@ fn single<'a>(params: &'a Params, name: &'static str) -> Result<Option<&'a str>,
 }
 
 /// RFC 6749 §4.1.2.1: an unknown, missing or repeated `client_id` is never redirected to.
-async fn check_client(clients: &ClientService, params: &Params) -> Result<Client, Rejection> {
+pub(super) async fn check_client(clients: &ClientService, params: &Params) -> Result<Client, Rejection> {
     let id = match params.get("client_id") {
         Err(_) => return Err(Rejection::Page("The client_id parameter is repeated.".into())),
         Ok(None) => {
@@ -246,8 +269,15 @@ fn check_duplicates(params: &Params) -> Result<(), OAuthError> {
     }
 }
 
-/// OIDC Core §6: request objects are not supported, and nothing is ever fetched from `request_uri`.
-fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
+/// OIDC Core §6: request objects are not supported, and nothing is ever fetched from `request_uri` (a pushed
+/// request's `request_uri` is taken before these checks run, in `par`). RFC 9126 §2.1: a pushed request that
+/// itself carries `request_uri` is `invalid_request`.
+fn check_request_objects(params: &Params, channel: Channel) -> Result<(), OAuthError> {
+    if channel == Channel::Pushed && params.has("request_uri") {
+        return Err(OAuthError::invalid_request(
+            "request_uri must not be provided in a pushed authorization request",
+        ));
+    }
     if params.has("request") {
         return Err(OAuthError::new(
             ErrorCode::RequestNotSupported,
@@ -261,6 +291,16 @@ fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
         ));
     }
     Ok(())
+}
+
+/// RFC 9126 §6: a client registered with `require_pushed_authorization_requests` must push its requests first.
+fn check_pushed(client: &Client, channel: Channel) -> Result<(), OAuthError> {
+    match channel {
+        Channel::Browser if client.require_pushed_authorization_requests => Err(OAuthError::invalid_request(
+            "this client must push its authorization requests to the pushed authorization request endpoint",
+        )),
+        Channel::Browser | Channel::Pushed => Ok(()),
+    }
 }
 
 /// Only the authorization code flow (RFC 9700 §2.1.2: no implicit or hybrid flows).

@@ -109,6 +109,8 @@ pub struct Client {
     /// Where a third party starts a sign-in at this client (OpenID Connect Core §4): the application's
     /// access link lands there.
     pub initiate_login_uri: Option<String>,
+    /// RFC 9126 §6: the authorization endpoint takes only pushed requests (`request_uri`) from this client.
+    pub require_pushed_authorization_requests: bool,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -144,6 +146,7 @@ impl Client {
             first_party: row.first_party,
             resource_server: row.resource_server,
             initiate_login_uri: row.initiate_login_uri,
+            require_pushed_authorization_requests: row.require_pushed_authorization_requests,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -170,6 +173,7 @@ impl Client {
             first_party: self.first_party,
             resource_server: self.resource_server,
             initiate_login_uri: self.initiate_login_uri.clone(),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,

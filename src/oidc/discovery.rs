@@ -1,4 +1,4 @@
-//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2; RFC 8628 §4), built once at start.
+//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2; RFC 8628 §4; RFC 9126 §5), built once at start.
 
 use serde::Serialize;
 
@@ -19,6 +19,8 @@ pub const END_SESSION_PATH: &str = "/oauth2/logout";
 pub const DEVICE_AUTHORIZATION_PATH: &str = "/oauth2/device_authorization";
 /// RFC 8628 §3.3: the page where the person enters the user code (`verification_uri`).
 pub const DEVICE_VERIFICATION_PATH: &str = "/device";
+/// RFC 9126 §2: where a client pushes its authorization request.
+pub const PUSHED_AUTHORIZATION_REQUEST_PATH: &str = "/oauth2/par";
 
 const CLIENT_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
@@ -33,6 +35,9 @@ struct Metadata<'a> {
     revocation_endpoint: String,
     introspection_endpoint: String,
     device_authorization_endpoint: String,
+    pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: whether every client must push (server-wide: no; a client may be required to).
+    require_pushed_authorization_requests: bool,
     scopes_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 3],
@@ -92,6 +97,8 @@ pub fn document(issuer: &str) -> Vec<u8> {
         revocation_endpoint: endpoint(REVOCATION_PATH),
         introspection_endpoint: endpoint(INTROSPECTION_PATH),
         device_authorization_endpoint: endpoint(DEVICE_AUTHORIZATION_PATH),
+        pushed_authorization_request_endpoint: endpoint(PUSHED_AUTHORIZATION_REQUEST_PATH),
+        require_pushed_authorization_requests: false,
         scopes_supported: OIDC_SCOPES,
         response_types_supported: ["code"],
         response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str),

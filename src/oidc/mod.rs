@@ -1,7 +1,7 @@
 //! OpenID Connect and OAuth 2.0 protocol logic, free of HTTP types: discovery, client registration and
 //! authentication, the authorization request and its interaction (login, consent), the consents an account
 //! gave (listed and withdrawn on its pages), device authorizations (RFC 8628: the device's request and the
-//! person's answer), the grants of the token endpoint, userinfo, revocation, introspection and RP-initiated
+//! person's answer), pushed authorization requests (RFC 9126), the grants of the token endpoint, userinfo, revocation, introspection and RP-initiated
 //! logout.
 
 pub mod access_link;
@@ -15,6 +15,7 @@ pub mod grants;
 pub mod interaction;
 pub mod introspection;
 pub mod logout;
+pub mod par;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

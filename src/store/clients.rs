@@ -32,6 +32,8 @@ pub struct ClientRow {
     pub resource_server: bool,
     /// Where a third party (the application's access link) starts a sign-in at this client.
     pub initiate_login_uri: Option<String>,
+    /// RFC 9126 §6: the authorization endpoint takes only pushed requests from this client.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Stores a new client.

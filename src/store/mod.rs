@@ -21,6 +21,7 @@ pub mod one_time_codes;
 mod pool;
 pub mod private_tokens;
 pub mod prune;
+pub mod pushed_requests;
 pub mod rate_limits;
 pub mod refresh_tokens;
 pub mod revoked_tokens;

@@ -1,4 +1,4 @@
-//! Deleting rows that no longer matter: tokens, sessions, codes, requests and device authorizations that
+//! Deleting rows that no longer matter: tokens, sessions, codes, requests (pushed ones too) and device authorizations that
 //! expired or were revoked longer ago than the retention period. Each call deletes at most `limit` rows per
 //! table, so a long backlog is worked off over several runs without one long lock. On PostgreSQL one instance
 //! prunes at a time (an advisory lock held for the run's transaction).
@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
-    federation_logins, invitations, one_time_codes, private_tokens, revoked_tokens, sessions, sign_in_flows, users,
-    webhook_deliveries,
+    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, revoked_tokens, sessions,
+    sign_in_flows, users, webhook_deliveries,
 };
 use super::webhook_deliveries::PENDING;
 use super::{Database, DbConnection, StoreError, StoreResult};
@@ -93,6 +93,14 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(device_authorizations::table.filter(device_authorizations::id.eq_any(ids)))
+                .execute(conn)?;
+
+            let hashes: Vec<String> = pushed_requests::table
+                .select(pushed_requests::request_uri_hash)
+                .filter(pushed_requests::expires_at.lt(cutoff))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(pushed_requests::table.filter(pushed_requests::request_uri_hash.eq_any(hashes)))
                 .execute(conn)?;
 
             let ids: Vec<String> = api_keys::table

@@ -119,6 +119,7 @@ diesel::table! {
         updated_at -> BigInt,
         resource_server -> Bool,
         initiate_login_uri -> Nullable<Text>,
+        require_pushed_authorization_requests -> Bool,
     }
 }
 
@@ -190,6 +191,17 @@ diesel::table! {
         decided_at -> Nullable<BigInt>,
         used_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pushed_requests (request_uri_hash) {
+        request_uri_hash -> Text,
+        client_id -> Text,
+        parameters -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -429,6 +441,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_requests,
     authorization_codes,
     device_authorizations,
+    pushed_requests,
     consents,
     revoked_tokens,
     applications,

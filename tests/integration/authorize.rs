@@ -522,7 +522,8 @@ async fn p_az_24_request_objects_are_not_supported_and_never_fetched() {
     let response = browser
         .authorize(&client, &[("request_uri", "https://127.0.0.1:9/never")])
         .await;
-    assert_redirect_error(&app, response, RP1_CB, "request_uri_not_supported").await;
+    // Only pushed requests' URNs (RFC 9126) are taken; any other request_uri is refused, never fetched.
+    assert_error_page(response).await;
 }
 
 #[tokio::test]

@@ -49,6 +49,7 @@ mod oauth_refresh;
 mod openapi;
 mod outage;
 mod pages_mfa;
+mod par;
 mod pin;
 mod pkce;
 mod private_tokens;

@@ -33,6 +33,10 @@ pub struct ClientRequest {
     #[serde(default)]
     resource_server: bool,
     initiate_login_uri: Option<String>,
+    /// RFC 9126 §6: the authorization endpoint refuses this client's requests unless they were pushed first
+    /// to `/oauth2/par`.
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
     is_active: Option<bool>,
 }
 
@@ -50,6 +54,7 @@ impl From<ClientRequest> for ClientSpec {
             first_party: request.first_party,
             resource_server: request.resource_server,
             initiate_login_uri: request.initiate_login_uri,
+            require_pushed_authorization_requests: request.require_pushed_authorization_requests,
             is_active: request.is_active,
         }
     }
@@ -72,6 +77,8 @@ pub struct ClientBody {
     first_party: bool,
     resource_server: bool,
     initiate_login_uri: Option<String>,
+    /// RFC 9126 §6: only pushed authorization requests are taken from this client.
+    require_pushed_authorization_requests: bool,
     is_active: bool,
     created_at: String,
     updated_at: String,
@@ -95,6 +102,7 @@ impl ClientBody {
             first_party: client.first_party,
             resource_server: client.resource_server,
             initiate_login_uri: client.initiate_login_uri,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             is_active: client.is_active,
         }
     }

@@ -1,5 +1,5 @@
-//! OpenID Connect and OAuth endpoints: discovery, JWKS, authorize, token, device authorization, userinfo,
-//! revocation, introspection and RP-initiated logout.
+//! OpenID Connect and OAuth endpoints: discovery, JWKS, authorize, token, device authorization, pushed
+//! authorization requests, userinfo, revocation, introspection and RP-initiated logout.
 
 mod authorize;
 mod client_auth;
@@ -7,6 +7,7 @@ mod device;
 mod discovery;
 pub mod jwks;
 mod logout;
+mod par;
 mod token;
 mod token_admin;
 mod userinfo;
@@ -61,6 +62,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(refuse_oauth_credentials_in_query))
             .wrap(from_fn(allow_any_origin))
             .post(device::post_device_authorization),
+    )
+    .service(
+        web::resource(paths::PUSHED_AUTHORIZATION_REQUEST_PATH)
+            .wrap(from_fn(refuse_oauth_credentials_in_query))
+            .wrap(from_fn(allow_any_origin))
+            .post(par::post_pushed_authorization_request),
     )
     .service(
         web::resource(paths::USERINFO_PATH)

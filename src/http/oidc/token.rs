@@ -35,8 +35,8 @@ pub async fn post_token(
 }
 
 /// A request of a client at an endpoint that authenticates it as the token endpoint does (the token
-/// endpoint, device authorization): the client, its application, and the request of the application's
-/// budget it spent.
+/// endpoint, device authorization, pushed requests): the client, its application, and the request of the
+/// application's budget it spent.
 pub struct AdmittedClient {
     pub client: Client,
     pub app: Application,

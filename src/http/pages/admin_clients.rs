@@ -36,6 +36,7 @@ pub struct ClientForm {
     initiate_login_uri: String,
     first_party: Option<String>,
     resource_server: Option<String>,
+    require_par: Option<String>,
     public: Option<String>,
     active: Option<String>,
 }
@@ -51,6 +52,7 @@ struct FormView {
     initiate_login_uri: String,
     first_party: bool,
     resource_server: bool,
+    require_par: bool,
     public: bool,
     active: bool,
 }
@@ -75,6 +77,7 @@ impl From<&ClientForm> for FormView {
             initiate_login_uri: form.initiate_login_uri.clone(),
             first_party: form.first_party.is_some(),
             resource_server: form.resource_server.is_some(),
+            require_par: form.require_par.is_some(),
             public: form.public.is_some(),
             active: form.active.is_some(),
         }
@@ -93,6 +96,7 @@ impl From<&Client> for FormView {
             initiate_login_uri: client.initiate_login_uri.clone().unwrap_or_default(),
             first_party: client.first_party,
             resource_server: client.resource_server,
+            require_par: client.require_pushed_authorization_requests,
             public: client.is_public(),
             active: client.is_active,
         }
@@ -144,6 +148,7 @@ impl ClientForm {
             first_party: self.first_party.is_some(),
             resource_server: self.resource_server.is_some(),
             initiate_login_uri: (!initiate.is_empty()).then(|| initiate.to_owned()),
+            require_pushed_authorization_requests: self.require_par.is_some(),
             is_active: Some(active),
         }
     }

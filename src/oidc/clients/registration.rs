@@ -38,6 +38,8 @@ pub struct ClientSpec {
     pub resource_server: bool,
     /// Where a third party starts a sign-in at this client (OpenID Connect Core §4).
     pub initiate_login_uri: Option<String>,
+    /// RFC 9126 §6: refuse authorization requests that were not pushed first.
+    pub require_pushed_authorization_requests: bool,
     pub is_active: Option<bool>,
 }
 
@@ -149,6 +151,7 @@ pub(super) fn validate(
         first_party: spec.first_party,
         resource_server: spec.resource_server,
         initiate_login_uri: spec.initiate_login_uri,
+        require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,

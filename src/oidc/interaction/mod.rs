@@ -78,9 +78,13 @@ enum Step {
 }
 
 impl OidcService {
-    /// `GET`/`POST /oauth2/authorize`.
+    /// `GET`/`POST /oauth2/authorize`: a request in the parameters, or one pushed before (RFC 9126 §4).
     pub async fn authorize(&self, params: &Params, browser: Browser<'_>, now: UnixTime) -> Result<Outcome, Rejection> {
-        let (mut request, client) = authorize::validate(&self.clients, &self.id_tokens, params, now).await?;
+        let (mut request, client) = if params.has("request_uri") {
+            self.pushed_request(params, now).await?
+        } else {
+            authorize::validate(&self.clients, &self.id_tokens, params, now).await?
+        };
         request.session_at_start = browser.session.map(|session| session.id.clone());
         self.proceed(request, client, None, browser, false, now).await
     }

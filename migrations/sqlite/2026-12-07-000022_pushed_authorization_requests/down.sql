@@ -1,0 +1,2 @@
+ALTER TABLE oauth_clients DROP COLUMN require_pushed_authorization_requests;
+DROP TABLE pushed_requests;
