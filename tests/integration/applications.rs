@@ -14,7 +14,7 @@ pub fn with_key(key: Option<&str>) -> reqwest::Client {
     if let Some(key) = key {
         headers.insert("x-api-key", key.parse().unwrap());
     }
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
+    crate::support::http_client().default_headers(headers).build().unwrap()
 }
 
 impl TestApp {

@@ -5,7 +5,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use tessera::oidc::clients::ClientSpec;
 
-use crate::support::{PASSWORD, TestApp, TestUser};
+use crate::support::{PASSWORD, TestApp, TestUser, http_client};
 
 pub const RP1_CB: &str = "https://rp1.test/cb";
 pub const RP1_LOGGED_OUT: &str = "https://rp1.test/logged-out";
@@ -96,7 +96,7 @@ impl TestApp {
     /// A browser with its own cookie jar.
     pub fn browser(&self) -> Browser {
         Browser {
-            client: Client::builder()
+            client: http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .cookie_store(true)
                 .build()
@@ -110,7 +110,7 @@ impl TestApp {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
         Browser {
-            client: Client::builder()
+            client: http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .cookie_store(true)
                 .default_headers(headers)

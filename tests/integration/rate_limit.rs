@@ -22,7 +22,7 @@ async fn budgeted(app: &TestApp, slug: &str, per_minute: u32) -> reqwest::Client
         .to_owned();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", key.parse().unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
+    crate::support::http_client().default_headers(headers).build().unwrap()
 }
 
 #[tokio::test]

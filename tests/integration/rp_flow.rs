@@ -19,6 +19,7 @@ async fn the_openidconnect_crate_signs_in_refreshes_and_logs_out() {
     let registered = app.first_party().await;
     let http = openidconnect::reqwest::Client::builder()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .unwrap();
 

@@ -82,7 +82,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-api-key", api_key.parse().unwrap());
-        let client = Client::builder()
+        let client = http_client()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .default_headers(headers)
@@ -323,4 +323,11 @@ fn with_database(admin_url: &str, name: &str) -> String {
     let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
+}
+
+/// A reqwest builder for talking to a test server. The server closes a connection after `keep_alive_secs` (5 s)
+/// of silence; a client keeping it longer may send its next request down a socket being closed and get
+/// `IncompleteMessage`, so idle connections are dropped well before the server would drop them.
+pub fn http_client() -> reqwest::ClientBuilder {
+    Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
 }
