@@ -7,9 +7,10 @@ use super::schema::oauth_clients;
 use super::{Database, StoreResult};
 use crate::clock::UnixTime;
 
-/// One client as stored.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = oauth_clients)]
+/// One client as stored. An update writes every column but the id (`AsChangeset`, `None` as `NULL`), so a new
+/// column cannot be left out of it.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = oauth_clients, treat_none_as_null = true)]
 pub struct ClientRow {
     pub id: String,
     pub application_id: String,
@@ -70,25 +71,12 @@ pub async fn list(db: &Database) -> StoreResult<Vec<ClientRow>> {
     .await
 }
 
-/// Replaces a client's row (everything but its id and creation time). Returns whether it exists.
+/// Replaces a client's row (everything but its id; the caller keeps the creation time). Returns whether it
+/// exists.
 pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
     db.write(move |conn| {
         let updated = diesel::update(oauth_clients::table.find(client.id.clone()))
-            .set((
-                oauth_clients::application_id.eq(&client.application_id),
-                oauth_clients::name.eq(&client.name),
-                oauth_clients::secret_hash.eq(&client.secret_hash),
-                oauth_clients::redirect_uris.eq(&client.redirect_uris),
-                oauth_clients::post_logout_redirect_uris.eq(&client.post_logout_redirect_uris),
-                oauth_clients::grant_types.eq(&client.grant_types),
-                oauth_clients::scopes.eq(&client.scopes),
-                oauth_clients::token_endpoint_auth_method.eq(&client.token_endpoint_auth_method),
-                oauth_clients::first_party.eq(client.first_party),
-                oauth_clients::is_active.eq(client.is_active),
-                oauth_clients::updated_at.eq(client.updated_at),
-                oauth_clients::resource_server.eq(client.resource_server),
-                oauth_clients::initiate_login_uri.eq(&client.initiate_login_uri),
-            ))
+            .set(&client)
             .execute(conn)?;
         Ok(updated == 1)
     })

@@ -242,3 +242,120 @@ async fn discovery_names_the_par_endpoint() {
     );
     assert_eq!(doc["require_pushed_authorization_requests"], false);
 }
+
+/// The per-client flag is set, shown and cleared through every front door that registers clients: the admin
+/// REST API, the console's client form and `tessera admin create-client`.
+#[tokio::test]
+async fn pushed_requests_only_is_set_through_the_admin_api_the_console_and_the_cli() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_login().await.access;
+    let url = app.url("/api/v1/admin/clients");
+    let body = |flag: bool| {
+        serde_json::json!({
+            "name": "Pushed only",
+            "redirect_uris": [RP1_CB],
+            "require_pushed_authorization_requests": flag
+        })
+    };
+    let created: Value = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&body(true))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["require_pushed_authorization_requests"], true);
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let updated: Value = app
+        .client
+        .put(format!("{url}/{id}"))
+        .bearer_auth(&token)
+        .json(&body(false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(updated["require_pushed_authorization_requests"], false);
+    assert!(
+        !app.state
+            .oidc
+            .clients
+            .get(&id)
+            .await
+            .unwrap()
+            .require_pushed_authorization_requests
+    );
+
+    let apps: Value = app
+        .get_authorized("/api/v1/admin/apps", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let default_app = apps[0]["id"].as_str().unwrap().to_owned();
+    let admin = app.admin_browser().await;
+    let response = admin
+        .post_form(
+            "/admin/clients",
+            &[
+                ("application", &default_app),
+                ("name", "Console pushed only"),
+                ("redirect_uris", RP1_CB),
+                ("grant_authorization_code", "on"),
+                ("require_par", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let page = response.text().await.unwrap();
+    let console_id = page
+        .split("id=\"client-id\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    let console_client = app.state.oidc.clients.get(console_id).await.unwrap();
+    assert!(console_client.require_pushed_authorization_requests);
+    let edit = admin
+        .get(&format!("/admin/clients/{console_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("name=\"require_par\" value=\"on\" checked"), "{edit}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TESSERA_DATABASE__URL", &app.database.url)
+        .env("TESSERA_LOG__LEVEL", "warn")
+        .args([
+            "admin",
+            "create-client",
+            "--name",
+            "CLI pushed only",
+            "--redirect-uri",
+            RP1_CB,
+        ])
+        .args(["--require-pushed-authorization-requests", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let cli_client = app
+        .state
+        .oidc
+        .clients
+        .get(printed["client_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(cli_client.require_pushed_authorization_requests);
+}
