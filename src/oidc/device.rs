@@ -136,18 +136,33 @@ impl OidcService {
                 Err(other) => return Err(other.into()),
             }
             tracing::info!(client_id = %client.id, "device authorization started");
-            let shown = format!("{}-{}", &user_code[..4], &user_code[4..]);
-            let verification_uri = format!("{}{}", self.issuer, super::discovery::DEVICE_VERIFICATION_PATH);
+            let shown = shown_user_code(&user_code);
             return Ok(DeviceAuthorizationResponse {
                 device_code: device_code.value,
-                verification_uri_complete: super::with_query(&verification_uri, &[("user_code", shown.as_str())]),
-                verification_uri,
+                verification_uri_complete: self.verification_uri_complete_of(&shown),
+                verification_uri: self.verification_uri(),
                 user_code: shown,
                 expires_in: DEVICE_CODE_TTL,
                 interval: POLL_INTERVAL,
             });
         }
         Err(OAuthError::server("no free user code was found"))
+    }
+
+    /// Where people enter user codes (RFC 8628 §3.2 `verification_uri`).
+    fn verification_uri(&self) -> String {
+        format!("{}{}", self.issuer, super::discovery::DEVICE_VERIFICATION_PATH)
+    }
+
+    fn verification_uri_complete_of(&self, shown: &str) -> String {
+        super::with_query(&self.verification_uri(), &[("user_code", shown)])
+    }
+
+    /// `verification_uri_complete` for a user code as typed (RFC 8628 §3.3.1, the URI a device may show as a
+    /// QR code), or `None` unless it is a well-formed code. Nothing is looked up: whether a code is pending
+    /// is told only where the person enters it, under that page's limit.
+    pub fn verification_uri_complete(&self, typed: &str) -> Option<String> {
+        normalize_user_code(typed).map(|code| self.verification_uri_complete_of(&shown_user_code(&code)))
     }
 
     /// The person typed `typed` on the device page (RFC 8628 §3.3). Wrong codes count against the browser's
@@ -288,6 +303,11 @@ async fn answer_pending(oidc: &OidcService, pending_id: Option<String>, now: Uni
 
 fn gone() -> Rejection {
     Rejection::Page("This code has expired or was already answered. Please start again on your device.".into())
+}
+
+/// A user code as people read it: two groups of four letters.
+fn shown_user_code(code: &str) -> String {
+    format!("{}-{}", &code[..4], &code[4..])
 }
 
 /// A new user code: `USER_CODE_LEN` letters of the alphabet, uniformly (bytes past the last whole multiple of

@@ -482,3 +482,36 @@ async fn a_ha_04_a_device_started_at_one_instance_is_approved_at_another_and_pai
     let response = second.poll(&client, device_code).await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
+
+/// RFC 8628 §3.3.1: a device that can show a picture but not draw one gets `verification_uri_complete` as a
+/// QR code from `/device/qr.svg`; anything but a well-formed user code is refused.
+#[tokio::test]
+async fn p_dev_the_qr_code_of_verification_uri_complete() {
+    let app = TestApp::spawn().await;
+    let client = app.device_client(false).await;
+    let started = app.start_device(&client, "openid").await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let response = app
+        .client
+        .get(app.url("/device/qr.svg"))
+        .query(&[("user_code", user_code.to_lowercase())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let complete = started["verification_uri_complete"].as_str().unwrap();
+    assert_eq!(response.text().await.unwrap(), tessera::qr::svg(complete).unwrap());
+
+    for bad in ["", "ABCD-EFG", "ABCD-EFGHI", "AEIO-UAEI", "<script>"] {
+        let response = app
+            .client
+            .get(app.url("/device/qr.svg"))
+            .query(&[("user_code", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}

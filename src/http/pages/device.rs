@@ -74,6 +74,25 @@ pub async fn get_device(
     entry_page(&browser, StatusCode::OK, typed, None)
 }
 
+/// `verification_uri_complete` of a user code as a QR code (SVG), for a device that can show a picture from a
+/// URL but cannot draw one (RFC 8628 §3.3.1). Any well-formed code is drawn, pending or not.
+pub async fn get_device_qr(
+    state: web::Data<AppState>,
+    query: web::Query<DeviceQuery>,
+) -> Result<HttpResponse, PageError> {
+    let typed = query.user_code.as_deref().unwrap_or_default();
+    let Some(uri) = state.oidc.verification_uri_complete(typed) else {
+        return Err(PageError::bad_request(
+            "user_code must be a user code of eight letters.",
+        ));
+    };
+    let svg = crate::qr::svg(&uri).map_err(PageError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(svg))
+}
+
 /// A user code entered: on to sign-in, to the approval, or back to the form with what was wrong.
 pub async fn post_device(
     req: HttpRequest,

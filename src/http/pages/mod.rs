@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(device::post_device),
         )
         .service(web::resource("/device/answer").post(consent::post_consent))
+        .service(web::resource("/device/qr.svg").get(device::get_device_qr))
         .service(
             web::resource("/select-account")
                 .get(select_account::get_select_account)
