@@ -96,6 +96,8 @@ kinds! {
     ClientUpdated => "client.updated",
     ClientSecretRotated => "client.secret_rotated",
     ClientDeleted => "client.deleted",
+    RegistrationTokenCreated => "client.registration_token_created",
+    RegistrationTokenRevoked => "client.registration_token_revoked",
     ProviderCreated => "provider.created",
     ProviderUpdated => "provider.updated",
     ProviderDeleted => "provider.deleted",
@@ -119,6 +121,8 @@ pub enum Subject {
     Invitation(String),
     SigningKey(String),
     Webhook(String),
+    /// An initial access token for dynamic client registration.
+    RegistrationToken(String),
 }
 
 impl Subject {
@@ -134,6 +138,7 @@ impl Subject {
             Self::Invitation(id) => ("invitation", id),
             Self::SigningKey(id) => ("signing_key", id),
             Self::Webhook(id) => ("webhook", id),
+            Self::RegistrationToken(id) => ("registration_token", id),
         }
     }
 }

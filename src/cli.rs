@@ -18,6 +18,7 @@ use crate::store::signing_keys;
 use crate::tokens::rotation;
 
 mod apps;
+mod registration;
 mod seed;
 
 pub use apps::PolicyArgs;
@@ -131,6 +132,24 @@ pub enum AdminCommand {
         #[arg(long)]
         require_pushed_authorization_requests: bool,
         /// Print one JSON object with client_id and client_secret.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an initial access token for dynamic client registration (RFC 7591). Prints it once.
+    CreateRegistrationToken {
+        /// The application (id or slug) its clients join; default: the default application.
+        #[arg(long = "app")]
+        application: Option<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days it lives (1 to 365; default 7).
+        #[arg(long)]
+        days: Option<i64>,
+        /// How many clients it may register (default: any number until it expires).
+        #[arg(long)]
+        uses: Option<i64>,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -300,6 +319,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 other => other?,
             };
             print_client(&registered, json)?;
+        }
+        Command::Admin(AdminCommand::CreateRegistrationToken {
+            application,
+            description,
+            days,
+            uses,
+            json,
+        }) => {
+            let new = crate::oidc::dynamic_clients::NewRegistrationToken {
+                application,
+                description,
+                expires_in_days: days,
+                uses,
+            };
+            registration::create_token(config, clock, new, json).await?;
         }
         Command::Admin(AdminCommand::CreateApp {
             name,

@@ -210,12 +210,16 @@ pub struct OAuthConfig {
     /// How long a server keeps a client's registration in memory. Changes made through this server apply at
     /// once; changes made through another instance or the CLI apply within this time. 0 disables the cache.
     pub client_cache_ttl_secs: u64,
+    /// RFC 7591/7592: clients may register themselves at `/oauth2/register` with an initial access token an
+    /// administrator issued. Off by default.
+    pub dynamic_registration: bool,
 }
 
 impl Default for OAuthConfig {
     fn default() -> Self {
         Self {
             client_cache_ttl_secs: 5,
+            dynamic_registration: false,
         }
     }
 }

@@ -125,7 +125,7 @@ impl AppState {
         );
         Ok(Self {
             webhooks,
-            discovery: Bytes::from(discovery::document(config.issuer())),
+            discovery: Bytes::from(discovery::document(config.issuer(), config.oauth.dynamic_registration)),
             config: Arc::new(config),
             clock,
             db,

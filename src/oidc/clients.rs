@@ -122,6 +122,13 @@ impl Client {
         self.auth_method == AuthMethod::None
     }
 
+    /// Whether `presented` is this confidential client's secret (compared as hashes, in constant time).
+    pub fn holds_secret(&self, presented: &str) -> bool {
+        self.secret_hash
+            .as_ref()
+            .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(opaque::hash(presented).as_bytes())))
+    }
+
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
@@ -280,7 +287,11 @@ impl ClientService {
 
     /// The application a registration names (by id or slug), else the client's current one, else the
     /// default application.
-    async fn application_of(&self, spec: &ClientSpec, current: Option<&Client>) -> Result<String, ClientError> {
+    pub(crate) async fn application_of(
+        &self,
+        spec: &ClientSpec,
+        current: Option<&Client>,
+    ) -> Result<String, ClientError> {
         let wanted = match (&spec.application, current) {
             (Some(named), _) => named.clone(),
             (None, Some(current)) => return Ok(current.application_id.clone()),

@@ -36,6 +36,9 @@ struct Metadata<'a> {
     introspection_endpoint: String,
     device_authorization_endpoint: String,
     pushed_authorization_request_endpoint: String,
+    /// RFC 7591 §3: present only when dynamic registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     /// RFC 9126 §5: whether every client must push (server-wide: no; a client may be required to).
     require_pushed_authorization_requests: bool,
     scopes_supported: &'static [&'static str],
@@ -84,8 +87,8 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "email_verified",
 ];
 
-/// The discovery document for `issuer`, serialised.
-pub fn document(issuer: &str) -> Vec<u8> {
+/// The discovery document for `issuer`, serialised; `registration` when dynamic registration is on.
+pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
     let endpoint = |path: &str| format!("{issuer}{path}");
     let metadata = Metadata {
         issuer,
@@ -98,6 +101,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         introspection_endpoint: endpoint(INTROSPECTION_PATH),
         device_authorization_endpoint: endpoint(DEVICE_AUTHORIZATION_PATH),
         pushed_authorization_request_endpoint: endpoint(PUSHED_AUTHORIZATION_REQUEST_PATH),
+        registration_endpoint: registration.then(|| endpoint(super::dynamic_clients::REGISTRATION_PATH)),
         require_pushed_authorization_requests: false,
         scopes_supported: OIDC_SCOPES,
         response_types_supported: ["code"],

@@ -42,6 +42,10 @@ pub enum ErrorCode {
     /// OpenID Connect Core Unmet Authentication Requirements 1.0: the requested `acr` cannot be met (here: not
     /// without a page, under `prompt=none`).
     UnmetAuthenticationRequirements,
+    /// RFC 7591 §3.2.2: a redirect URI of a registration is refused.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: another member of a registration is refused.
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -72,6 +76,8 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod clients;
 mod consents;
 pub mod device;
 pub mod discovery;
+pub mod dynamic_clients;
 mod error;
 pub mod grants;
 pub mod interaction;
@@ -42,7 +43,9 @@ use clients::ClientService;
 /// The OpenID provider with its dependencies.
 pub struct OidcService {
     db: Database,
-    pub clients: ClientService,
+    pub clients: Arc<ClientService>,
+    /// RFC 7591/7592: clients registering themselves with an administrator's initial access token.
+    pub dynamic_clients: dynamic_clients::DynamicClients,
     sessions: Arc<Sessions>,
     private_tokens: Arc<PrivateTokens>,
     accounts: Arc<Accounts>,
@@ -65,8 +68,18 @@ impl OidcService {
         id_tokens: IdTokens,
         limiter: Arc<dyn RateLimiter>,
     ) -> Self {
+        let clients = Arc::new(ClientService::new(
+            db.clone(),
+            Duration::from_secs(config.oauth.client_cache_ttl_secs),
+        ));
         Self {
-            clients: ClientService::new(db.clone(), Duration::from_secs(config.oauth.client_cache_ttl_secs)),
+            dynamic_clients: dynamic_clients::DynamicClients::new(
+                db.clone(),
+                clients.clone(),
+                config.oauth.dynamic_registration,
+                config.issuer(),
+            ),
+            clients,
             db,
             sessions: auth.sessions.clone(),
             private_tokens: auth.private_tokens.clone(),

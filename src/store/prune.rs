@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
-    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, revoked_tokens, sessions,
-    sign_in_flows, users, webhook_deliveries,
+    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, registration_tokens,
+    revoked_tokens, sessions, sign_in_flows, users, webhook_deliveries,
 };
 use super::webhook_deliveries::PENDING;
 use super::{Database, DbConnection, StoreError, StoreResult};
@@ -109,6 +109,18 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(api_keys::table.filter(api_keys::id.eq_any(ids))).execute(conn)?;
+
+            let ids: Vec<String> = registration_tokens::table
+                .select(registration_tokens::id)
+                .filter(
+                    registration_tokens::expires_at
+                        .lt(cutoff)
+                        .or(registration_tokens::revoked_at.lt(cutoff)),
+                )
+                .limit(limit)
+                .load(conn)?;
+            rows +=
+                diesel::delete(registration_tokens::table.filter(registration_tokens::id.eq_any(ids))).execute(conn)?;
 
             let ids: Vec<String> = sign_in_flows::table
                 .select(sign_in_flows::id)

@@ -419,6 +419,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registration_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        application_id -> Text,
+        description -> Text,
+        uses_left -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    client_registrations (client_id) {
+        client_id -> Text,
+        access_token_hash -> Text,
+        registration_token_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -459,4 +481,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     webhooks,
     webhook_deliveries,
+    registration_tokens,
+    client_registrations,
 );

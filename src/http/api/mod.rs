@@ -5,6 +5,7 @@ mod admin_audit;
 mod admin_clients;
 mod admin_members;
 mod admin_providers;
+mod admin_registration_tokens;
 mod admin_users;
 mod admin_webhooks;
 mod auth;
@@ -120,6 +121,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(admin_clients::delete_client),
         )
         .service(web::resource("/admin/clients/{id}/secret").post(admin_clients::rotate_client_secret))
+        .service(
+            web::resource("/admin/registration-tokens")
+                .get(admin_registration_tokens::list_registration_tokens)
+                .post(admin_registration_tokens::create_registration_token),
+        )
+        .service(
+            web::resource("/admin/registration-tokens/{id}")
+                .delete(admin_registration_tokens::revoke_registration_token),
+        )
         .service(
             web::resource("/admin/providers")
                 .get(admin_providers::list_providers)

@@ -11,8 +11,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    admin_apps, admin_audit, admin_clients, admin_members, admin_providers, admin_users, admin_webhooks, auth,
-    external, identities, mfa, pin, sign_in, step_up, tokens, users,
+    admin_apps, admin_audit, admin_clients, admin_members, admin_providers, admin_registration_tokens, admin_users,
+    admin_webhooks, auth, external, identities, mfa, pin, sign_in, step_up, tokens, users,
 };
 
 /// The body of every error answer of the API (`http::error::rest` writes it).
@@ -100,6 +100,9 @@ pub struct ErrorBody {
         admin_clients::update_client,
         admin_clients::delete_client,
         admin_clients::rotate_client_secret,
+        admin_registration_tokens::create_registration_token,
+        admin_registration_tokens::list_registration_tokens,
+        admin_registration_tokens::revoke_registration_token,
         admin_providers::list_providers,
         admin_providers::create_provider,
         admin_providers::get_provider,

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::http::body::{BodyError, FormError};
 use crate::http::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
 use crate::oidc::OAuthError;
+use crate::oidc::dynamic_clients::RegistrationError;
+use crate::store::StoreError;
 use crate::tokens::TokenError;
 
 #[derive(Serialize)]
@@ -58,7 +60,9 @@ impl ResponseError for crate::oidc::OAuthError {
             | E::RequestUriNotSupported
             | E::UnsupportedTokenType
             | E::InvalidTarget
-            | E::UnmetAuthenticationRequirements => StatusCode::BAD_REQUEST,
+            | E::UnmetAuthenticationRequirements
+            | E::InvalidRedirectUri
+            | E::InvalidClientMetadata => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -105,7 +109,9 @@ impl ResponseError for crate::oidc::OAuthError {
             | E::AuthorizationPending
             | E::ExpiredToken
             | E::InvalidTarget
-            | E::UnmetAuthenticationRequirements => None,
+            | E::UnmetAuthenticationRequirements
+            | E::InvalidRedirectUri
+            | E::InvalidClientMetadata => None,
         };
         if let Some(challenge) = challenge
             && let Ok(value) = HeaderValue::from_str(&challenge)
@@ -116,6 +122,40 @@ impl ResponseError for crate::oidc::OAuthError {
             error: self.code.as_str(),
             error_description: &self.description,
         })
+    }
+}
+
+/// Dynamic registration's refusals (RFC 7591 §3.2.2, RFC 7592 §2) in the OAuth shape. With registration off
+/// the endpoints answer 404, as if they were not there.
+impl ResponseError for RegistrationError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            RegistrationError::Disabled => StatusCode::NOT_FOUND,
+            RegistrationError::InvalidToken
+            | RegistrationError::InvalidRedirectUri(_)
+            | RegistrationError::InvalidMetadata(_)
+            | RegistrationError::Store(_) => self.as_oauth().status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.as_oauth().error_response();
+        *response.status_mut() = self.status_code();
+        response
+    }
+}
+
+impl RegistrationError {
+    fn as_oauth(&self) -> OAuthError {
+        use crate::oidc::ErrorCode as E;
+        match self {
+            Self::Disabled => OAuthError::invalid_request(self.to_string()),
+            Self::InvalidToken => OAuthError::invalid_token(self.to_string()),
+            Self::InvalidRedirectUri(why) => OAuthError::new(E::InvalidRedirectUri, why),
+            Self::InvalidMetadata(why) => OAuthError::new(E::InvalidClientMetadata, why),
+            Self::Store(StoreError::Unavailable(cause)) => StoreError::Unavailable(cause.clone()).into(),
+            Self::Store(other) => OAuthError::server(other),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! OpenID Connect and OAuth endpoints: discovery, JWKS, authorize, token, device authorization, pushed
-//! authorization requests, userinfo, revocation, introspection and RP-initiated logout.
+//! authorization requests, dynamic client registration, userinfo, revocation, introspection and RP-initiated
+//! logout.
 
 mod authorize;
 mod client_auth;
@@ -8,6 +9,7 @@ mod discovery;
 pub mod jwks;
 mod logout;
 mod par;
+mod register;
 mod token;
 mod token_admin;
 mod userinfo;
@@ -23,6 +25,7 @@ use super::body::read_form;
 use super::error::FormRejection;
 use super::middleware::{allow_any_origin, refuse_oauth_credentials_in_query};
 use crate::oidc::discovery as paths;
+use crate::oidc::dynamic_clients::REGISTRATION_PATH;
 use crate::oidc::params::Params;
 
 /// Registers the OAuth and OpenID Connect routes.
@@ -86,6 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource(paths::INTROSPECTION_PATH)
             .wrap(from_fn(refuse_oauth_credentials_in_query))
             .post(token_admin::post_introspect),
+    )
+    .service(
+        web::resource(REGISTRATION_PATH)
+            .wrap(from_fn(allow_any_origin))
+            .post(register::post_register),
+    )
+    .service(
+        web::resource(format!("{REGISTRATION_PATH}/{{client_id}}"))
+            .wrap(from_fn(allow_any_origin))
+            .get(register::get_registration)
+            .put(register::put_registration)
+            .delete(register::delete_registration),
     )
     .service(
         web::resource(paths::END_SESSION_PATH)
