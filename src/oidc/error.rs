@@ -42,6 +42,10 @@ pub enum ErrorCode {
     /// OpenID Connect Core Unmet Authentication Requirements 1.0: the requested `acr` cannot be met (here: not
     /// without a page, under `prompt=none`).
     UnmetAuthenticationRequirements,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing, invalid, or by the wrong key.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the DPoP proof must carry the nonce the answer's `DPoP-Nonce` header gives.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -72,6 +76,8 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct OAuthError {
     pub description: String,
     /// For server errors: the cause, logged and never sent.
     pub cause: Option<String>,
+    /// RFC 9449 §8: the nonce a DPoP proof must carry, sent as `DPoP-Nonce`.
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -93,6 +101,7 @@ impl OAuthError {
             code,
             description: sanitize(description.as_ref()),
             cause: None,
+            dpop_nonce: None,
         }
     }
 
@@ -162,6 +171,24 @@ impl From<TokenError> for OAuthError {
     }
 }
 
+impl From<crate::tokens::dpop::DpopError> for OAuthError {
+    fn from(error: crate::tokens::dpop::DpopError) -> Self {
+        use crate::tokens::dpop::DpopError as D;
+        match error {
+            D::InvalidProof(why) => Self::new(ErrorCode::InvalidDpopProof, why),
+            D::UseNonce(nonce) => Self {
+                dpop_nonce: Some(nonce),
+                ..Self::new(
+                    ErrorCode::UseDpopNonce,
+                    "The DPoP proof must carry the nonce of the DPoP-Nonce header.",
+                )
+            },
+            D::Binding(why) => Self::invalid_token(why),
+            D::Store(e) => e.into(),
+        }
+    }
+}
+
 /// What the token endpoint's grants meet from authentication. Every variant is listed, so a new one is a
 /// decision here, never a silent `server_error`.
 impl From<AuthError> for OAuthError {
@@ -190,6 +217,7 @@ impl From<AuthError> for OAuthError {
             A::Access(Ac::IpNotAllowed) => Self::invalid_grant("The application cannot be used from this network."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
+            A::Dpop(e) => e.into(),
             // Steps of a sign-in; account, factor and session management: no grant leads to them.
             A::Credentials(
                 C::InvalidCredentials

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod clients;
 pub mod consents;
 pub mod device_authorizations;
+pub mod dpop_proofs;
 pub mod external_identities;
 pub mod federation_logins;
 pub mod identity_providers;

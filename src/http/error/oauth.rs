@@ -12,6 +12,9 @@ use crate::http::outage::{STORAGE_RETRY_AFTER, log_storage_outage};
 use crate::oidc::OAuthError;
 use crate::tokens::TokenError;
 
+/// RFC 9449 §8.1: the header a server gives its nonce in.
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
 #[derive(Serialize)]
 struct OAuthErrorBody<'a> {
     error: &'a str,
@@ -30,6 +33,58 @@ pub fn bearer_token_missing() -> HttpResponse {
     response
 }
 
+/// A protected OAuth resource's (userinfo's) refusal of a request whose token came with the `DPoP` scheme, or
+/// of a DPoP proof: 401 with a `DPoP` challenge naming the error and the accepted algorithms (RFC 9449 §7.1),
+/// and `DPoP-Nonce` for `use_dpop_nonce`. Other refusals answer as always.
+pub fn dpop_resource_error(error: &OAuthError, dpop_scheme: bool) -> HttpResponse {
+    use crate::oidc::ErrorCode as E;
+    let dpop = match error.code {
+        E::InvalidDpopProof | E::UseDpopNonce => true,
+        E::InvalidToken => dpop_scheme,
+        E::InvalidRequest
+        | E::InvalidClient
+        | E::InvalidGrant
+        | E::UnauthorizedClient
+        | E::UnsupportedGrantType
+        | E::InvalidScope
+        | E::AccessDenied
+        | E::UnsupportedResponseType
+        | E::ServerError
+        | E::TemporarilyUnavailable
+        | E::LoginRequired
+        | E::ConsentRequired
+        | E::AccountSelectionRequired
+        | E::InteractionRequired
+        | E::RequestNotSupported
+        | E::RequestUriNotSupported
+        | E::InsufficientScope
+        | E::UnsupportedTokenType
+        | E::SlowDown
+        | E::PolledTooSoon
+        | E::AuthorizationPending
+        | E::ExpiredToken
+        | E::InvalidTarget
+        | E::UnmetAuthenticationRequirements => false,
+    };
+    let mut response = error.error_response();
+    if dpop {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        let challenge = dpop_challenge(error.code.as_str(), &error.description);
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// RFC 9449 §7.1: the `DPoP` challenge with the algorithms proofs may use.
+pub fn dpop_challenge(error: &str, description: &str) -> String {
+    format!(
+        r#"DPoP algs="{}", error="{error}", error_description="{description}""#,
+        crate::tokens::dpop::SIGNING_ALGS.join(" ")
+    )
+}
+
 /// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
 impl ResponseError for crate::oidc::OAuthError {
     fn status_code(&self) -> StatusCode {
@@ -43,6 +98,8 @@ impl ResponseError for crate::oidc::OAuthError {
             E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             // RFC 8628 §3.5: the device flow's answers to a poll are token-endpoint errors (RFC 6749 §5.2).
             E::PolledTooSoon | E::AuthorizationPending | E::ExpiredToken => StatusCode::BAD_REQUEST,
+            // RFC 9449 §5, §8: at the token endpoint; a resource answers them with 401 (`dpop_resource_error`).
+            E::InvalidDpopProof | E::UseDpopNonce => StatusCode::BAD_REQUEST,
             E::InvalidRequest
             | E::InvalidGrant
             | E::UnauthorizedClient
@@ -76,6 +133,11 @@ impl ResponseError for crate::oidc::OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
+        if let Some(nonce) = &self.dpop_nonce
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            response.insert_header((DPOP_NONCE, value));
+        }
         let challenge = match self.code {
             // RFC 6749 §5.2: invalid_client answers with the scheme the client should use.
             E::InvalidClient => Some(r#"Basic realm="tessera""#.to_owned()),
@@ -105,7 +167,9 @@ impl ResponseError for crate::oidc::OAuthError {
             | E::AuthorizationPending
             | E::ExpiredToken
             | E::InvalidTarget
-            | E::UnmetAuthenticationRequirements => None,
+            | E::UnmetAuthenticationRequirements
+            | E::InvalidDpopProof
+            | E::UseDpopNonce => None,
         };
         if let Some(challenge) = challenge
             && let Ok(value) = HeaderValue::from_str(&challenge)
