@@ -34,6 +34,7 @@ mod console;
 mod console_providers;
 mod device_grant;
 mod discovery;
+mod dpop;
 mod federation;
 mod federation_links;
 mod federation_tokens;
