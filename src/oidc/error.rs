@@ -91,8 +91,6 @@ pub struct OAuthError {
     pub description: String,
     /// For server errors: the cause, logged and never sent.
     pub cause: Option<String>,
-    /// RFC 9449 §8: the nonce a DPoP proof must carry, sent as `DPoP-Nonce`.
-    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -101,7 +99,6 @@ impl OAuthError {
             code,
             description: sanitize(description.as_ref()),
             cause: None,
-            dpop_nonce: None,
         }
     }
 
@@ -176,13 +173,11 @@ impl From<crate::tokens::dpop::DpopError> for OAuthError {
         use crate::tokens::dpop::DpopError as D;
         match error {
             D::InvalidProof(why) => Self::new(ErrorCode::InvalidDpopProof, why),
-            D::UseNonce(nonce) => Self {
-                dpop_nonce: Some(nonce),
-                ..Self::new(
-                    ErrorCode::UseDpopNonce,
-                    "The DPoP proof must carry the nonce of the DPoP-Nonce header.",
-                )
-            },
+            // The nonce goes out as `DPoP-Nonce`, added where the answer is made (`http::error`).
+            D::UseNonce(_) => Self::new(
+                ErrorCode::UseDpopNonce,
+                "The DPoP proof must carry the nonce of the DPoP-Nonce header.",
+            ),
             D::Binding(why) => Self::invalid_token(why),
             D::Store(e) => e.into(),
         }

@@ -36,7 +36,7 @@ pub fn bearer_token_missing() -> HttpResponse {
 /// A protected OAuth resource's (userinfo's) refusal of a request whose token came with the `DPoP` scheme, or
 /// of a DPoP proof: 401 with a `DPoP` challenge naming the error and the accepted algorithms (RFC 9449 §7.1),
 /// and `DPoP-Nonce` for `use_dpop_nonce`. Other refusals answer as always.
-pub fn dpop_resource_error(error: &OAuthError, dpop_scheme: bool) -> HttpResponse {
+pub fn dpop_resource_error(error: &OAuthError, dpop_scheme: bool, nonce: Option<String>) -> HttpResponse {
     use crate::oidc::ErrorCode as E;
     let dpop = match error.code {
         E::InvalidDpopProof | E::UseDpopNonce => true,
@@ -66,13 +66,26 @@ pub fn dpop_resource_error(error: &OAuthError, dpop_scheme: bool) -> HttpRespons
         | E::InvalidTarget
         | E::UnmetAuthenticationRequirements => false,
     };
-    let mut response = error.error_response();
+    let mut response = with_dpop_nonce(error, nonce);
     if dpop {
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         let challenge = dpop_challenge(error.code.as_str(), &error.description);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
+    }
+    response
+}
+
+/// `error`'s answer; a `use_dpop_nonce` one with the nonce to retry with (RFC 9449 §8.1: `DPoP-Nonce`).
+pub fn with_dpop_nonce(error: &OAuthError, nonce: Option<String>) -> HttpResponse {
+    let mut response = error.error_response();
+    if error.code == crate::oidc::ErrorCode::UseDpopNonce
+        && let Some(value) = nonce.and_then(|nonce| HeaderValue::from_str(&nonce).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(DPOP_NONCE), value);
     }
     response
 }
@@ -133,11 +146,6 @@ impl ResponseError for crate::oidc::OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
-        if let Some(nonce) = &self.dpop_nonce
-            && let Ok(value) = HeaderValue::from_str(nonce)
-        {
-            response.insert_header((DPOP_NONCE, value));
-        }
         let challenge = match self.code {
             // RFC 6749 §5.2: invalid_client answers with the scheme the client should use.
             E::InvalidClient => Some(r#"Basic realm="tessera""#.to_owned()),

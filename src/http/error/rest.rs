@@ -23,12 +23,16 @@ pub struct ApiError {
     fields: Option<BTreeMap<String, String>>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
-    /// RFC 9449 §8: the nonce a DPoP proof must carry (`DPoP-Nonce`).
-    dpop_nonce: Option<String>,
+    /// RFC 9449 §8: the nonce a DPoP proof must carry (`DPoP-Nonce`), boxed so every `Result` stays small.
+    dpop_nonce: Option<Box<DpopNonce>>,
     /// What a step-up accepts (`step_up_required`), as bits of [`STEP_UP_PROOFS`]: one byte keeps every
     /// `Result` small.
     required: u8,
 }
+
+/// A nonce for the `DPoP-Nonce` header.
+#[derive(Debug)]
+struct DpopNonce(String);
 
 /// What a step-up may be made with, in the order a `step_up_required` body lists them.
 const STEP_UP_PROOFS: [&str; 3] = ["pin", "password", "sign_in"];
@@ -109,7 +113,7 @@ impl ApiError {
     pub(super) fn dpop(code: &'static str, detail: &str, challenge: String, nonce: Option<String>) -> Self {
         Self {
             www_authenticate: Some(challenge),
-            dpop_nonce: nonce,
+            dpop_nonce: nonce.map(|nonce| Box::new(DpopNonce(nonce))),
             ..Self::new(StatusCode::UNAUTHORIZED, code, detail)
         }
     }
@@ -260,7 +264,7 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, value));
         }
         if let Some(nonce) = &self.dpop_nonce
-            && let Ok(value) = HeaderValue::from_str(nonce)
+            && let Ok(value) = HeaderValue::from_str(&nonce.0)
         {
             response.insert_header((super::DPOP_NONCE, value));
         }

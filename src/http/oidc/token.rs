@@ -10,7 +10,7 @@ use super::client_auth::client_credentials;
 use crate::apps::Application;
 use crate::apps::rate_limit::Decision;
 use crate::http::client_ip::request_ip;
-use crate::http::error::DPOP_NONCE;
+use crate::http::error::{DPOP_NONCE, with_dpop_nonce};
 use crate::http::extract::{dpop_proof, proof_url};
 use crate::http::rate_limit;
 use crate::oidc::clients::Client;
@@ -39,10 +39,14 @@ pub async fn post_token(
             url: &url,
         },
     });
-    let tokens = state
+    let tokens = match state
         .oidc
         .token(&admitted.client, &admitted.app, &params, dpop, ip, state.clock.now())
-        .await?;
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(error) => return Ok(with_dpop_nonce(&error, state.auth.dpop.fresh_nonce(state.clock.now()))),
+    };
     let mut response = admitted.answer(&tokens);
     if let Some(nonce) = tokens.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
         response

@@ -63,7 +63,7 @@ async fn respond(req: &HttpRequest, token: Presented, state: &AppState) -> HttpR
     let url = proof_url(req, state.config.issuer());
     let presentation = match (scheme, dpop_proof(req)) {
         (TokenScheme::Bearer, _) => Presentation::Bearer,
-        (TokenScheme::Dpop, Err(error)) => return dpop_resource_error(&OAuthError::from(error), true),
+        (TokenScheme::Dpop, Err(error)) => return dpop_resource_error(&OAuthError::from(error), true, None),
         (TokenScheme::Dpop, Ok(proof)) => Presentation::Dpop {
             proof,
             target: ProofTarget {
@@ -76,6 +76,9 @@ async fn respond(req: &HttpRequest, token: Presented, state: &AppState) -> HttpR
         Ok(claims) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(claims),
-        Err(error) => dpop_resource_error(&error, scheme == TokenScheme::Dpop),
+        Err(error) => {
+            let nonce = state.auth.dpop.fresh_nonce(state.clock.now());
+            dpop_resource_error(&error, scheme == TokenScheme::Dpop, nonce)
+        }
     }
 }
