@@ -3,6 +3,7 @@
 mod apps;
 mod channels;
 mod compat;
+mod dpop;
 mod environment;
 mod federation;
 mod load;
@@ -20,6 +21,7 @@ pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
 pub use compat::{CellmobsConfig, CompatConfig, ProfileConfig};
+pub use dpop::DpopConfig;
 pub use federation::{
     FederationConfig, GOOGLE_ISSUER, ProviderConfig, ProviderKind, amr_problem, id_problem, issuer_problem,
 };
@@ -55,6 +57,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Applications' webhooks of audit events.
     pub webhooks: WebhooksConfig,
+    /// Sender-constrained tokens (RFC 9449).
+    pub dpop: DpopConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
     /// E-mail of the administrator created at first start (`TESSERA_BOOTSTRAP_ADMIN_EMAIL`).

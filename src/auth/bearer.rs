@@ -1,6 +1,6 @@
 //! Bearer requests: a private token, or an access token of a live family (or of a live private token) and an
 //! active account, issued for the API key's application. A family's bearer request counts as its activity
-//! (the idle check of step-ups).
+//! (the idle check of step-ups). A DPoP-bound access token is accepted only with a proof by its key.
 
 use std::net::IpAddr;
 
@@ -9,6 +9,7 @@ use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::store::sessions;
 use crate::tokens::TokenError;
+use crate::tokens::dpop::Presentation;
 use crate::tokens::opaque::PRIVATE_TOKEN_PREFIX;
 
 /// How often a bearer request records its family's activity, at most.
@@ -27,14 +28,17 @@ impl Sessions {
     /// Resolves a bearer token presented with `app`'s API key from `client_ip`: a private token, or an
     /// access token with a valid signature and lifetime, issued for that application, of a live session
     /// (or live private token) and an active account. The account is the request's actor in the audit log.
+    /// A DPoP-bound token must come with the `DPoP` scheme and a proof by its key, any other with `Bearer`
+    /// (RFC 9449 §7.1).
     pub async fn authenticate_bearer(
         &self,
         token: &str,
+        presentation: Presentation<'_>,
         app: &Application,
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
-        let principal = self.resolve_bearer(token, app, client_ip, now).await?;
+        let principal = self.resolve_bearer(token, presentation, app, client_ip, now).await?;
         crate::audit::note_actor(&principal.user.id);
         Ok(principal)
     }
@@ -42,11 +46,14 @@ impl Sessions {
     async fn resolve_bearer(
         &self,
         token: &str,
+        presentation: Presentation<'_>,
         app: &Application,
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Principal, AuthError> {
         if token.starts_with(PRIVATE_TOKEN_PREFIX) {
+            // A private token is never bound to a key.
+            self.dpop.check_presentation(token, None, presentation, now).await?;
             return self
                 .private_tokens
                 .authenticate_private_token(token, app, client_ip, now)
@@ -56,6 +63,9 @@ impl Sessions {
         if claims.app.as_deref() != Some(app.id.as_str()) {
             return Err(SessionError::AppMismatch.into());
         }
+        self.dpop
+            .check_presentation(token, claims.jkt(), presentation, now)
+            .await?;
         if let Some(private_token) = claims.pat {
             let live = self
                 .private_tokens

@@ -36,6 +36,9 @@ pub enum AuthError {
     Internal(String),
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A DPoP proof, or how a DPoP-bound token was presented (RFC 9449).
+    #[error(transparent)]
+    Dpop(#[from] crate::tokens::dpop::DpopError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

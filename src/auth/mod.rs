@@ -55,6 +55,7 @@ use crate::metrics::Metrics;
 use crate::notify::{Captcha, Notifier};
 use crate::store::Database;
 use crate::tokens::AccessTokens;
+use crate::tokens::dpop::Dpop;
 use crate::tokens::revoked::RevokedTokens;
 
 /// Where a request came from: the client's address (captcha providers are told it) and the key per-address
@@ -80,6 +81,8 @@ pub struct Auth {
     pub sign_in: Arc<SignIn>,
     /// Revoked access tokens outside any family, shared with the OAuth endpoints that revoke them.
     pub revoked: Arc<RevokedTokens>,
+    /// DPoP proofs and nonces (RFC 9449), shared with the OAuth endpoints.
+    pub dpop: Arc<Dpop>,
 }
 
 /// Passwords and lock-out: checking a password (one check at a time per account), counting failures per
@@ -115,6 +118,8 @@ pub struct PrivateTokens {
 pub struct Sessions {
     db: Database,
     tokens: AccessTokens,
+    /// DPoP proofs of bound tokens (RFC 9449).
+    dpop: Arc<Dpop>,
     policy: SessionConfig,
     access: Arc<Access>,
     private_tokens: Arc<PrivateTokens>,
@@ -206,9 +211,11 @@ impl Auth {
             access: access.clone(),
         });
         let revoked = Arc::new(RevokedTokens::new(db.clone()));
+        let dpop = Arc::new(Dpop::new(&config.dpop, config.secret_key.as_ref(), db.clone()));
         let sessions = Arc::new(Sessions {
             db: db.clone(),
             tokens,
+            dpop: dpop.clone(),
             policy: config.session.clone(),
             access: access.clone(),
             private_tokens: private_tokens.clone(),
@@ -258,6 +265,7 @@ impl Auth {
             accounts,
             sign_in,
             revoked,
+            dpop,
         }
     }
 }

@@ -324,6 +324,7 @@ impl PrivateTokens {
                 amr: None,
                 acr: None,
                 auth_time: None,
+                jkt: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
                 grant: crate::metrics::Grant::PrivateToken,
             },

@@ -253,6 +253,7 @@ impl Sessions {
                 amr: Some(&how.amr),
                 acr: Some(how.acr),
                 auth_time: Some(now),
+                jkt: None,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::SignIn,
             },
@@ -273,6 +274,7 @@ impl Sessions {
             acr: how.acr.into(),
             browser_session_id: None,
             offline: false,
+            dpop_jkt: None,
         };
         let token = NewRefreshToken {
             id: opaque::random_id(),
@@ -313,6 +315,7 @@ impl Sessions {
                 amr: Some(&rotated.family.amr),
                 acr: Some(&rotated.family.acr),
                 auth_time: Some(rotated.family.auth_time),
+                jkt: None,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::RefreshToken,
             },

@@ -112,6 +112,7 @@ fn batch(prefix: &str, first: u32, size: u32, hash: &str, application_id: &str, 
             acr: SINGLE_FACTOR_ACR.into(),
             browser_session_id: None,
             offline: false,
+            dpop_jkt: None,
         });
         rows.refresh_tokens.push(NewRefreshToken {
             id: opaque::random_id(),

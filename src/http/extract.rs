@@ -1,4 +1,5 @@
-//! Extractors: the bearer token and the principal behind it, and JSON bodies with documented errors.
+//! Extractors: the bearer (or DPoP-bound) token and the principal behind it, and JSON bodies with documented
+//! errors.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use super::error::ApiError;
 use crate::auth::{Principal, PrivateTokenError};
 use crate::state::AppState;
 use crate::tokens::TokenError;
+use crate::tokens::dpop::{DpopError, Presentation, ProofTarget};
 
 /// Largest JSON body the REST API reads.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -119,8 +121,18 @@ pub fn single_header<'a>(
     }
 }
 
-/// The raw token of an `Authorization: Bearer …` header, if the request has one.
-pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
+/// The scheme an access token came with in the `Authorization` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScheme {
+    /// RFC 6750.
+    Bearer,
+    /// RFC 9449 §7.1: a DPoP-bound token, with a proof in the `DPoP` header.
+    Dpop,
+}
+
+/// The raw token of an `Authorization: Bearer …` or `Authorization: DPoP …` header and its scheme, if the
+/// request has one.
+pub fn authorization_token(req: &HttpRequest) -> Result<Option<(&str, TokenScheme)>, TokenError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -128,15 +140,42 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
         .to_str()
         .map_err(|_| TokenError::Invalid("The Authorization header is not readable text."))?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // RFC 6750 §3.1: another scheme is the same as presenting no bearer token at all.
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        TokenScheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        TokenScheme::Dpop
+    } else {
+        // RFC 6750 §3.1: another scheme is the same as presenting no token at all.
         return Ok(None);
-    }
+    };
     let token = token.trim();
     if token.is_empty() {
         return Err(TokenError::Invalid("The bearer token is empty."));
     }
-    Ok(Some(token))
+    Ok(Some((token, scheme)))
+}
+
+/// The raw token of an `Authorization: Bearer …` header, if the request has one.
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, TokenError> {
+    Ok(authorization_token(req)?.and_then(|(token, scheme)| (scheme == TokenScheme::Bearer).then_some(token)))
+}
+
+/// The request's one `DPoP` header (RFC 9449 §4.3 check 1: exactly one), if any.
+pub fn dpop_proof(req: &HttpRequest) -> Result<Option<&str>, DpopError> {
+    single_header(req, "dpop")
+        .map_err(|_| DpopError::InvalidProof("The DPoP header must not be repeated."))?
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| DpopError::InvalidProof("The DPoP header is not readable text."))
+        })
+        .transpose()
+}
+
+/// The URL a DPoP proof for this request names (`htu`): the issuer (as the endpoints in discovery are named)
+/// and the request's path.
+pub fn proof_url(req: &HttpRequest, issuer: &str) -> String {
+    format!("{}{}", issuer.trim_end_matches('/'), req.path())
 }
 
 /// The caller behind a valid bearer token; refuses the request otherwise.
@@ -148,7 +187,7 @@ pub struct MaybeAuthenticated(pub Option<Principal>);
 type PrincipalFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
-    let Some(token) = bearer_token(&req)? else {
+    let Some((token, scheme)) = authorization_token(&req)? else {
         return Ok(None);
     };
     let state = req
@@ -160,10 +199,21 @@ async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
         .cloned()
         .ok_or_else(|| ApiError::from(TokenError::Key("no application resolved for this request".into())))?;
     let ip = request_ip(&req);
+    let url = proof_url(&req, state.config.issuer());
+    let presentation = match scheme {
+        TokenScheme::Bearer => Presentation::Bearer,
+        TokenScheme::Dpop => Presentation::Dpop {
+            proof: dpop_proof(&req)?,
+            target: ProofTarget {
+                method: req.method().as_str(),
+                url: &url,
+            },
+        },
+    };
     let principal = state
         .auth
         .sessions
-        .authenticate_bearer(token, &app.0, ip, state.clock.now())
+        .authenticate_bearer(token, presentation, &app.0, ip, state.clock.now())
         .await?;
     Ok(Some(principal))
 }

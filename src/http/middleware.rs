@@ -145,7 +145,8 @@ pub async fn allow_any_origin(
         let response = actix_web::HttpResponse::NoContent()
             .insert_header(("Access-Control-Allow-Origin", "*"))
             .insert_header(("Access-Control-Allow-Methods", "GET, POST"))
-            .insert_header(("Access-Control-Allow-Headers", "Authorization, Content-Type"))
+            // RFC 9449: a browser's public client sends its proof in `DPoP`.
+            .insert_header(("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP"))
             .insert_header(("Access-Control-Max-Age", "600"))
             .finish();
         return Ok(req.into_response(response));
@@ -154,6 +155,11 @@ pub async fn allow_any_origin(
     res.headers_mut().insert(
         actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
+    );
+    // RFC 9449 §8: the nonce, and the challenge naming it, must be readable by the browser's client.
+    res.headers_mut().insert(
+        actix_web::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate"),
     );
     Ok(res)
 }

@@ -1,4 +1,5 @@
-//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2; RFC 8628 §4; RFC 9126 §5), built once at start.
+//! The provider metadata (OpenID Connect Discovery 1.0 §3; RFC 8414 §2; RFC 8628 §4; RFC 9126 §5; RFC 9449 §5.1), built once
+//! at start.
 
 use serde::Serialize;
 
@@ -64,6 +65,8 @@ struct Metadata<'a> {
     acr_values_supported: [&'static str; 2],
     frontchannel_logout_supported: bool,
     backchannel_logout_supported: bool,
+    /// RFC 9449 §5.1: the algorithms DPoP proofs may be signed with.
+    dpop_signing_alg_values_supported: [&'static str; crate::tokens::dpop::SIGNING_ALGS.len()],
 }
 
 /// The claims Tessera can state, in ID tokens or at the userinfo endpoint.
@@ -126,6 +129,7 @@ pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
         acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR, crate::auth::MULTI_FACTOR_ACR],
         frontchannel_logout_supported: false,
         backchannel_logout_supported: false,
+        dpop_signing_alg_values_supported: crate::tokens::dpop::SIGNING_ALGS,
     };
     serde_json::to_vec(&metadata).unwrap_or_default()
 }

@@ -46,6 +46,10 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: another member of a registration is refused.
     InvalidClientMetadata,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing, invalid, or by the wrong key.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the DPoP proof must carry the nonce the answer's `DPoP-Nonce` header gives.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -78,6 +82,8 @@ impl ErrorCode {
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -168,6 +174,22 @@ impl From<TokenError> for OAuthError {
     }
 }
 
+impl From<crate::tokens::dpop::DpopError> for OAuthError {
+    fn from(error: crate::tokens::dpop::DpopError) -> Self {
+        use crate::tokens::dpop::DpopError as D;
+        match error {
+            D::InvalidProof(why) => Self::new(ErrorCode::InvalidDpopProof, why),
+            // The nonce goes out as `DPoP-Nonce`, added where the answer is made (`http::error`).
+            D::UseNonce(_) => Self::new(
+                ErrorCode::UseDpopNonce,
+                "The DPoP proof must carry the nonce of the DPoP-Nonce header.",
+            ),
+            D::Binding(why) => Self::invalid_token(why),
+            D::Store(e) => e.into(),
+        }
+    }
+}
+
 /// What the token endpoint's grants meet from authentication. Every variant is listed, so a new one is a
 /// decision here, never a silent `server_error`.
 impl From<AuthError> for OAuthError {
@@ -196,6 +218,7 @@ impl From<AuthError> for OAuthError {
             A::Access(Ac::IpNotAllowed) => Self::invalid_grant("The application cannot be used from this network."),
             A::Store(e) => e.into(),
             A::Token(e) => e.into(),
+            A::Dpop(e) => e.into(),
             // Steps of a sign-in; account, factor and session management: no grant leads to them.
             A::Credentials(
                 C::InvalidCredentials

@@ -12,6 +12,7 @@ use super::{OAuthError, OidcService};
 use crate::auth::AuthError;
 use crate::clock::UnixTime;
 use crate::store::refresh_tokens;
+use crate::tokens::access::Confirmation;
 use crate::tokens::opaque::{self, PRIVATE_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 
 /// An introspection answer.
@@ -34,7 +35,7 @@ pub struct TokenDetails {
     pub username: Option<String>,
     /// The application the token is for.
     pub application_id: String,
-    /// `Bearer` (an access token), `refresh_token` or `private_token`.
+    /// `Bearer` or `DPoP` (an access token, RFC 9449 §6.2), `refresh_token` or `private_token`.
     pub token_type: &'static str,
     pub sub: String,
     pub exp: i64,
@@ -53,6 +54,9 @@ pub struct TokenDetails {
     /// The upstream provider the user signed in through, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// RFC 9449 §6.2: the DPoP key the token (or the refresh token's family) is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Introspection {
@@ -117,7 +121,7 @@ impl OidcService {
             client_id: claims.client_id,
             username,
             application_id,
-            token_type: "Bearer",
+            token_type: if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
             sub: claims.sub,
             exp: claims.exp,
             iat: claims.iat,
@@ -127,6 +131,7 @@ impl OidcService {
             acr: claims.acr,
             amr: claims.amr,
             idp: claims.idp,
+            cnf: claims.cnf,
         }))
     }
 
@@ -164,6 +169,7 @@ impl OidcService {
             acr: Some(family.acr),
             amr: Some(crate::tokens::amr::methods(&family.amr)),
             idp: crate::tokens::amr::idp(&family.amr),
+            cnf: family.dpop_jkt.map(|jkt| Confirmation { jkt }),
         }))
     }
 
@@ -200,6 +206,7 @@ impl OidcService {
             acr: None,
             amr: None,
             idp: None,
+            cnf: None,
         }))
     }
 }

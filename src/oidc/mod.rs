@@ -1,8 +1,8 @@
 //! OpenID Connect and OAuth 2.0 protocol logic, free of HTTP types: discovery, client registration and
 //! authentication, the authorization request and its interaction (login, consent), the consents an account
 //! gave (listed and withdrawn on its pages), device authorizations (RFC 8628: the device's request and the
-//! person's answer), pushed authorization requests (RFC 9126), the grants of the token endpoint, userinfo, revocation, introspection and RP-initiated
-//! logout.
+//! person's answer), pushed authorization requests (RFC 9126), the grants of the token endpoint (DPoP-bound, RFC 9449, when the
+//! request proves a key), userinfo, revocation, introspection and RP-initiated logout.
 
 pub mod access_link;
 pub mod authorize;
@@ -36,6 +36,7 @@ use crate::apps::rate_limit::RateLimiter;
 use crate::auth::{Accounts, Auth, PrivateTokens, Sessions, SignIn};
 use crate::config::Config;
 use crate::store::Database;
+use crate::tokens::dpop::Dpop;
 use crate::tokens::revoked::RevokedTokens;
 use crate::tokens::{AccessTokens, IdTokens};
 use clients::ClientService;
@@ -52,6 +53,8 @@ pub struct OidcService {
     sign_in: Arc<SignIn>,
     revoked: Arc<RevokedTokens>,
     access: AccessTokens,
+    /// DPoP proofs and nonces (RFC 9449).
+    dpop: Arc<Dpop>,
     id_tokens: IdTokens,
     issuer: String,
     code_ttl: i64,
@@ -87,6 +90,7 @@ impl OidcService {
             sign_in: auth.sign_in.clone(),
             revoked: auth.revoked.clone(),
             access,
+            dpop: auth.dpop.clone(),
             id_tokens,
             issuer: config.issuer().to_owned(),
             code_ttl: config.tokens.authorization_code_ttl_secs,

@@ -7,6 +7,7 @@ use super::standing::Standing;
 use super::{ErrorCode, OAuthError, OidcService};
 use crate::clock::UnixTime;
 use crate::store::users::User;
+use crate::tokens::dpop::Presentation;
 
 /// The claims released for one access token.
 #[derive(Debug, Serialize)]
@@ -41,10 +42,18 @@ impl UserInfo {
 }
 
 impl OidcService {
-    /// Checks the access token (signature, lifetime, live grant or private token, active account, `openid`
-    /// scope) and returns the claims its scope releases.
-    pub async fn userinfo(&self, token: &str, now: UnixTime) -> Result<UserInfo, OAuthError> {
+    /// Checks the access token (signature, lifetime, its DPoP binding against how it was presented, live grant
+    /// or private token, active account, `openid` scope) and returns the claims its scope releases.
+    pub async fn userinfo(
+        &self,
+        token: &str,
+        presentation: Presentation<'_>,
+        now: UnixTime,
+    ) -> Result<UserInfo, OAuthError> {
         let claims = self.access.verify(token, now)?;
+        self.dpop
+            .check_presentation(token, claims.jkt(), presentation, now)
+            .await?;
         let user = match self.standing(&claims, now).await? {
             Standing::User(user) => user,
             Standing::Client => {

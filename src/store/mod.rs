@@ -12,6 +12,7 @@ pub mod client_registrations;
 pub mod clients;
 pub mod consents;
 pub mod device_authorizations;
+pub mod dpop_proofs;
 pub mod external_identities;
 pub mod federation_logins;
 pub mod identity_providers;

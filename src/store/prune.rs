@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
-    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, registration_tokens,
+    dpop_proofs, federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, registration_tokens,
     revoked_tokens, sessions, sign_in_flows, users, webhook_deliveries,
 };
 use super::webhook_deliveries::PENDING;
@@ -18,8 +18,8 @@ const PRUNE_LOCK_ID: i64 = 0x7e55_e7a2;
 use crate::clock::UnixTime;
 
 /// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
-/// guests made before `guest_cutoff` that hold no live session, webhook deliveries finished before `cutoff`, and
-/// audit events older than `audit_cutoff`.
+/// guests made before `guest_cutoff` that hold no live session, webhook deliveries finished before `cutoff`,
+/// audit events older than `audit_cutoff`, and DPoP proofs' replay markers once their proof is too old (at `now`).
 /// Returns how many rows went.
 pub async fn prune(
     db: &Database,
@@ -175,6 +175,14 @@ pub async fn prune(
                 .limit(limit)
                 .load(conn)?;
             rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
+
+            // DPoP proofs too old to be accepted again need no replay marker.
+            let hashes: Vec<String> = dpop_proofs::table
+                .select(dpop_proofs::proof_hash)
+                .filter(dpop_proofs::expires_at.lt(now))
+                .limit(limit)
+                .load(conn)?;
+            rows += diesel::delete(dpop_proofs::table.filter(dpop_proofs::proof_hash.eq_any(hashes))).execute(conn)?;
 
             // Webhook deliveries that were delivered or given up on.
             let ids: Vec<String> = webhook_deliveries::table

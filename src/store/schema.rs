@@ -51,6 +51,7 @@ diesel::table! {
         browser_session_id -> Nullable<Text>,
         offline -> Bool,
         last_active_at -> Nullable<BigInt>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -212,6 +213,13 @@ diesel::table! {
         scope -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (proof_hash) {
+        proof_hash -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -466,6 +474,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pushed_requests,
     consents,
     revoked_tokens,
+    dpop_proofs,
     applications,
     api_keys,
     private_tokens,

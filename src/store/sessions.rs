@@ -35,6 +35,8 @@ pub struct Session {
     pub offline: bool,
     /// The last activity seen of the family's tokens (`None`: none since it was made).
     pub last_active_at: Option<UnixTime>,
+    /// The DPoP key (its RFC 7638 thumbprint) the family's refresh tokens are bound to (RFC 9449 §5), if any.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Session {
@@ -60,6 +62,7 @@ pub struct NewSession {
     pub acr: String,
     pub browser_session_id: Option<String>,
     pub offline: bool,
+    pub dpop_jkt: Option<String>,
 }
 
 /// Records activity of the family `id` at `now`.

@@ -51,6 +51,22 @@ pub struct AccessClaims {
     /// When the user last proved who they are (a sign-in, a step-up), for tokens of a sign-in (RFC 9068 §2.2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<UnixTime>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 / RFC 9449 §6.1: the key a token is bound to, by its JWK SHA-256 thumbprint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+impl AccessClaims {
+    /// The thumbprint of the DPoP key the token is bound to, if any.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|cnf| cnf.jkt.as_str())
+    }
 }
 
 /// Who and what an access token is for.
@@ -71,6 +87,8 @@ pub struct AccessGrant<'a> {
     pub acr: Option<&'a str>,
     /// When the user last proved who they are, for tokens of a sign-in.
     pub auth_time: Option<UnixTime>,
+    /// The DPoP key (its thumbprint) the token is bound to, if the request proved one (RFC 9449 §6.1).
+    pub jkt: Option<&'a str>,
     /// Lifetime in seconds (the application's setting).
     pub lifetime: i64,
     /// How the token was obtained (counted in the metrics).
@@ -125,6 +143,7 @@ impl AccessTokens {
             acr: grant.acr.map(str::to_owned),
             idp: grant.amr.and_then(super::amr::idp),
             auth_time: grant.auth_time,
+            cnf: grant.jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
         };
         let keys = self.keys.current();
         let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;

@@ -1,7 +1,8 @@
-//! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens.
+//! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens, DPoP proofs.
 
 pub mod access;
 pub mod amr;
+pub mod dpop;
 pub mod id_token;
 pub mod jwt;
 pub mod keyring;

@@ -35,6 +35,7 @@ mod console_providers;
 mod device_grant;
 mod discovery;
 mod dynamic_registration;
+mod dpop;
 mod federation;
 mod federation_links;
 mod federation_tokens;

@@ -184,6 +184,7 @@ async fn p_tok_03b_a_replay_before_the_grant_is_written_still_revokes_it() {
         acr: row.acr.clone(),
         browser_session_id: Some(row.browser_session_id.clone()),
         offline: false,
+        dpop_jkt: None,
     };
     let grant = authorization_codes::create_family(db, opaque::hash(&code), family.clone(), None)
         .await

@@ -8,6 +8,8 @@
 // response_mode=form_post; an API gateway (a resource server, client_secret_post) introspects that user's
 // access token; a logout sent from another site without the session cookie ends that browser's session; and a
 // public device client (RFC 8628) polls while a third browser enters its user code, signs in and approves it.
+// A fourth browser's code is exchanged with a DPoP proof (RFC 9449): the key-bound token is used at userinfo,
+// refused as a bearer token, refreshed with a proof and introspected.
 //
 // Configuration (environment):
 //   RP_ISSUER                      issuer URL, e.g. http://127.0.0.1:8080
@@ -357,6 +359,62 @@ async function authorize(browser, config, { redirectUri, extra = {} }) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// DPoP (RFC 9449): sender-constrained tokens, self-contained
+
+/** The RFC 7638 thumbprint of a P-256 or Ed25519 public key exported as a JWK. */
+function jwkThumbprint(jwk) {
+  const members = jwk.kty === "EC"
+    ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+    : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
+}
+
+/** A new browser signs in; its code is exchanged with a DPoP proof, and the bound token is used and refreshed. */
+async function dpopChecks(config) {
+  const keyPair = await client.randomDPoPKeyPair("ES256");
+  const dpop = client.getDPoPHandle(config, keyPair);
+  const jkt = jwkThumbprint(await crypto.subtle.exportKey("jwk", keyPair.publicKey));
+  let bound;
+
+  await step("DPoP: discovery names the proof algorithms; the code exchange gives a key-bound access token", async () => {
+    const algs = config.serverMetadata().dpop_signing_alg_values_supported ?? [];
+    check(algs.includes("ES256"), `dpop_signing_alg_values_supported: ${JSON.stringify(algs)}`);
+    const f = await authorize(new Browser(), config, { redirectUri: REDIRECT_URI });
+    bound = await client.authorizationCodeGrant(config, f.callbackUrl, {
+      pkceCodeVerifier: f.codeVerifier,
+      expectedState: f.state,
+      expectedNonce: f.nonce,
+      idTokenExpected: true,
+    }, undefined, { DPoP: dpop });
+    equal(bound.token_type, "dpop", "token_type");
+    equal(decodeJwtPart(bound.access_token, 1).cnf?.jkt, jkt, "access token cnf.jkt");
+    return `jkt: ${jkt}`;
+  });
+
+  await step("DPoP: fetchUserInfo with a proof; the same token as a bearer token refused", async () => {
+    const sub = bound.claims().sub;
+    const info = await client.fetchUserInfo(config, bound.access_token, sub, { DPoP: dpop });
+    equal(info.sub, sub, "userinfo sub");
+    const plain = await fetch(config.serverMetadata().userinfo_endpoint, {
+      headers: { authorization: `Bearer ${bound.access_token}` },
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    equal(plain.status, 401, "userinfo with the bound token as Bearer: status");
+    return "bearer: 401";
+  });
+
+  await step("DPoP: refreshTokenGrant with a proof; introspection names the key", async () => {
+    const refreshed = await client.refreshTokenGrant(config, bound.refresh_token, undefined, { DPoP: dpop });
+    equal(refreshed.token_type, "dpop", "refreshed token_type");
+    equal(decodeJwtPart(refreshed.access_token, 1).cnf?.jkt, jkt, "refreshed access token cnf.jkt");
+    const i = await client.tokenIntrospection(config, refreshed.access_token);
+    equal(i.active, true, "active");
+    equal(i.token_type, "DPoP", "introspection token_type");
+    equal(i.cnf?.jkt, jkt, "introspection cnf.jkt");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The checks
 
 async function discover(clientId, clientSecret) {
@@ -661,6 +719,8 @@ async function main() {
   } else {
     console.log("# RP_DEVICE_CLIENT_ID not set: device authorization step skipped");
   }
+
+  await dpopChecks(config);
 
   if (POST_LOGOUT_REDIRECT_URI) {
     await step("logout from another site (no session cookie): the id_token_hint's session ends anyway", async () => {

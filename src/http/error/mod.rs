@@ -8,7 +8,7 @@ mod page;
 mod rest;
 mod rest_auth;
 
-pub use oauth::{FormRejection, bearer_token_missing};
+pub use oauth::{DPOP_NONCE, FormRejection, bearer_token_missing, dpop_resource_error, with_dpop_nonce};
 pub use page::{NOT_MEMBER_MESSAGE, PageError};
 pub use rest::{ApiError, LOGIN_LIMIT_MESSAGE, signup_limit_message};
 

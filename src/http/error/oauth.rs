@@ -14,6 +14,9 @@ use crate::oidc::dynamic_clients::RegistrationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
 
+/// RFC 9449 §8.1: the header a server gives its nonce in.
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
 #[derive(Serialize)]
 struct OAuthErrorBody<'a> {
     error: &'a str,
@@ -32,6 +35,73 @@ pub fn bearer_token_missing() -> HttpResponse {
     response
 }
 
+/// A protected OAuth resource's (userinfo's) refusal of a request whose token came with the `DPoP` scheme, or
+/// of a DPoP proof: 401 with a `DPoP` challenge naming the error and the accepted algorithms (RFC 9449 §7.1),
+/// and `DPoP-Nonce` for `use_dpop_nonce`. Other refusals answer as always.
+pub fn dpop_resource_error(error: &OAuthError, dpop_scheme: bool, nonce: Option<String>) -> HttpResponse {
+    use crate::oidc::ErrorCode as E;
+    let dpop = match error.code {
+        E::InvalidDpopProof | E::UseDpopNonce => true,
+        E::InvalidToken => dpop_scheme,
+        E::InvalidRequest
+        | E::InvalidClient
+        | E::InvalidGrant
+        | E::UnauthorizedClient
+        | E::UnsupportedGrantType
+        | E::InvalidScope
+        | E::AccessDenied
+        | E::UnsupportedResponseType
+        | E::ServerError
+        | E::TemporarilyUnavailable
+        | E::LoginRequired
+        | E::ConsentRequired
+        | E::AccountSelectionRequired
+        | E::InteractionRequired
+        | E::RequestNotSupported
+        | E::RequestUriNotSupported
+        | E::InsufficientScope
+        | E::UnsupportedTokenType
+        | E::SlowDown
+        | E::PolledTooSoon
+        | E::AuthorizationPending
+        | E::ExpiredToken
+        | E::InvalidTarget
+        | E::UnmetAuthenticationRequirements
+        | E::InvalidRedirectUri
+        | E::InvalidClientMetadata => false,
+    };
+    let mut response = with_dpop_nonce(error, nonce);
+    if dpop {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        let challenge = dpop_challenge(error.code.as_str(), &error.description);
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// `error`'s answer; a `use_dpop_nonce` one with the nonce to retry with (RFC 9449 §8.1: `DPoP-Nonce`).
+pub fn with_dpop_nonce(error: &OAuthError, nonce: Option<String>) -> HttpResponse {
+    let mut response = error.error_response();
+    if error.code == crate::oidc::ErrorCode::UseDpopNonce
+        && let Some(value) = nonce.and_then(|nonce| HeaderValue::from_str(&nonce).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(DPOP_NONCE), value);
+    }
+    response
+}
+
+/// RFC 9449 §7.1: the `DPoP` challenge with the algorithms proofs may use.
+pub fn dpop_challenge(error: &str, description: &str) -> String {
+    format!(
+        r#"DPoP algs="{}", error="{error}", error_description="{description}""#,
+        crate::tokens::dpop::SIGNING_ALGS.join(" ")
+    )
+}
+
 /// OAuth endpoints answer RFC 6749 §5.2 / RFC 6750 §3 errors: `{"error", "error_description"}`, never cached.
 impl ResponseError for crate::oidc::OAuthError {
     fn status_code(&self) -> StatusCode {
@@ -45,6 +115,8 @@ impl ResponseError for crate::oidc::OAuthError {
             E::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             // RFC 8628 §3.5: the device flow's answers to a poll are token-endpoint errors (RFC 6749 §5.2).
             E::PolledTooSoon | E::AuthorizationPending | E::ExpiredToken => StatusCode::BAD_REQUEST,
+            // RFC 9449 §5, §8: at the token endpoint; a resource answers them with 401 (`dpop_resource_error`).
+            E::InvalidDpopProof | E::UseDpopNonce => StatusCode::BAD_REQUEST,
             E::InvalidRequest
             | E::InvalidGrant
             | E::UnauthorizedClient
@@ -111,7 +183,9 @@ impl ResponseError for crate::oidc::OAuthError {
             | E::InvalidTarget
             | E::UnmetAuthenticationRequirements
             | E::InvalidRedirectUri
-            | E::InvalidClientMetadata => None,
+            | E::InvalidClientMetadata
+            | E::InvalidDpopProof
+            | E::UseDpopNonce => None,
         };
         if let Some(challenge) = challenge
             && let Ok(value) = HeaderValue::from_str(&challenge)

@@ -197,6 +197,7 @@ impl From<crate::auth::AuthError> for PageError {
             )
             | A::Internal(_)
             | A::Token(_)
+            | A::Dpop(_)
             | A::Password(_) => Self::internal(error),
         }
     }

@@ -23,10 +23,16 @@ pub struct ApiError {
     fields: Option<BTreeMap<String, String>>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
+    /// RFC 9449 §8: the nonce a DPoP proof must carry (`DPoP-Nonce`), boxed so every `Result` stays small.
+    dpop_nonce: Option<Box<DpopNonce>>,
     /// What a step-up accepts (`step_up_required`), as bits of [`STEP_UP_PROOFS`]: one byte keeps every
     /// `Result` small.
     required: u8,
 }
+
+/// A nonce for the `DPoP-Nonce` header.
+#[derive(Debug)]
+struct DpopNonce(String);
 
 /// What a step-up may be made with, in the order a `step_up_required` body lists them.
 const STEP_UP_PROOFS: [&str; 3] = ["pin", "password", "sign_in"];
@@ -63,6 +69,7 @@ impl ApiError {
             fields: None,
             www_authenticate: None,
             retry_after: None,
+            dpop_nonce: None,
             required: 0,
         }
     }
@@ -100,6 +107,15 @@ impl ApiError {
     /// The words, with the fields a validation error names.
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// 401 for a DPoP refusal (RFC 9449 §7.1): its `DPoP` challenge, and the nonce to retry with, if any.
+    pub(super) fn dpop(code: &'static str, detail: &str, challenge: String, nonce: Option<String>) -> Self {
+        Self {
+            www_authenticate: Some(challenge),
+            dpop_nonce: nonce.map(|nonce| Box::new(DpopNonce(nonce))),
+            ..Self::new(StatusCode::UNAUTHORIZED, code, detail)
+        }
     }
 
     /// 429 with `Retry-After`.
@@ -246,6 +262,11 @@ impl ResponseError for ApiError {
             && let Ok(value) = HeaderValue::from_str(challenge)
         {
             response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if let Some(nonce) = &self.dpop_nonce
+            && let Ok(value) = HeaderValue::from_str(&nonce.0)
+        {
+            response.insert_header((super::DPOP_NONCE, value));
         }
         response.json(ErrorBody {
             code: self.code,

@@ -25,6 +25,7 @@ impl From<AuthError> for ApiError {
             AuthError::Captcha(e) => e.into(),
             AuthError::Internal(cause) => Self::internal(&cause),
             AuthError::Token(e) => e.into(),
+            AuthError::Dpop(e) => e.into(),
             AuthError::Store(e) => e.into(),
             AuthError::Password(e) => Self::internal(&e),
         }
@@ -245,6 +246,34 @@ impl From<AccountError> for ApiError {
                 "last_sign_in_method",
                 "This is the account's last way to sign in: set a password or link another identity first.",
             ),
+        }
+    }
+}
+
+/// RFC 9449 §7.1: a DPoP proof refused, or a bound token presented without one, answers 401 with a `DPoP`
+/// challenge; `use_dpop_nonce` also gives the nonce to retry with.
+impl From<crate::tokens::dpop::DpopError> for ApiError {
+    fn from(error: crate::tokens::dpop::DpopError) -> Self {
+        use super::oauth::dpop_challenge;
+        use crate::tokens::dpop::DpopError as D;
+        match error {
+            D::InvalidProof(why) => Self::dpop(
+                "invalid_dpop_proof",
+                why,
+                dpop_challenge("invalid_dpop_proof", why),
+                None,
+            ),
+            D::UseNonce(nonce) => {
+                let why = "The DPoP proof must carry the nonce of the DPoP-Nonce header.";
+                Self::dpop(
+                    "use_dpop_nonce",
+                    why,
+                    dpop_challenge("use_dpop_nonce", why),
+                    Some(nonce),
+                )
+            }
+            D::Binding(why) => Self::dpop("token_invalid", why, dpop_challenge("invalid_token", why), None),
+            D::Store(e) => e.into(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! client as the token endpoint does (its credentials, its application's budget), for the endpoints that do
 //! the same.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::OAuthForm;
@@ -10,11 +10,15 @@ use super::client_auth::client_credentials;
 use crate::apps::Application;
 use crate::apps::rate_limit::Decision;
 use crate::http::client_ip::request_ip;
+use crate::http::error::{DPOP_NONCE, with_dpop_nonce};
+use crate::http::extract::{dpop_proof, proof_url};
 use crate::http::rate_limit;
 use crate::oidc::clients::Client;
+use crate::oidc::grants::TokenProof;
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
+use crate::tokens::dpop::ProofTarget;
 
 pub async fn post_token(
     req: HttpRequest,
@@ -27,11 +31,29 @@ pub async fn post_token(
         Err(spent) => return Ok(spent),
     };
     let ip = request_ip(&req);
-    let tokens = state
+    let url = proof_url(&req, state.config.issuer());
+    let dpop = dpop_proof(&req)?.map(|proof| TokenProof {
+        proof,
+        target: ProofTarget {
+            method: req.method().as_str(),
+            url: &url,
+        },
+    });
+    let tokens = match state
         .oidc
-        .token(&admitted.client, &admitted.app, &params, ip, state.clock.now())
-        .await?;
-    Ok(admitted.answer(&tokens))
+        .token(&admitted.client, &admitted.app, &params, dpop, ip, state.clock.now())
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(error) => return Ok(with_dpop_nonce(&error, state.auth.dpop.fresh_nonce(state.clock.now()))),
+    };
+    let mut response = admitted.answer(&tokens);
+    if let Some(nonce) = tokens.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(DPOP_NONCE), nonce);
+    }
+    Ok(response)
 }
 
 /// A request of a client at an endpoint that authenticates it as the token endpoint does (the token

@@ -20,6 +20,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
+        jkt: Option<&str>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let code = required(params, "code")?;
@@ -63,6 +64,7 @@ impl OidcService {
             acr: row.acr.clone(),
             browser_session_id: Some(row.browser_session_id.clone()),
             offline: row.offline,
+            dpop_jkt: super::family_binding(client, jkt),
         };
         let refresh_row = refresh.as_ref().map(|token| NewRefreshToken {
             id: opaque::random_id(),
@@ -92,6 +94,7 @@ impl OidcService {
             nonce: row.nonce.as_deref(),
             browser_session_id: Some(&row.browser_session_id),
             refresh_token: refresh.map(|r| r.value),
+            jkt,
             metric: crate::metrics::Grant::AuthorizationCode,
         };
         let tokens = self.account_tokens(client, app, grant, now)?;

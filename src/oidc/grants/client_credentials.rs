@@ -17,6 +17,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
+        jkt: Option<&str>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let allowed = OIDC_SCOPES
@@ -48,6 +49,7 @@ impl OidcService {
                 amr: None,
                 acr: None,
                 auth_time: None,
+                jkt,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::ClientCredentials,
             },
@@ -55,12 +57,13 @@ impl OidcService {
         )?;
         Ok(TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: super::token_type(jkt),
             expires_in: access.expires_in,
             refresh_token: None,
             id_token: None,
             scope,
             issued_token_type: None,
+            dpop_nonce: None,
         })
     }
 }

@@ -25,6 +25,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
+        jkt: Option<&str>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let code = required(params, "device_code")?;
@@ -68,7 +69,7 @@ impl OidcService {
                 "the authorization request was denied",
             )),
             Status::Approved if row.used_at.is_some() => Err(spent()),
-            Status::Approved => self.issue_for_device(row, client, app, now).await,
+            Status::Approved => self.issue_for_device(row, client, app, jkt, now).await,
         }
     }
 
@@ -78,6 +79,7 @@ impl OidcService {
         row: DeviceAuthorizationRow,
         client: &Client,
         app: &Application,
+        jkt: Option<&str>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("device authorization {}: {what}", row.id));
@@ -110,6 +112,7 @@ impl OidcService {
             acr: acr.clone(),
             browser_session_id: None,
             offline: Scope::stored(&row.scope).contains(OFFLINE_ACCESS),
+            dpop_jkt: super::family_binding(client, jkt),
         };
         let refresh_row = refresh.as_ref().map(|token| NewRefreshToken {
             id: opaque::random_id(),
@@ -133,6 +136,7 @@ impl OidcService {
             nonce: None,
             browser_session_id: None,
             refresh_token: refresh.map(|r| r.value),
+            jkt,
             metric: crate::metrics::Grant::DeviceCode,
         };
         let tokens = self.account_tokens(client, app, grant, now)?;

@@ -19,6 +19,7 @@ use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::metrics::Grant;
 use crate::tokens::AccessGrant;
+use crate::tokens::dpop::ProofTarget;
 use crate::tokens::id_token::IdTokenFacts;
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -35,15 +36,40 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1: what a token exchange issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
+    /// RFC 9449 §8: the nonce the client's next proof must carry (the `DPoP-Nonce` header), when nonces are
+    /// required.
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
+}
+
+/// The DPoP proof a token request came with (RFC 9449 §5), and the request it must have been made for.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenProof<'a> {
+    pub proof: &'a str,
+    pub target: ProofTarget<'a>,
+}
+
+/// RFC 9449 §5: the key a new token family's refresh tokens are bound to. A public client's are bound to the
+/// key it proved (MUST); a confidential client's stay bound to its authentication alone, so it may change
+/// keys — each refresh's access token is bound to the key of that refresh's proof.
+fn family_binding(client: &Client, jkt: Option<&str>) -> Option<String> {
+    jkt.filter(|_| client.is_public()).map(str::to_owned)
+}
+
+/// RFC 9449 §5: `DPoP` for a token bound to a key, `Bearer` otherwise.
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
 }
 
 impl OidcService {
-    /// `POST /oauth2/token` for an authenticated `client` of application `app`, sent from `client_ip`.
+    /// `POST /oauth2/token` for an authenticated `client` of application `app`, sent from `client_ip`, with a
+    /// DPoP proof if the request had one: its key then binds the access token (RFC 9449 §5).
     pub async fn token(
         &self,
         client: &Client,
         app: &Application,
         params: &Params,
+        dpop: Option<TokenProof<'_>>,
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
@@ -66,13 +92,27 @@ impl OidcService {
                 format!("this client may not use the {} grant", grant.as_str()),
             ));
         }
-        match grant {
-            GrantType::AuthorizationCode => self.exchange_code(client, app, params, now).await,
-            GrantType::RefreshToken => self.exchange_refresh_token(client, app, params, client_ip, now).await,
-            GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, now),
-            GrantType::TokenExchange => self.exchange_private_token(client, app, params, client_ip, now).await,
-            GrantType::DeviceCode => self.exchange_device_code(client, app, params, now).await,
-        }
+        // Checked before the grant, so a refused proof (a nonce asked for) spends no code or refresh token.
+        let jkt = match dpop {
+            Some(dpop) => Some(self.dpop.check_proof(dpop.proof, dpop.target, None, now).await?),
+            None => None,
+        };
+        let jkt = jkt.as_deref();
+        let mut response = match grant {
+            GrantType::AuthorizationCode => self.exchange_code(client, app, params, jkt, now).await,
+            GrantType::RefreshToken => {
+                self.exchange_refresh_token(client, app, params, jkt, client_ip, now)
+                    .await
+            }
+            GrantType::ClientCredentials => self.issue_client_credentials(client, app, params, jkt, now),
+            GrantType::TokenExchange => {
+                self.exchange_private_token(client, app, params, jkt, client_ip, now)
+                    .await
+            }
+            GrantType::DeviceCode => self.exchange_device_code(client, app, params, jkt, now).await,
+        }?;
+        response.dpop_nonce = dpop.and_then(|_| self.dpop.fresh_nonce(now));
+        Ok(response)
     }
 
     /// The tokens of a grant for an account (authorization code, refresh, device code): an access token of the
@@ -96,6 +136,7 @@ impl OidcService {
                 amr: Some(grant.amr),
                 acr: Some(grant.acr),
                 auth_time: Some(grant.auth_time),
+                jkt: grant.jkt,
                 lifetime: app.access_token_ttl_secs,
                 grant: grant.metric,
             },
@@ -121,12 +162,13 @@ impl OidcService {
             .transpose()?;
         Ok(TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: token_type(grant.jkt),
             expires_in: access.expires_in,
             refresh_token: grant.refresh_token,
             id_token,
             scope: grant.scope,
             issued_token_type: None,
+            dpop_nonce: None,
         })
     }
 }
@@ -145,6 +187,8 @@ struct AccountGrant<'a> {
     /// The browser session the grant was made in (the ID token's `sid`).
     browser_session_id: Option<&'a str>,
     refresh_token: Option<String>,
+    /// The DPoP key the access token is bound to, if the request proved one.
+    jkt: Option<&'a str>,
     /// How the access token is counted.
     metric: Grant,
 }

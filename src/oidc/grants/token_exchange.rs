@@ -26,6 +26,7 @@ impl OidcService {
         client: &Client,
         app: &Application,
         params: &Params,
+        jkt: Option<&str>,
         client_ip: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
@@ -97,6 +98,7 @@ impl OidcService {
                 amr: None,
                 acr: None,
                 auth_time: None,
+                jkt,
                 lifetime: exchanged_lifetime(app, &live.token, now),
                 grant: crate::metrics::Grant::TokenExchange,
             },
@@ -104,12 +106,13 @@ impl OidcService {
         )?;
         Ok(TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: super::token_type(jkt),
             expires_in: access.expires_in,
             refresh_token: None,
             id_token: None,
             scope,
             issued_token_type: Some(ACCESS_TOKEN_TYPE),
+            dpop_nonce: None,
         })
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN dpop_jkt;
+DROP TABLE dpop_proofs;

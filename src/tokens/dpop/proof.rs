@@ -1,0 +1,325 @@
+//! One DPoP proof (RFC 9449 §4.2–4.3): a compact JWS with `typ: dpop+jwt`, an asymmetric `alg`, and the
+//! public key that signed it in its `jwk` header; its claims name the request (`htm`, `htu`), its time
+//! (`iat`), a unique `jti`, and — presented with an access token — that token's hash (`ath`). The key's
+//! RFC 7638 thumbprint is the `jkt` tokens are bound to.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+    UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use super::{DpopError, PROOF_WINDOW_SECS, ProofTarget};
+use crate::clock::UnixTime;
+
+/// RFC 9449 §4.2: the proof's `typ` header.
+const PROOF_TYPE: &str = "dpop+jwt";
+/// The longest proof read (one with an RSA-4096 key is well under this).
+const MAX_PROOF_LEN: usize = 8 * 1024;
+/// The longest `jti` accepted.
+const MAX_JTI_LEN: usize = 256;
+/// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
+/// A signing algorithm a proof may use: asymmetric only (never `none` or `HS*`, RFC 9449 §4.3 check 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Alg {
+    Es256,
+    Rs256,
+    Ps256,
+    EdDsa,
+}
+
+impl Alg {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            "PS256" => Some(Self::Ps256),
+            "EdDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+}
+
+/// What a valid proof says, for the caller's own checks (nonce, replay, binding).
+#[derive(Debug)]
+pub(super) struct CheckedProof {
+    /// The JWK SHA-256 thumbprint of the proof's key (RFC 7638), base64url.
+    pub jkt: String,
+    pub jti: String,
+    pub iat: UnixTime,
+    pub nonce: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    typ: Option<String>,
+    alg: String,
+    jwk: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    jti: Option<String>,
+    htm: Option<String>,
+    htu: Option<String>,
+    iat: Option<i64>,
+    ath: Option<String>,
+    nonce: Option<String>,
+}
+
+fn invalid(why: &'static str) -> DpopError {
+    DpopError::InvalidProof(why)
+}
+
+/// RFC 9449 §4.3 checks 1–9, 11 and 12 of `proof` for a request to `target` at `now` (`ath` when an
+/// `access_token` is presented with it). The nonce (check 10) and the replay record are the caller's.
+pub(super) fn check(
+    proof: &str,
+    target: ProofTarget<'_>,
+    access_token: Option<&str>,
+    now: UnixTime,
+) -> Result<CheckedProof, DpopError> {
+    if proof.len() > MAX_PROOF_LEN {
+        return Err(invalid("The DPoP proof is too long."));
+    }
+    let mut parts = proof.split('.');
+    let (Some(header_part), Some(claims_part), Some(signature_part), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("The DPoP proof is not a compact JWS."));
+    };
+    let header: Header = decode_json(header_part).ok_or(invalid("The DPoP proof's header is unreadable."))?;
+    if header.typ.as_deref() != Some(PROOF_TYPE) {
+        return Err(invalid("The DPoP proof's typ must be dpop+jwt."));
+    }
+    let alg = Alg::parse(&header.alg).ok_or(invalid("The DPoP proof's alg is not supported."))?;
+    let key = PublicJwk::parse(&header.jwk.ok_or(invalid("The DPoP proof has no jwk header."))?)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_part)
+        .map_err(|_| invalid("The DPoP proof's signature is unreadable."))?;
+    let signing_input = &proof[..header_part.len() + 1 + claims_part.len()];
+    key.verify(alg, signing_input.as_bytes(), &signature)?;
+    let claims: Claims = decode_json(claims_part).ok_or(invalid("The DPoP proof's claims are unreadable."))?;
+    let jti = claims
+        .jti
+        .filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN)
+        .ok_or(invalid("The DPoP proof needs a jti."))?;
+    if claims.htm.as_deref() != Some(target.method) {
+        return Err(invalid("The DPoP proof's htm is not this request's method."));
+    }
+    if !claims.htu.as_deref().is_some_and(|htu| same_uri(htu, target.url)) {
+        return Err(invalid("The DPoP proof's htu is not this request's URL."));
+    }
+    // RFC 9449 §11.1: a proof is accepted only within a short window around its creation (either way, for
+    // clock skew).
+    let iat = claims.iat.ok_or(invalid("The DPoP proof needs an iat."))?;
+    if now.abs_diff(iat) > PROOF_WINDOW_SECS.unsigned_abs() {
+        return Err(invalid("The DPoP proof's iat is too far from the server's time."));
+    }
+    if let Some(token) = access_token {
+        let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()));
+        let matches = claims
+            .ath
+            .is_some_and(|ath| bool::from(ath.as_bytes().ct_eq(expected.as_bytes())));
+        if !matches {
+            return Err(invalid("The DPoP proof's ath does not match the access token."));
+        }
+    }
+    Ok(CheckedProof {
+        jkt: key.thumbprint(),
+        jti,
+        iat,
+        nonce: claims.nonce,
+    })
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// RFC 9449 §4.3 check 9: `htu` and the request's URL compared without query and fragment, after the
+/// normalisation of RFC 3986 §6.2.2–6.2.3 (case of scheme and host, default port, percent-encoding, dot
+/// segments).
+fn same_uri(htu: &str, request_url: &str) -> bool {
+    let normalise = |text: &str| {
+        url::Url::parse(text).ok().map(|mut url| {
+            url.set_query(None);
+            url.set_fragment(None);
+            url
+        })
+    };
+    match (normalise(htu), normalise(request_url)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The public key of a proof's `jwk` header, with its members as sent (base64url, checked to decode).
+enum PublicJwk {
+    P256 { x: String, y: String },
+    Rsa { n: String, e: String },
+    Ed25519 { x: String },
+}
+
+impl PublicJwk {
+    /// RFC 9449 §4.3 check 6: a public key of a supported type, never a private one.
+    fn parse(jwk: &Map<String, Value>) -> Result<Self, DpopError> {
+        if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
+            return Err(invalid("The DPoP proof's jwk must be a public key."));
+        }
+        let member = |name: &str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty() && URL_SAFE_NO_PAD.decode(text).is_ok())
+                .map(str::to_owned)
+                .ok_or(invalid("The DPoP proof's jwk is incomplete."))
+        };
+        match (
+            jwk.get("kty").and_then(Value::as_str),
+            jwk.get("crv").and_then(Value::as_str),
+        ) {
+            (Some("EC"), Some("P-256")) => Ok(Self::P256 {
+                x: member("x")?,
+                y: member("y")?,
+            }),
+            (Some("RSA"), _) => Ok(Self::Rsa {
+                n: member("n")?,
+                e: member("e")?,
+            }),
+            (Some("OKP"), Some("Ed25519")) => Ok(Self::Ed25519 { x: member("x")? }),
+            _ => Err(invalid("The DPoP proof's jwk is of an unsupported key type.")),
+        }
+    }
+
+    /// RFC 7638 §3: SHA-256 of the required members in lexicographic order, without whitespace. The members
+    /// are base64url (checked in `parse`), so they need no escaping.
+    fn thumbprint(&self) -> String {
+        let canonical = match self {
+            Self::P256 { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+            Self::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+            Self::Ed25519 { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+        };
+        URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
+    }
+
+    /// RFC 9449 §4.3 check 7: the signature by this key, with an `alg` that fits it.
+    fn verify(&self, alg: Alg, message: &[u8], signature: &[u8]) -> Result<(), DpopError> {
+        let bytes = |text: &str| URL_SAFE_NO_PAD.decode(text).unwrap_or_default();
+        let verified = match (self, alg) {
+            (Self::P256 { x, y }, Alg::Es256) => {
+                let mut point = vec![4u8];
+                point.extend(bytes(x));
+                point.extend(bytes(y));
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(message, signature)
+            }
+            (Self::Rsa { n, e }, Alg::Rs256 | Alg::Ps256) => {
+                let params = if alg == Alg::Rs256 {
+                    &RSA_PKCS1_2048_8192_SHA256
+                } else {
+                    &RSA_PSS_2048_8192_SHA256
+                };
+                RsaPublicKeyComponents {
+                    n: bytes(n),
+                    e: bytes(e),
+                }
+                .verify(params, message, signature)
+            }
+            (Self::Ed25519 { x }, Alg::EdDsa) => UnparsedPublicKey::new(&ED25519, bytes(x)).verify(message, signature),
+            _ => return Err(invalid("The DPoP proof's alg does not fit its jwk.")),
+        };
+        verified.map_err(|_| invalid("The DPoP proof's signature does not verify."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_7638_example_thumbprint() {
+        // RFC 7638 §3.1's RSA key and its thumbprint.
+        let key = PublicJwk::Rsa {
+            n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
+            e: "AQAB".into(),
+        };
+        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+
+    #[test]
+    fn uris_compare_without_query_and_fragment_after_normalisation() {
+        assert!(same_uri(
+            "HTTPS://Server.Example:443/token?x=1#f",
+            "https://server.example/token"
+        ));
+        assert!(!same_uri(
+            "https://server.example/token2",
+            "https://server.example/token"
+        ));
+        assert!(!same_uri("not a url", "https://server.example/token"));
+    }
+
+    /// An EdDSA proof by a new Ed25519 key for `GET https://id.example/userinfo` at `iat`, with `alg` as given.
+    fn ed25519_proof(alg: &str, iat: UnixTime) -> (String, String) {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let pair = Ed25519KeyPair::generate().unwrap();
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        let header =
+            serde_json::json!({"typ": "dpop+jwt", "alg": alg, "jwk": {"kty": "OKP", "crv": "Ed25519", "x": x}});
+        let claims = serde_json::json!({"jti": "j1", "htm": "GET", "htu": "https://id.example/userinfo", "iat": iat,
+            "ath": URL_SAFE_NO_PAD.encode(digest(&SHA256, b"token"))});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref());
+        (format!("{input}.{signature}"), PublicJwk::Ed25519 { x }.thumbprint())
+    }
+
+    const TARGET: ProofTarget<'static> = ProofTarget {
+        method: "GET",
+        url: "https://id.example/userinfo",
+    };
+
+    #[test]
+    fn an_ed25519_proof_checks_and_names_its_key() {
+        let (proof, jkt) = ed25519_proof("EdDSA", 1_000);
+        let checked = check(&proof, TARGET, Some("token"), 1_030).unwrap();
+        assert_eq!((checked.jkt, checked.jti.as_str(), checked.iat), (jkt, "j1", 1_000));
+        assert!(
+            check(&proof, TARGET, Some("another token"), 1_030).is_err(),
+            "ath of another token"
+        );
+        assert!(check(&proof, TARGET, Some("token"), 1_061).is_err(), "too old");
+        let at = proof.rfind('.').unwrap() + 1;
+        let other = if proof[at..].starts_with('A') { "B" } else { "A" };
+        let tampered = format!("{}{other}{}", &proof[..at], &proof[at + 1..]);
+        assert!(check(&tampered, TARGET, Some("token"), 1_030).is_err(), "signature");
+        let (mismatched, _) = ed25519_proof("ES256", 1_000);
+        assert!(
+            check(&mismatched, TARGET, Some("token"), 1_030).is_err(),
+            "alg of another key type"
+        );
+    }
+
+    #[test]
+    fn private_keys_and_symmetric_algorithms_are_refused() {
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), "EC".into());
+        jwk.insert("crv".into(), "P-256".into());
+        jwk.insert("x".into(), "AAAA".into());
+        jwk.insert("y".into(), "AAAA".into());
+        jwk.insert("d".into(), "AAAA".into());
+        assert!(PublicJwk::parse(&jwk).is_err());
+        assert_eq!(Alg::parse("HS256"), None);
+        assert_eq!(Alg::parse("none"), None);
+    }
+}
