@@ -60,7 +60,9 @@ struct Metadata<'a> {
     ui_locales_supported: [&'static str; 1],
     acr_values_supported: [&'static str; 2],
     frontchannel_logout_supported: bool,
+    /// Back-Channel Logout 1.0 §2.1: logout tokens are sent, with `sid`.
     backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
 }
 
 /// The claims Tessera can state, in ID tokens or at the userinfo endpoint.
@@ -121,7 +123,8 @@ pub fn document(issuer: &str) -> Vec<u8> {
         ui_locales_supported: ["en"],
         acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR, crate::auth::MULTI_FACTOR_ACR],
         frontchannel_logout_supported: false,
-        backchannel_logout_supported: false,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     };
     serde_json::to_vec(&metadata).unwrap_or_default()
 }

@@ -34,6 +34,10 @@ pub struct ClientRow {
     pub initiate_login_uri: Option<String>,
     /// RFC 9126 §6: the authorization endpoint takes only pushed requests from this client.
     pub require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed.
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Stores a new client.
@@ -88,6 +92,8 @@ pub async fn update(db: &Database, client: ClientRow) -> StoreResult<bool> {
                 oauth_clients::updated_at.eq(client.updated_at),
                 oauth_clients::resource_server.eq(client.resource_server),
                 oauth_clients::initiate_login_uri.eq(&client.initiate_login_uri),
+                oauth_clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
+                oauth_clients::backchannel_logout_session_required.eq(client.backchannel_logout_session_required),
             ))
             .execute(conn)?;
         Ok(updated == 1)
