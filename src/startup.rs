@@ -263,10 +263,13 @@ fn spawn_maintenance(state: Arc<AppState>) {
     }
     if state.config.backchannel_logout.enabled {
         let backchannel = state.clone();
-        spawn_every(Duration::from_secs(state.config.backchannel_logout.interval_secs), move || {
-            let state = backchannel.clone();
-            async move { deliver_logout_tokens(&state).await }
-        });
+        spawn_every(
+            Duration::from_secs(state.config.backchannel_logout.interval_secs),
+            move || {
+                let state = backchannel.clone();
+                async move { deliver_logout_tokens(&state).await }
+            },
+        );
     }
     spawn_every(Duration::from_secs(5), move || {
         state.auth.credentials.release_idle_memory(Duration::from_secs(10));

@@ -70,7 +70,8 @@ impl BackchannelSender {
         let lease_secs = i64::try_from(self.config.timeout_secs).unwrap_or(60) + 60;
         for id in backchannel_logouts::due(&self.db, now, SEND_BATCH).await? {
             let lease = opaque::random_id();
-            let Some((row, uri)) = backchannel_logouts::claim(&self.db, id, lease.clone(), now, now + lease_secs).await?
+            let Some((row, uri)) =
+                backchannel_logouts::claim(&self.db, id, lease.clone(), now, now + lease_secs).await?
             else {
                 continue;
             };
@@ -102,7 +103,10 @@ impl BackchannelSender {
     async fn send(&self, row: &BackchannelLogoutRow, uri: Option<&str>, now: UnixTime) -> Option<u16> {
         // The client may have dropped its URI, or registered one the rules no longer accept, since.
         let uri = uri.filter(|uri| redirect_uri::registration_problem(uri).is_none())?;
-        let token = match self.id_tokens.logout_token(&row.client_id, &row.sub, row.sid.as_deref(), now) {
+        let token = match self
+            .id_tokens
+            .logout_token(&row.client_id, &row.sub, row.sid.as_deref(), now)
+        {
             Ok(token) => token,
             Err(e) => {
                 tracing::error!(client_id = %row.client_id, error = %e, "a logout token could not be signed");

@@ -113,7 +113,11 @@ fn targets(conn: &mut DbConnection, ended: &Ended, now: UnixTime) -> QueryResult
                         .and(sessions::expires_at.gt(now))
                         .or(sessions::browser_session_id.eq_any(live_browsers)),
                 )
-                .filter(sessions::browser_session_id.is_null().or(sessions::browser_session_id.ne(&keep)))
+                .filter(
+                    sessions::browser_session_id
+                        .is_null()
+                        .or(sessions::browser_session_id.ne(&keep)),
+                )
                 .select((oauth_clients::id, sessions::user_id, sessions::browser_session_id))
                 .distinct()
                 .load(conn)?
@@ -135,7 +139,10 @@ pub async fn due(db: &Database, now: UnixTime, limit: i64) -> StoreResult<Vec<St
                     .is_null()
                     .or(backchannel_logouts::leased_until.lt(now)),
             )
-            .order((backchannel_logouts::next_attempt_at.asc(), backchannel_logouts::id.asc()))
+            .order((
+                backchannel_logouts::next_attempt_at.asc(),
+                backchannel_logouts::id.asc(),
+            ))
             .select(backchannel_logouts::id)
             .limit(limit)
             .load(conn)?)

@@ -168,7 +168,10 @@ async fn rp_initiated_logout_sends_a_signed_logout_token_with_the_sid() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].content_type, "application/x-www-form-urlencoded");
     let token = seen[0].logout_token.clone().expect("a logout_token parameter");
-    assert!(verify_with_jwks(&jwks(&app).await, &token), "signed with a published key");
+    assert!(
+        verify_with_jwks(&jwks(&app).await, &token),
+        "signed with a published key"
+    );
     let header = decode_segment(&token, 0);
     assert_eq!(header["typ"], "logout+jwt");
     assert_eq!(header["alg"], "RS256");
@@ -313,7 +316,10 @@ async fn the_admin_api_takes_an_https_uri_without_a_fragment_and_discovery_says_
             .await
             .unwrap();
         let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-        assert!(body["fields"]["backchannel_logout_uri"].is_string(), "{refused}: {body}");
+        assert!(
+            body["fields"]["backchannel_logout_uri"].is_string(),
+            "{refused}: {body}"
+        );
     }
     let response = app
         .client
@@ -330,7 +336,10 @@ async fn the_admin_api_takes_an_https_uri_without_a_fragment_and_discovery_says_
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.unwrap();
-    assert_eq!(created["backchannel_logout_uri"], "https://rp.example.test/logout?from=op");
+    assert_eq!(
+        created["backchannel_logout_uri"],
+        "https://rp.example.test/logout?from=op"
+    );
     assert_eq!(created["backchannel_logout_session_required"], true);
 
     let doc: Value = app
@@ -370,5 +379,8 @@ async fn ending_a_browser_from_the_account_sessions_page_sends_its_sid() {
     assert_eq!(deliver(&app).await.delivered, 1);
     let seen = receiver.seen();
     let claims = decode_segment(seen[0].logout_token.as_deref().unwrap(), 1);
-    assert_eq!((claims["sub"].as_str(), claims["sid"].as_str()), (Some(user.id.as_str()), Some(sid.as_str())));
+    assert_eq!(
+        (claims["sub"].as_str(), claims["sid"].as_str()),
+        (Some(user.id.as_str()), Some(sid.as_str()))
+    );
 }
