@@ -106,6 +106,8 @@ kinds! {
     WebhookUpdated => "webhook.updated",
     WebhookSecretRotated => "webhook.secret_rotated",
     WebhookDeleted => "webhook.deleted",
+    BackchannelLogoutDelivered => "logout.backchannel_delivered",
+    BackchannelLogoutFailed => "logout.backchannel_failed",
 }
 
 /// What an event is about.

@@ -131,6 +131,12 @@ pub enum AdminCommand {
         /// Take only pushed authorization requests (RFC 9126) from this client at the authorization endpoint.
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// Where logout tokens are POSTed when a session of this client ends (Back-Channel Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// The client needs the session id (`sid`) in its logout tokens.
+        #[arg(long)]
+        backchannel_logout_session_required: bool,
         /// Print one JSON object with client_id and client_secret.
         #[arg(long)]
         json: bool,
@@ -293,6 +299,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             resource_server,
             initiate_login_uri,
             require_pushed_authorization_requests,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             json,
         }) => {
             let spec = ClientSpec {
@@ -308,6 +316,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 resource_server,
                 initiate_login_uri,
                 require_pushed_authorization_requests,
+                backchannel_logout_uri,
+                backchannel_logout_session_required,
                 is_active: None,
             };
             let state = AppState::build(config, clock).await?;

@@ -1,6 +1,7 @@
 //! Typed configuration, loaded once: built-in defaults, then `tessera.toml`, then `TESSERA_*` variables.
 
 mod apps;
+mod backchannel;
 mod channels;
 mod compat;
 mod dpop;
@@ -17,6 +18,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use apps::{AccessMode, AppsConfig, ContactChannel, LoginMethod};
+pub use backchannel::BackchannelLogoutConfig;
 pub use channels::{
     CaptchaConfig, CaptchaProvider, EmailConfig, EmailTransport, MfaConfig, OtpConfig, SmsConfig, SmsProvider, SmtpTls,
 };
@@ -59,6 +61,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Sender-constrained tokens (RFC 9449).
     pub dpop: DpopConfig,
+    /// Logout tokens sent to clients' back-channel logout URIs.
+    pub backchannel_logout: BackchannelLogoutConfig,
     /// Encrypts signing keys at rest (`TESSERA_SECRET_KEY`).
     pub secret_key: Option<Secret>,
     /// E-mail of the administrator created at first start (`TESSERA_BOOTSTRAP_ADMIN_EMAIL`).

@@ -237,7 +237,8 @@ fn listen_for_changes(state: &Arc<AppState>) -> Result<(), StartError> {
 }
 
 /// Background upkeep: re-read the signing keys (so a rotation made elsewhere — the CLI, another instance —
-/// is seen), delete rows past their retention, send webhooks' deliveries, and give idle memory back to the system.
+/// is seen), delete rows past their retention, send webhooks' deliveries and back-channel logout tokens, and give
+/// idle memory back to the system.
 fn spawn_maintenance(state: Arc<AppState>) {
     let key_interval = Duration::from_secs(state.config.keys.reload_interval_secs.max(1));
     let keys = state.clone();
@@ -260,6 +261,16 @@ fn spawn_maintenance(state: Arc<AppState>) {
             async move { deliver_webhooks(&state).await }
         });
     }
+    if state.config.backchannel_logout.enabled {
+        let backchannel = state.clone();
+        spawn_every(
+            Duration::from_secs(state.config.backchannel_logout.interval_secs),
+            move || {
+                let state = backchannel.clone();
+                async move { deliver_logout_tokens(&state).await }
+            },
+        );
+    }
     spawn_every(Duration::from_secs(5), move || {
         state.auth.credentials.release_idle_memory(Duration::from_secs(10));
         state.apps.limiter().prune(state.clock.now_millis());
@@ -273,6 +284,15 @@ async fn deliver_webhooks(state: &AppState) {
         Ok(run) if run != crate::webhooks::Run::default() => tracing::debug!(?run, "webhook deliveries"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "sending webhook deliveries failed; trying again later"),
+    }
+}
+
+/// Sends the back-channel logout tokens that are due (see `oidc::backchannel::BackchannelSender::deliver_due`).
+async fn deliver_logout_tokens(state: &AppState) {
+    match state.backchannel.deliver_due(state.clock.now()).await {
+        Ok(run) if run != crate::oidc::backchannel::Run::default() => tracing::debug!(?run, "back-channel logouts"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "sending back-channel logout tokens failed; trying again later"),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::federation::Federation;
 use crate::metrics::{Metrics, Reading};
 use crate::notify::{Captcha, Mailer, Notifier, SmsSender};
+use crate::oidc::backchannel::BackchannelSender;
 use crate::oidc::{OidcService, discovery};
 use crate::store::Database;
 use crate::tokens::keyring::{KeyRing, KeyRingError};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Applications' webhooks of audit events, and their sender.
     pub webhooks: Arc<Webhooks>,
+    /// The sender of back-channel logout tokens.
+    pub backchannel: Arc<BackchannelSender>,
 }
 
 /// Why the services could not be built.
@@ -116,6 +119,10 @@ impl AppState {
                     profile.as_str()
                 ))
             })?;
+        let backchannel = Arc::new(
+            BackchannelSender::new(&config, db.clone(), id_tokens.clone())
+                .map_err(|e| StartError::Other(format!("back-channel logout client: {e}")))?,
+        );
         let oidc = OidcService::new(&config, db.clone(), &auth, tokens, id_tokens, apps.limiter().clone());
         let federation =
             Federation::new(&config, db.clone(), apps.clone()).map_err(|e| StartError::Other(e.to_string()))?;
@@ -125,6 +132,7 @@ impl AppState {
         );
         Ok(Self {
             webhooks,
+            backchannel,
             discovery: Bytes::from(discovery::document(config.issuer(), config.oauth.dynamic_registration)),
             config: Arc::new(config),
             clock,

@@ -5,6 +5,7 @@ use super::{ADMIN_SCOPE, AccountError, Accounts, AuthError, Credential, Principa
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::error::FieldError;
+use crate::store::backchannel_logouts::Ended;
 use crate::store::users::{self, KeptSignIn, User};
 
 /// The most accounts one page of [`Accounts::search`] holds.
@@ -191,6 +192,11 @@ impl Accounts {
     /// Ends every sign-in of `user`: token families, browser sessions and private tokens. Returns how many
     /// token families and browser sessions ended.
     pub async fn end_all_sign_ins(&self, user: &User, now: UnixTime) -> Result<usize, AuthError> {
+        let everything = Ended::User {
+            user_id: user.id.clone(),
+            keep: None,
+        };
+        super::backchannel::owe_logout_tokens(&self.db, everything, now).await?;
         let ended = users::end_all_sign_ins(&self.db, user.id.clone(), "revoked_by_administrator", now).await?;
         tracing::info!(user_id = %user.id, ended, "every sign-in ended");
         let event = Event::new(Kind::SessionsRevoked)

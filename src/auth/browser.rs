@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::{AuthError, Sessions};
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
+use crate::store::backchannel_logouts::Ended;
 use crate::store::browser_sessions::{self, BrowserSessionRow};
 use crate::store::sessions;
 use crate::store::users::User;
@@ -125,8 +126,11 @@ impl Sessions {
 
     /// Ends a browser session and revokes the grants made in it, except offline ones.
     pub async fn end_browser_session(&self, session_id: &str, now: UnixTime) -> Result<(), AuthError> {
-        browser_sessions::revoke(&self.db, session_id.to_owned(), now).await?;
+        let was_live = browser_sessions::revoke(&self.db, session_id.to_owned(), now).await?;
         let families = sessions::revoke_for_browser_session(&self.db, session_id.to_owned(), "logout", now).await?;
+        if was_live {
+            super::backchannel::owe_logout_tokens(&self.db, Ended::BrowserSession(session_id.to_owned()), now).await?;
+        }
         tracing::info!(%session_id, families, "browser session ended");
         audit::record(
             &self.db,

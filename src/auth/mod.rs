@@ -5,6 +5,7 @@
 
 mod access;
 mod account;
+mod backchannel;
 mod bearer;
 mod browser;
 mod error;

@@ -2,9 +2,11 @@
 //! sessions and token families (REST sign-ins and OAuth grants), one ended at a time or every one but the
 //! browser in use. Each end is an audit event.
 
+use super::backchannel::owe_logout_tokens;
 use super::{AuthError, BrowserSession, SessionError, Sessions};
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
+use crate::store::backchannel_logouts::Ended;
 use crate::store::browser_sessions;
 use crate::store::sessions;
 
@@ -124,6 +126,7 @@ impl Sessions {
                 if !browser_sessions::revoke_of_user(&self.db, user_id, id.to_owned(), now).await? {
                     return Err(SessionError::UnknownSignIn.into());
                 }
+                owe_logout_tokens(&self.db, Ended::BrowserSession(id.to_owned()), now).await?;
                 sessions::revoke_for_browser_session(&self.db, id.to_owned(), REASON, now).await?
             }
             SignInKind::Family => {
@@ -150,6 +153,11 @@ impl Sessions {
     /// Ends every sign-in of `current`'s account but `current` itself and the grants made in it.
     pub async fn end_other_sign_ins(&self, current: &BrowserSession, now: UnixTime) -> Result<OthersEnded, AuthError> {
         let user_id = current.user.id.clone();
+        let ended = Ended::User {
+            user_id: user_id.clone(),
+            keep: Some(current.id.clone()),
+        };
+        owe_logout_tokens(&self.db, ended, now).await?;
         let browsers =
             browser_sessions::revoke_others_of_user(&self.db, user_id.clone(), current.id.clone(), now).await?;
         let families =

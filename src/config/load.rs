@@ -140,6 +140,7 @@ impl Config {
         self.federation.validate()?;
         self.metrics.validate(&self.server.bind)?;
         self.webhooks.validate()?;
+        self.backchannel_logout.validate()?;
         if self.login.max_failed_attempts < 1 || self.login.lockout_secs < 1 {
             return Err(invalid(
                 "login.max_failed_attempts",

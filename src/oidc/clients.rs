@@ -111,6 +111,10 @@ pub struct Client {
     pub initiate_login_uri: Option<String>,
     /// RFC 9126 §6: the authorization endpoint takes only pushed requests (`request_uri`) from this client.
     pub require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0 §2.2: where this client takes logout tokens.
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -154,6 +158,8 @@ impl Client {
             resource_server: row.resource_server,
             initiate_login_uri: row.initiate_login_uri,
             require_pushed_authorization_requests: row.require_pushed_authorization_requests,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -181,6 +187,8 @@ impl Client {
             resource_server: self.resource_server,
             initiate_login_uri: self.initiate_login_uri.clone(),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,

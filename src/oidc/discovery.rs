@@ -64,7 +64,9 @@ struct Metadata<'a> {
     ui_locales_supported: [&'static str; 1],
     acr_values_supported: [&'static str; 2],
     frontchannel_logout_supported: bool,
+    /// Back-Channel Logout 1.0 §2.1: logout tokens are sent, with `sid`.
     backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
     /// RFC 9449 §5.1: the algorithms DPoP proofs may be signed with.
     dpop_signing_alg_values_supported: [&'static str; crate::tokens::dpop::SIGNING_ALGS.len()],
 }
@@ -128,7 +130,8 @@ pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
         ui_locales_supported: ["en"],
         acr_values_supported: [crate::auth::SINGLE_FACTOR_ACR, crate::auth::MULTI_FACTOR_ACR],
         frontchannel_logout_supported: false,
-        backchannel_logout_supported: false,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
         dpop_signing_alg_values_supported: crate::tokens::dpop::SIGNING_ALGS,
     };
     serde_json::to_vec(&metadata).unwrap_or_default()

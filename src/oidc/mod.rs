@@ -6,6 +6,7 @@
 
 pub mod access_link;
 pub mod authorize;
+pub mod backchannel;
 pub mod clients;
 mod consents;
 pub mod device;

@@ -35,6 +35,10 @@ pub struct ClientRow {
     pub initiate_login_uri: Option<String>,
     /// RFC 9126 §6: the authorization endpoint takes only pushed requests from this client.
     pub require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed.
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Stores a new client.

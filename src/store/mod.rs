@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit_events;
 pub mod authorization_codes;
 pub mod authorization_requests;
+pub mod backchannel_logouts;
 pub mod browser_sessions;
 pub mod changes;
 pub mod client_registrations;

@@ -18,8 +18,9 @@ const PRUNE_LOCK_ID: i64 = 0x7e55_e7a2;
 use crate::clock::UnixTime;
 
 /// Deletes rows dead since before `cutoff` (revoked-token markers as soon as their token expired, at `now`),
-/// guests made before `guest_cutoff` that hold no live session, webhook deliveries finished before `cutoff`,
-/// audit events older than `audit_cutoff`, and DPoP proofs' replay markers once their proof is too old (at `now`).
+/// guests made before `guest_cutoff` that hold no live session, webhook deliveries and back-channel logout tokens
+/// finished before `cutoff`, audit events older than `audit_cutoff`, and DPoP proofs' replay markers once their
+/// proof is too old (at `now`).
 /// Returns how many rows went.
 pub async fn prune(
     db: &Database,
@@ -193,6 +194,9 @@ pub async fn prune(
                 .load(conn)?;
             rows +=
                 diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids))).execute(conn)?;
+
+            // Logout tokens that were delivered or given up on.
+            rows += super::backchannel_logouts::prune_on(conn, cutoff, limit)?;
 
             let ids: Vec<String> = audit_events::table
                 .select(audit_events::id)

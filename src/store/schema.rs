@@ -121,6 +121,8 @@ diesel::table! {
         resource_server -> Bool,
         initiate_login_uri -> Nullable<Text>,
         require_pushed_authorization_requests -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -449,6 +451,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    backchannel_logouts (id) {
+        id -> Text,
+        client_id -> Text,
+        sub -> Text,
+        sid -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        leased_until -> Nullable<BigInt>,
+        lease -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        delivered_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -461,6 +480,7 @@ diesel::joinable!(api_keys -> applications (application_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(webhooks -> applications (application_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(backchannel_logouts -> oauth_clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     signing_keys,
@@ -492,4 +512,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     registration_tokens,
     client_registrations,
+    backchannel_logouts,
 );

@@ -1,5 +1,5 @@
 //! ID tokens (OpenID Connect Core §2): RS256 JWTs for the client, and checking them again when a client
-//! sends one back as `id_token_hint`.
+//! sends one back as `id_token_hint`; and logout tokens (Back-Channel Logout 1.0 §2.4), signed the same way.
 
 use std::sync::Arc;
 
@@ -14,6 +14,27 @@ use crate::clock::UnixTime;
 
 /// The `typ` header of ID tokens.
 pub const ID_TOKEN_TYPE: &str = "JWT";
+
+/// The `typ` header of logout tokens (Back-Channel Logout 1.0 §2.4).
+pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
+/// The one event a logout token carries (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// How long a logout token is valid: it is signed afresh at each attempt to send it.
+pub const LOGOUT_TOKEN_TTL: i64 = 120;
+
+/// The claims of a logout token (Back-Channel Logout 1.0 §2.4): never a `nonce`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogoutClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    pub events: serde_json::Value,
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
 
 /// The claims of an ID token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -87,6 +108,28 @@ impl IdTokens {
             at_hash: facts.access_token.map(at_hash),
         };
         jwt::sign(self.keys.current().signer(now)?, ID_TOKEN_TYPE, &claims)
+    }
+
+    /// Signs a logout token telling `client_id` that `subject`'s session `sid` (every session of `subject`,
+    /// without one) ended (Back-Channel Logout 1.0 §2.4).
+    pub fn logout_token(
+        &self,
+        client_id: &str,
+        subject: &str,
+        sid: Option<&str>,
+        now: UnixTime,
+    ) -> Result<String, TokenError> {
+        let claims = LogoutClaims {
+            iss: self.issuer.clone(),
+            aud: client_id.to_owned(),
+            iat: now,
+            exp: now + LOGOUT_TOKEN_TTL,
+            jti: super::opaque::random_id(),
+            events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+            sub: subject.to_owned(),
+            sid: sid.map(str::to_owned),
+        };
+        jwt::sign(self.keys.current().signer(now)?, LOGOUT_TOKEN_TYPE, &claims)
     }
 
     /// Checks an ID token this issuer signed, whether or not it has expired (OIDC Core §3.1.2.1

@@ -20,6 +20,7 @@ mod admin_clients;
 mod applications;
 mod audit;
 mod authorize;
+mod backchannel_logout;
 mod bad_input;
 mod bearer;
 mod bench_seed;

@@ -37,6 +37,12 @@ pub struct ClientRequest {
     /// to `/oauth2/par`.
     #[serde(default)]
     require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0: where logout tokens are POSTed when a session of this client ends (https, or
+    /// http on a loopback address; no fragment).
+    backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0: the client needs `sid` in its logout tokens.
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
     is_active: Option<bool>,
 }
 
@@ -55,6 +61,8 @@ impl From<ClientRequest> for ClientSpec {
             resource_server: request.resource_server,
             initiate_login_uri: request.initiate_login_uri,
             require_pushed_authorization_requests: request.require_pushed_authorization_requests,
+            backchannel_logout_uri: request.backchannel_logout_uri,
+            backchannel_logout_session_required: request.backchannel_logout_session_required,
             is_active: request.is_active,
         }
     }
@@ -79,6 +87,10 @@ pub struct ClientBody {
     initiate_login_uri: Option<String>,
     /// RFC 9126 §6: only pushed authorization requests are taken from this client.
     require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0: where logout tokens are POSTed.
+    backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0: the client needs `sid` in its logout tokens.
+    backchannel_logout_session_required: bool,
     is_active: bool,
     created_at: String,
     updated_at: String,
@@ -103,6 +115,8 @@ impl ClientBody {
             resource_server: client.resource_server,
             initiate_login_uri: client.initiate_login_uri,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            backchannel_logout_uri: client.backchannel_logout_uri,
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
             is_active: client.is_active,
         }
     }

@@ -37,6 +37,9 @@ pub struct ClientForm {
     first_party: Option<String>,
     resource_server: Option<String>,
     require_par: Option<String>,
+    #[serde(default)]
+    backchannel_logout_uri: String,
+    backchannel_session_required: Option<String>,
     public: Option<String>,
     active: Option<String>,
 }
@@ -53,6 +56,8 @@ struct FormView {
     first_party: bool,
     resource_server: bool,
     require_par: bool,
+    backchannel_logout_uri: String,
+    backchannel_session_required: bool,
     public: bool,
     active: bool,
 }
@@ -78,6 +83,8 @@ impl From<&ClientForm> for FormView {
             first_party: form.first_party.is_some(),
             resource_server: form.resource_server.is_some(),
             require_par: form.require_par.is_some(),
+            backchannel_logout_uri: form.backchannel_logout_uri.clone(),
+            backchannel_session_required: form.backchannel_session_required.is_some(),
             public: form.public.is_some(),
             active: form.active.is_some(),
         }
@@ -97,6 +104,8 @@ impl From<&Client> for FormView {
             first_party: client.first_party,
             resource_server: client.resource_server,
             require_par: client.require_pushed_authorization_requests,
+            backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
+            backchannel_session_required: client.backchannel_logout_session_required,
             public: client.is_public(),
             active: client.is_active,
         }
@@ -136,6 +145,7 @@ impl ClientForm {
     fn spec(&self, application: String, public: bool, active: bool) -> ClientSpec {
         let scopes: Vec<String> = self.scopes.split_whitespace().map(str::to_owned).collect();
         let initiate = self.initiate_login_uri.trim();
+        let backchannel = self.backchannel_logout_uri.trim();
         ClientSpec {
             application: Some(application),
             name: Some(self.name.clone()),
@@ -149,6 +159,8 @@ impl ClientForm {
             resource_server: self.resource_server.is_some(),
             initiate_login_uri: (!initiate.is_empty()).then(|| initiate.to_owned()),
             require_pushed_authorization_requests: self.require_par.is_some(),
+            backchannel_logout_uri: (!backchannel.is_empty()).then(|| backchannel.to_owned()),
+            backchannel_logout_session_required: self.backchannel_session_required.is_some(),
             is_active: Some(active),
         }
     }

@@ -40,6 +40,10 @@ pub struct ClientSpec {
     pub initiate_login_uri: Option<String>,
     /// RFC 9126 §6: refuse authorization requests that were not pushed first.
     pub require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http on a loopback address).
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
     pub is_active: Option<bool>,
 }
 
@@ -70,6 +74,12 @@ pub(super) fn validate(
         && let Some(why) = redirect_uri::registration_problem(uri)
     {
         problem("initiate_login_uri", format!("{uri:?} {why}"));
+    }
+    // Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment; https, or http on a loopback address.
+    if let Some(uri) = &spec.backchannel_logout_uri
+        && let Some(why) = redirect_uri::registration_problem(uri)
+    {
+        problem("backchannel_logout_uri", format!("{uri:?} {why}"));
     }
     let default_grants = if spec.resource_server {
         Vec::new()
@@ -152,6 +162,8 @@ pub(super) fn validate(
         resource_server: spec.resource_server,
         initiate_login_uri: spec.initiate_login_uri,
         require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
+        backchannel_logout_uri: spec.backchannel_logout_uri,
+        backchannel_logout_session_required: spec.backchannel_logout_session_required,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,
