@@ -20,11 +20,23 @@ pub(crate) const RP_ID: &str = "localhost";
 /// A server whose issuer is `http://localhost:<port>` (WebAuthn needs a domain), whose default application
 /// accepts `methods`.
 pub(crate) async fn passkey_app(methods: Vec<LoginMethod>) -> TestApp {
-    TestApp::spawn_with(|config| {
+    let app = TestApp::spawn_with(|config| {
         config.server.issuer = config.server.issuer.replace("127.0.0.1", RP_ID);
-        config.apps.default_login_methods = methods;
     })
-    .await
+    .await;
+    let default = app.state.apps.get(tessera::apps::DEFAULT_SLUG).await.unwrap();
+    let admin = app.admin_login().await;
+    let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/admin/apps/{}", default.id)))
+        .bearer_auth(&admin.access)
+        .json(&json!({"login_methods": names}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+    app
 }
 
 async fn app_with_passkeys() -> TestApp {
@@ -164,7 +176,12 @@ async fn passkeys_are_registered_from_the_account_pages_named_and_listed() {
 
     browser.add_passkey(&app, "Laptop").await;
     let second = browser.add_passkey(&app, "  Phone  ").await;
-    let page = browser.get("/account/security/passkeys").await.text().await.unwrap();
+    let page = browser
+        .get("/account/security/passkeys?done=added")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("The passkey was added"), "{page}");
     assert!(page.contains(">Laptop<") && page.contains(">Phone<"), "{page}");
     assert_eq!(
@@ -465,14 +482,11 @@ async fn an_application_that_does_not_accept_passkeys_refuses_them() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // An issuer that is an IP address has no passkeys at all.
-    let plain = TestApp::spawn_with(|config| {
-        config.apps.default_login_methods = vec![LoginMethod::Password, LoginMethod::Passkey];
-    })
-    .await;
+    let plain = TestApp::spawn().await;
     let (_, browser) = signed_in(&plain, "bob").await;
     let page = browser.get("/account/security/passkeys").await.text().await.unwrap();
     assert!(page.contains("cannot use passkeys"), "{page}");
-    let csrf = hidden(&page, "csrf").unwrap();
+    let csrf = browser.csrf_of("/account/security").await;
     let response = browser
         .post_fields("/account/security/passkeys/options", &[("csrf", &csrf)])
         .await;
