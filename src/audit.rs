@@ -79,6 +79,8 @@ kinds! {
     RecoveryCodesGenerated => "factor.recovery_codes_generated",
     PinSet => "factor.pin_set",
     PinRemoved => "factor.pin_removed",
+    PasskeyAdded => "passkey.added",
+    PasskeyRemoved => "passkey.removed",
     PrivateTokenCreated => "private_token.created",
     PrivateTokenRotated => "private_token.rotated",
     PrivateTokenRevoked => "private_token.revoked",

@@ -54,6 +54,12 @@ impl AccessPolicy {
         self.accepts(LoginMethod::Password) || self.access_mode == AccessMode::Open
     }
 
+    /// Whether people sign in here with a passkey alone: a login method, or — like the password — in an open
+    /// application, for people with accounts.
+    pub fn accepts_passkey(&self) -> bool {
+        self.accepts(LoginMethod::Passkey) || self.access_mode == AccessMode::Open
+    }
+
     pub(super) fn stored_methods(&self) -> String {
         join(self.login_methods.iter().map(|m| m.as_str()))
     }
@@ -154,7 +160,7 @@ pub(super) fn resolve(
             &names,
             LoginMethod::parse,
             "login_methods",
-            "password, email_code, sms_code, external",
+            "password, email_code, sms_code, external, passkey",
             &mut problem,
         ),
         // A guest needs no method: an application that becomes open drops its methods, and one that stops
@@ -242,7 +248,7 @@ pub(super) fn resolve(
     }
     for method in &login_methods {
         let needs = match method {
-            LoginMethod::Password => None,
+            LoginMethod::Password | LoginMethod::Passkey => None,
             LoginMethod::EmailCode => Some(ContactChannel::Email),
             LoginMethod::SmsCode => Some(ContactChannel::Sms),
             LoginMethod::External => None,

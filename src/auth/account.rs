@@ -174,8 +174,9 @@ impl Accounts {
         Ok(User { scopes, ..user })
     }
 
-    /// Takes away `user`'s second factors — authenticator app, recovery codes, PIN, and the phone when the
-    /// account has an e-mail address to sign in with instead — and lifts a lock-out, for a person who lost them.
+    /// Takes away `user`'s second factors — authenticator app, recovery codes, passkeys, PIN, and the phone when
+    /// the account has an e-mail address to sign in with instead — and lifts a lock-out, for a person who lost
+    /// them.
     pub async fn reset_factors(&self, user: &User, now: UnixTime) -> Result<(), AuthError> {
         let phone = user.phone.is_some() && user.email.is_some();
         if !users::reset_factors(&self.db, user.id.clone(), phone, now).await? {

@@ -123,6 +123,10 @@ pub enum FactorError {
     TotpNotPending,
     #[error("the {0} is already verified")]
     AlreadyVerified(&'static str),
+    /// A passkey's answer was not accepted: an unknown credential, a challenge unknown, spent, expired or
+    /// another browser's, a wrong signature, origin or counter, no user verification.
+    #[error("the passkey was not accepted")]
+    PasskeyRefused,
 }
 
 /// An application's access policy: what `Access` refuses.

@@ -138,6 +138,8 @@ pub struct SecondFactors {
     /// Seals authenticator seeds at rest.
     secret_key: Option<Secret>,
     credentials: Arc<Credentials>,
+    /// The WebAuthn relying party of passkeys; none when the issuer's host is not a domain.
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// Accounts: sign-up, administrators' accounts, disabling, password changes, guests, invitations.
@@ -230,6 +232,7 @@ impl Auth {
             limiter: limiter.clone(),
             secret_key: config.secret_key.clone(),
             credentials: credentials.clone(),
+            webauthn: mfa::relying_party(config.issuer(), &config.mfa.issuer_name).map(Arc::new),
         });
         let accounts = Arc::new(Accounts {
             db: db.clone(),

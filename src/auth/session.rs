@@ -80,6 +80,23 @@ impl Authentication {
         }
     }
 
+    /// A passkey alone, as the first factor, with the methods its authenticator reported (`hwk`/`swk`, and
+    /// `user` when it verified the user). A passkey with user verification is two factors in one — the device
+    /// and the PIN or biometric that unlocked it — so it records `mfa` and `acr` `2`; without, it is one.
+    pub fn passkey(methods: &str) -> Self {
+        if methods.split_whitespace().any(|m| m == "user") {
+            Self {
+                amr: format!("{methods} mfa"),
+                acr: MULTI_FACTOR_ACR,
+            }
+        } else {
+            Self {
+                amr: methods.to_owned(),
+                acr: SINGLE_FACTOR_ACR,
+            }
+        }
+    }
+
     /// What a sign-in flow recorded (`amr`, space-separated).
     pub(super) fn from_flow(amr: &str) -> Self {
         let mut how = Self {

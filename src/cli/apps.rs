@@ -12,7 +12,8 @@ pub struct PolicyArgs {
     /// Who may enter: open (guests), registration, or invite_only.
     #[arg(long)]
     access_mode: Option<String>,
-    /// How people sign in (repeatable): password, email_code, sms_code, external. `--login-method none` for none.
+    /// How people sign in (repeatable): password, email_code, sms_code, external, passkey. `--login-method none`
+    /// for none.
     #[arg(long = "login-method")]
     login_methods: Vec<String>,
     /// The proof of contact registration needs (repeatable): email, sms. `--verification-channel none` for

@@ -70,6 +70,8 @@ pub enum LoginMethod {
     SmsCode,
     /// An upstream OpenID provider (Google, or any OpenID Connect provider), per application.
     External,
+    /// A passkey alone (WebAuthn, a discoverable credential with user verification).
+    Passkey,
 }
 
 /// A way to reach a person: an e-mail address, or a phone number (by text message).
@@ -104,13 +106,20 @@ impl LoginMethod {
             Self::EmailCode => "email_code",
             Self::SmsCode => "sms_code",
             Self::External => "external",
+            Self::Passkey => "passkey",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Password, Self::EmailCode, Self::SmsCode, Self::External]
-            .into_iter()
-            .find(|m| m.as_str() == text)
+        [
+            Self::Password,
+            Self::EmailCode,
+            Self::SmsCode,
+            Self::External,
+            Self::Passkey,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == text)
     }
 }
 

@@ -185,7 +185,7 @@ impl Config {
         let email = self.email.transport != EmailTransport::None;
         let sms = self.sms.provider != SmsProvider::None;
         let methods_reachable = apps.default_login_methods.iter().all(|m| match m {
-            LoginMethod::Password => true,
+            LoginMethod::Password | LoginMethod::Passkey => true,
             LoginMethod::EmailCode => email,
             LoginMethod::SmsCode => sms,
             // Each application names its own providers.

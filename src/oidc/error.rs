@@ -248,7 +248,8 @@ impl From<AuthError> for OAuthError {
                 | F::OtpRateLimited(_)
                 | F::TotpAlreadyEnabled
                 | F::TotpNotPending
-                | F::AlreadyVerified(_),
+                | F::AlreadyVerified(_)
+                | F::PasskeyRefused,
             )
             | A::Access(Ac::MethodNotAllowed(_) | Ac::GuestsNotAllowed | Ac::GuestAccount)
             | A::Validation(_)

@@ -21,6 +21,7 @@ pub mod invitations;
 pub mod members;
 mod migrate;
 pub mod one_time_codes;
+pub mod passkeys;
 mod pool;
 pub mod private_tokens;
 pub mod prune;

@@ -469,6 +469,31 @@ diesel::table! {
 }
 
 diesel::joinable!(external_identities -> users (user_id));
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (id) {
+        id -> Text,
+        purpose -> Text,
+        browser_binding -> Text,
+        user_id -> Nullable<Text>,
+        flow_id -> Nullable<Text>,
+        state -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(application_members -> users (user_id));
 diesel::joinable!(application_members -> applications (application_id));
 diesel::joinable!(invitations -> applications (application_id));
@@ -481,6 +506,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(webhooks -> applications (application_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(backchannel_logouts -> oauth_clients (client_id));
+diesel::joinable!(passkeys -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     signing_keys,
@@ -513,4 +539,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     registration_tokens,
     client_registrations,
     backchannel_logouts,
+    passkeys,
+    passkey_ceremonies,
 );

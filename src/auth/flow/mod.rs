@@ -10,6 +10,7 @@ mod code;
 mod external;
 mod external_api;
 mod link_api;
+mod passkey;
 mod reproof;
 mod rest;
 mod second_factor;
@@ -453,6 +454,7 @@ fn first_factor(how: &Authentication) -> &'static str {
         Some(super::session::PASSWORD_AMR) => "password",
         Some(super::session::EMAIL_CODE_AMR | super::session::SMS_CODE_AMR) => "sign_in_code",
         Some(external::FEDERATED_AMR) => "external",
+        Some("hwk" | "swk") => "passkey",
         Some(_) => "other",
     }
 }

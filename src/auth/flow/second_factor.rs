@@ -94,7 +94,7 @@ impl SignIn {
     }
 
     /// The second factors a flow's step may be completed with: not the channel its first factor used.
-    async fn flow_factors(&self, flow: &LiveFlow) -> Result<Vec<Method>, AuthError> {
+    pub(super) async fn flow_factors(&self, flow: &LiveFlow) -> Result<Vec<Method>, AuthError> {
         let first = Authentication::from_flow(&flow.row.amr);
         self.factors.second_factors_after(flow.account()?, &first).await
     }

@@ -5,13 +5,16 @@
 
 pub(super) mod codes;
 mod contact;
+pub(super) mod passkey;
 mod totp;
 
 pub use codes::{Channel, SentCode, mask_email};
+pub use passkey::{PasskeyChallenge, PasskeyInfo, relying_party};
 pub use totp::TotpEnrollment;
 
 use super::{
-    AuthError, Authentication, BrowserSession, CredentialError, Origin, Principal, PrivateTokenError, SecondFactors,
+    AuthError, Authentication, BrowserSession, CredentialError, FactorError, Origin, Principal, PrivateTokenError,
+    SecondFactors,
 };
 use crate::clock::UnixTime;
 use crate::store::totp_factors;
@@ -22,17 +25,20 @@ use codes::{CodePurpose, CodeRequest};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Totp,
+    /// One of the account's passkeys (WebAuthn), through the browser's own ceremony rather than a typed code.
+    Passkey,
     Sms,
     Email,
     RecoveryCode,
 }
 
 impl Method {
-    pub const ALL: [Self; 4] = [Self::Totp, Self::Sms, Self::Email, Self::RecoveryCode];
+    pub const ALL: [Self; 5] = [Self::Totp, Self::Passkey, Self::Sms, Self::Email, Self::RecoveryCode];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Totp => "totp",
+            Self::Passkey => "passkey",
             Self::Sms => "sms",
             Self::Email => "email",
             Self::RecoveryCode => "recovery_code",
@@ -44,10 +50,11 @@ impl Method {
     }
 
     /// The RFC 8176 method a sign-in with this factor records: `sms` for a code by text message, `otp` for
-    /// every other one-time password.
+    /// every other one-time password (a passkey records what its authenticator reported instead).
     pub(in crate::auth) fn amr(self) -> &'static str {
         match self {
             Self::Sms => "sms",
+            Self::Passkey => "hwk",
             Self::Totp | Self::Email | Self::RecoveryCode => "otp",
         }
     }
@@ -91,7 +98,8 @@ impl SecondFactors {
             .await?
             .is_some_and(|factor| factor.confirmed_at.is_some());
         let sms = user.phone.is_some() && self.notify.sms.is_enabled() && !used(super::SMS_CODE_AMR);
-        let needed = totp || sms || self.policy.required;
+        let passkey = self.has_passkey(user).await? && !used("hwk") && !used("swk");
+        let needed = totp || sms || passkey || self.policy.required;
         let email = needed
             && self.notify.email.is_enabled()
             && user.email.is_some()
@@ -101,6 +109,7 @@ impl SecondFactors {
             .into_iter()
             .filter(|method| match method {
                 Method::Totp | Method::RecoveryCode => totp,
+                Method::Passkey => passkey,
                 Method::Sms => sms,
                 Method::Email => email,
             })
@@ -149,6 +158,8 @@ impl SecondFactors {
         match method {
             Method::Totp => self.check_totp(user, code, now).await,
             Method::RecoveryCode => self.use_recovery_code(user, code, now).await,
+            // A passkey answers its own ceremony (`SignIn::complete_passkey_second_factor`), never a code.
+            Method::Passkey => Err(FactorError::MethodUnavailable(method.as_str()).into()),
             Method::Sms | Method::Email => {
                 let channel = if method == Method::Sms {
                     Channel::Sms

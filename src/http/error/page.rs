@@ -142,6 +142,14 @@ impl From<crate::auth::AuthError> for PageError {
                 Self::forbidden("This application asks for a proven address or number first. Please sign in again.")
             }
             A::Access(Ac::GuestAccount) => Self::forbidden("A guest cannot do this. Please register first."),
+            A::Factor(F::PasskeyRefused) => Self::with_status(
+                StatusCode::UNAUTHORIZED,
+                "The passkey was not accepted. Please go back and try again.",
+            ),
+            A::Factor(F::MethodUnavailable(_)) => Self::with_status(
+                StatusCode::NOT_FOUND,
+                "This way of signing in is not available for this account, or on this server.",
+            ),
             A::Flow(Fl::SecondFactorUnavailable) => Self::forbidden(
                 "Every sign-in here needs a second factor, and this account has none besides the code. Please sign in with your password.",
             ),
@@ -188,13 +196,7 @@ impl From<crate::auth::AuthError> for PageError {
             )
             | A::PrivateToken(P::UnknownToken | P::ScopeNotHeld(_))
             | A::Flow(Fl::MfaTokenInvalid | Fl::CodeExpired)
-            | A::Factor(
-                F::InvalidCode
-                | F::MethodUnavailable(_)
-                | F::TotpAlreadyEnabled
-                | F::TotpNotPending
-                | F::AlreadyVerified(_),
-            )
+            | A::Factor(F::InvalidCode | F::TotpAlreadyEnabled | F::TotpNotPending | F::AlreadyVerified(_))
             | A::Internal(_)
             | A::Token(_)
             | A::Dpop(_)

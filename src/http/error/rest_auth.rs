@@ -164,6 +164,11 @@ impl From<FactorError> for ApiError {
                 "already_verified",
                 format!("The {what} is already verified."),
             ),
+            FactorError::PasskeyRefused => Self::new(
+                S::UNAUTHORIZED,
+                "passkey_refused",
+                "The passkey was not accepted; start again with new options.",
+            ),
         }
     }
 }

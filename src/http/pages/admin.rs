@@ -271,6 +271,7 @@ fn factor_name(method: Method) -> &'static str {
     match method {
         Method::Totp => "authenticator app",
         Method::RecoveryCode => "recovery codes",
+        Method::Passkey => "passkeys",
         Method::Sms => "text message",
         Method::Email => "e-mail code",
     }

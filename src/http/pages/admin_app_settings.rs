@@ -30,6 +30,7 @@ pub struct SettingsForm {
     method_email_code: Option<String>,
     method_sms_code: Option<String>,
     method_external: Option<String>,
+    method_passkey: Option<String>,
     channel_email: Option<String>,
     channel_sms: Option<String>,
     #[serde(default)]
@@ -78,6 +79,7 @@ impl SettingsForm {
                     (&self.method_email_code, "email_code"),
                     (&self.method_sms_code, "sms_code"),
                     (&self.method_external, "external"),
+                    (&self.method_passkey, "passkey"),
                 ])),
                 verification_channels: Some(checked(&[(&self.channel_email, "email"), (&self.channel_sms, "sms")])),
                 code_ttl_secs: number("code_ttl_secs", &self.code_ttl_secs, &mut errors),

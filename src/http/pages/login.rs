@@ -40,6 +40,8 @@ struct LoginPage<'a> {
     /// The upstream providers offered, as links that start a round trip.
     providers: Vec<ProviderLink<'a>>,
     captcha: Option<Widget>,
+    /// The passkey button is offered (shown by the script where the browser can use it).
+    passkey: bool,
 }
 
 struct ProviderLink<'a> {
@@ -178,6 +180,9 @@ pub(super) fn refused(error: AuthError) -> Result<(StatusCode, &'static str), Pa
             StatusCode::FORBIDDEN,
             "This application does not accept this way of signing in.",
         ),
+        AuthError::Factor(FactorError::PasskeyRefused) => {
+            (super::passkey::REFUSED_STATUS, super::passkey::REFUSED_MESSAGE)
+        }
         AuthError::Factor(FactorError::OtpRateLimited(_)) => (
             StatusCode::TOO_MANY_REQUESTS,
             "A code was sent a moment ago. Please wait a little, then ask again.",
@@ -247,9 +252,15 @@ impl LoginView<'_> {
             code_label,
             providers: provider_links(context),
             captcha: captcha.clone(),
+            passkey: policy.accepts_passkey() && state.auth.factors.passkeys_enabled(),
         };
         let body = page.render()?;
-        Ok(Rendered(page_with_captcha(status, captcha.as_ref()), body))
+        let response = if page.passkey {
+            super::page_with_passkeys(status, captcha.as_ref())
+        } else {
+            page_with_captcha(status, captcha.as_ref())
+        };
+        Ok(Rendered(response, body))
     }
 }
 

@@ -32,6 +32,8 @@ struct MfaPage<'a> {
     prompt: &'static str,
     /// SMS and e-mail codes are sent on request.
     sendable: bool,
+    /// The method is a passkey: the page runs its ceremony instead of asking for a code.
+    passkey: bool,
     /// The other methods: (name, link text).
     others: Vec<(&'static str, &'static str)>,
     notice: Option<String>,
@@ -183,6 +185,69 @@ pub async fn post_send(
     }
 }
 
+/// The options of a passkey ceremony for this browser's sign-in waiting for its second factor.
+pub async fn post_passkey_options(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PageForm<super::passkey::OptionsForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let started = match pending_flow(&req, &state) {
+        Some(token) => {
+            let now = state.clock.now();
+            state
+                .auth
+                .sign_in
+                .start_passkey_second_factor(&token, &browser.binding(), now)
+                .await
+        }
+        None => Err(AuthError::Flow(FlowError::MfaTokenInvalid)),
+    };
+    match started {
+        Ok(challenge) => Ok(super::passkey::options_response(challenge)),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => Err(PageError::with_status(
+            StatusCode::CONFLICT,
+            "This sign-in has ended. Please sign in again.",
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Checks the passkey's answer as the second factor; on success signs the browser in and continues.
+pub async fn post_passkey(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    form: PageForm<super::passkey::AnswerForm>,
+) -> Result<HttpResponse, PageError> {
+    let browser = browser_state(&req, &state).await?;
+    check_csrf(&req, &state, &form.csrf)?;
+    let request = form.request.as_deref();
+    let Some(step) = Step::load(&req, &state, &browser, request).await? else {
+        return Ok(restart(&state, request));
+    };
+    let now = state.clock.now();
+    let binding = browser.binding();
+    let outcome = state
+        .auth
+        .sign_in
+        .complete_passkey_second_factor(&step.token, &binding, &form.ceremony, &form.credential, &client.0, now)
+        .await;
+    match outcome {
+        Ok(progress) => progress_response(&state, &browser, progress, step.pending.as_ref(), now).await,
+        Err(AuthError::Factor(FactorError::PasskeyRefused)) => step.render(
+            &browser,
+            Method::Passkey,
+            super::passkey::REFUSED_STATUS,
+            None,
+            Some(super::passkey::REFUSED_MESSAGE),
+        ),
+        Err(AuthError::Flow(FlowError::MfaTokenInvalid)) => Ok(restart(&state, request)),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Gives up this sign-in (to start again, perhaps as someone else).
 pub async fn post_cancel(
     req: HttpRequest,
@@ -264,11 +329,17 @@ impl Step {
         notice: Option<String>,
         error: Option<&str>,
     ) -> Result<HttpResponse, PageError> {
-        let mut response = page(status);
+        let passkey = method == Method::Passkey;
+        let mut response = if passkey {
+            super::page_with_passkeys(status, None)
+        } else {
+            page(status)
+        };
         browser.keep_csrf(&mut response);
         render(
             response,
             &MfaPage {
+                passkey,
                 csrf: &browser.csrf,
                 request: self.pending.as_ref().map(|p| p.id.as_str()),
                 client_name: self.pending.as_ref().map(|p| p.client.name.as_str()),
@@ -291,6 +362,7 @@ impl Step {
 fn prompt(method: Method) -> &'static str {
     match method {
         Method::Totp => "Enter the 6-digit code from your authenticator app.",
+        Method::Passkey => "Use one of your passkeys (your device's screen lock or security key).",
         Method::Sms => "Send a code to your phone, then enter it here.",
         Method::Email => "Send a code to your e-mail address, then enter it here.",
         Method::RecoveryCode => "Enter one of your recovery codes. Each works once.",
@@ -300,6 +372,7 @@ fn prompt(method: Method) -> &'static str {
 fn switch_to(method: Method) -> &'static str {
     match method {
         Method::Totp => "Use your authenticator app",
+        Method::Passkey => "Use a passkey",
         Method::Sms => "Get a code by text message",
         Method::Email => "Get a code by e-mail",
         Method::RecoveryCode => "Use a recovery code",

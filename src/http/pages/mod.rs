@@ -4,6 +4,7 @@
 mod access;
 mod account;
 mod account_apps;
+mod account_passkeys;
 mod account_password;
 mod account_profile;
 mod account_sessions;
@@ -29,6 +30,7 @@ mod form_post;
 mod invitation;
 mod login;
 mod mfa;
+mod passkey;
 mod pin;
 mod security;
 mod select_account;
@@ -58,6 +60,8 @@ const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &[u8] = include_bytes!("../../../static/tessera.css");
+/// The passkey ceremonies' script, the only one the pages load (from here, never inline).
+const PASSKEY_SCRIPT: &[u8] = include_bytes!("../../../static/passkeys.js");
 
 /// Registers the page routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -158,7 +162,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account/security/totp/confirm").post(security::post_confirm_totp))
         .service(web::resource("/account/security/totp/disable").post(security::post_disable_totp))
         .service(web::resource("/account/security/recovery-codes").post(security::post_regenerate_codes))
-        .service(web::resource("/static/tessera.css").get(get_stylesheet));
+        .configure(passkey::routes)
+        .service(web::resource("/static/tessera.css").get(get_stylesheet))
+        .service(web::resource("/static/passkeys.js").get(get_passkey_script));
 }
 
 /// Query strings of the pages that cannot be read (a repeated or mistyped parameter): an HTML error page.
@@ -173,6 +179,24 @@ async fn get_stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(STYLESHEET)
+}
+
+async fn get_passkey_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(PASSKEY_SCRIPT)
+}
+
+/// A page that runs the passkey script: scripts and requests from this origin only (and the captcha's
+/// provider, when it shows one); nothing inline.
+pub fn page_with_passkeys(status: StatusCode, widget: Option<&Widget>) -> HttpResponseBuilder {
+    let mut builder = page(status);
+    let origins = widget.map(|w| format!(" {}", w.origins)).unwrap_or_default();
+    let frames = widget.map(|w| format!("; frame-src {}", w.origins)).unwrap_or_default();
+    let csp = format!("{PAGE_CSP}; script-src 'self'{origins}; connect-src 'self'{origins}{frames}");
+    builder.insert_header((header::CONTENT_SECURITY_POLICY, csp));
+    builder
 }
 
 /// A page response with the page headers.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::User;
 use crate::clock::UnixTime;
 use crate::store::private_tokens::revoke_private_tokens_of;
-use crate::store::schema::{browser_sessions, recovery_codes, sessions, totp_factors, users};
+use crate::store::schema::{browser_sessions, passkeys, recovery_codes, sessions, totp_factors, users};
 use crate::store::{Database, DbConnection, StoreError, StoreResult};
 
 /// The query behind [`search`]: every account when `needle` is `None`, else those whose username, e-mail or
@@ -73,14 +73,15 @@ pub async fn end_all_sign_ins(db: &Database, id: String, reason: &'static str, n
     .await
 }
 
-/// Takes away the account's second factors: the authenticator app, its recovery codes and the PIN, and clears
-/// the lock-out, so the person can enroll again; with `phone`, the phone too (text messages are a second
-/// factor to a verified number). Returns whether the account exists.
+/// Takes away the account's second factors: the authenticator app, its recovery codes, its passkeys and the
+/// PIN, and clears the lock-out, so the person can enroll again; with `phone`, the phone too (text messages are
+/// a second factor to a verified number). Returns whether the account exists.
 pub async fn reset_factors(db: &Database, id: String, phone: bool, now: UnixTime) -> StoreResult<bool> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&id))).execute(conn)?;
             diesel::delete(totp_factors::table.find(&id)).execute(conn)?;
+            diesel::delete(passkeys::table.filter(passkeys::user_id.eq(&id))).execute(conn)?;
             if phone {
                 diesel::update(users::table.find(&id))
                     .set(users::phone.eq(None::<String>))
