@@ -62,6 +62,7 @@ fn metadata() -> Value {
         "redirect_uris": [RP1_CB],
         "grant_types": ["authorization_code", "refresh_token"],
         "scope": "openid email",
+        "backchannel_logout_uri": "https://printer.example.test/logged-out",
         "logo_uri": "https://printer.example.test/logo.png"
     })
 }
@@ -122,6 +123,11 @@ async fn a_client_registers_reads_replaces_and_deletes_itself() {
     assert_eq!(registered["response_types"], json!(["code"]));
     assert_eq!(registered["token_endpoint_auth_method"], "client_secret_basic");
     assert_eq!(registered["scope"], "openid email");
+    assert_eq!(
+        registered["backchannel_logout_uri"],
+        "https://printer.example.test/logged-out"
+    );
+    assert_eq!(registered["backchannel_logout_session_required"], false);
     assert!(registered.get("logo_uri").is_none(), "members not kept are not echoed");
     assert!(app.client_authenticates(&id, &secret).await);
     let client = app.state.oidc.clients.get(&id).await.unwrap();
@@ -129,13 +135,8 @@ async fn a_client_registers_reads_replaces_and_deletes_itself() {
 
     // The token allowed one registration.
     let again = app.register_dynamically(Some(&initial), &metadata()).await;
-    assert_eq!(
-        again.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with("Bearer"),
-        true
-    );
+    let challenge = again.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
     assert_oauth_error(again, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
     // RFC 7592 §2.1: read with the registration access token, and only with it.

@@ -25,6 +25,9 @@ pub struct ClientMetadata {
     post_logout_redirect_uris: Option<Vec<String>>,
     initiate_login_uri: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
+    /// Back-Channel Logout 1.0 §2.2.
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: Option<bool>,
 }
 
 /// Name given to a client that registered without `client_name`.
@@ -76,6 +79,8 @@ impl ClientMetadata {
             resource_server: false,
             initiate_login_uri: self.initiate_login_uri,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests.unwrap_or(false),
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required.unwrap_or(false),
             is_active: None,
         })
     }
@@ -150,6 +155,9 @@ pub struct ClientInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initiate_login_uri: Option<String>,
     pub require_pushed_authorization_requests: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 impl ClientInformation {
@@ -171,6 +179,8 @@ impl ClientInformation {
             post_logout_redirect_uris: client.post_logout_redirect_uris,
             initiate_login_uri: client.initiate_login_uri,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            backchannel_logout_uri: client.backchannel_logout_uri,
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
         }
     }
 }
