@@ -114,9 +114,13 @@ pub enum AdminCommand {
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// How it authenticates: client_secret_basic (the default) or client_secret_post — either way its
-        /// secret is accepted in the Authorization header or the body — or none (a public client, as --public).
+        /// secret is accepted in the Authorization header or the body —, client_secret_jwt or private_key_jwt
+        /// (RFC 7523 assertions), or none (a public client, as --public).
         #[arg(long = "auth-method")]
         auth_method: Option<String>,
+        /// private_key_jwt: a file holding the client's public keys as a JWK Set.
+        #[arg(long)]
+        jwks_file: Option<std::path::PathBuf>,
         /// A trusted first-party application: no consent page.
         #[arg(long)]
         first_party: bool,
@@ -295,6 +299,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             grant_types,
             scopes,
             auth_method,
+            jwks_file,
             first_party,
             resource_server,
             initiate_login_uri,
@@ -303,6 +308,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             backchannel_logout_session_required,
             json,
         }) => {
+            let jwks = match jwks_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    Some(serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?)
+                }
+                None => None,
+            };
             let spec = ClientSpec {
                 application,
                 name: Some(name),
@@ -312,6 +324,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 grant_types: (!grant_types.is_empty()).then_some(grant_types),
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 token_endpoint_auth_method: auth_method,
+                jwks,
                 first_party,
                 resource_server,
                 initiate_login_uri,

@@ -1,6 +1,8 @@
-//! OAuth clients: the registration rules, the stored form, and client authentication at the token,
-//! revocation and introspection endpoints (RFC 6749 §2.3).
+//! OAuth clients: the registration rules, the stored form, and client authentication (`authentication`,
+//! with RFC 7523's client assertions in `assertion`).
 
+mod assertion;
+mod authentication;
 mod registration;
 
 use std::time::Duration;
@@ -14,13 +16,18 @@ use crate::apps::DEFAULT_SLUG;
 use crate::audit::{self, Event, Kind, Subject};
 use crate::cache::TtlCache;
 use crate::clock::UnixTime;
+use crate::config::Secret;
 use crate::error::FieldError;
 use crate::store::applications;
 use crate::store::changes::{self, Change};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
+use crate::tokens::jwk::JwkSet;
 use crate::tokens::opaque;
+use crate::tokens::sealing::{self, Purpose};
 
+pub use assertion::ASSERTION_TYPE;
+pub use authentication::ClientCredentials;
 pub use registration::ClientSpec;
 use registration::validate;
 
@@ -69,23 +76,43 @@ impl GrantType {
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 / OpenID Connect Core §9: an assertion HMAC'd under the client's secret.
+    ClientSecretJwt,
+    /// RFC 7523 / OpenID Connect Core §9: an assertion signed by one of the client's registered keys.
+    PrivateKeyJwt,
     /// Public clients: no secret, PKCE instead.
     None,
 }
 
 impl AuthMethod {
+    pub const ALL: [Self; 5] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::ClientSecretJwt,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
             Self::None => "none",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
-            .into_iter()
-            .find(|m| m.as_str() == text)
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    /// Whether the client holds a secret (issued by this server).
+    pub fn has_secret(self) -> bool {
+        matches!(
+            self,
+            Self::ClientSecretBasic | Self::ClientSecretPost | Self::ClientSecretJwt
+        )
     }
 }
 
@@ -115,6 +142,11 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// `private_key_jwt`: the client's public keys as registered (a JWK Set), and read for checking.
+    pub jwks: Option<serde_json::Value>,
+    keys: Option<JwkSet>,
+    /// `client_secret_jwt`: the secret, sealed (the HMAC key of the client's assertions).
+    secret_sealed: Option<String>,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -140,6 +172,17 @@ impl Client {
     fn from_row(row: ClientRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("client {}: {what}", row.id));
         let uris = |json: &str| serde_json::from_str::<Vec<String>>(json).map_err(|_| corrupt("redirect URIs"));
+        let jwks = row
+            .jwks
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+            .transpose()
+            .map_err(|_| corrupt("jwks"))?;
+        let keys = jwks
+            .as_ref()
+            .map(JwkSet::parse)
+            .transpose()
+            .map_err(|_| corrupt("jwks"))?;
         Ok(Self {
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
@@ -160,6 +203,9 @@ impl Client {
             require_pushed_authorization_requests: row.require_pushed_authorization_requests,
             backchannel_logout_uri: row.backchannel_logout_uri,
             backchannel_logout_session_required: row.backchannel_logout_session_required,
+            keys,
+            jwks,
+            secret_sealed: row.secret_sealed,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -189,6 +235,8 @@ impl Client {
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            jwks: self.jwks.as_ref().map(serde_json::Value::to_string),
+            secret_sealed: self.secret_sealed.clone(),
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -214,45 +262,43 @@ pub struct RegisteredClient {
     pub secret: Option<String>,
 }
 
-/// How a request identified its client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientCredentials {
-    /// `Authorization: Basic` (RFC 6749 §2.3.1), id and secret already form-decoded.
-    Basic { id: String, secret: String },
-    /// `client_id` and `client_secret` in the form body.
-    Post { id: String, secret: String },
-    /// `client_id` alone: a public client.
-    Public { id: String },
-}
-
-impl ClientCredentials {
-    fn id(&self) -> &str {
-        match self {
-            Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
-        }
-    }
-
-    fn secret(&self) -> Option<&str> {
-        match self {
-            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
-            Self::Public { .. } => None,
-        }
-    }
-}
-
 /// Client registration and authentication.
 pub struct ClientService {
     db: Database,
     /// Active clients by id (`None`: no such active client), read on every token request.
     cache: TtlCache<String, Option<Client>>,
+    /// Seals `client_secret_jwt` secrets.
+    secret_key: Option<Secret>,
+    /// The audience of client assertions.
+    issuer: String,
 }
 
 impl ClientService {
-    pub fn new(db: Database, cache_ttl: Duration) -> Self {
+    pub fn new(db: Database, cache_ttl: Duration, secret_key: Option<Secret>, issuer: String) -> Self {
         Self {
             db,
             cache: TtlCache::new(cache_ttl),
+            secret_key,
+            issuer,
         }
+    }
+
+    /// Gives `client` a new secret: its hash, and for `client_secret_jwt` the secret sealed; `None` for a
+    /// client that holds no secret.
+    fn issue_secret(&self, client: &mut Client) -> Result<Option<String>, ClientError> {
+        client.secret_hash = None;
+        client.secret_sealed = None;
+        if !client.auth_method.has_secret() {
+            return Ok(None);
+        }
+        let secret = opaque::mint(CLIENT_SECRET_PREFIX);
+        client.secret_hash = Some(secret.hash);
+        if client.auth_method == AuthMethod::ClientSecretJwt {
+            let sealed = sealing::seal(Purpose::ClientSecret, secret.value.as_bytes(), self.secret_key.as_ref())
+                .map_err(|e| StoreError::Corrupt(format!("sealing a client secret failed: {e}")))?;
+            client.secret_sealed = Some(sealed);
+        }
+        Ok(Some(secret.value))
     }
 
     /// Drops this instance's cached copy of a client another instance changed.
@@ -274,8 +320,7 @@ impl ClientService {
     pub async fn create(&self, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let application_id = self.application_of(&spec, None).await?;
         let mut client = validate(spec, application_id, None, now)?;
-        let secret = (!client.is_public()).then(|| opaque::mint(CLIENT_SECRET_PREFIX));
-        client.secret_hash = secret.as_ref().map(|s| s.hash.clone());
+        let secret = self.issue_secret(&mut client)?;
         clients::insert(&self.db, client.to_row()).await?;
         self.cache.invalidate(&client.id);
         tracing::info!(client_id = %client.id, "client registered");
@@ -287,10 +332,7 @@ impl ClientService {
             now,
         )
         .await;
-        Ok(RegisteredClient {
-            client,
-            secret: secret.map(|s| s.value),
-        })
+        Ok(RegisteredClient { client, secret })
     }
 
     /// The application a registration names (by id or slug), else the client's current one, else the
@@ -352,22 +394,23 @@ impl ClientService {
             .filter(|client| super::redirect_uri::is_registered(&client.redirect_uris, uri, client.is_public())))
     }
 
-    /// Replaces a client's registration. Turning a public client confidential issues a secret.
+    /// Replaces a client's registration. A client that comes to need a secret it does not hold — turned
+    /// confidential, or moved to `client_secret_jwt`, whose secret must be kept sealed — is issued one; a
+    /// client that no longer uses a secret drops it.
     pub async fn update(&self, id: &str, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let current = self.get(id).await?;
         let application_id = self.application_of(&spec, Some(&current)).await?;
         let mut client = validate(spec, application_id, Some(&current), now)?;
-        let secret = match (client.is_public(), &current.secret_hash) {
-            (true, _) => None,
-            (false, Some(hash)) => {
-                client.secret_hash = Some(hash.clone());
-                None
-            }
-            (false, None) => {
-                let secret = opaque::mint(CLIENT_SECRET_PREFIX);
-                client.secret_hash = Some(secret.hash.clone());
-                Some(secret.value)
-            }
+        let kept = match client.auth_method {
+            AuthMethod::ClientSecretJwt => current.secret_sealed.is_some(),
+            method => method.has_secret() && current.secret_hash.is_some(),
+        };
+        let secret = if kept {
+            client.secret_hash = current.secret_hash.clone();
+            client.secret_sealed = current.secret_sealed.clone();
+            None
+        } else {
+            self.issue_secret(&mut client)?
         };
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
@@ -384,14 +427,13 @@ impl ClientService {
     /// Replaces a confidential client's secret; the old one stops working at once.
     pub async fn rotate_secret(&self, id: &str, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let mut client = self.get(id).await?;
-        if client.is_public() {
+        if !client.auth_method.has_secret() {
             return Err(ClientError::Validation(vec![FieldError {
                 field: "client_secret",
-                message: "a public client has no secret".into(),
+                message: format!("a client of {} has no secret", client.auth_method.as_str()),
             }]));
         }
-        let secret = opaque::mint(CLIENT_SECRET_PREFIX);
-        client.secret_hash = Some(secret.hash.clone());
+        let secret = self.issue_secret(&mut client)?;
         client.updated_at = now;
         if !clients::update(&self.db, client.to_row()).await? {
             return Err(ClientError::NotFound);
@@ -406,10 +448,7 @@ impl ClientService {
             now,
         )
         .await;
-        Ok(RegisteredClient {
-            client,
-            secret: Some(secret.value),
-        })
+        Ok(RegisteredClient { client, secret })
     }
 
     pub async fn delete(&self, id: &str, now: UnixTime) -> Result<(), ClientError> {
@@ -425,32 +464,6 @@ impl ClientService {
             Ok(())
         } else {
             Err(ClientError::NotFound)
-        }
-    }
-
-    /// RFC 6749 §2.3: identifies and authenticates the client, the same way at the token, revocation and
-    /// introspection endpoints. The registered kind of credential is enforced — a confidential client proves
-    /// its secret, a public client presents none — while a secret may come either way the discovery document
-    /// lists (`client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), whichever the client was
-    /// registered with. Unknown clients, wrong secrets, disabled clients and the wrong kind of credential
-    /// all fail alike with `invalid_client`.
-    pub async fn authenticate(&self, credentials: &ClientCredentials) -> Result<Client, OAuthError> {
-        let client = self.find_active(credentials.id()).await?;
-        // Hash whatever was presented even when the client is unknown, so both cost the same.
-        let presented_hash = credentials.secret().map(opaque::hash);
-        let Some(client) = client else {
-            return Err(OAuthError::invalid_client());
-        };
-        let secret_ok = match (&client.secret_hash, &presented_hash) {
-            (None, None) => true,
-            (Some(stored), Some(presented)) => bool::from(stored.as_bytes().ct_eq(presented.as_bytes())),
-            _ => false,
-        };
-        if secret_ok {
-            Ok(client)
-        } else {
-            tracing::warn!(client_id = %client.id, "client authentication failed");
-            Err(OAuthError::invalid_client())
         }
     }
 }

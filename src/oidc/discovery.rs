@@ -23,7 +23,23 @@ pub const DEVICE_VERIFICATION_PATH: &str = "/device";
 /// RFC 9126 §2: where a client pushes its authorization request.
 pub const PUSHED_AUTHORIZATION_REQUEST_PATH: &str = "/oauth2/par";
 
-const CLIENT_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const CLIENT_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+];
+/// RFC 7662 §2.1: introspection needs a client that can authenticate, so not `none`.
+const INTROSPECTION_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+];
+/// The algorithms of client assertions (RFC 7523): asymmetric for `private_key_jwt`, HMAC for
+/// `client_secret_jwt`.
+const CLIENT_ASSERTION_ALGS: &[&str] = &["ES256", "PS256", "RS256", "EdDSA", "HS256", "HS384", "HS512"];
 
 #[derive(Serialize)]
 struct Metadata<'a> {
@@ -51,6 +67,9 @@ struct Metadata<'a> {
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    token_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
+    revocation_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
+    introspection_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
     code_challenge_methods_supported: [&'static str; 1],
     claims_supported: &'static [&'static str],
     claim_types_supported: [&'static str; 1],
@@ -116,7 +135,10 @@ pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
         id_token_signing_alg_values_supported: ["RS256"],
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
-        introspection_endpoint_auth_methods_supported: &["client_secret_basic", "client_secret_post"],
+        introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS,
+        token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
+        revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
+        introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
         code_challenge_methods_supported: [S256],
         claims_supported: CLAIMS_SUPPORTED,
         claim_types_supported: ["normal"],

@@ -75,6 +75,8 @@ impl OidcService {
         let clients = Arc::new(ClientService::new(
             db.clone(),
             Duration::from_secs(config.oauth.client_cache_ttl_secs),
+            config.secret_key.clone(),
+            config.issuer().to_owned(),
         ));
         Self {
             dynamic_clients: dynamic_clients::DynamicClients::new(

@@ -1,5 +1,5 @@
 //! The `oauth_clients` table: registered relying parties. Lists are stored as JSON arrays (redirect URIs)
-//! or space-separated (grant types, scopes); the secret only as its SHA-256.
+//! or space-separated (grant types, scopes); the secret as its SHA-256, and sealed too for `client_secret_jwt`.
 
 use diesel::prelude::*;
 
@@ -39,6 +39,10 @@ pub struct ClientRow {
     pub backchannel_logout_uri: Option<String>,
     /// Back-Channel Logout 1.0 §2.2: the client needs `sid` in its logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// `private_key_jwt`: the client's public keys, a JWK Set as JSON.
+    pub jwks: Option<String>,
+    /// `client_secret_jwt`: the secret sealed (it is the HMAC key of the client's assertions).
+    pub secret_sealed: Option<String>,
 }
 
 /// Stores a new client.

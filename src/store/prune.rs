@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_keys, audit_events, authorization_codes, authorization_requests, browser_sessions, device_authorizations,
-    dpop_proofs, federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, registration_tokens,
-    revoked_tokens, sessions, sign_in_flows, users, webhook_deliveries,
+    federation_logins, invitations, one_time_codes, private_tokens, pushed_requests, registration_tokens,
+    replay_markers, revoked_tokens, sessions, sign_in_flows, users, webhook_deliveries,
 };
 use super::webhook_deliveries::PENDING;
 use super::{Database, DbConnection, StoreError, StoreResult};
@@ -177,13 +177,14 @@ pub async fn prune(
                 .load(conn)?;
             rows += diesel::delete(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(jtis))).execute(conn)?;
 
-            // DPoP proofs too old to be accepted again need no replay marker.
-            let hashes: Vec<String> = dpop_proofs::table
-                .select(dpop_proofs::proof_hash)
-                .filter(dpop_proofs::expires_at.lt(now))
+            // DPoP proofs and client assertions too old to be accepted again need no replay marker.
+            let hashes: Vec<String> = replay_markers::table
+                .select(replay_markers::marker_hash)
+                .filter(replay_markers::expires_at.lt(now))
                 .limit(limit)
                 .load(conn)?;
-            rows += diesel::delete(dpop_proofs::table.filter(dpop_proofs::proof_hash.eq_any(hashes))).execute(conn)?;
+            rows += diesel::delete(replay_markers::table.filter(replay_markers::marker_hash.eq_any(hashes)))
+                .execute(conn)?;
 
             // Webhook deliveries that were delivered or given up on.
             let ids: Vec<String> = webhook_deliveries::table

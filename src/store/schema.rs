@@ -123,6 +123,8 @@ diesel::table! {
         require_pushed_authorization_requests -> Bool,
         backchannel_logout_uri -> Nullable<Text>,
         backchannel_logout_session_required -> Bool,
+        jwks -> Nullable<Text>,
+        secret_sealed -> Nullable<Text>,
     }
 }
 
@@ -219,8 +221,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    dpop_proofs (proof_hash) {
-        proof_hash -> Text,
+    replay_markers (marker_hash) {
+        marker_hash -> Text,
         expires_at -> BigInt,
     }
 }
@@ -520,7 +522,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pushed_requests,
     consents,
     revoked_tokens,
-    dpop_proofs,
+    replay_markers,
     applications,
     api_keys,
     private_tokens,

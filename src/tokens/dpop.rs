@@ -1,5 +1,5 @@
 //! DPoP (RFC 9449): sender-constrained tokens. A proof (`proof`) is checked for the request it came with, its
-//! nonce when the server asks for one (`nonce`), and recorded once in `dpop_proofs` so no instance accepts it
+//! nonce when the server asks for one (`nonce`), and recorded once in `replay_markers` so no instance accepts it
 //! again; its key's thumbprint (`jkt`) is what access tokens (`cnf.jkt`) and public clients' token families
 //! are bound to. At a resource, a bound token needs the `DPoP` scheme and a proof by its key, and an unbound
 //! one the `Bearer` scheme (§7.1).
@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
 use crate::config::{DpopConfig, Secret};
-use crate::store::{Database, StoreError, dpop_proofs};
+use crate::store::{Database, StoreError, replay_markers};
 use crate::tokens::opaque;
 
 pub use nonce::NONCE_WINDOW_SECS;
@@ -98,7 +98,7 @@ impl Dpop {
         // §11.1: a proof is never accepted twice; its marker outlives the window in which it could be.
         let marker = opaque::hash(&format!("{}.{}", checked.jkt, checked.jti));
         let expires_at = checked.iat.max(now) + PROOF_WINDOW_SECS;
-        if !dpop_proofs::insert_once(&self.db, marker, expires_at).await? {
+        if !replay_markers::insert_once(&self.db, marker, expires_at).await? {
             return Err(DpopError::InvalidProof("This DPoP proof was already used."));
         }
         Ok(checked.jkt)

@@ -1,9 +1,11 @@
-//! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens, DPoP proofs.
+//! Tokens: the signing keys and JWKS, JWT signing and verification, access tokens, opaque tokens, DPoP proofs,
+//! and the public keys others sign with (`jwk`).
 
 pub mod access;
 pub mod amr;
 pub mod dpop;
 pub mod id_token;
+pub mod jwk;
 pub mod jwt;
 pub mod keyring;
 pub mod keys;

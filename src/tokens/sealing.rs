@@ -1,5 +1,5 @@
 //! Sealing secrets at rest (signing keys, TOTP seeds, PKCE verifiers, upstream providers' client secrets,
-//! webhooks' signing secrets): AES-256-GCM under a key derived with HKDF from
+//! webhooks' signing secrets, `client_secret_jwt` clients' secrets): AES-256-GCM under a key derived with HKDF from
 //! `TESSERA_SECRET_KEY`, one derived key per purpose. Without the secret a value is stored in the clear,
 //! marked as such, and a warning is logged at start.
 
@@ -39,6 +39,8 @@ pub enum Purpose {
     ProviderSecret,
     /// The secret a webhook's deliveries are signed with.
     WebhookSecret,
+    /// A `client_secret_jwt` client's secret: the HMAC key of its assertions (RFC 7523).
+    ClientSecret,
 }
 
 impl Purpose {
@@ -49,6 +51,7 @@ impl Purpose {
             Self::PkceVerifier => b"pkce-verifier",
             Self::ProviderSecret => b"provider-secret",
             Self::WebhookSecret => b"webhook-secret",
+            Self::ClientSecret => b"client-secret",
         }
     }
 }

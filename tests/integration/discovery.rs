@@ -59,18 +59,30 @@ async fn p_disc_01_02_03_metadata_is_complete_and_truthful() {
     let scopes = doc["scopes_supported"].as_array().unwrap();
     assert!(scopes.contains(&"openid".into()));
     assert!(doc["claims_supported"].as_array().unwrap().contains(&"sub".into()));
-    let text = doc.to_string();
-    assert!(
-        !text.contains("\"none\",\"HS") && !text.contains("HS256"),
-        "no none or HS algorithms"
-    );
-    // Exactly the client authentication each endpoint accepts (tested in token_code and introspection).
-    let secrets = serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
-    assert_eq!(doc["token_endpoint_auth_methods_supported"], secrets);
-    assert_eq!(doc["revocation_endpoint_auth_methods_supported"], secrets);
+    // Tokens are signed asymmetrically only; HMAC is for clients' client_secret_jwt assertions alone.
+    let signing = doc["id_token_signing_alg_values_supported"].to_string();
+    assert!(!signing.contains("none") && !signing.contains("HS"), "{signing}");
+    let assertions = doc["token_endpoint_auth_signing_alg_values_supported"].to_string();
+    assert!(!assertions.contains("none"), "{assertions}");
+    // Exactly the client authentication each endpoint accepts (tested in token_code, introspection and
+    // client_assertions).
+    let methods = serde_json::json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none"
+    ]);
+    assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
+    assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
     assert_eq!(
         doc["introspection_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt"
+        ])
     );
 }
 

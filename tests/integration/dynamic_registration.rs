@@ -333,3 +333,39 @@ async fn the_cli_makes_an_initial_token_shown_once() {
     let response = app.register_dynamically(printed["token"].as_str(), &metadata()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_client_registers_its_keys_for_private_key_jwt() {
+    use crate::client_assertions::{SigningKey, assertion, claims};
+    let app = open_registration().await;
+    let initial = app.registration_token(json!({"description": "keyed services"})).await;
+    let initial = initial["token"].as_str().unwrap().to_owned();
+    let ec = SigningKey::ec();
+    let keyed = |extra: Value| {
+        let mut body = json!({"client_name": "Keyed service", "grant_types": ["client_credentials"],
+            "response_types": [], "token_endpoint_auth_method": "private_key_jwt"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for refused in [
+        keyed(json!({})),
+        keyed(json!({"jwks_uri": "https://keyed.example.test/jwks"})),
+        keyed(json!({"jwks": {"keys": [{"kty": "oct", "k": "AAAA"}]}})),
+    ] {
+        let response = app.register_dynamically(Some(&initial), &refused).await;
+        assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_client_metadata").await;
+    }
+    let response = app
+        .register_dynamically(Some(&initial), &keyed(json!({"jwks": {"keys": [ec.jwk("k1")]}})))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let registered: Value = response.json().await.unwrap();
+    assert!(registered.get("client_secret").is_none() && registered.get("client_secret_expires_at").is_none());
+    assert_eq!(registered["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(registered["jwks"]["keys"][0]["kid"], "k1");
+    let id = registered["client_id"].as_str().unwrap();
+    let issuer = app.state.config.issuer().to_owned();
+    let response =
+        crate::client_assertions::cc_with(&app, &assertion(&ec, Some("k1"), &claims(&app, id, &issuer))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

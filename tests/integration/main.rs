@@ -29,6 +29,7 @@ mod browser_passkeys;
 mod browser_pin;
 mod captcha;
 mod cli;
+mod client_assertions;
 mod client_credentials;
 mod cluster;
 mod compat;

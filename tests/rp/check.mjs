@@ -9,7 +9,10 @@
 // access token; a logout sent from another site without the session cookie ends that browser's session; and a
 // public device client (RFC 8628) polls while a third browser enters its user code, signs in and approves it.
 // A fourth browser's code is exchanged with a DPoP proof (RFC 9449): the key-bound token is used at userinfo,
-// refused as a bearer token, refreshed with a proof and introspected.
+// refused as a bearer token, refreshed with a proof and introspected. A private_key_jwt client (RFC 7523) that
+// takes only pushed authorization requests (RFC 9126) signs a fifth browser in through PAR, gets client
+// credentials tokens, and after RP-initiated logout receives a back-channel logout token, checked against the
+// JWKS; a client_secret_jwt service gets a token with an HMAC assertion.
 //
 // Configuration (environment):
 //   RP_ISSUER                      issuer URL, e.g. http://127.0.0.1:8080
@@ -25,10 +28,17 @@
 //                                  optional: a client registered as a resource server (an API gateway that
 //                                  introspects the users' access tokens; authenticates with client_secret_post)
 //   RP_DEVICE_CLIENT_ID            optional: a public client registered for the device authorization grant
+//   RP_KEYED_CLIENT_ID, RP_KEYED_PRIVATE_JWK, RP_BACKCHANNEL_PORT
+//                                  optional: a first-party private_key_jwt client (its private P-256 JWK, with
+//                                  kid), registered with require_pushed_authorization_requests and the
+//                                  back-channel logout URI http://127.0.0.1:RP_BACKCHANNEL_PORT/backchannel
+//   RP_HMAC_CLIENT_ID, RP_HMAC_CLIENT_SECRET
+//                                  optional: a client_secret_jwt client with the client_credentials grant
 //
 // Prints one `ok - ...` line per passed step, then `N passed, N failed`. Exits 1 at the first failure.
 
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
+import { createServer } from "node:http";
 import * as client from "openid-client";
 
 const HTTP_TIMEOUT_MS = 15_000;
@@ -133,6 +143,11 @@ const CONSENT_REDIRECT_URI = env("RP_CONSENT_REDIRECT_URI", { optional: true }) 
 const GATEWAY_CLIENT_ID = env("RP_GATEWAY_CLIENT_ID", { optional: true });
 const GATEWAY_CLIENT_SECRET = env("RP_GATEWAY_CLIENT_SECRET", { optional: true });
 const DEVICE_CLIENT_ID = env("RP_DEVICE_CLIENT_ID", { optional: true });
+const KEYED_CLIENT_ID = env("RP_KEYED_CLIENT_ID", { optional: true });
+const KEYED_PRIVATE_JWK = env("RP_KEYED_PRIVATE_JWK", { optional: true });
+const BACKCHANNEL_PORT = env("RP_BACKCHANNEL_PORT", { optional: true });
+const HMAC_CLIENT_ID = env("RP_HMAC_CLIENT_ID", { optional: true });
+const HMAC_CLIENT_SECRET = env("RP_HMAC_CLIENT_SECRET", { optional: true });
 
 const SCOPE = "openid profile email offline_access";
 
@@ -281,22 +296,31 @@ function checkTokenResponse(tokens, what) {
  * Sends the browser to the authorization endpoint and through the sign-in and consent pages as
  * needed, until it is redirected to `redirectUri`. Returns the callback URL and the pages seen.
  */
-async function authorize(browser, config, { redirectUri, extra = {} }) {
+async function authorize(browser, config, { redirectUri, extra = {}, scope = SCOPE, pushed = false }) {
   const codeVerifier = client.randomPKCECodeVerifier();
   const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
   const state = client.randomState();
   const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
+  const parameters = {
     redirect_uri: redirectUri,
-    scope: SCOPE,
+    scope,
     code_challenge: codeChallenge,
     code_challenge_method: "S256",
     state,
     nonce,
     ...extra,
-  });
-  check(url.searchParams.get("code_challenge_method") === "S256", "authorization URL lacks S256");
-  check(url.searchParams.get("response_type") === "code", "authorization URL lacks response_type=code");
+  };
+  let url;
+  if (pushed) {
+    // RFC 9126: the parameters go to the PAR endpoint (with client authentication); the browser gets request_uri.
+    url = await client.buildAuthorizationUrlWithPAR(config, parameters);
+    check(url.searchParams.get("request_uri")?.startsWith("urn:ietf:params:oauth:request_uri:"),
+      `pushed authorization URL without a request_uri: ${url}`);
+  } else {
+    url = client.buildAuthorizationUrl(config, parameters);
+    check(url.searchParams.get("code_challenge_method") === "S256", "authorization URL lacks S256");
+    check(url.searchParams.get("response_type") === "code", "authorization URL lacks response_type=code");
+  }
 
   const target = new URL(redirectUri);
   const seen = [];
@@ -411,6 +435,170 @@ async function dpopChecks(config) {
     equal(i.active, true, "active");
     equal(i.token_type, "DPoP", "introspection token_type");
     equal(i.cnf?.jkt, jkt, "introspection cnf.jkt");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// private_key_jwt (RFC 7523), pushed authorization requests (RFC 9126), back-channel logout, client_secret_jwt
+
+/** Listens on RP_BACKCHANNEL_PORT for logout tokens; `next()` resolves with the next one received. */
+function backchannelReceiver() {
+  const received = [];
+  const waiting = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => { body += chunk; });
+    req.on("end", () => {
+      const token = req.method === "POST" && req.url === "/backchannel"
+        ? new URLSearchParams(body).get("logout_token")
+        : null;
+      // Back-Channel Logout 1.0 §2.8: 200 when the logout succeeded, 400 for a bad request.
+      res.writeHead(token ? 200 : 400, { "cache-control": "no-store" }).end();
+      if (!token) return;
+      const waiter = waiting.shift();
+      if (waiter) waiter(token); else received.push(token);
+    });
+  });
+  server.listen(Number(BACKCHANNEL_PORT), "127.0.0.1");
+  return {
+    next(timeoutMs) {
+      if (received.length) return Promise.resolve(received.shift());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no logout token within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push((token) => { clearTimeout(timer); resolve(token); });
+      });
+    },
+    close() { server.close(); },
+  };
+}
+
+/** Verifies a JWS against the issuer's JWKS with node's own crypto, independently of the client library. */
+async function verifyWithJwks(config, jwt) {
+  const [header64, payload64, signature64] = jwt.split(".");
+  const header = JSON.parse(Buffer.from(header64, "base64url").toString());
+  const response = await fetch(config.serverMetadata().jwks_uri, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  const { keys } = await response.json();
+  const jwk = keys.find((k) => k.kid === header.kid);
+  check(jwk, `no published key has kid ${header.kid}`);
+  const key = createPublicKey({ key: jwk, format: "jwk" });
+  const input = Buffer.from(`${header64}.${payload64}`);
+  const signature = Buffer.from(signature64, "base64url");
+  const ok = header.alg === "RS256" ? verifySignature("sha256", input, key, signature)
+    : header.alg === "ES256" ? verifySignature("sha256", input, { key, dsaEncoding: "ieee-p1363" }, signature)
+    : header.alg === "EdDSA" ? verifySignature(null, input, key, signature)
+    : fail(`unexpected alg ${header.alg}`);
+  check(ok, `the ${header.alg} signature does not verify with the JWKS`);
+  return { header, claims: JSON.parse(Buffer.from(payload64, "base64url").toString()) };
+}
+
+async function keyedClientChecks() {
+  const jwk = JSON.parse(KEYED_PRIVATE_JWK);
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const config = await client.discovery(
+    new URL(ISSUER),
+    KEYED_CLIENT_ID,
+    undefined,
+    client.PrivateKeyJwt({ key: privateKey, kid: jwk.kid }),
+    { execute: [client.allowInsecureRequests], timeout: HTTP_TIMEOUT_MS / 1000 },
+  );
+  client.enableNonRepudiationChecks(config);
+  const receiver = backchannelReceiver();
+  const browser = new Browser();
+  let tokens;
+  try {
+    await step("private_key_jwt: discovery lists the method and the assertion algorithms", async () => {
+      const m = config.serverMetadata();
+      check(m.token_endpoint_auth_methods_supported?.includes("private_key_jwt"),
+        `token_endpoint_auth_methods_supported: ${m.token_endpoint_auth_methods_supported}`);
+      check(m.token_endpoint_auth_signing_alg_values_supported?.includes("ES256"),
+        `token_endpoint_auth_signing_alg_values_supported: ${m.token_endpoint_auth_signing_alg_values_supported}`);
+      check(m.pushed_authorization_request_endpoint === `${ISSUER}/oauth2/par`,
+        `pushed_authorization_request_endpoint: ${m.pushed_authorization_request_endpoint}`);
+      check(m.backchannel_logout_supported === true && m.backchannel_logout_session_supported === true,
+        "back-channel logout is not announced");
+    });
+
+    await step("PAR-only client: a request that was not pushed is refused", async () => {
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: "openid",
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: "S256",
+        state: "unpushed",
+      });
+      const back = expectRedirect(await new Browser().request(url), "an unpushed request");
+      equal(back.searchParams.get("error"), "invalid_request", "error for an unpushed request");
+      equal(back.searchParams.get("state"), "unpushed", "state");
+    });
+
+    await step("PAR with private_key_jwt: pushed, signed in, code exchanged with an assertion", async () => {
+      const f = await authorize(browser, config, { redirectUri: REDIRECT_URI, scope: SCOPE, pushed: true });
+      check(f.seen.includes("login"), `the sign-in page was not shown (pages: ${f.seen})`);
+      tokens = await client.authorizationCodeGrant(config, f.callbackUrl, {
+        pkceCodeVerifier: f.codeVerifier,
+        expectedState: f.state,
+        expectedNonce: f.nonce,
+        idTokenExpected: true,
+      });
+      checkTokenResponse(tokens, "PAR token response");
+      checkIdTokenClaims(tokens.claims(), { clientId: KEYED_CLIENT_ID, nonce: f.nonce, what: "PAR ID token" });
+      check(tokens.claims().sid, "the ID token has no sid (back-channel logout needs it)");
+      return `sid: ${tokens.claims().sid}`;
+    });
+
+    await step("private_key_jwt: client credentials and refresh, each with a fresh assertion", async () => {
+      const cc = await client.clientCredentialsGrant(config, { scope: "api:read" });
+      equal(cc.scope, "api:read", "client credentials scope");
+      equal(decodeJwtPart(cc.access_token, 1).client_id, KEYED_CLIENT_ID, "client credentials client_id");
+      const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+      checkTokenResponse(refreshed, "refresh with private_key_jwt");
+      tokens = refreshed;
+    });
+
+    await step("back-channel logout: RP-initiated logout sends a logout token the JWKS verifies", async () => {
+      const sid = tokens.claims().sid;
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token,
+        post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+        state: "keyed",
+      });
+      expectRedirect(await browser.request(url), "logout of the PAR browser");
+      const logoutToken = await receiver.next(30_000);
+      const { header, claims } = await verifyWithJwks(config, logoutToken);
+      equal(header.typ, "logout+jwt", "logout token typ");
+      equal(claims.iss, ISSUER, "logout token iss");
+      check(audiences(claims).includes(KEYED_CLIENT_ID), `logout token aud: ${JSON.stringify(claims.aud)}`);
+      equal(claims.sid, sid, "logout token sid");
+      check(claims.events?.["http://schemas.openid.net/event/backchannel-logout"] !== undefined,
+        `logout token events: ${JSON.stringify(claims.events)}`);
+      check(claims.nonce === undefined, "a logout token must not carry a nonce");
+      check(typeof claims.jti === "string" && Number.isInteger(claims.iat) && Number.isInteger(claims.exp),
+        "logout token jti/iat/exp");
+      return `sid: ${claims.sid}`;
+    });
+  } finally {
+    receiver.close();
+  }
+}
+
+async function hmacClientChecks() {
+  await step("client_secret_jwt: client credentials with an HMAC assertion; the bare secret refused", async () => {
+    const options = { execute: [client.allowInsecureRequests], timeout: HTTP_TIMEOUT_MS / 1000 };
+    const config = await client.discovery(new URL(ISSUER), HMAC_CLIENT_ID, undefined,
+      client.ClientSecretJwt(HMAC_CLIENT_SECRET), options);
+    const cc = await client.clientCredentialsGrant(config, { scope: "api:read" });
+    equal(decodeJwtPart(cc.access_token, 1).client_id, HMAC_CLIENT_ID, "client_secret_jwt token client_id");
+    // The registered method is enforced: the secret itself, sent as client_secret_basic, is refused.
+    const basic = Buffer.from(`${encodeURIComponent(HMAC_CLIENT_ID)}:${encodeURIComponent(HMAC_CLIENT_SECRET)}`)
+      .toString("base64");
+    const refused = await fetch(config.serverMetadata().token_endpoint, {
+      method: "POST",
+      headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "api:read" }),
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    equal(refused.status, 401, "client_secret_basic for a client_secret_jwt client: status");
+    equal((await refused.json()).error, "invalid_client", "client_secret_basic for a client_secret_jwt client: error");
   });
 }
 
@@ -721,6 +909,17 @@ async function main() {
   }
 
   await dpopChecks(config);
+
+  if (KEYED_CLIENT_ID && KEYED_PRIVATE_JWK && BACKCHANNEL_PORT && POST_LOGOUT_REDIRECT_URI) {
+    await keyedClientChecks();
+  } else {
+    console.log("# RP_KEYED_CLIENT_ID, RP_KEYED_PRIVATE_JWK or RP_BACKCHANNEL_PORT not set: private_key_jwt, PAR and back-channel logout steps skipped");
+  }
+  if (HMAC_CLIENT_ID && HMAC_CLIENT_SECRET) {
+    await hmacClientChecks();
+  } else {
+    console.log("# RP_HMAC_CLIENT_ID not set: client_secret_jwt step skipped");
+  }
 
   if (POST_LOGOUT_REDIRECT_URI) {
     await step("logout from another site (no session cookie): the id_token_hint's session ends anyway", async () => {

@@ -2,9 +2,10 @@
 # Runs the openid-client relying-party check (check.mjs) against a freshly started Tessera.
 #
 # Builds target/debug/tessera if missing, starts it on a free loopback port with a throw-away SQLite
-# database, creates a user and four clients (one first party, one that needs consent, an API gateway marked as
-# a resource server, and a public device client), installs the locked npm dependencies and runs the check. Exits 0 only if
-# every step passed.
+# database, creates a user and six clients (one first party, one that needs consent, an API gateway marked as
+# a resource server, a public device client, a private_key_jwt client that takes only pushed requests and
+# receives back-channel logout tokens, and a client_secret_jwt service), installs the locked npm dependencies and
+# runs the check. Exits 0 only if every step passed.
 #
 # Environment (all optional):
 #   TESSERA_BIN        Tessera binary to test (default: <repo>/target/debug/tessera, built if missing)
@@ -60,6 +61,7 @@ free_port() {
 
 port="$(free_port)"
 rp_port="$(free_port)" # only appears in redirect URIs; nothing listens there
+backchannel_port="$(free_port)" # check.mjs listens here for logout tokens
 issuer="http://127.0.0.1:$port"
 redirect_uri="http://127.0.0.1:$rp_port/cb"
 post_logout_uri="http://127.0.0.1:$rp_port/bye"
@@ -70,6 +72,7 @@ export TESSERA_BOOTSTRAP_ADMIN_PASSWORD="rp-check-$(node -e 'console.log(require
 export TESSERA_PASSWORD__ARGON2_MEMORY_KIB=64
 export TESSERA_PASSWORD__ARGON2_ITERATIONS=1
 export TESSERA_LOG__LEVEL="${TESSERA_LOG__LEVEL:-warn}"
+export TESSERA_BACKCHANNEL_LOGOUT__INTERVAL_SECS=1
 
 # --- the server ------------------------------------------------------------------------------------
 log "starting Tessera at $issuer"
@@ -121,6 +124,26 @@ device_client="$(timeout 60 "$tessera" admin create-client --name "device check"
   --grant-type urn:ietf:params:oauth:grant-type:device_code --grant-type refresh_token --json \
   2>>"$tmp/server.log")" || die "create-client for the device grant failed"
 
+# A modern confidential client: private_key_jwt with an EC P-256 key made here (RFC 7523), pushed requests only
+# (RFC 9126), and back-channel logout tokens to check.mjs's listener.
+node -e '
+  const { generateKeyPairSync } = require("node:crypto");
+  const fs = require("node:fs");
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pub = { ...publicKey.export({ format: "jwk" }), kid: "rp-check", alg: "ES256", use: "sig" };
+  fs.writeFileSync(process.argv[1], JSON.stringify({ keys: [pub] }));
+  fs.writeFileSync(process.argv[2], JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "rp-check" }));
+' "$tmp/keyed.jwks.json" "$tmp/keyed.private.jwk"
+keyed_client="$(create_client "private_key_jwt check" --first-party --auth-method private_key_jwt \
+  --jwks-file "$tmp/keyed.jwks.json" --grant-type authorization_code --grant-type refresh_token \
+  --grant-type client_credentials --scope openid --scope profile --scope email --scope offline_access --scope api:read \
+  --require-pushed-authorization-requests \
+  --backchannel-logout-uri "http://127.0.0.1:$backchannel_port/backchannel" --backchannel-logout-session-required)" ||
+  die "create-client for private_key_jwt failed"
+hmac_client="$(timeout 60 "$tessera" admin create-client --name "client_secret_jwt check" \
+  --auth-method client_secret_jwt --grant-type client_credentials --scope api:read --json \
+  2>>"$tmp/server.log")" || die "create-client for client_secret_jwt failed"
+
 # --- the check -------------------------------------------------------------------------------------
 log "installing openid-client (npm ci)"
 (cd "$here" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) ||
@@ -139,6 +162,11 @@ RP_CONSENT_REDIRECT_URI="$redirect_uri" \
 RP_GATEWAY_CLIENT_ID="$(json_field client_id <<<"$gateway_client")" \
 RP_GATEWAY_CLIENT_SECRET="$(json_field client_secret <<<"$gateway_client")" \
 RP_DEVICE_CLIENT_ID="$(json_field client_id <<<"$device_client")" \
+RP_KEYED_CLIENT_ID="$(json_field client_id <<<"$keyed_client")" \
+RP_KEYED_PRIVATE_JWK="$(cat "$tmp/keyed.private.jwk")" \
+RP_BACKCHANNEL_PORT="$backchannel_port" \
+RP_HMAC_CLIENT_ID="$(json_field client_id <<<"$hmac_client")" \
+RP_HMAC_CLIENT_SECRET="$(json_field client_secret <<<"$hmac_client")" \
 RP_USERNAME="$username" \
 RP_PASSWORD="$password" \
 RP_EXPECTED_SUB="$user_id" \

@@ -27,7 +27,13 @@ pub struct ClientRequest {
     public: bool,
     grant_types: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
+    /// `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt`, `private_key_jwt`, or `none`
+    /// (as `public`).
     token_endpoint_auth_method: Option<String>,
+    /// `private_key_jwt`: the client's public signing keys, a JWK Set (RFC 7517 §5) of EC P-256, RSA or Ed25519
+    /// keys.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
     #[serde(default)]
     first_party: bool,
     #[serde(default)]
@@ -57,6 +63,7 @@ impl From<ClientRequest> for ClientSpec {
             grant_types: request.grant_types,
             scopes: request.scopes,
             token_endpoint_auth_method: request.token_endpoint_auth_method,
+            jwks: request.jwks,
             first_party: request.first_party,
             resource_server: request.resource_server,
             initiate_login_uri: request.initiate_login_uri,
@@ -81,6 +88,10 @@ pub struct ClientBody {
     grant_types: Vec<&'static str>,
     scopes: Vec<String>,
     token_endpoint_auth_method: &'static str,
+    /// `private_key_jwt`: the registered public keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
     public: bool,
     first_party: bool,
     resource_server: bool,
@@ -117,6 +128,7 @@ impl ClientBody {
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             backchannel_logout_uri: client.backchannel_logout_uri,
             backchannel_logout_session_required: client.backchannel_logout_session_required,
+            jwks: client.jwks,
             is_active: client.is_active,
         }
     }

@@ -1,6 +1,6 @@
-//! Reading client credentials from a request (RFC 6749 §2.3.1): HTTP Basic with form-encoded id and secret,
-//! or `client_id`/`client_secret` in the body, or a bare `client_id` for public clients — never two methods
-//! at once.
+//! Reading client credentials from a request (RFC 6749 §2.3.1, RFC 7521 §4.2): HTTP Basic with form-encoded id
+//! and secret, `client_id`/`client_secret` in the body, a JWT `client_assertion`, or a bare `client_id` for
+//! public clients — never two methods at once.
 
 use actix_web::HttpRequest;
 use base64::Engine;
@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::http::body::has_nul;
 use crate::http::extract::single_header;
 use crate::oidc::OAuthError;
-use crate::oidc::clients::ClientCredentials;
+use crate::oidc::clients::{ASSERTION_TYPE, ClientCredentials};
 use crate::oidc::params::Params;
 
 /// The credentials a request presents.
@@ -22,6 +22,34 @@ pub fn client_credentials(req: &HttpRequest, params: &Params) -> Result<ClientCr
     let body_id = field("client_id")?;
     let body_secret = field("client_secret")?;
     let basic = basic_credentials(req)?;
+    match (field("client_assertion_type")?, field("client_assertion")?) {
+        (None, None) => {}
+        (Some(ASSERTION_TYPE), Some(assertion)) => {
+            if basic.is_some() || body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not a client_assertion and a secret",
+                ));
+            }
+            return Ok(ClientCredentials::Assertion {
+                id: body_id.map(str::to_owned),
+                assertion: assertion.to_owned(),
+            });
+        }
+        (Some(ASSERTION_TYPE), None) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion is required with client_assertion_type",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type is required with client_assertion",
+            ));
+        }
+        // RFC 7521 §4.2.1: an assertion of a type this server does not take.
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_client());
+        }
+    }
     match (basic, body_id, body_secret) {
         (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
             "use one client authentication method, not both Basic and client_secret",

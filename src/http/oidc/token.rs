@@ -82,7 +82,12 @@ pub async fn admit_client(
     params: &Params,
 ) -> Result<Result<AdmittedClient, HttpResponse>, OAuthError> {
     let credentials = client_credentials(req, params)?;
-    let client = state.oidc.clients.authenticate(&credentials).await?;
+    let url = proof_url(req, state.config.issuer());
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&credentials, &url, state.clock.now())
+        .await?;
     let app = state
         .apps
         .find(&client.application_id)

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::OAuthForm;
 use super::client_auth::client_credentials;
 use super::token::no_store_json;
+use crate::http::extract::proof_url;
 use crate::oidc::OAuthError;
 use crate::state::AppState;
 
@@ -14,10 +15,11 @@ pub async fn post_revoke(
     form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form.0;
+    let url = proof_url(&req, state.config.issuer());
     let client = state
         .oidc
         .clients
-        .authenticate(&client_credentials(&req, &params)?)
+        .authenticate(&client_credentials(&req, &params)?, &url, state.clock.now())
         .await?;
     state.oidc.revoke(&client, &params, state.clock.now()).await?;
     Ok(HttpResponse::Ok()
@@ -33,10 +35,15 @@ pub async fn post_introspect(
     let params = form.0;
     let credentials = client_credentials(&req, &params)?;
     // RFC 7662 §2.1: introspection requires authorization; public clients cannot authenticate.
-    if matches!(credentials, crate::oidc::clients::ClientCredentials::Public { .. }) {
+    if credentials.is_public() {
         return Err(OAuthError::invalid_client());
     }
-    let client = state.oidc.clients.authenticate(&credentials).await?;
+    let url = proof_url(&req, state.config.issuer());
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&credentials, &url, state.clock.now())
+        .await?;
     let token = params
         .get("token")
         .map_err(|_| OAuthError::invalid_request("token must not be repeated"))?

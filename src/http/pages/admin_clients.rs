@@ -40,9 +40,21 @@ pub struct ClientForm {
     #[serde(default)]
     backchannel_logout_uri: String,
     backchannel_session_required: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: String,
+    #[serde(default)]
+    jwks: String,
     public: Option<String>,
     active: Option<String>,
 }
+
+/// The methods a confidential client may be registered with, as the form offers them.
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+];
 
 /// The form's values as the page shows them.
 struct FormView {
@@ -58,6 +70,8 @@ struct FormView {
     require_par: bool,
     backchannel_logout_uri: String,
     backchannel_session_required: bool,
+    auth_method: String,
+    jwks: String,
     public: bool,
     active: bool,
 }
@@ -85,6 +99,8 @@ impl From<&ClientForm> for FormView {
             require_par: form.require_par.is_some(),
             backchannel_logout_uri: form.backchannel_logout_uri.clone(),
             backchannel_session_required: form.backchannel_session_required.is_some(),
+            auth_method: form.token_endpoint_auth_method.clone(),
+            jwks: form.jwks.clone(),
             public: form.public.is_some(),
             active: form.active.is_some(),
         }
@@ -106,6 +122,12 @@ impl From<&Client> for FormView {
             require_par: client.require_pushed_authorization_requests,
             backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
             backchannel_session_required: client.backchannel_logout_session_required,
+            auth_method: client.auth_method.as_str().to_owned(),
+            jwks: client
+                .jwks
+                .as_ref()
+                .and_then(|jwks| serde_json::to_string_pretty(jwks).ok())
+                .unwrap_or_default(),
             public: client.is_public(),
             active: client.is_active,
         }
@@ -146,6 +168,8 @@ impl ClientForm {
         let scopes: Vec<String> = self.scopes.split_whitespace().map(str::to_owned).collect();
         let initiate = self.initiate_login_uri.trim();
         let backchannel = self.backchannel_logout_uri.trim();
+        let method = self.token_endpoint_auth_method.trim();
+        let jwks = self.jwks.trim();
         ClientSpec {
             application: Some(application),
             name: Some(self.name.clone()),
@@ -154,7 +178,10 @@ impl ClientForm {
             public,
             grant_types: self.grants(),
             scopes: (!scopes.is_empty()).then_some(scopes),
-            token_endpoint_auth_method: None,
+            token_endpoint_auth_method: (!public && !method.is_empty()).then(|| method.to_owned()),
+            // Text that is not JSON is kept as a string, which the registration check refuses as no JWK Set.
+            jwks: (!public && !jwks.is_empty())
+                .then(|| serde_json::from_str(jwks).unwrap_or_else(|_| serde_json::Value::String(jwks.to_owned()))),
             first_party: self.first_party.is_some(),
             resource_server: self.resource_server.is_some(),
             initiate_login_uri: (!initiate.is_empty()).then(|| initiate.to_owned()),
@@ -263,6 +290,7 @@ struct ClientPage<'a> {
     id: &'a str,
     auth_method: &'static str,
     public: bool,
+    has_secret: bool,
     form: FormView,
     secret: Option<String>,
     notice: Option<&'static str>,
@@ -291,6 +319,7 @@ async fn show_client(
         id: &client.id,
         auth_method: client.auth_method.as_str(),
         public: client.is_public(),
+        has_secret: client.auth_method.has_secret(),
         form: shown.form.unwrap_or_else(|| FormView::from(&client)),
         secret: registered.secret,
         notice: shown.notice,

@@ -5,7 +5,11 @@ use crate::clock::UnixTime;
 use crate::error::FieldError;
 use crate::oidc::redirect_uri;
 use crate::oidc::scope::{self, Scope};
+use crate::tokens::jwk::JwkSet;
 use crate::tokens::opaque;
+
+/// The largest JWK Set a client may register, serialised.
+const MAX_JWKS_BYTES: usize = 16 * 1024;
 
 /// Scopes a client may be granted when its registration names none.
 const DEFAULT_SCOPES: &[&str] = &[
@@ -31,8 +35,11 @@ pub struct ClientSpec {
     pub grant_types: Option<Vec<String>>,
     /// Defaults to the OpenID Connect scopes.
     pub scopes: Option<Vec<String>>,
-    /// `client_secret_basic` (default) or `client_secret_post`; public clients always use `none`.
+    /// `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt` or `private_key_jwt`;
+    /// public clients always use `none`.
     pub token_endpoint_auth_method: Option<String>,
+    /// `private_key_jwt`: the client's public signing keys, a JWK Set (RFC 7517 §5).
+    pub jwks: Option<serde_json::Value>,
     pub first_party: bool,
     /// An API gateway that introspects every token of its application (confidential clients only).
     pub resource_server: bool,
@@ -138,12 +145,30 @@ pub(super) fn validate(
             Some(AuthMethod::None) | None => {
                 problem(
                     "token_endpoint_auth_method",
-                    "must be client_secret_basic or client_secret_post".into(),
+                    "must be client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt".into(),
                 );
                 AuthMethod::ClientSecretBasic
             }
             Some(method) => method,
         },
+    };
+    // RFC 7523 / OpenID Connect Core §9: a private_key_jwt client registers the keys it signs with, and
+    // only such a client has keys.
+    let keys = match (&spec.jwks, auth_method) {
+        (None, AuthMethod::PrivateKeyJwt) => {
+            problem("jwks", "private_key_jwt needs the client's public keys".into());
+            None
+        }
+        (None, _) => None,
+        (Some(_), method) if method != AuthMethod::PrivateKeyJwt => {
+            problem("jwks", "only a private_key_jwt client registers keys".into());
+            None
+        }
+        (Some(jwks), _) if jwks.to_string().len() > MAX_JWKS_BYTES => {
+            problem("jwks", format!("must be at most {MAX_JWKS_BYTES} bytes"));
+            None
+        }
+        (Some(jwks), _) => JwkSet::parse(jwks).map_err(|why| problem("jwks", why)).ok(),
     };
     if !problems.is_empty() {
         return Err(ClientError::Validation(problems));
@@ -164,6 +189,9 @@ pub(super) fn validate(
         require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
         backchannel_logout_uri: spec.backchannel_logout_uri,
         backchannel_logout_session_required: spec.backchannel_logout_session_required,
+        jwks: spec.jwks,
+        keys,
+        secret_sealed: None,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,

@@ -28,6 +28,10 @@ pub struct ClientMetadata {
     /// Back-Channel Logout 1.0 §2.2.
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
+    /// RFC 7591 §2: the client's public keys by value, for `private_key_jwt`.
+    jwks: Option<serde_json::Value>,
+    /// Keys by reference are not fetched: a registration naming `jwks_uri` is refused.
+    jwks_uri: Option<String>,
 }
 
 /// Name given to a client that registered without `client_name`.
@@ -64,6 +68,11 @@ impl ClientMetadata {
                 "client_name must not contain control characters".into(),
             ));
         }
+        if self.jwks_uri.is_some() {
+            return Err(RegistrationError::InvalidMetadata(
+                "jwks_uri is not supported: send the public keys by value in jwks".into(),
+            ));
+        }
         let method = self.token_endpoint_auth_method;
         let public = method.as_deref() == Some("none");
         Ok(ClientSpec {
@@ -75,6 +84,7 @@ impl ClientMetadata {
             grant_types: Some(grant_types),
             scopes: self.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()),
             token_endpoint_auth_method: method,
+            jwks: self.jwks,
             first_party: false,
             resource_server: false,
             initiate_login_uri: self.initiate_login_uri,
@@ -158,13 +168,15 @@ pub struct ClientInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl ClientInformation {
     pub(super) fn of(client: Client, secret: Option<String>, access_token: &str, uri: String) -> Self {
         let has_code = client.allows(GrantType::AuthorizationCode);
         Self {
-            client_secret_expires_at: (!client.is_public()).then_some(0),
+            client_secret_expires_at: client.auth_method.has_secret().then_some(0),
             client_secret: secret,
             client_id_issued_at: client.created_at,
             registration_access_token: access_token.to_owned(),
@@ -181,6 +193,7 @@ impl ClientInformation {
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             backchannel_logout_uri: client.backchannel_logout_uri,
             backchannel_logout_session_required: client.backchannel_logout_session_required,
+            jwks: client.jwks,
         }
     }
 }

@@ -4,10 +4,6 @@
 //! RFC 7638 thumbprint is the `jkt` tokens are bound to.
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
-    UnparsedPublicKey,
-};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -16,6 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::{DpopError, PROOF_WINDOW_SECS, ProofTarget};
 use crate::clock::UnixTime;
+use crate::tokens::jwk::{Alg, JwkError, PublicJwk};
 
 /// RFC 9449 §4.2: the proof's `typ` header.
 const PROOF_TYPE: &str = "dpop+jwt";
@@ -23,29 +20,6 @@ const PROOF_TYPE: &str = "dpop+jwt";
 const MAX_PROOF_LEN: usize = 8 * 1024;
 /// The longest `jti` accepted.
 const MAX_JTI_LEN: usize = 256;
-/// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
-const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
-
-/// A signing algorithm a proof may use: asymmetric only (never `none` or `HS*`, RFC 9449 §4.3 check 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Alg {
-    Es256,
-    Rs256,
-    Ps256,
-    EdDsa,
-}
-
-impl Alg {
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "ES256" => Some(Self::Es256),
-            "RS256" => Some(Self::Rs256),
-            "PS256" => Some(Self::Ps256),
-            "EdDSA" => Some(Self::EdDsa),
-            _ => None,
-        }
-    }
-}
 
 /// What a valid proof says, for the caller's own checks (nonce, replay, binding).
 #[derive(Debug)]
@@ -99,13 +73,26 @@ pub(super) fn check(
     if header.typ.as_deref() != Some(PROOF_TYPE) {
         return Err(invalid("The DPoP proof's typ must be dpop+jwt."));
     }
+    // RFC 9449 §4.3 check 5: an asymmetric algorithm only.
     let alg = Alg::parse(&header.alg).ok_or(invalid("The DPoP proof's alg is not supported."))?;
-    let key = PublicJwk::parse(&header.jwk.ok_or(invalid("The DPoP proof has no jwk header."))?)?;
+    // Check 6: a public key of a supported type, never a private one.
+    let jwk = header.jwk.ok_or(invalid("The DPoP proof has no jwk header."))?;
+    let key = PublicJwk::parse(&jwk).map_err(|e| match e {
+        JwkError::Private => invalid("The DPoP proof's jwk must be a public key."),
+        JwkError::Incomplete => invalid("The DPoP proof's jwk is incomplete."),
+        JwkError::Unsupported => invalid("The DPoP proof's jwk is of an unsupported key type."),
+    })?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature_part)
         .map_err(|_| invalid("The DPoP proof's signature is unreadable."))?;
     let signing_input = &proof[..header_part.len() + 1 + claims_part.len()];
-    key.verify(alg, signing_input.as_bytes(), &signature)?;
+    // Check 7: the signature by this key, with an `alg` that fits it.
+    if !key.fits(alg) {
+        return Err(invalid("The DPoP proof's alg does not fit its jwk."));
+    }
+    if !key.verifies(alg, signing_input.as_bytes(), &signature) {
+        return Err(invalid("The DPoP proof's signature does not verify."));
+    }
     let claims: Claims = decode_json(claims_part).ok_or(invalid("The DPoP proof's claims are unreadable."))?;
     let jti = claims
         .jti
@@ -162,96 +149,9 @@ fn same_uri(htu: &str, request_url: &str) -> bool {
     }
 }
 
-/// The public key of a proof's `jwk` header, with its members as sent (base64url, checked to decode).
-enum PublicJwk {
-    P256 { x: String, y: String },
-    Rsa { n: String, e: String },
-    Ed25519 { x: String },
-}
-
-impl PublicJwk {
-    /// RFC 9449 §4.3 check 6: a public key of a supported type, never a private one.
-    fn parse(jwk: &Map<String, Value>) -> Result<Self, DpopError> {
-        if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
-            return Err(invalid("The DPoP proof's jwk must be a public key."));
-        }
-        let member = |name: &str| {
-            jwk.get(name)
-                .and_then(Value::as_str)
-                .filter(|text| !text.is_empty() && URL_SAFE_NO_PAD.decode(text).is_ok())
-                .map(str::to_owned)
-                .ok_or(invalid("The DPoP proof's jwk is incomplete."))
-        };
-        match (
-            jwk.get("kty").and_then(Value::as_str),
-            jwk.get("crv").and_then(Value::as_str),
-        ) {
-            (Some("EC"), Some("P-256")) => Ok(Self::P256 {
-                x: member("x")?,
-                y: member("y")?,
-            }),
-            (Some("RSA"), _) => Ok(Self::Rsa {
-                n: member("n")?,
-                e: member("e")?,
-            }),
-            (Some("OKP"), Some("Ed25519")) => Ok(Self::Ed25519 { x: member("x")? }),
-            _ => Err(invalid("The DPoP proof's jwk is of an unsupported key type.")),
-        }
-    }
-
-    /// RFC 7638 §3: SHA-256 of the required members in lexicographic order, without whitespace. The members
-    /// are base64url (checked in `parse`), so they need no escaping.
-    fn thumbprint(&self) -> String {
-        let canonical = match self {
-            Self::P256 { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
-            Self::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
-            Self::Ed25519 { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
-        };
-        URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
-    }
-
-    /// RFC 9449 §4.3 check 7: the signature by this key, with an `alg` that fits it.
-    fn verify(&self, alg: Alg, message: &[u8], signature: &[u8]) -> Result<(), DpopError> {
-        let bytes = |text: &str| URL_SAFE_NO_PAD.decode(text).unwrap_or_default();
-        let verified = match (self, alg) {
-            (Self::P256 { x, y }, Alg::Es256) => {
-                let mut point = vec![4u8];
-                point.extend(bytes(x));
-                point.extend(bytes(y));
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(message, signature)
-            }
-            (Self::Rsa { n, e }, Alg::Rs256 | Alg::Ps256) => {
-                let params = if alg == Alg::Rs256 {
-                    &RSA_PKCS1_2048_8192_SHA256
-                } else {
-                    &RSA_PSS_2048_8192_SHA256
-                };
-                RsaPublicKeyComponents {
-                    n: bytes(n),
-                    e: bytes(e),
-                }
-                .verify(params, message, signature)
-            }
-            (Self::Ed25519 { x }, Alg::EdDsa) => UnparsedPublicKey::new(&ED25519, bytes(x)).verify(message, signature),
-            _ => return Err(invalid("The DPoP proof's alg does not fit its jwk.")),
-        };
-        verified.map_err(|_| invalid("The DPoP proof's signature does not verify."))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc_7638_example_thumbprint() {
-        // RFC 7638 §3.1's RSA key and its thumbprint.
-        let key = PublicJwk::Rsa {
-            n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
-            e: "AQAB".into(),
-        };
-        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-    }
 
     #[test]
     fn uris_compare_without_query_and_fragment_after_normalisation() {
@@ -308,18 +208,5 @@ mod tests {
             check(&mismatched, TARGET, Some("token"), 1_030).is_err(),
             "alg of another key type"
         );
-    }
-
-    #[test]
-    fn private_keys_and_symmetric_algorithms_are_refused() {
-        let mut jwk = Map::new();
-        jwk.insert("kty".into(), "EC".into());
-        jwk.insert("crv".into(), "P-256".into());
-        jwk.insert("x".into(), "AAAA".into());
-        jwk.insert("y".into(), "AAAA".into());
-        jwk.insert("d".into(), "AAAA".into());
-        assert!(PublicJwk::parse(&jwk).is_err());
-        assert_eq!(Alg::parse("HS256"), None);
-        assert_eq!(Alg::parse("none"), None);
     }
 }
