@@ -3,7 +3,8 @@
 # core with one worker, drives it with wrk from the other core for a bounded time per scenario, and prints
 # requests/s, p50 and p99 latency and the server's resident memory. Then the same wrk load against panva's
 # oidc-provider (bench/peer, Node.js, in-memory adapter, pinned to the same core) for discovery, JWKS,
-# client_credentials and introspection, side by side with the ratio; the peer is skipped, with the reason,
+# client_credentials (RS256, ES256 and EdDSA tokens) and introspection, side by side with the ratio; the peer
+# is skipped, with the reason,
 # when Node.js/npm or its packages are missing. Then bench/data.sh (a thousand against a million accounts and
 # tokens, SQLite and PostgreSQL) and bench/cluster.sh (one, two and three instances behind HAProxy).
 # Usage: bench/run.sh [seconds per scenario, default 10] [part: all (default), core, data or cluster]
@@ -54,6 +55,12 @@ client_id=$(json_field client_id <<<"$client")
 client_secret=$(json_field client_secret <<<"$client")
 export BENCH_BASIC; BENCH_BASIC=$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)
 cc_form="grant_type=client_credentials&scope=api:read"
+# Two more such clients whose access tokens are signed with ES256 and with EdDSA; their Basic credentials.
+basic_of() { printf '%s:%s' "$(json_field client_id <<<"$1")" "$(json_field client_secret <<<"$1")" | base64 -w0; }
+for alg in ES256 EdDSA; do
+  declare "basic_$alg=$(basic_of "$(tessera_cli admin create-client --app bench --name "bench $alg" \
+    --grant-type client_credentials --scope api:read --access-token-alg "$alg" --json)")"
+done
 
 TESSERA_SERVER__BIND=127.0.0.1:$port TESSERA_DATABASE__URL="sqlite://$work/bench.db" \
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD="$BENCH_PASSWORD admin" TESSERA_LOG__LEVEL=warn \
@@ -160,6 +167,10 @@ BENCH_LOGIN=nobody run "POST login, no such user" -t1 -c1 -s "$bench/login.lua" 
 sleep 16  # idle password-hashing memory is given back after ~10 s
 run "GET discovery" -t1 -c64 "$base/.well-known/openid-configuration"
 BENCH_FORM=$cc_form run "POST client_credentials" -t1 -c32 -s "$bench/form.lua" "$base/oauth2/token"
+for alg in ES256 EdDSA; do
+  basic_var=basic_$alg
+  BENCH_BASIC=${!basic_var} BENCH_FORM=$cc_form run "POST cc ($alg)" -t1 -c32 -s "$bench/form.lua" "$base/oauth2/token"
+done
 BENCH_FORM="token=$tessera_token" run "POST introspect" -t1 -c32 -s "$bench/form.lua" "$base/oauth2/introspect"
 introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (the introspected token is no longer active)"
 echo "idle after the run: $(( $(rss_kb $server) / 1024 )) MB resident"
@@ -190,8 +201,8 @@ if [[ -z $peer_skip ]]; then
     peer_skip="it did not start: $(tail -3 "$work/peer.log" | tr '\n' ' ')"
   elif [[ -z $peer_jwks || -z $peer_token_url || -z $peer_introspect ]]; then
     peer_skip="its discovery document lacks jwks_uri, token_endpoint or introspection_endpoint"
-  elif [[ $(curl -sf "$peer_jwks") != *'"kty":"RSA"'* ]]; then
-    peer_skip="its JWKS ($peer_jwks) has no RSA key"
+  elif [[ $(curl -sf "$peer_jwks") != *'"kty":"RSA"'*'"kty":"EC"'*'"kty":"OKP"'* ]]; then
+    peer_skip="its JWKS ($peer_jwks) lacks an RSA, EC or OKP key"
   elif [[ $(token "$peer_token_url") != ey* ]]; then
     peer_skip="it issued no JWT for client_credentials"
   elif peer_token=$(token "$peer_token_url" resource=urn:tessera-bench:opaque) && [[ -z $peer_token ]]; then
@@ -236,6 +247,16 @@ else
     -t1 -c64
   compare "GET JWKS" "$base/oauth2/jwks" "" "$peer_jwks" "" -t1 -c64
   compare "POST client_credentials" "$base/oauth2/token" "$cc_form" "$peer_token_url" "$cc_form" -t1 -c32
+  # The same grant with ES256 and EdDSA tokens: Tessera's client registered for that algorithm, the peer's
+  # resource signing with it.
+  for alg in ES256 EdDSA; do
+    basic_var=basic_$alg
+    resource="resource=urn:tessera-bench:${alg,,}"
+    [[ $(token "$peer_token_url" "$resource" | cut -d. -f1 | base64 -d 2>/dev/null) == *"\"alg\":\"$alg\""* ]] ||
+      echo "  (oidc-provider did not sign its $alg resource's token with $alg)"
+    BENCH_BASIC=${!basic_var} compare "POST cc ($alg)" "$base/oauth2/token" "$cc_form" "$peer_token_url" \
+      "$cc_form&$resource" -t1 -c32
+  done
   compare "POST introspect" "$base/oauth2/introspect" "token=$tessera_token" "$peer_introspect" "token=$peer_token" -t1 -c32
   introspect_active "$base/oauth2/introspect" "$tessera_token" || echo "  (Tessera's introspected token is no longer active)"
   introspect_active "$peer_introspect" "$peer_token" || echo "  (oidc-provider's introspected token is no longer active)"

@@ -10,7 +10,6 @@ use crate::apps::AppSpec;
 use crate::auth::{ADMIN_SCOPE, NewAccount};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
-use crate::oidc::clients::{ClientError, ClientSpec, RegisteredClient};
 use crate::startup::Application;
 use crate::state::{AppState, key_policy, publish_window};
 use crate::store::Database;
@@ -18,6 +17,7 @@ use crate::store::signing_keys;
 use crate::tokens::rotation;
 
 mod apps;
+mod clients;
 mod registration;
 mod seed;
 
@@ -63,8 +63,8 @@ pub enum BenchCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate a new signing key: published at once, signing once every relying party's cached JWKS has it;
-    /// the old one stays published until its tokens expire.
+    /// Generate a new signing key of every algorithm in keys.algorithms: published at once, signing once every
+    /// relying party's cached JWKS has it; the old ones stay published until their tokens expire.
     Rotate {
         /// Sign with the new key at once (after a key compromise). Relying parties that cached the JWKS
         /// refuse new tokens until they fetch it again.
@@ -91,60 +91,7 @@ pub enum AdminCommand {
         password_stdin: bool,
     },
     /// Register an OAuth client. Prints its client_id and, for a confidential client, its secret (once).
-    CreateClient {
-        /// The application (id or slug) the client belongs to; default: the default application.
-        #[arg(long = "app")]
-        application: Option<String>,
-        #[arg(long)]
-        name: String,
-        /// A redirect URI (repeatable): https, or http://127.0.0.1 / http://[::1] for native apps.
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// A post-logout redirect URI (repeatable).
-        #[arg(long = "post-logout-redirect-uri")]
-        post_logout_redirect_uris: Vec<String>,
-        /// A public client (SPA, native app): no secret, PKCE required.
-        #[arg(long)]
-        public: bool,
-        /// A grant type (repeatable; default: authorization_code and refresh_token; also client_credentials,
-        /// urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:device_code).
-        #[arg(long = "grant-type")]
-        grant_types: Vec<String>,
-        /// A scope the client may be granted (repeatable; default: the OpenID Connect scopes).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// How it authenticates: client_secret_basic (the default) or client_secret_post — either way its
-        /// secret is accepted in the Authorization header or the body —, client_secret_jwt or private_key_jwt
-        /// (RFC 7523 assertions), or none (a public client, as --public).
-        #[arg(long = "auth-method")]
-        auth_method: Option<String>,
-        /// private_key_jwt: a file holding the client's public keys as a JWK Set.
-        #[arg(long)]
-        jwks_file: Option<std::path::PathBuf>,
-        /// A trusted first-party application: no consent page.
-        #[arg(long)]
-        first_party: bool,
-        /// An API gateway: may introspect every token of its application (with no --grant-type, it only
-        /// introspects).
-        #[arg(long)]
-        resource_server: bool,
-        /// Where the application's access link lands to start a sign-in at this client (OpenID Connect
-        /// Core §4 third-party-initiated login).
-        #[arg(long)]
-        initiate_login_uri: Option<String>,
-        /// Take only pushed authorization requests (RFC 9126) from this client at the authorization endpoint.
-        #[arg(long)]
-        require_pushed_authorization_requests: bool,
-        /// Where logout tokens are POSTed when a session of this client ends (Back-Channel Logout 1.0).
-        #[arg(long)]
-        backchannel_logout_uri: Option<String>,
-        /// The client needs the session id (`sid`) in its logout tokens.
-        #[arg(long)]
-        backchannel_logout_session_required: bool,
-        /// Print one JSON object with client_id and client_secret.
-        #[arg(long)]
-        json: bool,
-    },
+    CreateClient(Box<clients::CreateClient>),
     /// Make an initial access token for dynamic client registration (RFC 7591). Prints it once.
     CreateRegistrationToken {
         /// The application (id or slug) its clients join; default: the default application.
@@ -235,22 +182,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&config)?;
             db.migrate().await?;
             let started = clock.now();
-            let key = rotation::rotate(&db, key_policy(&config), started, now).await?;
-            println!("new signing key: {}", key.kid);
+            let keys = rotation::rotate(&db, key_policy(&config), started, now).await?;
+            for key in &keys {
+                println!("new {} signing key: {}", key.alg, key.kid);
+            }
+            let activates_at = keys.first().map_or(started, |key| key.activates_at);
             if now {
                 println!(
-                    "it signs now (running servers publish it within {} s); the previous key stays published \
+                    "they sign now (running servers publish them within {} s); the previous keys stay published \
                      for {} s",
                     config.keys.reload_interval_secs,
                     publish_window(&config)
                 );
             } else {
                 println!(
-                    "published within {} s; it signs from {} ({} s from now, once every cached JWKS has it); the \
-                     previous key stays published for {} s after that",
+                    "published within {} s; they sign from {} ({} s from now, once every cached JWKS has them); \
+                     the previous keys stay published for {} s after that",
                     config.keys.reload_interval_secs,
-                    rfc3339(key.activates_at),
-                    key.activates_at - started,
+                    rfc3339(activates_at),
+                    activates_at - started,
                     publish_window(&config)
                 );
             }
@@ -290,59 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PasswordCost => password_cost(&config).await?,
         Command::Bench(BenchCommand::Seed(args)) => seed::run(config, clock, args).await?,
-        Command::Admin(AdminCommand::CreateClient {
-            application,
-            name,
-            redirect_uris,
-            post_logout_redirect_uris,
-            public,
-            grant_types,
-            scopes,
-            auth_method,
-            jwks_file,
-            first_party,
-            resource_server,
-            initiate_login_uri,
-            require_pushed_authorization_requests,
-            backchannel_logout_uri,
-            backchannel_logout_session_required,
-            json,
-        }) => {
-            let jwks = match jwks_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                    Some(serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?)
-                }
-                None => None,
-            };
-            let spec = ClientSpec {
-                application,
-                name: Some(name),
-                redirect_uris,
-                post_logout_redirect_uris,
-                public: public || auth_method.as_deref() == Some("none"),
-                grant_types: (!grant_types.is_empty()).then_some(grant_types),
-                scopes: (!scopes.is_empty()).then_some(scopes),
-                token_endpoint_auth_method: auth_method,
-                jwks,
-                first_party,
-                resource_server,
-                initiate_login_uri,
-                require_pushed_authorization_requests,
-                backchannel_logout_uri,
-                backchannel_logout_session_required,
-                is_active: None,
-            };
-            let state = AppState::build(config, clock).await?;
-            let registered = match state.oidc.clients.create(spec, state.clock.now()).await {
-                Err(ClientError::Validation(problems)) => {
-                    let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
-                    bail!("invalid client: {}", text.join("; "));
-                }
-                other => other?,
-            };
-            print_client(&registered, json)?;
-        }
+        Command::Admin(AdminCommand::CreateClient(args)) => clients::create(config, clock, *args).await?,
         Command::Admin(AdminCommand::CreateRegistrationToken {
             application,
             description,
@@ -418,29 +316,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(serde::Serialize)]
-struct CreatedClient<'a> {
-    client_id: &'a str,
-    client_secret: Option<&'a str>,
-}
-
-fn print_client(registered: &RegisteredClient, json: bool) -> anyhow::Result<()> {
-    let created = CreatedClient {
-        client_id: &registered.client.id,
-        client_secret: registered.secret.as_deref(),
-    };
-    if json {
-        println!("{}", serde_json::to_string(&created)?);
-    } else {
-        println!("client_id:     {}", created.client_id);
-        match created.client_secret {
-            Some(secret) => println!("client_secret: {secret}\n(the secret is shown only this once)"),
-            None => println!("public client: no secret; it must use PKCE (S256)"),
-        }
-    }
-    Ok(())
-}
-
 async fn set_active(config: Config, clock: Clock, login: &str, active: bool) -> anyhow::Result<()> {
     let state = AppState::build(config, clock).await?;
     let user = state.auth.accounts.set_active(login, active, state.clock.now()).await?;
@@ -478,10 +353,15 @@ fn open(config: &Config) -> anyhow::Result<Database> {
 
 async fn list_keys(db: &Database, config: &Config, now: i64) -> anyhow::Result<()> {
     let window = publish_window(config);
-    println!("{:<45} {:<22} STATUS", "KID", "CREATED");
+    println!("{:<45} {:<6} {:<22} STATUS", "KID", "ALG", "CREATED");
     for row in signing_keys::list(db).await? {
         let status = rotation::KeyStatus::of(&row, window, now).describe();
-        println!("{:<45} {:<22} {status}", row.kid, rfc3339(row.created_at));
+        println!(
+            "{:<45} {:<6} {:<22} {status}",
+            row.kid,
+            row.algorithm,
+            rfc3339(row.created_at)
+        );
     }
     Ok(())
 }

@@ -235,6 +235,11 @@ impl Default for OAuthConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeyConfig {
+    /// The algorithms tokens may be signed with, each with its own key in the JWKS. RS256 is always among them
+    /// and signs unless a client asks for another (`id_token_signed_response_alg`,
+    /// `access_token_signed_response_alg`).
+    #[serde(deserialize_with = "comma_list")]
+    pub algorithms: Vec<crate::tokens::keys::SigningAlg>,
     /// Size of newly generated RSA signing keys.
     pub rsa_bits: u32,
     /// How often a running server re-reads the signing keys (to see `tessera keys rotate`).
@@ -247,6 +252,7 @@ pub struct KeyConfig {
 impl Default for KeyConfig {
     fn default() -> Self {
         Self {
+            algorithms: crate::tokens::keys::SigningAlg::ALL.to_vec(),
             rsa_bits: 2048,
             reload_interval_secs: 30,
             rotate_after_days: 0,

@@ -73,8 +73,8 @@ impl AppState {
         for name in db.migrate().await? {
             tracing::info!(migration = %name, "applied migration");
         }
-        if let Some(key) = rotation::ensure_active_key(&db, key_policy(&config), clock.now()).await? {
-            tracing::info!(kid = %key.kid, "generated the first signing key");
+        for key in rotation::ensure_active_key(&db, key_policy(&config), clock.now()).await? {
+            tracing::info!(kid = %key.kid, alg = %key.alg, "generated a signing key");
         }
         let keys = Arc::new(KeyRing::load(&db, config.secret_key.clone(), publish_window(&config), clock.now()).await?);
         let metrics = Arc::new(Metrics::new());
@@ -133,7 +133,11 @@ impl AppState {
         Ok(Self {
             webhooks,
             backchannel,
-            discovery: Bytes::from(discovery::document(config.issuer(), config.oauth.dynamic_registration)),
+            discovery: Bytes::from(discovery::document(
+                config.issuer(),
+                config.oauth.dynamic_registration,
+                &config.keys.algorithms,
+            )),
             config: Arc::new(config),
             clock,
             db,
@@ -175,6 +179,7 @@ fn notifier(config: &Config) -> Result<Notifier, StartError> {
 pub fn key_policy(config: &Config) -> KeyPolicy<'_> {
     KeyPolicy {
         secret: config.secret_key.as_ref(),
+        algorithms: &config.keys.algorithms,
         rsa_bits: config.keys.rsa_bits,
         lead: KeyPolicy::lead_for(config.keys.reload_interval_secs),
     }

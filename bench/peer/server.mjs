@@ -1,6 +1,7 @@
 // The peer for bench/run.sh: panva's oidc-provider set up like Tessera's bench — loopback only, default
-// in-memory adapter, one RSA-2048 signing key made at start, and one confidential client that may use
-// client_credentials for the scope api:read, authenticating with client_secret_basic.
+// in-memory adapter, one signing key of each algorithm made at start (RSA-2048, P-256, Ed25519), and one
+// confidential client that may use client_credentials for the scope api:read, authenticating with
+// client_secret_basic.
 //
 // Usage: node server.mjs [port]   (or PORT=…). The client's id and secret come from PEER_CLIENT_ID and
 // PEER_CLIENT_SECRET (bench/run.sh passes Tessera's, so both servers see byte-identical requests); without
@@ -11,7 +12,9 @@
 // (accessTokenFormat 'jwt', RS256), signed per request like Tessera's access tokens. oidc-provider refuses to
 // introspect structured (JWT) tokens ("Structured JWT Tokens cannot be introspected"), so a token asked for
 // with resource=urn:tessera-bench:opaque is opaque (accessTokenFormat 'opaque', kept in the in-memory
-// adapter); the introspection scenario introspects one of those.
+// adapter); the introspection scenario introspects one of those. Tokens asked for with
+// resource=urn:tessera-bench:es256 or urn:tessera-bench:eddsa are JWTs signed with ES256 or EdDSA, as Tessera
+// signs for a client registered with that access-token algorithm.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 3000);
@@ -28,13 +31,20 @@ if (!process.env.PEER_VERBOSE) {
 // Imported after the console is quieted: it warns at load time on Node.js 20 ("Unsupported runtime").
 const { default: Provider } = await import('oidc-provider');
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
+const jwkOf = (privateKey, alg) => ({ ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg });
+const signingKeys = [
+  jwkOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'RS256'),
+  jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ES256'),
+  jwkOf(generateKeyPairSync('ed25519').privateKey, 'EdDSA'),
+];
 
 const API = 'urn:tessera-bench:api';
 const OPAQUE_API = 'urn:tessera-bench:opaque';
+const jwtServer = (audience, alg) => ({ scope: 'api:read', audience, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg } } });
 const resourceServers = {
-  [API]: { scope: 'api:read', audience: API, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } },
+  [API]: jwtServer(API, 'RS256'),
+  'urn:tessera-bench:es256': jwtServer('urn:tessera-bench:es256', 'ES256'),
+  'urn:tessera-bench:eddsa': jwtServer('urn:tessera-bench:eddsa', 'EdDSA'),
   [OPAQUE_API]: { scope: 'api:read', audience: OPAQUE_API, accessTokenTTL: 3600, accessTokenFormat: 'opaque' },
 };
 
@@ -48,7 +58,7 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     scope: 'api:read',
   }],
-  jwks: { keys: [signingKey] },
+  jwks: { keys: signingKeys },
   scopes: ['api:read'],
   features: {
     devInteractions: { enabled: false },

@@ -327,6 +327,7 @@ impl PrivateTokens {
                 jkt: None,
                 lifetime: exchanged_lifetime(app, &live.token, now),
                 grant: crate::metrics::Grant::PrivateToken,
+                alg: crate::tokens::keys::SigningAlg::Rs256,
             },
             now,
         )?)

@@ -273,6 +273,7 @@ impl Sessions {
                 jkt: None,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::SignIn,
+                alg: crate::tokens::keys::SigningAlg::Rs256,
             },
             now,
         )?;
@@ -335,6 +336,7 @@ impl Sessions {
                 jkt: None,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::RefreshToken,
+                alg: crate::tokens::keys::SigningAlg::Rs256,
             },
             now,
         )?;

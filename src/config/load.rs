@@ -311,6 +311,13 @@ impl Config {
                 "must be between 1 and 3600".into(),
             ));
         }
+        if !self.keys.algorithms.contains(&crate::tokens::keys::SigningAlg::Rs256) {
+            return Err(invalid(
+                "keys.algorithms",
+                "TESSERA_KEYS__ALGORITHMS",
+                "must include RS256, the algorithm tokens are signed with by default".into(),
+            ));
+        }
         if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {
             return Err(invalid(
                 "keys.rsa_bits",

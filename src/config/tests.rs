@@ -2,6 +2,7 @@
 //! errors that name the setting where it was written.
 
 use super::{Config, Secret, UserCreateScope};
+use crate::tokens::keys::SigningAlg;
 
 fn valid() -> Config {
     let mut config = Config::default();
@@ -95,6 +96,26 @@ fn signup_limits_answer_to_their_unprefixed_names_and_proxies_parse() {
         jail.set_env("TESSERA_SERVER__TRUSTED_PROXIES", "not-a-network");
         let err = Config::load(None).unwrap_err().to_string().to_lowercase();
         assert!(err.contains("trusted_proxies"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+#[expect(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+fn signing_algorithms_come_as_a_list_and_keep_rs256() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("TESSERA_KEYS__ALGORITHMS", "RS256, EdDSA");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(config.keys.algorithms, [SigningAlg::Rs256, SigningAlg::EdDsa]);
+        jail.set_env("TESSERA_KEYS__ALGORITHMS", "ES256");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(
+            err.contains("TESSERA_KEYS__ALGORITHMS") && err.contains("RS256"),
+            "{err}"
+        );
+        jail.set_env("TESSERA_KEYS__ALGORITHMS", "RS256,HS256");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("HS256"), "{err}");
         Ok(())
     });
 }

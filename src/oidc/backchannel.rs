@@ -10,9 +10,10 @@ use std::time::Duration;
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::config::{BackchannelLogoutConfig, Config};
-use crate::store::backchannel_logouts::{self, BackchannelLogoutRow, Outcome};
+use crate::store::backchannel_logouts::{self, BackchannelLogoutRow, Claimed, Outcome};
 use crate::store::{Database, StoreError};
 use crate::tokens::IdTokens;
+use crate::tokens::keys::SigningAlg;
 use crate::tokens::opaque;
 
 use super::redirect_uri;
@@ -70,12 +71,12 @@ impl BackchannelSender {
         let lease_secs = i64::try_from(self.config.timeout_secs).unwrap_or(60) + 60;
         for id in backchannel_logouts::due(&self.db, now, SEND_BATCH).await? {
             let lease = opaque::random_id();
-            let Some((row, uri)) =
-                backchannel_logouts::claim(&self.db, id, lease.clone(), now, now + lease_secs).await?
+            let Some(claimed) = backchannel_logouts::claim(&self.db, id, lease.clone(), now, now + lease_secs).await?
             else {
                 continue;
             };
-            let status = self.send(&row, uri.as_deref(), now).await;
+            let status = self.send(&claimed, now).await;
+            let row = claimed.row;
             let attempts = row.attempts.saturating_add(1);
             let max_attempts = i32::try_from(self.config.max_attempts).unwrap_or(i32::MAX);
             // Back-Channel Logout 1.0 §2.8: the RP answers 200 (or 204, which some send) when it logged out.
@@ -98,14 +99,23 @@ impl BackchannelSender {
         Ok(run)
     }
 
-    /// POSTs a freshly signed logout token for `row` to `uri`: the answer's status, or `None` when none came
-    /// (or nothing could be sent).
-    async fn send(&self, row: &BackchannelLogoutRow, uri: Option<&str>, now: UnixTime) -> Option<u16> {
+    /// POSTs a freshly signed logout token for the claimed row to its client's URI, signed like the client's ID
+    /// tokens: the answer's status, or `None` when none came (or nothing could be sent).
+    async fn send(&self, claimed: &Claimed, now: UnixTime) -> Option<u16> {
+        let row = &claimed.row;
         // The client may have dropped its URI, or registered one the rules no longer accept, since.
-        let uri = uri.filter(|uri| redirect_uri::registration_problem(uri).is_none())?;
+        let uri = claimed
+            .uri
+            .as_deref()
+            .filter(|uri| redirect_uri::registration_problem(uri).is_none())?;
+        let alg = claimed
+            .alg
+            .as_deref()
+            .and_then(SigningAlg::parse)
+            .unwrap_or(SigningAlg::Rs256);
         let token = match self
             .id_tokens
-            .logout_token(&row.client_id, &row.sub, row.sid.as_deref(), now)
+            .logout_token(&row.client_id, &row.sub, row.sid.as_deref(), alg, now)
         {
             Ok(token) => token,
             Err(e) => {

@@ -23,6 +23,7 @@ use crate::store::changes::{self, Change};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{Database, StoreError};
 use crate::tokens::jwk::JwkSet;
+use crate::tokens::keys::SigningAlg;
 use crate::tokens::opaque;
 use crate::tokens::sealing::{self, Purpose};
 
@@ -147,6 +148,10 @@ pub struct Client {
     keys: Option<JwkSet>,
     /// `client_secret_jwt`: the secret, sealed (the HMAC key of the client's assertions).
     secret_sealed: Option<String>,
+    /// The algorithm of the client's ID tokens and logout tokens; RS256 when `None`.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// The algorithm of the client's access tokens; RS256 when `None`.
+    pub access_token_signed_response_alg: Option<SigningAlg>,
     pub is_active: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -169,6 +174,16 @@ impl Client {
         self.grant_types.contains(&grant)
     }
 
+    /// The algorithm this client's ID tokens (and logout tokens) are signed with.
+    pub fn id_token_alg(&self) -> SigningAlg {
+        self.id_token_signed_response_alg.unwrap_or(SigningAlg::Rs256)
+    }
+
+    /// The algorithm this client's access tokens are signed with.
+    pub fn access_token_alg(&self) -> SigningAlg {
+        self.access_token_signed_response_alg.unwrap_or(SigningAlg::Rs256)
+    }
+
     fn from_row(row: ClientRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("client {}: {what}", row.id));
         let uris = |json: &str| serde_json::from_str::<Vec<String>>(json).map_err(|_| corrupt("redirect URIs"));
@@ -183,6 +198,14 @@ impl Client {
             .map(JwkSet::parse)
             .transpose()
             .map_err(|_| corrupt("jwks"))?;
+        let alg = |stored: &Option<String>| {
+            stored
+                .as_deref()
+                .map(|name| SigningAlg::parse(name).ok_or_else(|| corrupt("signing algorithm")))
+                .transpose()
+        };
+        let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
+        let access_token_signed_response_alg = alg(&row.access_token_signed_response_alg)?;
         Ok(Self {
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
@@ -206,6 +229,8 @@ impl Client {
             keys,
             jwks,
             secret_sealed: row.secret_sealed,
+            id_token_signed_response_alg,
+            access_token_signed_response_alg,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -237,6 +262,8 @@ impl Client {
             backchannel_logout_session_required: self.backchannel_logout_session_required,
             jwks: self.jwks.as_ref().map(serde_json::Value::to_string),
             secret_sealed: self.secret_sealed.clone(),
+            id_token_signed_response_alg: self.id_token_signed_response_alg.map(|alg| alg.as_str().to_owned()),
+            access_token_signed_response_alg: self.access_token_signed_response_alg.map(|alg| alg.as_str().to_owned()),
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -271,15 +298,24 @@ pub struct ClientService {
     secret_key: Option<Secret>,
     /// The audience of client assertions.
     issuer: String,
+    /// The algorithms a client may ask its tokens in (`keys.algorithms`).
+    algorithms: Vec<SigningAlg>,
 }
 
 impl ClientService {
-    pub fn new(db: Database, cache_ttl: Duration, secret_key: Option<Secret>, issuer: String) -> Self {
+    pub fn new(
+        db: Database,
+        cache_ttl: Duration,
+        secret_key: Option<Secret>,
+        issuer: String,
+        algorithms: Vec<SigningAlg>,
+    ) -> Self {
         Self {
             db,
             cache: TtlCache::new(cache_ttl),
             secret_key,
             issuer,
+            algorithms,
         }
     }
 
@@ -319,7 +355,7 @@ impl ClientService {
     /// Registers a client; confidential clients get a secret, returned once.
     pub async fn create(&self, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let application_id = self.application_of(&spec, None).await?;
-        let mut client = validate(spec, application_id, None, now)?;
+        let mut client = validate(spec, application_id, None, &self.algorithms, now)?;
         let secret = self.issue_secret(&mut client)?;
         clients::insert(&self.db, client.to_row()).await?;
         self.cache.invalidate(&client.id);
@@ -400,7 +436,7 @@ impl ClientService {
     pub async fn update(&self, id: &str, spec: ClientSpec, now: UnixTime) -> Result<RegisteredClient, ClientError> {
         let current = self.get(id).await?;
         let application_id = self.application_of(&spec, Some(&current)).await?;
-        let mut client = validate(spec, application_id, Some(&current), now)?;
+        let mut client = validate(spec, application_id, Some(&current), &self.algorithms, now)?;
         let kept = match client.auth_method {
             AuthMethod::ClientSecretJwt => current.secret_sealed.is_some(),
             method => method.has_secret() && current.secret_hash.is_some(),

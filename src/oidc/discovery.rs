@@ -7,6 +7,7 @@ use super::clients::GrantType;
 use super::pkce::S256;
 use super::response_mode::ResponseMode;
 use super::scope::OIDC_SCOPES;
+use crate::tokens::keys::SigningAlg;
 
 /// Paths of the endpoints, relative to the issuer.
 pub const AUTHORIZATION_PATH: &str = "/oauth2/authorize";
@@ -63,7 +64,8 @@ struct Metadata<'a> {
     response_modes_supported: [&'static str; 3],
     grant_types_supported: [&'static str; GrantType::ALL.len()],
     subject_types_supported: [&'static str; 1],
-    id_token_signing_alg_values_supported: [&'static str; 1],
+    /// The algorithms with a signing key (`keys.algorithms`), RS256 first.
+    id_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
@@ -111,8 +113,9 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "email_verified",
 ];
 
-/// The discovery document for `issuer`, serialised; `registration` when dynamic registration is on.
-pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
+/// The discovery document for `issuer`, serialised; `registration` when dynamic registration is on;
+/// `algorithms` the ones tokens may be signed with.
+pub fn document(issuer: &str, registration: bool, algorithms: &[SigningAlg]) -> Vec<u8> {
     let endpoint = |path: &str| format!("{issuer}{path}");
     let metadata = Metadata {
         issuer,
@@ -132,7 +135,11 @@ pub fn document(issuer: &str, registration: bool) -> Vec<u8> {
         response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str),
         grant_types_supported: GrantType::ALL.map(GrantType::as_str),
         subject_types_supported: ["public"],
-        id_token_signing_alg_values_supported: ["RS256"],
+        id_token_signing_alg_values_supported: SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| algorithms.contains(alg))
+            .map(SigningAlg::as_str)
+            .collect(),
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS,

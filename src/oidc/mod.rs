@@ -77,6 +77,7 @@ impl OidcService {
             Duration::from_secs(config.oauth.client_cache_ttl_secs),
             config.secret_key.clone(),
             config.issuer().to_owned(),
+            config.keys.algorithms.clone(),
         ));
         Self {
             dynamic_clients: dynamic_clients::DynamicClients::new(

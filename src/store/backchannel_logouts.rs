@@ -150,15 +150,25 @@ pub async fn due(db: &Database, now: UnixTime, limit: i64) -> StoreResult<Vec<St
     .await
 }
 
-/// Leases a due row to `lease` until `until`: the row with its client's logout URI (`None` when the client no
-/// longer has one), or `None` when another sender took it first or it is no longer due.
+/// A leased row and what its client registered for it.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub row: BackchannelLogoutRow,
+    /// The client's logout URI (`None` when the client no longer has one).
+    pub uri: Option<String>,
+    /// The algorithm of the client's ID tokens, when not the default.
+    pub alg: Option<String>,
+}
+
+/// Leases a due row to `lease` until `until`, with what its client registered, or `None` when another sender
+/// took it first or it is no longer due.
 pub async fn claim(
     db: &Database,
     id: String,
     lease: String,
     now: UnixTime,
     until: UnixTime,
-) -> StoreResult<Option<(BackchannelLogoutRow, Option<String>)>> {
+) -> StoreResult<Option<Claimed>> {
     db.write(move |conn| {
         conn.transaction::<_, StoreError, _>(|conn| {
             let taken = diesel::update(
@@ -185,9 +195,14 @@ pub async fn claim(
                 .inner_join(oauth_clients::table)
                 .filter(backchannel_logouts::id.eq(&id))
                 .filter(backchannel_logouts::lease.eq(&lease))
-                .select((BackchannelLogoutRow::as_select(), oauth_clients::backchannel_logout_uri))
-                .first(conn)
-                .optional()?)
+                .select((
+                    BackchannelLogoutRow::as_select(),
+                    oauth_clients::backchannel_logout_uri,
+                    oauth_clients::id_token_signed_response_alg,
+                ))
+                .first::<(BackchannelLogoutRow, Option<String>, Option<String>)>(conn)
+                .optional()?
+                .map(|(row, uri, alg)| Claimed { row, uri, alg }))
         })
     })
     .await

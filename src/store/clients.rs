@@ -43,6 +43,10 @@ pub struct ClientRow {
     pub jwks: Option<String>,
     /// `client_secret_jwt`: the secret sealed (it is the HMAC key of the client's assertions).
     pub secret_sealed: Option<String>,
+    /// The algorithm of the client's ID tokens (and logout tokens), when not RS256.
+    pub id_token_signed_response_alg: Option<String>,
+    /// The algorithm of the client's access tokens, when not RS256.
+    pub access_token_signed_response_alg: Option<String>,
 }
 
 /// Stores a new client.

@@ -125,6 +125,8 @@ diesel::table! {
         backchannel_logout_session_required -> Bool,
         jwks -> Nullable<Text>,
         secret_sealed -> Nullable<Text>,
+        id_token_signed_response_alg -> Nullable<Text>,
+        access_token_signed_response_alg -> Nullable<Text>,
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::keyring::KeyRing;
+use super::keys::SigningAlg;
 use super::opaque::random_id;
 use super::{TokenError, jwt};
 use crate::clock::UnixTime;
@@ -93,6 +94,8 @@ pub struct AccessGrant<'a> {
     pub lifetime: i64,
     /// How the token was obtained (counted in the metrics).
     pub grant: Grant,
+    /// The algorithm it is signed with (RS256 unless the client asked for another).
+    pub alg: SigningAlg,
 }
 
 /// A signed access token and its lifetime in seconds.
@@ -146,7 +149,7 @@ impl AccessTokens {
             cnf: grant.jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
         };
         let keys = self.keys.current();
-        let token = jwt::sign(keys.signer(now)?, ACCESS_TOKEN_TYPE, &claims)?;
+        let token = jwt::sign(keys.signer_for(grant.alg, now)?, ACCESS_TOKEN_TYPE, &claims)?;
         self.metrics.token_issued(grant.grant);
         Ok(IssuedAccessToken {
             token,

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::keyring::KeyRing;
+use super::keys::SigningAlg;
 use super::{TokenError, jwt};
 use crate::clock::UnixTime;
 
@@ -75,6 +76,8 @@ pub struct IdTokenFacts<'a> {
     pub browser_session_id: Option<&'a str>,
     /// The access token issued beside it, for `at_hash`.
     pub access_token: Option<&'a str>,
+    /// The algorithm the client asked its ID tokens in.
+    pub alg: SigningAlg,
 }
 
 /// Issues and re-reads ID tokens for one issuer.
@@ -105,18 +108,19 @@ impl IdTokens {
             idp: super::amr::idp(facts.amr),
             azp: facts.client_id.to_owned(),
             sid: facts.browser_session_id.map(str::to_owned),
-            at_hash: facts.access_token.map(at_hash),
+            at_hash: facts.access_token.map(|token| at_hash(token, facts.alg)),
         };
-        jwt::sign(self.keys.current().signer(now)?, ID_TOKEN_TYPE, &claims)
+        jwt::sign(self.keys.current().signer_for(facts.alg, now)?, ID_TOKEN_TYPE, &claims)
     }
 
     /// Signs a logout token telling `client_id` that `subject`'s session `sid` (every session of `subject`,
-    /// without one) ended (Back-Channel Logout 1.0 §2.4).
+    /// without one) ended (Back-Channel Logout 1.0 §2.4), in the algorithm of the client's ID tokens.
     pub fn logout_token(
         &self,
         client_id: &str,
         subject: &str,
         sid: Option<&str>,
+        alg: SigningAlg,
         now: UnixTime,
     ) -> Result<String, TokenError> {
         let claims = LogoutClaims {
@@ -129,7 +133,7 @@ impl IdTokens {
             sub: subject.to_owned(),
             sid: sid.map(str::to_owned),
         };
-        jwt::sign(self.keys.current().signer(now)?, LOGOUT_TOKEN_TYPE, &claims)
+        jwt::sign(self.keys.current().signer_for(alg, now)?, LOGOUT_TOKEN_TYPE, &claims)
     }
 
     /// Checks an ID token this issuer signed, whether or not it has expired (OIDC Core §3.1.2.1
@@ -143,10 +147,16 @@ impl IdTokens {
     }
 }
 
-/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token's ASCII.
-pub fn at_hash(access_token: &str) -> String {
-    let hash = digest::digest(&digest::SHA256, access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
+/// OIDC Core §3.1.3.6: base64url of the left half of the access token's hash under the ID token's algorithm —
+/// SHA-256 for RS256 and ES256; for EdDSA over Ed25519, SHA-512 (the hash Ed25519 uses, as OpenID Connect
+/// implementations agree for `EdDSA`).
+pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
+    let hash = match alg {
+        SigningAlg::Rs256 | SigningAlg::Es256 => digest::digest(&digest::SHA256, access_token.as_bytes()),
+        SigningAlg::EdDsa => digest::digest(&digest::SHA512, access_token.as_bytes()),
+    };
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
 #[cfg(test)]
@@ -159,6 +169,13 @@ mod tests {
         let expected = URL_SAFE_NO_PAD.encode([
             0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
         ]);
-        assert_eq!(at_hash("abc"), expected);
+        assert_eq!(at_hash("abc", SigningAlg::Rs256), expected);
+        assert_eq!(at_hash("abc", SigningAlg::Es256), expected);
+        // SHA-512("abc") = ddaf35a193617aba cc417349ae204131 12e6fa4e89a97ea2 0a9eeee64b55d39a…
+        let expected = URL_SAFE_NO_PAD.encode([
+            0xdd, 0xaf, 0x35, 0xa1, 0x93, 0x61, 0x7a, 0xba, 0xcc, 0x41, 0x73, 0x49, 0xae, 0x20, 0x41, 0x31, 0x12, 0xe6,
+            0xfa, 0x4e, 0x89, 0xa9, 0x7e, 0xa2, 0x0a, 0x9e, 0xee, 0xe6, 0x4b, 0x55, 0xd3, 0x9a,
+        ]);
+        assert_eq!(at_hash("abc", SigningAlg::EdDsa), expected);
     }
 }

@@ -1,5 +1,5 @@
-//! Compact JWS: signing with the parsed in-memory key, verification with the published keys (parsed once), RS256
-//! only.
+//! Compact JWS: signing with the parsed in-memory key, verification with the published keys (parsed once), in
+//! the algorithm of the key named by `kid` (RS256, ES256 or EdDSA) and no other.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -8,7 +8,6 @@ use serde::de::DeserializeOwned;
 
 use super::TokenError;
 use super::keyring::{KeySet, Signer};
-use super::keys::ALGORITHM;
 
 /// Longest token accepted for verification; anything larger is refused before parsing.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -33,7 +32,7 @@ struct Header {
 /// Signs `claims` as a compact JWS with header `typ`.
 pub fn sign<C: Serialize>(signer: &Signer, typ: &str, claims: &C) -> Result<String, TokenError> {
     let header = SigningHeader {
-        alg: ALGORITHM,
+        alg: signer.alg.as_str(),
         typ,
         kid: &signer.kid,
     };
@@ -51,8 +50,8 @@ fn encode_json<T: Serialize>(value: &T) -> Result<String, TokenError> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-/// Verifies the signature of `token` with a published key and returns its claims. The header must name
-/// RS256, a known `kid`, and one of the `accepted_types` (compared case-insensitively, with or without the
+/// Verifies the signature of `token` with a published key and returns its claims. The header must name a
+/// known `kid`, that key's algorithm, and one of the `accepted_types` (compared case-insensitively, with or without the
 /// `application/` prefix, RFC 7515 §4.1.9). Time and audience checks are the caller's.
 pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &[&str]) -> Result<C, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
@@ -69,19 +68,20 @@ pub fn verify<C: DeserializeOwned>(keys: &KeySet, token: &str, accepted_types: &
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(TokenError::Invalid("The token header is malformed."))?;
-    if header.alg != ALGORITHM {
-        return Err(TokenError::Invalid("The token is not signed with RS256."));
-    }
     let typ = header.typ.unwrap_or_default().to_ascii_lowercase();
     let typ = typ.strip_prefix("application/").unwrap_or(&typ);
     if !accepted_types.iter().any(|accepted| accepted.eq_ignore_ascii_case(typ)) {
         return Err(TokenError::Invalid("The token is not of the expected type."));
     }
-    let key = header
+    let (alg, key) = header
         .kid
         .as_deref()
         .and_then(|kid| keys.verifier(kid))
         .ok_or(TokenError::Invalid("The token is signed with an unknown key."))?;
+    // RFC 8725 §3.1: the algorithm is the key's, whatever else the header says.
+    if header.alg != alg.as_str() {
+        return Err(TokenError::Invalid("The token is not signed with its key's algorithm."));
+    }
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| TokenError::Invalid("The token is malformed."))?;

@@ -7,24 +7,24 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::ParsedPublicKey;
 use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use bytes::Bytes;
 use serde::Serialize;
 
 use super::TokenError;
-use super::keys::{ALGORITHM, KeyMaterial};
+use super::keys::{self, KeyMaterial, KeyPairOf, SigningAlg};
 use super::rotation::{self, KeyPolicy, KeyStatus, NewKey};
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::signing_keys::{self, SigningKeyRow};
 use crate::store::{Database, StoreError};
 
-/// The key new tokens are signed with, parsed once.
+/// A key new tokens are signed with, parsed once.
 pub struct Signer {
     pub kid: String,
-    pair: KeyPair,
+    pub alg: SigningAlg,
+    pair: KeyPairOf,
     rng: SystemRandom,
 }
 
@@ -33,18 +33,26 @@ impl Signer {
     pub fn from_material(material: &KeyMaterial) -> Result<Self, TokenError> {
         Ok(Self {
             kid: material.kid.clone(),
+            alg: material.alg,
             pair: material.key_pair()?,
             rng: SystemRandom::new(),
         })
     }
 
-    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
+    /// The JWS signature of `message` (RFC 7518 §3.3 RSASSA-PKCS1-v1_5 with SHA-256, §3.4 ECDSA P-256 with
+    /// SHA-256 as `r || s`, RFC 8037 §3.1 Ed25519).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
-        let mut signature = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
-            .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
-            .map_err(|_| TokenError::Key("signing failed".into()))?;
-        Ok(signature)
+        let failed = |_| TokenError::Key("signing failed".into());
+        match &self.pair {
+            KeyPairOf::Rsa(pair) => {
+                let mut signature = vec![0u8; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
+                    .map_err(failed)?;
+                Ok(signature)
+            }
+            KeyPairOf::Ec(pair) => Ok(pair.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec()),
+            KeyPairOf::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
     }
 }
 
@@ -58,51 +66,47 @@ struct ScheduledSigner {
 pub struct KeySet {
     /// The keys that sign now or will, by activation time; parsed once.
     signers: Vec<ScheduledSigner>,
-    verifiers: HashMap<String, ParsedPublicKey>,
+    /// Each published key with its algorithm, by `kid`.
+    verifiers: HashMap<String, (SigningAlg, ParsedPublicKey)>,
     jwks: Bytes,
 }
 
 impl KeySet {
-    /// The key that signs at `now`: of the keys already active, the one that activated last. Every instance
-    /// reading the same rows picks the same key at the same moment, without waiting for a reload.
+    /// The RS256 key that signs at `now` (tokens are RS256 unless a client asks for another algorithm).
     pub fn signer(&self, now: UnixTime) -> Result<&Arc<Signer>, TokenError> {
-        self.signers
-            .iter()
-            .rev()
-            .find(|scheduled| scheduled.activates_at <= now)
-            .map(|scheduled| &scheduled.signer)
-            .ok_or_else(|| TokenError::Key("no active signing key".into()))
+        self.signer_for(SigningAlg::Rs256, now)
     }
 
-    /// When the key that signs at `now` started signing, if one does.
-    pub fn signing_since(&self, now: UnixTime) -> Option<UnixTime> {
+    /// The key of `alg` that signs at `now`: of its keys already active, the one that activated last. Every
+    /// instance reading the same rows picks the same key at the same moment, without waiting for a reload.
+    pub fn signer_for(&self, alg: SigningAlg, now: UnixTime) -> Result<&Arc<Signer>, TokenError> {
+        self.active(alg, now)
+            .map(|scheduled| &scheduled.signer)
+            .ok_or_else(|| TokenError::Key(format!("no active {alg} signing key")))
+    }
+
+    fn active(&self, alg: SigningAlg, now: UnixTime) -> Option<&ScheduledSigner> {
         self.signers
             .iter()
             .rev()
-            .find(|scheduled| scheduled.activates_at <= now)
+            .find(|scheduled| scheduled.signer.alg == alg && scheduled.activates_at <= now)
+    }
+
+    /// When the RS256 key that signs at `now` started signing, if one does.
+    pub fn signing_since(&self, now: UnixTime) -> Option<UnixTime> {
+        self.active(SigningAlg::Rs256, now)
             .map(|scheduled| scheduled.activates_at)
     }
 
-    /// The published key with this `kid`.
-    pub fn verifier(&self, kid: &str) -> Option<&ParsedPublicKey> {
+    /// The published key with this `kid`, and its algorithm.
+    pub fn verifier(&self, kid: &str) -> Option<&(SigningAlg, ParsedPublicKey)> {
         self.verifiers.get(kid)
     }
 }
 
 #[derive(Serialize)]
-struct Jwks<'a> {
-    keys: Vec<Jwk<'a>>,
-}
-
-#[derive(Serialize)]
-struct Jwk<'a> {
-    kty: &'static str,
-    #[serde(rename = "use")]
-    use_: &'static str,
-    alg: &'static str,
-    kid: &'a str,
-    n: &'a str,
-    e: &'a str,
+struct Jwks {
+    keys: Vec<serde_json::Value>,
 }
 
 /// The keys, swappable as a whole while requests read them.
@@ -146,13 +150,14 @@ impl KeyRing {
             .iter()
             .map(|row| KeyState {
                 kid: row.kid.clone(),
+                algorithm: row.algorithm.clone(),
                 created_at: row.created_at,
                 status: KeyStatus::of(row, self.publish_window, now),
             })
             .collect())
     }
 
-    /// Rotates (see [`rotation::rotate`]) and publishes the new key from this instance at once; the others
+    /// Rotates (see [`rotation::rotate`]) and publishes the new keys from this instance at once; the others
     /// read it at their next reload.
     pub async fn rotate(
         &self,
@@ -160,10 +165,10 @@ impl KeyRing {
         policy: KeyPolicy<'_>,
         now: UnixTime,
         now_please: bool,
-    ) -> Result<NewKey, KeyRingError> {
-        let key = rotation::rotate(db, policy, now, now_please).await?;
+    ) -> Result<Vec<NewKey>, KeyRingError> {
+        let keys = rotation::rotate(db, policy, now, now_please).await?;
         self.reload(db, now).await?;
-        Ok(key)
+        Ok(keys)
     }
 
     /// The current view.
@@ -202,29 +207,18 @@ fn build(
         });
     }
     signers.sort_by_key(|s| s.activates_at);
-    let published: Vec<&SigningKeyRow> = rows
-        .iter()
-        .filter(|row| row.algorithm == ALGORITHM && is_published(row, publish_window, now))
-        .collect();
-    let mut verifiers = HashMap::with_capacity(published.len());
-    for row in &published {
-        let key = super::keys::verifier(&row.public_n, &row.public_e)
-            .map_err(|e| TokenError::Key(format!("public key {}: {e}", row.kid)))?;
-        verifiers.insert(row.kid.clone(), key);
+    let published = rows.iter().filter(|row| is_published(row, publish_window, now));
+    let mut verifiers = HashMap::new();
+    let mut jwks = Jwks { keys: Vec::new() };
+    for row in published {
+        let invalid = |e: TokenError| TokenError::Key(format!("public key {}: {e}", row.kid));
+        let (alg, public) = keys::stored_public(row).map_err(invalid)?;
+        verifiers.insert(
+            row.kid.clone(),
+            (alg, keys::verifier_of(alg, &public).map_err(invalid)?),
+        );
+        jwks.keys.push(keys::public_jwk(&row.kid, alg, &public));
     }
-    let jwks = Jwks {
-        keys: published
-            .iter()
-            .map(|row| Jwk {
-                kty: "RSA",
-                use_: "sig",
-                alg: ALGORITHM,
-                kid: &row.kid,
-                n: &row.public_n,
-                e: &row.public_e,
-            })
-            .collect(),
-    };
     let jwks = serde_json::to_vec(&jwks).map_err(|e| TokenError::Key(e.to_string()))?;
     Ok(KeySet {
         signers,
@@ -237,6 +231,7 @@ fn build(
 #[derive(Clone, Debug)]
 pub struct KeyState {
     pub kid: String,
+    pub algorithm: String,
     pub created_at: UnixTime,
     pub status: KeyStatus,
 }

@@ -1,67 +1,151 @@
-//! RSA signing keys: generation, the RFC 7638 `kid`, and sealing the private part at rest under a key
-//! derived from `TESSERA_SECRET_KEY`.
+//! Signing keys — RSA (RS256, the default), EC P-256 (ES256) and Ed25519 (EdDSA): generation, the RFC 7638
+//! `kid`, and sealing the private part at rest under a key derived from `TESSERA_SECRET_KEY`.
 
-use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, ParsedPublicKey,
+    RSA_PKCS1_2048_8192_SHA256,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 
 use super::TokenError;
+use super::jwk::PublicJwk;
 use super::sealing::{self, Purpose};
 use crate::clock::UnixTime;
 use crate::config::Secret;
 use crate::store::signing_keys::SigningKeyRow;
 
-/// The only signing algorithm Tessera uses.
-pub const ALGORITHM: &str = "RS256";
+/// An algorithm Tessera signs its tokens with (RS256 unless a client asks for another).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
 
-/// A generated or unsealed RSA key: its PKCS#8 form and public components.
+impl SigningAlg {
+    pub const ALL: [Self; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|alg| alg.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A generated or unsealed key: its algorithm, PKCS#8 form and public key.
 pub struct KeyMaterial {
     pub kid: String,
+    pub alg: SigningAlg,
     pkcs8: Vec<u8>,
-    /// Modulus, base64url.
-    pub n: String,
-    /// Public exponent, base64url.
-    pub e: String,
+    pub public: PublicJwk,
 }
 
 impl std::fmt::Debug for KeyMaterial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyMaterial")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .finish_non_exhaustive()
     }
+}
+
+/// A parsed private key, ready to sign.
+pub enum KeyPairOf {
+    Rsa(KeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
 }
 
 impl KeyMaterial {
     /// Generates a new RSA key of `bits` (2048, 3072 or 4096).
     pub fn generate(bits: u32) -> Result<Self, TokenError> {
-        let size = match bits {
-            2048 => KeySize::Rsa2048,
-            3072 => KeySize::Rsa3072,
-            4096 => KeySize::Rsa4096,
-            _ => return Err(TokenError::Key(format!("unsupported RSA key size {bits}"))),
+        Self::generate_for(SigningAlg::Rs256, bits)
+    }
+
+    /// Generates a new key for `alg` (`rsa_bits` for RS256).
+    pub fn generate_for(alg: SigningAlg, rsa_bits: u32) -> Result<Self, TokenError> {
+        let failed = |what: &str| TokenError::Key(format!("{alg} key generation failed: {what}"));
+        let pkcs8 = match alg {
+            SigningAlg::Rs256 => {
+                let size = match rsa_bits {
+                    2048 => KeySize::Rsa2048,
+                    3072 => KeySize::Rsa3072,
+                    4096 => KeySize::Rsa4096,
+                    _ => return Err(TokenError::Key(format!("unsupported RSA key size {rsa_bits}"))),
+                };
+                let pair = KeyPair::generate(size).map_err(|_| failed("RSA"))?;
+                let der: Pkcs8V1Der<'static> = AsDer::as_der(&pair).map_err(|_| failed("serialising"))?;
+                der.as_ref().to_vec()
+            }
+            SigningAlg::Es256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(|_| failed("P-256"))?
+                .as_ref()
+                .to_vec(),
+            SigningAlg::EdDsa => Ed25519KeyPair::generate()
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(|_| failed("Ed25519"))?
+                .as_ref()
+                .to_vec(),
         };
-        let pair = KeyPair::generate(size).map_err(|_| TokenError::Key("RSA key generation failed".into()))?;
-        let pkcs8: Pkcs8V1Der<'static> =
-            AsDer::as_der(&pair).map_err(|_| TokenError::Key("cannot serialise the new key".into()))?;
-        Self::from_pkcs8(pkcs8.as_ref().to_vec())
+        Self::from_pkcs8_as(alg, pkcs8)
     }
 
     /// Reads a PKCS#8 DER RSA private key.
     pub fn from_pkcs8(pkcs8: Vec<u8>) -> Result<Self, TokenError> {
-        let pair = self::parse(&pkcs8)?;
-        let public = pair.public_key();
-        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
-        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        Self::from_pkcs8_as(SigningAlg::Rs256, pkcs8)
+    }
+
+    /// Reads a PKCS#8 DER private key of `alg`.
+    pub fn from_pkcs8_as(alg: SigningAlg, pkcs8: Vec<u8>) -> Result<Self, TokenError> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let public = match parse(alg, &pkcs8)? {
+            KeyPairOf::Rsa(pair) => {
+                let public = pair.public_key();
+                PublicJwk::Rsa {
+                    n: b64(public.modulus().big_endian_without_leading_zero()),
+                    e: b64(public.exponent().big_endian_without_leading_zero()),
+                }
+            }
+            KeyPairOf::Ec(pair) => {
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 {
+                    return Err(TokenError::Key("not an uncompressed P-256 point".into()));
+                }
+                PublicJwk::P256 {
+                    x: b64(&point[1..33]),
+                    y: b64(&point[33..65]),
+                }
+            }
+            KeyPairOf::Ed(pair) => PublicJwk::Ed25519 {
+                x: b64(pair.public_key().as_ref()),
+            },
+        };
         Ok(Self {
-            kid: thumbprint(&n, &e),
+            kid: public.thumbprint(),
+            alg,
             pkcs8,
-            n,
-            e,
+            public,
         })
     }
 
@@ -71,8 +155,13 @@ impl KeyMaterial {
     }
 
     /// The parsed key pair, ready to sign.
-    pub fn key_pair(&self) -> Result<KeyPair, TokenError> {
-        parse(&self.pkcs8)
+    pub fn key_pair(&self) -> Result<KeyPairOf, TokenError> {
+        parse(self.alg, &self.pkcs8)
+    }
+
+    /// The public key as a JWK with `kid`, `use` and `alg` (as the JWKS publishes it).
+    pub fn jwk(&self) -> serde_json::Value {
+        public_jwk(&self.kid, self.alg, &self.public)
     }
 
     /// The row to store, made at `now` and signing from `activates_at`: the private key sealed when `secret`
@@ -83,12 +172,17 @@ impl KeyMaterial {
         now: UnixTime,
         activates_at: UnixTime,
     ) -> Result<SigningKeyRow, TokenError> {
+        let (public_n, public_e) = match &self.public {
+            PublicJwk::Rsa { n, e } => (n.clone(), e.clone()),
+            PublicJwk::P256 { x, y } => (x.clone(), y.clone()),
+            PublicJwk::Ed25519 { x } => (x.clone(), String::new()),
+        };
         Ok(SigningKeyRow {
             kid: self.kid.clone(),
-            algorithm: ALGORITHM.into(),
+            algorithm: self.alg.as_str().into(),
             private_key: seal(&self.pkcs8, secret)?,
-            public_n: self.n.clone(),
-            public_e: self.e.clone(),
+            public_n,
+            public_e,
             created_at: now,
             retired_at: None,
             activates_at,
@@ -97,7 +191,8 @@ impl KeyMaterial {
 
     /// Reads the private key back from a stored row.
     pub fn from_row(row: &SigningKeyRow, secret: Option<&Secret>) -> Result<Self, TokenError> {
-        let material = Self::from_pkcs8(unseal(&row.kid, &row.private_key, secret)?)?;
+        let alg = stored_alg(row)?;
+        let material = Self::from_pkcs8_as(alg, unseal(&row.kid, &row.private_key, secret)?)?;
         if material.kid != row.kid {
             return Err(TokenError::Key(format!(
                 "signing key {} does not match its kid",
@@ -108,14 +203,56 @@ impl KeyMaterial {
     }
 }
 
-fn parse(pkcs8: &[u8]) -> Result<KeyPair, TokenError> {
-    KeyPair::from_pkcs8(pkcs8).map_err(|e| TokenError::Key(format!("not an RSA PKCS#8 key: {e}")))
+/// The algorithm of a stored key.
+pub fn stored_alg(row: &SigningKeyRow) -> Result<SigningAlg, TokenError> {
+    SigningAlg::parse(&row.algorithm)
+        .ok_or_else(|| TokenError::Key(format!("signing key {}: unknown algorithm {}", row.kid, row.algorithm)))
 }
 
-/// RFC 7638 §3: SHA-256 over the required members in lexicographic order, base64url.
-pub fn thumbprint(n: &str, e: &str) -> String {
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
+/// The public key of a stored row (its two public columns hold RSA's `n` and `e`, P-256's `x` and `y`, or
+/// Ed25519's `x`).
+pub fn stored_public(row: &SigningKeyRow) -> Result<(SigningAlg, PublicJwk), TokenError> {
+    let alg = stored_alg(row)?;
+    let public = match alg {
+        SigningAlg::Rs256 => PublicJwk::Rsa {
+            n: row.public_n.clone(),
+            e: row.public_e.clone(),
+        },
+        SigningAlg::Es256 => PublicJwk::P256 {
+            x: row.public_n.clone(),
+            y: row.public_e.clone(),
+        },
+        SigningAlg::EdDsa => PublicJwk::Ed25519 {
+            x: row.public_n.clone(),
+        },
+    };
+    Ok((alg, public))
+}
+
+/// A public key as a JWKS entry.
+pub fn public_jwk(kid: &str, alg: SigningAlg, public: &PublicJwk) -> serde_json::Value {
+    let mut jwk = match public {
+        PublicJwk::Rsa { n, e } => serde_json::json!({"kty": "RSA", "n": n, "e": e}),
+        PublicJwk::P256 { x, y } => serde_json::json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+        PublicJwk::Ed25519 { x } => serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+    };
+    jwk["use"] = "sig".into();
+    jwk["alg"] = alg.as_str().into();
+    jwk["kid"] = kid.into();
+    jwk
+}
+
+fn parse(alg: SigningAlg, pkcs8: &[u8]) -> Result<KeyPairOf, TokenError> {
+    let refused = |e: &dyn std::fmt::Display| TokenError::Key(format!("not a {alg} PKCS#8 key: {e}"));
+    match alg {
+        SigningAlg::Rs256 => KeyPair::from_pkcs8(pkcs8).map(KeyPairOf::Rsa).map_err(|e| refused(&e)),
+        SigningAlg::Es256 => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+            .map(KeyPairOf::Ec)
+            .map_err(|e| refused(&e)),
+        SigningAlg::EdDsa => Ed25519KeyPair::from_pkcs8(pkcs8)
+            .map(KeyPairOf::Ed)
+            .map_err(|e| refused(&e)),
+    }
 }
 
 /// Whether a stored private key is sealed.
@@ -132,14 +269,40 @@ fn unseal(kid: &str, stored: &str, secret: Option<&Secret>) -> Result<Vec<u8>, T
     sealing::unseal(Purpose::SigningKey, stored, secret).map_err(|e| TokenError::Key(format!("signing key {kid}: {e}")))
 }
 
-/// The RS256 verifier of the published key with modulus `n` and exponent `e` (base64url), parsed once: a
-/// signature check then costs only the RSA operation, not the key's set-up.
+/// The verifier of a published key (for RSA, the modulus `n` and exponent `e`, base64url), parsed once: a
+/// signature check then costs only the key operation, not the key's set-up.
 pub fn verifier(n: &str, e: &str) -> Result<ParsedPublicKey, TokenError> {
+    verifier_of(
+        SigningAlg::Rs256,
+        &PublicJwk::Rsa {
+            n: n.to_owned(),
+            e: e.to_owned(),
+        },
+    )
+}
+
+/// The verifier of a published key of `alg`.
+pub fn verifier_of(alg: SigningAlg, public: &PublicJwk) -> Result<ParsedPublicKey, TokenError> {
     let unreadable = |what: &str| TokenError::Key(format!("the public key's {what} is unreadable"));
-    let n = URL_SAFE_NO_PAD.decode(n).map_err(|_| unreadable("modulus"))?;
-    let e = URL_SAFE_NO_PAD.decode(e).map_err(|_| unreadable("exponent"))?;
-    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1_public_key(&n, &e))
-        .map_err(|e| TokenError::Key(format!("the public key was refused: {e}")))
+    let decode = |text: &str, what: &str| URL_SAFE_NO_PAD.decode(text).map_err(|_| unreadable(what));
+    let refused = |e: &dyn std::fmt::Display| TokenError::Key(format!("the public key was refused: {e}"));
+    match (alg, public) {
+        (SigningAlg::Rs256, PublicJwk::Rsa { n, e }) => ParsedPublicKey::new(
+            &RSA_PKCS1_2048_8192_SHA256,
+            pkcs1_public_key(&decode(n, "modulus")?, &decode(e, "exponent")?),
+        )
+        .map_err(|e| refused(&e)),
+        (SigningAlg::Es256, PublicJwk::P256 { x, y }) => {
+            let mut point = vec![4u8];
+            point.extend(decode(x, "x")?);
+            point.extend(decode(y, "y")?);
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|e| refused(&e))
+        }
+        (SigningAlg::EdDsa, PublicJwk::Ed25519 { x }) => {
+            ParsedPublicKey::new(&ED25519, decode(x, "x")?).map_err(|e| refused(&e))
+        }
+        _ => Err(TokenError::Key(format!("the public key does not fit {alg}"))),
+    }
 }
 
 /// DER of the PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1): a SEQUENCE of the two unsigned big-endian INTEGERs.
@@ -185,13 +348,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc7638_thumbprint_example() {
-        // The example key of RFC 7638 §3.1.
-        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(thumbprint(n, "AQAB"), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-    }
-
-    #[test]
     fn sealed_keys_open_only_with_their_secret() {
         let material = KeyMaterial::generate(2048).unwrap();
         let secret = Secret::new("a secret of at least thirty-two characters");
@@ -209,26 +365,35 @@ mod tests {
     }
 
     #[test]
-    fn the_verifier_of_a_keys_published_components_checks_its_signatures() {
-        let material = KeyMaterial::generate(2048).unwrap();
-        let pair = material.key_pair().unwrap();
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let mut signature = vec![0; pair.public_modulus_len()];
-        pair.sign(
-            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-            &rng,
-            b"header.payload",
-            &mut signature,
-        )
-        .unwrap();
-        let key = verifier(&material.n, &material.e).unwrap();
-        assert!(key.verify_sig(b"header.payload", &signature).is_ok());
-        assert!(key.verify_sig(b"header.payloae", &signature).is_err());
-        signature[10] ^= 1;
-        assert!(key.verify_sig(b"header.payload", &signature).is_err());
-        assert!(verifier("not base64!", &material.e).is_err());
-        let tiny = verifier("AQAB", "AQAB");
-        assert!(tiny.is_err() || tiny.unwrap().verify_sig(b"header.payload", &signature).is_err());
+    fn the_verifier_of_each_kind_of_key_checks_its_signatures() {
+        for alg in SigningAlg::ALL {
+            let material = KeyMaterial::generate_for(alg, 2048).unwrap();
+            assert_eq!(
+                KeyMaterial::from_pkcs8_as(alg, material.pkcs8().to_vec()).unwrap().kid,
+                material.kid
+            );
+            let signer = super::super::keyring::Signer::from_material(&material).unwrap();
+            let mut signature = signer.sign(b"header.payload").unwrap();
+            let key = verifier_of(alg, &material.public).unwrap();
+            assert!(key.verify_sig(b"header.payload", &signature).is_ok(), "{alg}");
+            assert!(key.verify_sig(b"header.payloae", &signature).is_err(), "{alg}");
+            signature[10] ^= 1;
+            assert!(key.verify_sig(b"header.payload", &signature).is_err(), "{alg}");
+            assert_eq!(material.jwk()["alg"], alg.as_str());
+            // A row keeps the public key in its two columns, read back as it was.
+            let row = material.to_row(None, 0, 0).unwrap();
+            assert_eq!(stored_public(&row).unwrap(), (alg, material.public.clone()));
+        }
+        let rsa = KeyMaterial::generate(2048).unwrap();
+        let PublicJwk::Rsa { n, e } = &rsa.public else {
+            unreachable!()
+        };
+        assert!(verifier("not base64!", e).is_err());
+        assert!(verifier(n, e).is_ok());
+        assert!(
+            verifier_of(SigningAlg::Es256, &rsa.public).is_err(),
+            "an RSA key is no P-256 key"
+        );
     }
 
     #[test]

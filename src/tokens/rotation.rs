@@ -3,11 +3,12 @@
 //! to re-read its keys — so no relying party meets a token whose `kid` its cached JWKS lacks. The key it
 //! replaces stays published until every token it signed has expired. Rotation is by command
 //! (`tessera keys rotate`) or, when `keys.rotate_after_days` is set, automatic; of several instances due at
-//! once, one rotates.
+//! once, one rotates. Each algorithm of `keys.algorithms` has its own key and its own timeline; a rotation
+//! replaces the key of every one.
 
 use super::TokenError;
 use super::keyring::KeyRingError;
-use super::keys::KeyMaterial;
+use super::keys::{KeyMaterial, SigningAlg};
 use crate::audit::{self, Event, Kind, Subject};
 use crate::clock::UnixTime;
 use crate::config::Secret;
@@ -18,17 +19,20 @@ use crate::store::signing_keys::{self, SigningKeyRow};
 /// How long a relying party may cache the JWKS (`Cache-Control: max-age`).
 pub const JWKS_MAX_AGE_SECS: i64 = 300;
 
-/// A key just made: its `kid` and when it starts signing.
+/// A key just made: its `kid`, algorithm, and when it starts signing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewKey {
     pub kid: String,
+    pub alg: SigningAlg,
     pub activates_at: UnixTime,
 }
 
-/// What a rotation needs to make a key.
+/// What a rotation needs to make keys.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyPolicy<'a> {
     pub secret: Option<&'a Secret>,
+    /// The algorithms that each have a signing key (RS256 always among them).
+    pub algorithms: &'a [SigningAlg],
     pub rsa_bits: u32,
     /// Seconds between publishing a new key and its first signature.
     pub lead: i64,
@@ -82,29 +86,37 @@ impl KeyStatus {
     }
 }
 
-/// Makes sure a key signs now, generating one at once on first start. Returns it when one was made.
+/// Makes sure a key of every configured algorithm signs now, generating the missing ones at once (on first
+/// start, or when an algorithm is added). Returns the keys made.
 pub async fn ensure_active_key(
     db: &Database,
     policy: KeyPolicy<'_>,
     now: UnixTime,
-) -> Result<Option<NewKey>, KeyRingError> {
+) -> Result<Vec<NewKey>, KeyRingError> {
     let rows = signing_keys::list(db).await?;
-    if rows.iter().any(|row| signs_at(row, now)) {
-        return Ok(None);
+    let mut made = Vec::new();
+    for &alg in policy.algorithms {
+        if rows
+            .iter()
+            .any(|row| row.algorithm == alg.as_str() && signs_at(row, now))
+        {
+            continue;
+        }
+        let material = generate(alg, policy.rsa_bits).await?;
+        made.push(store(db, &material, policy.secret, now, now).await?);
     }
-    let material = generate(policy.rsa_bits).await?;
-    store(db, &material, policy.secret, now, now).await.map(Some)
+    Ok(made)
 }
 
-/// Publishes a new key that signs after `policy.lead`; refused while the previous rotation's key has not
-/// started signing. With `now_please`, the key signs at once (after a key compromise: relying parties that
-/// cached the JWKS refuse new tokens until they fetch it again).
+/// Publishes a new key of every configured algorithm, each signing after `policy.lead`; refused while a
+/// previous rotation's key has not started signing. With `now_please`, the keys sign at once (after a key
+/// compromise: relying parties that cached the JWKS refuse new tokens until they fetch it again).
 pub async fn rotate(
     db: &Database,
     policy: KeyPolicy<'_>,
     now: UnixTime,
     now_please: bool,
-) -> Result<NewKey, KeyRingError> {
+) -> Result<Vec<NewKey>, KeyRingError> {
     if !now_please
         && let Some(pending) = signing_keys::list(db)
             .await?
@@ -117,37 +129,51 @@ pub async fn rotate(
         });
     }
     let activates_at = if now_please { now } else { now + policy.lead };
-    let material = generate(policy.rsa_bits).await?;
-    store(db, &material, policy.secret, now, activates_at).await
+    let mut made = Vec::new();
+    for &alg in policy.algorithms {
+        let material = generate(alg, policy.rsa_bits).await?;
+        made.push(store(db, &material, policy.secret, now, activates_at).await?);
+    }
+    Ok(made)
 }
 
-/// Rotates when the newest key started signing `max_age` seconds ago or more and none is scheduled yet.
-/// Returns the new key when this call made it (another instance may have been first).
+/// Rotates each algorithm whose newest key started signing `max_age` seconds ago or more and has none
+/// scheduled yet. Returns the keys this call made (another instance may have been first).
 pub async fn rotate_if_due(
     db: &Database,
     policy: KeyPolicy<'_>,
     max_age: i64,
     now: UnixTime,
-) -> Result<Option<NewKey>, KeyRingError> {
+) -> Result<Vec<NewKey>, KeyRingError> {
     let due_before = now - max_age;
-    let newest = signing_keys::list(db).await?.iter().map(|row| row.activates_at).max();
-    // A key scheduled after `now` is newer than `due_before` too.
-    if newest.is_some_and(|at| at > due_before) {
-        return Ok(None);
+    let rows = signing_keys::list(db).await?;
+    let mut made = Vec::new();
+    for &alg in policy.algorithms {
+        let newest = rows
+            .iter()
+            .filter(|row| row.algorithm == alg.as_str())
+            .map(|row| row.activates_at)
+            .max();
+        // A key scheduled after `now` is newer than `due_before` too.
+        if newest.is_some_and(|at| at > due_before) {
+            continue;
+        }
+        let material = generate(alg, policy.rsa_bits).await?;
+        let activates_at = now + policy.lead;
+        let row = material.to_row(policy.secret, now, activates_at)?;
+        if !signing_keys::insert_if_due(db, row, due_before).await? {
+            continue;
+        }
+        announce(db).await;
+        tracing::info!(kid = %material.kid, alg = %alg, activates_at, "signing key rotated on schedule");
+        audit_new_key(db, &material, activates_at, "schedule", now).await;
+        made.push(NewKey {
+            kid: material.kid,
+            alg,
+            activates_at,
+        });
     }
-    let material = generate(policy.rsa_bits).await?;
-    let activates_at = now + policy.lead;
-    let row = material.to_row(policy.secret, now, activates_at)?;
-    if !signing_keys::insert_if_due(db, row, due_before).await? {
-        return Ok(None);
-    }
-    announce(db).await;
-    tracing::info!(kid = %material.kid, activates_at, "signing key rotated on schedule");
-    audit_new_key(db, &material.kid, activates_at, "schedule", now).await;
-    Ok(Some(NewKey {
-        kid: material.kid,
-        activates_at,
-    }))
+    Ok(made)
 }
 
 /// Stores existing key material, signing at once (tests, and keys brought from elsewhere).
@@ -166,18 +192,21 @@ fn signs_at(row: &SigningKeyRow, now: UnixTime) -> bool {
 }
 
 /// Records a new signing key in the audit log: made on `why` (`schedule` or `request`).
-async fn audit_new_key(db: &Database, kid: &str, activates_at: UnixTime, why: &str, now: UnixTime) {
+async fn audit_new_key(db: &Database, key: &KeyMaterial, activates_at: UnixTime, why: &str, now: UnixTime) {
     let event = Event::new(Kind::SigningKeyCreated)
-        .about(Subject::SigningKey(kid.to_owned()))
+        .about(Subject::SigningKey(key.kid.clone()))
+        .with("algorithm", key.alg.as_str())
         .with("activates_at", activates_at)
         .with("reason", why);
     audit::record(db, event, now).await;
 }
 
-async fn generate(rsa_bits: u32) -> Result<KeyMaterial, KeyRingError> {
-    Ok(tokio::task::spawn_blocking(move || KeyMaterial::generate(rsa_bits))
-        .await
-        .map_err(|e| TokenError::Key(e.to_string()))??)
+async fn generate(alg: SigningAlg, rsa_bits: u32) -> Result<KeyMaterial, KeyRingError> {
+    Ok(
+        tokio::task::spawn_blocking(move || KeyMaterial::generate_for(alg, rsa_bits))
+            .await
+            .map_err(|e| TokenError::Key(e.to_string()))??,
+    )
 }
 
 async fn store(
@@ -189,9 +218,10 @@ async fn store(
 ) -> Result<NewKey, KeyRingError> {
     signing_keys::insert_scheduled(db, material.to_row(secret, now, activates_at)?).await?;
     announce(db).await;
-    audit_new_key(db, &material.kid, activates_at, "request", now).await;
+    audit_new_key(db, material, activates_at, "request", now).await;
     Ok(NewKey {
         kid: material.kid.clone(),
+        alg: material.alg,
         activates_at,
     })
 }

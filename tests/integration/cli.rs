@@ -69,13 +69,24 @@ async fn keys_rotate_and_list() {
     };
     assert!(line_of(&new_kid).contains("next: published, signs from"), "{listed}");
     assert!(line_of(&old_kid).contains("active until"), "{listed}");
-    assert!(rotated.contains("signs from"), "{rotated}");
+    assert!(rotated.contains("they sign from"), "{rotated}");
+    // The CLI runs with the default keys.algorithms: a rotation makes a key of each.
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert!(rotated.contains(&format!("new {alg} signing key")), "{rotated}");
+    }
     let again = tessera(dir.path(), &app.database.url)
         .args(["keys", "rotate"])
         .output()
         .unwrap();
     assert!(!again.status.success(), "a second rotation waits for the first");
-    assert!(String::from_utf8_lossy(&again.stderr).contains(&new_kid));
+    let new_kids: Vec<&str> = rotated
+        .lines()
+        .filter_map(|l| l.strip_prefix("new "))
+        .filter_map(|l| l.rsplit(' ').next())
+        .collect();
+    assert_eq!(new_kids.len(), 3, "{rotated}");
+    let refusal = String::from_utf8_lossy(&again.stderr);
+    assert!(new_kids.iter().any(|kid| refusal.contains(kid)), "{refusal}");
     let urgent = stdout(
         &tessera(dir.path(), &app.database.url)
             .args(["keys", "rotate", "--now"])
@@ -83,7 +94,7 @@ async fn keys_rotate_and_list() {
             .unwrap(),
     );
     let urgent_kid = urgent.lines().next().unwrap().rsplit(' ').next().unwrap().to_owned();
-    assert!(urgent.contains("it signs now"), "{urgent}");
+    assert!(urgent.contains("they sign now"), "{urgent}");
     let listed = stdout(
         &tessera(dir.path(), &app.database.url)
             .args(["keys", "list"])

@@ -212,7 +212,10 @@ async fn p_dev_a_device_is_approved_in_a_browser_and_gets_tokens_once() {
     assert_eq!(claims["sub"], user.id.as_str());
     assert_eq!(claims["amr"], json!(["pwd"]));
     assert!(claims["nonce"].is_null() && claims["auth_time"].is_i64());
-    let at_hash = tessera::tokens::id_token::at_hash(tokens["access_token"].as_str().unwrap());
+    let at_hash = tessera::tokens::id_token::at_hash(
+        tokens["access_token"].as_str().unwrap(),
+        tessera::tokens::keys::SigningAlg::Rs256,
+    );
     assert_eq!(claims["at_hash"], at_hash.as_str());
     let access = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(access["sub"], user.id.as_str());

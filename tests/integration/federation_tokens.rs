@@ -307,7 +307,7 @@ async fn a_new_upstream_key_is_fetched_once_when_a_token_names_it() {
     let rotated = tessera::tokens::keys::KeyMaterial::generate(2048).unwrap();
     let published: Value = serde_json::from_str(&stub.jwks.lock().unwrap()).unwrap();
     let mut keys = published["keys"].as_array().unwrap().clone();
-    keys.push(json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": rotated.kid, "n": rotated.n, "e": rotated.e}));
+    keys.push(rotated.jwk());
     *stub.jwks.lock().unwrap() = json!({"keys": keys}).to_string();
     let signer = Signer::from_material(&rotated).unwrap();
     assert_eq!(

@@ -68,6 +68,7 @@ mod response_mode;
 mod revocation;
 mod rp_flow;
 mod sessions;
+mod signing_algorithms;
 mod signup;
 mod signup_limits;
 mod slow_clients;

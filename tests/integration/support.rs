@@ -220,6 +220,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.password.argon2_memory_kib = 64;
     config.password.argon2_iterations = 1;
     config.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    // One key (the shared RSA test key) unless a test asks for the other algorithms: the JWKS and rotation
+    // tests count keys.
+    config.keys.algorithms = vec![tessera::tokens::keys::SigningAlg::Rs256];
     config
 }
 

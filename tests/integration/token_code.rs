@@ -465,7 +465,10 @@ async fn p_idt_01_02_05_the_id_token() {
     assert!(claims["auth_time"].is_i64());
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert!(claims["acr"].is_string() && claims["sid"].is_string());
-    let at_hash = tessera::tokens::id_token::at_hash(body["access_token"].as_str().unwrap());
+    let at_hash = tessera::tokens::id_token::at_hash(
+        body["access_token"].as_str().unwrap(),
+        tessera::tokens::keys::SigningAlg::Rs256,
+    );
     assert_eq!(claims["at_hash"], at_hash.as_str());
     // P-IDT-07: profile claims come from userinfo, not the ID token.
     for claim in ["email", "preferred_username", "name"] {

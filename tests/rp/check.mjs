@@ -12,7 +12,8 @@
 // refused as a bearer token, refreshed with a proof and introspected. A private_key_jwt client (RFC 7523) that
 // takes only pushed authorization requests (RFC 9126) signs a fifth browser in through PAR, gets client
 // credentials tokens, and after RP-initiated logout receives a back-channel logout token, checked against the
-// JWKS; a client_secret_jwt service gets a token with an HMAC assertion.
+// JWKS; its ID tokens (and logout tokens) are EdDSA and its access tokens ES256. A client_secret_jwt service gets
+// a token with an HMAC assertion.
 //
 // Configuration (environment):
 //   RP_ISSUER                      issuer URL, e.g. http://127.0.0.1:8080
@@ -30,8 +31,9 @@
 //   RP_DEVICE_CLIENT_ID            optional: a public client registered for the device authorization grant
 //   RP_KEYED_CLIENT_ID, RP_KEYED_PRIVATE_JWK, RP_BACKCHANNEL_PORT
 //                                  optional: a first-party private_key_jwt client (its private P-256 JWK, with
-//                                  kid), registered with require_pushed_authorization_requests and the
-//                                  back-channel logout URI http://127.0.0.1:RP_BACKCHANNEL_PORT/backchannel
+//                                  kid), registered with require_pushed_authorization_requests, the
+//                                  back-channel logout URI http://127.0.0.1:RP_BACKCHANNEL_PORT/backchannel,
+//                                  EdDSA ID tokens and ES256 access tokens
 //   RP_HMAC_CLIENT_ID, RP_HMAC_CLIENT_SECRET
 //                                  optional: a client_secret_jwt client with the client_credentials grant
 //
@@ -543,6 +545,14 @@ async function keyedClientChecks() {
       checkTokenResponse(tokens, "PAR token response");
       checkIdTokenClaims(tokens.claims(), { clientId: KEYED_CLIENT_ID, nonce: f.nonce, what: "PAR ID token" });
       check(tokens.claims().sid, "the ID token has no sid (back-channel logout needs it)");
+      // The client asked for EdDSA ID tokens and ES256 access tokens; both verify against the JWKS.
+      equal((await verifyWithJwks(config, tokens.id_token)).header.alg, "EdDSA", "ID token alg");
+      equal((await verifyWithJwks(config, tokens.access_token)).header.alg, "ES256", "access token alg");
+      const m = config.serverMetadata();
+      check(["RS256", "ES256", "EdDSA"].every((alg) => m.id_token_signing_alg_values_supported?.includes(alg)),
+        `id_token_signing_alg_values_supported: ${m.id_token_signing_alg_values_supported}`);
+      const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
+      equal(info.sub, tokens.claims().sub, "userinfo with the ES256 access token");
       return `sid: ${tokens.claims().sid}`;
     });
 
@@ -566,6 +576,7 @@ async function keyedClientChecks() {
       const logoutToken = await receiver.next(30_000);
       const { header, claims } = await verifyWithJwks(config, logoutToken);
       equal(header.typ, "logout+jwt", "logout token typ");
+      equal(header.alg, "EdDSA", "logout token alg (the client's ID token algorithm)");
       equal(claims.iss, ISSUER, "logout token iss");
       check(audiences(claims).includes(KEYED_CLIENT_ID), `logout token aud: ${JSON.stringify(claims.aud)}`);
       equal(claims.sid, sid, "logout token sid");

@@ -125,7 +125,8 @@ device_client="$(timeout 60 "$tessera" admin create-client --name "device check"
   2>>"$tmp/server.log")" || die "create-client for the device grant failed"
 
 # A modern confidential client: private_key_jwt with an EC P-256 key made here (RFC 7523), pushed requests only
-# (RFC 9126), and back-channel logout tokens to check.mjs's listener.
+# (RFC 9126), back-channel logout tokens to check.mjs's listener, and its ID tokens in EdDSA and access tokens in
+# ES256.
 node -e '
   const { generateKeyPairSync } = require("node:crypto");
   const fs = require("node:fs");
@@ -137,7 +138,7 @@ node -e '
 keyed_client="$(create_client "private_key_jwt check" --first-party --auth-method private_key_jwt \
   --jwks-file "$tmp/keyed.jwks.json" --grant-type authorization_code --grant-type refresh_token \
   --grant-type client_credentials --scope openid --scope profile --scope email --scope offline_access --scope api:read \
-  --require-pushed-authorization-requests \
+  --require-pushed-authorization-requests --id-token-alg EdDSA --access-token-alg ES256 \
   --backchannel-logout-uri "http://127.0.0.1:$backchannel_port/backchannel" --backchannel-logout-session-required)" ||
   die "create-client for private_key_jwt failed"
 hmac_client="$(timeout 60 "$tessera" admin create-client --name "client_secret_jwt check" \

@@ -34,6 +34,11 @@ pub struct ClientRequest {
     /// keys.
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// The algorithm of the client's ID tokens and logout tokens: `RS256` (default), `ES256` or `EdDSA` (any of
+    /// `keys.algorithms`).
+    id_token_signed_response_alg: Option<String>,
+    /// The algorithm of the client's access tokens (default `RS256`).
+    access_token_signed_response_alg: Option<String>,
     #[serde(default)]
     first_party: bool,
     #[serde(default)]
@@ -64,6 +69,8 @@ impl From<ClientRequest> for ClientSpec {
             scopes: request.scopes,
             token_endpoint_auth_method: request.token_endpoint_auth_method,
             jwks: request.jwks,
+            id_token_signed_response_alg: request.id_token_signed_response_alg,
+            access_token_signed_response_alg: request.access_token_signed_response_alg,
             first_party: request.first_party,
             resource_server: request.resource_server,
             initiate_login_uri: request.initiate_login_uri,
@@ -92,6 +99,8 @@ pub struct ClientBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    id_token_signed_response_alg: &'static str,
+    access_token_signed_response_alg: &'static str,
     public: bool,
     first_party: bool,
     resource_server: bool,
@@ -114,6 +123,8 @@ impl ClientBody {
             grant_types: client.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: client.scopes.iter().map(str::to_owned).collect(),
             token_endpoint_auth_method: client.auth_method.as_str(),
+            id_token_signed_response_alg: client.id_token_alg().as_str(),
+            access_token_signed_response_alg: client.access_token_alg().as_str(),
             created_at: rfc3339(client.created_at),
             updated_at: rfc3339(client.updated_at),
             client_id: client.id,

@@ -44,9 +44,16 @@ pub struct ClientForm {
     token_endpoint_auth_method: String,
     #[serde(default)]
     jwks: String,
+    #[serde(default)]
+    id_token_alg: String,
+    #[serde(default)]
+    access_token_alg: String,
     public: Option<String>,
     active: Option<String>,
 }
+
+/// The algorithms the form offers for a client's tokens (those not in `keys.algorithms` are refused on save).
+const SIGNING_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// The methods a confidential client may be registered with, as the form offers them.
 const AUTH_METHODS: [&str; 4] = [
@@ -72,6 +79,8 @@ struct FormView {
     backchannel_session_required: bool,
     auth_method: String,
     jwks: String,
+    id_token_alg: String,
+    access_token_alg: String,
     public: bool,
     active: bool,
 }
@@ -101,6 +110,8 @@ impl From<&ClientForm> for FormView {
             backchannel_session_required: form.backchannel_session_required.is_some(),
             auth_method: form.token_endpoint_auth_method.clone(),
             jwks: form.jwks.clone(),
+            id_token_alg: form.id_token_alg.clone(),
+            access_token_alg: form.access_token_alg.clone(),
             public: form.public.is_some(),
             active: form.active.is_some(),
         }
@@ -128,10 +139,18 @@ impl From<&Client> for FormView {
                 .as_ref()
                 .and_then(|jwks| serde_json::to_string_pretty(jwks).ok())
                 .unwrap_or_default(),
+            id_token_alg: client.id_token_alg().as_str().to_owned(),
+            access_token_alg: client.access_token_alg().as_str().to_owned(),
             public: client.is_public(),
             active: client.is_active,
         }
     }
+}
+
+/// A select's choice; none chosen leaves the default.
+fn chosen(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -182,6 +201,8 @@ impl ClientForm {
             // Text that is not JSON is kept as a string, which the registration check refuses as no JWK Set.
             jwks: (!public && !jwks.is_empty())
                 .then(|| serde_json::from_str(jwks).unwrap_or_else(|_| serde_json::Value::String(jwks.to_owned()))),
+            id_token_signed_response_alg: chosen(&self.id_token_alg),
+            access_token_signed_response_alg: chosen(&self.access_token_alg),
             first_party: self.first_party.is_some(),
             resource_server: self.resource_server.is_some(),
             initiate_login_uri: (!initiate.is_empty()).then(|| initiate.to_owned()),

@@ -17,8 +17,8 @@ use crate::tokens::keyring::KeyRingError;
 struct KeysPage<'a> {
     section: &'static str,
     csrf: &'a str,
-    /// (kid, created, status)
-    keys: Vec<(String, String, String)>,
+    /// (kid, algorithm, created, status)
+    keys: Vec<(String, String, String, String)>,
     lead_secs: i64,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -41,7 +41,7 @@ async fn show(
         csrf: &browser.csrf,
         keys: keys
             .into_iter()
-            .map(|key| (key.kid, rfc3339(key.created_at), key.status.describe()))
+            .map(|key| (key.kid, key.algorithm, rfc3339(key.created_at), key.status.describe()))
             .collect(),
         lead_secs: key_policy(&state.config).lead,
         notice,
@@ -64,8 +64,8 @@ pub async fn get_keys(
         return Ok(see_other("/login"));
     };
     let notice = match query.done.as_deref() {
-        Some("scheduled") => Some("The next key is published; it starts signing at the time shown."),
-        Some("now") => Some("The new key signs now; the replaced one stays published for the tokens it signed."),
+        Some("scheduled") => Some("The next keys are published; they start signing at the time shown."),
+        Some("now") => Some("The new keys sign now; the replaced ones stay published for the tokens they signed."),
         _ => None,
     };
     show(&state, &browser, StatusCode::OK, notice, None).await

@@ -6,6 +6,7 @@ use crate::error::FieldError;
 use crate::oidc::redirect_uri;
 use crate::oidc::scope::{self, Scope};
 use crate::tokens::jwk::JwkSet;
+use crate::tokens::keys::SigningAlg;
 use crate::tokens::opaque;
 
 /// The largest JWK Set a client may register, serialised.
@@ -40,6 +41,10 @@ pub struct ClientSpec {
     pub token_endpoint_auth_method: Option<String>,
     /// `private_key_jwt`: the client's public signing keys, a JWK Set (RFC 7517 §5).
     pub jwks: Option<serde_json::Value>,
+    /// The algorithm of the client's ID tokens (RS256, ES256 or EdDSA; RS256 when absent).
+    pub id_token_signed_response_alg: Option<String>,
+    /// The algorithm of the client's access tokens (RS256 when absent).
+    pub access_token_signed_response_alg: Option<String>,
     pub first_party: bool,
     /// An API gateway that introspects every token of its application (confidential clients only).
     pub resource_server: bool,
@@ -59,6 +64,7 @@ pub(super) fn validate(
     spec: ClientSpec,
     application_id: String,
     current: Option<&Client>,
+    algorithms: &[SigningAlg],
     now: UnixTime,
 ) -> Result<Client, ClientError> {
     let mut problems = Vec::new();
@@ -170,6 +176,21 @@ pub(super) fn validate(
         }
         (Some(jwks), _) => JwkSet::parse(jwks).map_err(|why| problem("jwks", why)).ok(),
     };
+    // The algorithms a client may ask its tokens in are those the server keeps keys for.
+    let mut signing_alg = |field: &'static str, name: &Option<String>| {
+        let name = name.as_deref()?;
+        let alg = SigningAlg::parse(name).filter(|alg| algorithms.contains(alg));
+        if alg.is_none() {
+            let offered: Vec<&str> = algorithms.iter().map(|alg| alg.as_str()).collect();
+            problem(field, format!("{name:?} is not one of {}", offered.join(", ")));
+        }
+        alg
+    };
+    let id_token_alg = signing_alg("id_token_signed_response_alg", &spec.id_token_signed_response_alg);
+    let access_token_alg = signing_alg(
+        "access_token_signed_response_alg",
+        &spec.access_token_signed_response_alg,
+    );
     if !problems.is_empty() {
         return Err(ClientError::Validation(problems));
     }
@@ -192,6 +213,8 @@ pub(super) fn validate(
         jwks: spec.jwks,
         keys,
         secret_sealed: None,
+        id_token_signed_response_alg: id_token_alg,
+        access_token_signed_response_alg: access_token_alg,
         is_active: spec.is_active.unwrap_or(true),
         created_at: current.map_or(now, |c| c.created_at),
         updated_at: now,

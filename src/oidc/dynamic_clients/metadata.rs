@@ -32,6 +32,9 @@ pub struct ClientMetadata {
     jwks: Option<serde_json::Value>,
     /// Keys by reference are not fetched: a registration naming `jwks_uri` is refused.
     jwks_uri: Option<String>,
+    /// OpenID Connect Dynamic Client Registration §2.
+    id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
 }
 
 /// Name given to a client that registered without `client_name`.
@@ -85,6 +88,8 @@ impl ClientMetadata {
             scopes: self.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()),
             token_endpoint_auth_method: method,
             jwks: self.jwks,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            access_token_signed_response_alg: self.access_token_signed_response_alg,
             first_party: false,
             resource_server: false,
             initiate_login_uri: self.initiate_login_uri,
@@ -170,6 +175,8 @@ pub struct ClientInformation {
     pub backchannel_logout_session_required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    pub id_token_signed_response_alg: &'static str,
+    pub access_token_signed_response_alg: &'static str,
 }
 
 impl ClientInformation {
@@ -184,6 +191,8 @@ impl ClientInformation {
             grant_types: client.grant_types.iter().map(|g| g.as_str()).collect(),
             response_types: if has_code { vec!["code"] } else { Vec::new() },
             token_endpoint_auth_method: client.auth_method.as_str(),
+            id_token_signed_response_alg: client.id_token_alg().as_str(),
+            access_token_signed_response_alg: client.access_token_alg().as_str(),
             scope: client.scopes.to_string(),
             client_id: client.id,
             client_name: client.name,

@@ -52,6 +52,7 @@ impl OidcService {
                 jkt,
                 lifetime: app.access_token_ttl_secs,
                 grant: crate::metrics::Grant::ClientCredentials,
+                alg: client.access_token_alg(),
             },
             now,
         )?;

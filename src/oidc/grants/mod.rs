@@ -139,6 +139,7 @@ impl OidcService {
                 jkt: grant.jkt,
                 lifetime: app.access_token_ttl_secs,
                 grant: grant.metric,
+                alg: client.access_token_alg(),
             },
             now,
         )?;
@@ -155,6 +156,7 @@ impl OidcService {
                         amr: grant.amr,
                         browser_session_id: grant.browser_session_id,
                         access_token: Some(&access.token),
+                        alg: client.id_token_alg(),
                     },
                     now,
                 )

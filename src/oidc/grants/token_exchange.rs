@@ -101,6 +101,7 @@ impl OidcService {
                 jkt,
                 lifetime: exchanged_lifetime(app, &live.token, now),
                 grant: crate::metrics::Grant::TokenExchange,
+                alg: client.access_token_alg(),
             },
             now,
         )?;

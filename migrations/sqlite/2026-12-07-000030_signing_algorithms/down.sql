@@ -1,0 +1,2 @@
+ALTER TABLE oauth_clients DROP COLUMN access_token_signed_response_alg;
+ALTER TABLE oauth_clients DROP COLUMN id_token_signed_response_alg;
