@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::load::invalid;
+use super::load::check_ranges;
 
 /// Back-channel logout delivery (see `oidc::backchannel`).
 #[derive(Clone, Debug, Deserialize)]
@@ -33,7 +33,7 @@ impl Default for BackchannelLogoutConfig {
 
 impl BackchannelLogoutConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        for (value, range, key, variable) in [
+        check_ranges(&[
             (
                 self.interval_secs,
                 1..=3600,
@@ -52,15 +52,6 @@ impl BackchannelLogoutConfig {
                 "backchannel_logout.max_attempts",
                 "TESSERA_BACKCHANNEL_LOGOUT__MAX_ATTEMPTS",
             ),
-        ] {
-            if !range.contains(&value) {
-                return Err(invalid(
-                    key,
-                    variable,
-                    format!("must be between {} and {}", range.start(), range.end()),
-                ));
-            }
-        }
-        Ok(())
+        ])
     }
 }

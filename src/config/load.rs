@@ -348,6 +348,23 @@ impl Config {
     }
 }
 
+/// Checks each `(value, range, key, variable)` of a section's numeric settings: the first out of its range is
+/// the error, naming its key and variable.
+pub(super) fn check_ranges(
+    checks: &[(u64, std::ops::RangeInclusive<u64>, &'static str, &'static str)],
+) -> Result<(), ConfigError> {
+    for (value, range, key, variable) in checks {
+        if !range.contains(value) {
+            return Err(invalid(
+                key,
+                variable,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn invalid(key: &'static str, env: &'static str, message: String) -> ConfigError {
     ConfigError::Invalid {
         key,

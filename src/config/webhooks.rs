@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::load::invalid;
+use super::load::check_ranges;
 
 /// Webhooks of audit events (see `webhooks`).
 #[derive(Clone, Debug, Deserialize)]
@@ -36,7 +36,7 @@ impl Default for WebhooksConfig {
 
 impl WebhooksConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        for (value, range, key, variable) in [
+        check_ranges(&[
             (
                 self.interval_secs,
                 1..=3600,
@@ -55,15 +55,6 @@ impl WebhooksConfig {
                 "webhooks.max_attempts",
                 "TESSERA_WEBHOOKS__MAX_ATTEMPTS",
             ),
-        ] {
-            if !range.contains(&value) {
-                return Err(invalid(
-                    key,
-                    variable,
-                    format!("must be between {} and {}", range.start(), range.end()),
-                ));
-            }
-        }
-        Ok(())
+        ])
     }
 }

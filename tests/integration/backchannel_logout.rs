@@ -4,12 +4,9 @@
 //! as the hand-moved clock passes and given up after `backchannel_logout.max_attempts`. The receiver listens on
 //! 127.0.0.1; the sender is driven by hand (`deliver_due`), never by waiting.
 
-use std::collections::VecDeque;
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::HttpRequest;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera::oidc::backchannel::Run;
@@ -18,6 +15,7 @@ use tessera::store::backchannel_logouts;
 
 use crate::jwks::{decode_segment, verify_with_jwks};
 use crate::oidc_support::*;
+use crate::standins::{PostReceiver, header};
 use crate::support::{TestApp, TestUser, assert_error};
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -29,62 +27,15 @@ struct Received {
     logout_token: Option<String>,
 }
 
-type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Mutex<VecDeque<u16>>>);
+type Receiver = PostReceiver<Received>;
 
-/// A relying party's back-channel logout endpoint on 127.0.0.1: records every request and answers the statuses
-/// it is told to, in order, then 200.
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Received>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let answers = Arc::new(Mutex::new(VecDeque::new()));
-        let state: ReceiverState = (seen.clone(), answers.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/backchannel-logout", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
-                .route("/backchannel-logout", web::post().to(receive))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Self { url, seen, answers }
+fn record(req: &HttpRequest, body: &[u8]) -> Received {
+    Received {
+        content_type: header(req, "content-type"),
+        logout_token: url::form_urlencoded::parse(body)
+            .find(|(name, _)| name == "logout_token")
+            .map(|(_, value)| value.into_owned()),
     }
-
-    fn seen(&self) -> Vec<Received> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn answer(&self, statuses: &[u16]) {
-        self.answers.lock().unwrap().extend(statuses);
-    }
-}
-
-async fn receive(req: HttpRequest, state: web::Data<ReceiverState>, body: web::Bytes) -> HttpResponse {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let logout_token = url::form_urlencoded::parse(&body)
-        .find(|(name, _)| name == "logout_token")
-        .map(|(_, value)| value.into_owned());
-    state.0.lock().unwrap().push(Received {
-        content_type,
-        logout_token,
-    });
-    let status = state.1.lock().unwrap().pop_front().unwrap_or(200);
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
 
 /// A server whose sender runs only when the test says so, with `max_attempts` attempts.
@@ -146,7 +97,7 @@ async fn jwks(app: &TestApp) -> Value {
 #[tokio::test]
 async fn rp_initiated_logout_sends_a_signed_logout_token_with_the_sid() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/backchannel-logout", record);
     let user = app.signup("alice").await;
     let client = client_with(&app, Some(&receiver.url)).await;
     let silent = client_with(&app, None).await;
@@ -200,7 +151,7 @@ async fn rp_initiated_logout_sends_a_signed_logout_token_with_the_sid() {
 #[tokio::test]
 async fn a_failed_delivery_is_retried_after_the_back_off_with_a_fresh_token() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/backchannel-logout", record);
     receiver.answer(&[500]);
     let user = app.signup("alice").await;
     let client = client_with(&app, Some(&receiver.url)).await;
@@ -236,7 +187,7 @@ async fn a_failed_delivery_is_retried_after_the_back_off_with_a_fresh_token() {
 #[tokio::test]
 async fn delivery_is_given_up_after_the_last_attempt() {
     let app = spawn(2).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/backchannel-logout", record);
     receiver.answer(&[500, 503, 500]);
     let user = app.signup("alice").await;
     let client = client_with(&app, Some(&receiver.url)).await;
@@ -264,7 +215,7 @@ async fn delivery_is_given_up_after_the_last_attempt() {
 #[tokio::test]
 async fn an_administrator_ending_every_sign_in_sends_logout_tokens() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/backchannel-logout", record);
     let user = app.signup("alice").await;
     let client = client_with(&app, Some(&receiver.url)).await;
     let silent = client_with(&app, None).await;
@@ -358,7 +309,7 @@ async fn the_admin_api_takes_an_https_uri_without_a_fragment_and_discovery_says_
 #[tokio::test]
 async fn ending_a_browser_from_the_account_sessions_page_sends_its_sid() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/backchannel-logout", record);
     let user = app.signup("alice").await;
     let client = client_with(&app, Some(&receiver.url)).await;
     let elsewhere = app.browser();

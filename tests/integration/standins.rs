@@ -1,7 +1,8 @@
 //! Local stand-ins for the services Tessera talks to, on 127.0.0.1, speaking their real protocols: an HTTP
-//! server shaped like Twilio's Messages API, an SMTP receiver, and a captcha `siteverify` endpoint. Each
-//! records what it received.
+//! server shaped like Twilio's Messages API, an SMTP receiver, a captcha `siteverify` endpoint, a form-post
+//! redirect URI, and an endpoint taking POSTs (webhooks, back-channel logout). Each records what it received.
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -327,4 +328,61 @@ async fn receive_form_post(state: web::Data<Arc<Mutex<Vec<Form>>>>, form: web::F
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><title>received</title><p id=received>received</p>")
+}
+
+/// An endpoint on 127.0.0.1 that takes POSTs at one path — a webhook receiver, a back-channel logout URI —,
+/// records each as `record` reads it, and answers the statuses it is told to, in order, then 200.
+#[derive(Clone)]
+pub struct PostReceiver<T> {
+    pub url: String,
+    seen: Arc<Mutex<Vec<T>>>,
+    answers: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl<T: Clone + Send + 'static> PostReceiver<T> {
+    pub fn start(path: &'static str, record: fn(&HttpRequest, &[u8]) -> T) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(VecDeque::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}{path}", listener.local_addr().unwrap());
+        let (state_seen, state_answers) = (seen.clone(), answers.clone());
+        let server = HttpServer::new(move || {
+            let (seen, answers) = (state_seen.clone(), state_answers.clone());
+            App::new().route(
+                path,
+                web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                    seen.lock().unwrap().push(record(&req, &body));
+                    let status = answers.lock().unwrap().pop_front().unwrap_or(200);
+                    async move {
+                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                            .body("the receiver's answer")
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self { url, seen, answers }
+    }
+
+    pub fn seen(&self) -> Vec<T> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Answers the next requests with these statuses.
+    pub fn answer(&self, statuses: &[u16]) {
+        self.answers.lock().unwrap().extend(statuses);
+    }
+}
+
+/// A request header as text (empty when absent).
+pub fn header(req: &HttpRequest, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }

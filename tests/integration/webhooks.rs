@@ -3,18 +3,17 @@
 //! on the back-off schedule as the hand-moved clock passes, and given up after `webhooks.max_attempts`. The
 //! sender is driven by hand (`deliver_due`), never by waiting; finished deliveries are pruned with the rest.
 
-use std::collections::VecDeque;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::HttpRequest;
 use aws_lc_rs::hmac;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera::webhooks::Run;
 
 use crate::oidc_support::{hidden, location};
+use crate::standins::{PostReceiver, header};
 use crate::support::{TestApp, assert_error};
 
 /// One request the receiver got.
@@ -26,63 +25,15 @@ struct Received {
     body: String,
 }
 
-/// An HTTP receiver of webhooks on 127.0.0.1: records every request and answers the statuses it is told to, in
-/// order, then 200.
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Received>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
-}
+type Receiver = PostReceiver<Received>;
 
-type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Mutex<VecDeque<u16>>>);
-
-impl Receiver {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let answers = Arc::new(Mutex::new(VecDeque::new()));
-        let state: ReceiverState = (seen.clone(), answers.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hooks/tessera", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
-                .route("/hooks/tessera", web::post().to(receive))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Self { url, seen, answers }
-    }
-
-    fn seen(&self) -> Vec<Received> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Answers the next requests with these statuses.
-    fn answer(&self, statuses: &[u16]) {
-        self.answers.lock().unwrap().extend(statuses);
-    }
-}
-
-async fn receive(req: HttpRequest, state: web::Data<ReceiverState>, body: web::Bytes) -> HttpResponse {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    state.0.lock().unwrap().push(Received {
-        signature: header("tessera-signature"),
-        event: header("tessera-event"),
-        event_id: header("tessera-event-id"),
+fn record(req: &HttpRequest, body: &[u8]) -> Received {
+    Received {
+        signature: header(req, "tessera-signature"),
+        event: header(req, "tessera-event"),
+        event_id: header(req, "tessera-event-id"),
         body: String::from_utf8(body.to_vec()).unwrap(),
-    });
-    let status = state.1.lock().unwrap().pop_front().unwrap_or(200);
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("the receiver's answer")
+    }
 }
 
 /// Checks a `Tessera-Signature` header the way the README tells a receiver to: HMAC-SHA256 of
@@ -147,7 +98,7 @@ impl TestApp {
 #[tokio::test]
 async fn subscribed_events_of_the_application_arrive_signed_once() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/hooks/tessera", record);
     let webhook = app.subscribe(&receiver.url, &["sign_in.succeeded"]).await;
     let secret = webhook["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_") && secret.len() > 40, "{webhook}");
@@ -221,7 +172,7 @@ async fn subscribed_events_of_the_application_arrive_signed_once() {
 #[tokio::test]
 async fn a_failed_delivery_is_retried_when_its_back_off_has_passed() {
     let app = spawn(5).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/hooks/tessera", record);
     let webhook = app.subscribe(&receiver.url, &["account.created"]).await;
     receiver.answer(&[500, 503]);
     app.signup("alice").await;
@@ -260,7 +211,7 @@ async fn a_failed_delivery_is_retried_when_its_back_off_has_passed() {
 #[tokio::test]
 async fn a_delivery_is_given_up_after_max_attempts() {
     let app = spawn(3).await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/hooks/tessera", record);
     let webhook = app.subscribe(&receiver.url, &["account.created"]).await;
     receiver.answer(&[500; 10]);
     app.signup("alice").await;
@@ -339,7 +290,7 @@ async fn two_senders_at_the_same_moment_send_each_event_once() {
         false => None,
     };
     let other = sibling.as_ref().map_or(&app.state, |sibling| &sibling.state);
-    let receiver = Receiver::start();
+    let receiver = Receiver::start("/hooks/tessera", record);
     app.subscribe(&receiver.url, &["account.created", "sign_in.succeeded"])
         .await;
     for name in ["alice", "bob", "carol"] {

@@ -194,63 +194,44 @@ mod tests {
         serde_json::json!({"iss": "c1", "sub": "c1", "aud": "https://id.example/oauth2/token", "exp": exp, "jti": "j"})
     }
 
+    /// Whether `assertion` is accepted under `secret` for client `c1` with `audiences` at `now`.
+    fn accepted(assertion: &str, secret: &[u8], audiences: &[&str], now: UnixTime) -> bool {
+        read(assertion)
+            .unwrap()
+            .check(Verifier::Secret(secret), "c1", audiences, now)
+            .is_ok()
+    }
+
     #[test]
     fn an_hmac_assertion_checks_each_claim() {
         let ok = hs256(claims(1_100), b"secret");
-        let accepted = read(&ok)
+        let accepted_now = read(&ok)
             .unwrap()
             .check(Verifier::Secret(b"secret"), "c1", &AUD, 1_000)
             .unwrap();
-        assert_eq!((accepted.jti.as_str(), accepted.expires_at), ("j", 1_160));
-        assert!(
-            read(&ok)
-                .unwrap()
-                .check(Verifier::Secret(b"other"), "c1", &AUD, 1_000)
-                .is_err()
-        );
+        assert_eq!((accepted_now.jti.as_str(), accepted_now.expires_at), ("j", 1_160));
+        assert!(!accepted(&ok, b"other", &AUD, 1_000), "another secret");
         assert!(
             read(&ok)
                 .unwrap()
                 .check(Verifier::Secret(b"secret"), "c2", &AUD, 1_000)
-                .is_err()
-        );
-        assert!(
-            read(&ok)
-                .unwrap()
-                .check(Verifier::Secret(b"secret"), "c1", &AUD[..1], 1_000)
-                .is_err()
-        );
-        assert!(
-            read(&ok)
-                .unwrap()
-                .check(Verifier::Secret(b"secret"), "c1", &AUD, 1_200)
                 .is_err(),
-            "expired"
+            "another client"
         );
-        let long = hs256(claims(2_000), b"secret");
+        assert!(!accepted(&ok, b"secret", &AUD[..1], 1_000), "another audience");
+        assert!(!accepted(&ok, b"secret", &AUD, 1_200), "expired");
         assert!(
-            read(&long)
-                .unwrap()
-                .check(Verifier::Secret(b"secret"), "c1", &AUD, 1_000)
-                .is_err()
+            !accepted(&hs256(claims(2_000), b"secret"), b"secret", &AUD, 1_000),
+            "lives too long"
         );
         let mut no_jti = claims(1_100);
         no_jti.as_object_mut().unwrap().remove("jti");
-        let no_jti = hs256(no_jti, b"secret");
-        assert!(
-            read(&no_jti)
-                .unwrap()
-                .check(Verifier::Secret(b"secret"), "c1", &AUD, 1_000)
-                .is_err()
-        );
+        assert!(!accepted(&hs256(no_jti, b"secret"), b"secret", &AUD, 1_000), "no jti");
         let mut listed = claims(1_100);
         listed["aud"] = serde_json::json!(["https://elsewhere", "https://id.example"]);
-        let listed = hs256(listed, b"secret");
         assert!(
-            read(&listed)
-                .unwrap()
-                .check(Verifier::Secret(b"secret"), "c1", &AUD, 1_000)
-                .is_ok()
+            accepted(&hs256(listed, b"secret"), b"secret", &AUD, 1_000),
+            "one of several audiences"
         );
     }
 
