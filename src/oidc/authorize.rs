@@ -2,6 +2,8 @@
 //! Until the client and its redirect URI are known to be valid, errors go to an error page; after that they
 //! go back to the client with `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::clients::{Client, ClientService, GrantType};
@@ -38,6 +40,10 @@ pub struct AuthorizationRequest {
     /// The user chose to go on with the signed-in account (`prompt=select_account`).
     #[serde(default)]
     pub account_chosen: bool,
+    /// RFC 9449 §10: the DPoP key (its JWK thumbprint) the code is bound to — `dpop_jkt`, or the key of the
+    /// proof that came with a pushed request.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
     /// `acr_values`, in the client's order of preference.
     #[serde(default)]
     pub acr_values: Vec<String>,
@@ -178,6 +184,7 @@ pub fn validate_for(
     check_response_type(params, client).map_err(back)?;
     let scope = check_scope(params, client).map_err(back)?;
     let code_challenge = check_pkce(params, client).map_err(back)?;
+    let dpop_jkt = check_dpop_jkt(params).map_err(back)?;
     let prompt = check_prompt(params).map_err(back)?;
     let max_age = check_max_age(params).map_err(back)?;
     let hint_subject = check_id_token_hint(params, id_tokens).map_err(back)?;
@@ -197,6 +204,7 @@ pub fn validate_for(
         created_at: now,
         session_at_start: None,
         account_chosen: false,
+        dpop_jkt,
         acr_values: single(params, "acr_values")
             .map_err(back)?
             .unwrap_or_default()
@@ -356,6 +364,19 @@ fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthE
         // RFC 7636 §4.3: an omitted method means `plain`, which is refused, never silently taken as S256.
         (Some(_), _) => Err(OAuthError::invalid_request(
             "transform algorithm not supported: use code_challenge_method=S256",
+        )),
+    }
+}
+
+/// RFC 9449 §10: `dpop_jkt` is a JWK SHA-256 thumbprint, base64url without padding (43 characters).
+fn check_dpop_jkt(params: &Params) -> Result<Option<String>, OAuthError> {
+    match single(params, "dpop_jkt")? {
+        None => Ok(None),
+        Some(jkt) if jkt.len() == 43 && URL_SAFE_NO_PAD.decode(jkt).is_ok_and(|bytes| bytes.len() == 32) => {
+            Ok(Some(jkt.to_owned()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "dpop_jkt must be the base64url SHA-256 thumbprint of the DPoP key",
         )),
     }
 }

@@ -285,6 +285,7 @@ impl AuthorizationRequest {
             created_at: now,
             session_at_start: session.map(|s| s.id.clone()),
             account_chosen: false,
+            dpop_jkt: None,
             acr_values: Vec::new(),
             device: Some(device_id),
         }

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::authorize::{self, AuthorizationRequest, Channel, Rejection};
 use super::clients::Client;
+use super::grants::TokenProof;
 use super::params::Params;
-use super::{OAuthError, OidcService, redirect_uri};
+use super::{ErrorCode, OAuthError, OidcService, redirect_uri};
 use crate::clock::UnixTime;
 use crate::store::StoreError;
 use crate::store::pushed_requests::{self, PushedRequestRow};
@@ -39,10 +40,23 @@ impl OidcService {
         &self,
         client: &Client,
         params: &Params,
+        dpop: Option<TokenProof<'_>>,
         now: UnixTime,
     ) -> Result<PushedAuthorizationResponse, OAuthError> {
-        let request =
+        let mut request =
             authorize::validate_for(client, &self.id_tokens, params, Channel::Pushed, now).map_err(refusal)?;
+        // RFC 9449 §10.1: a proof sent with the push binds the code to its key, which must be `dpop_jkt`'s
+        // when both are there.
+        if let Some(dpop) = dpop {
+            let proven = self.dpop.check_proof(dpop.proof, dpop.target, None, now).await?;
+            if request.dpop_jkt.as_ref().is_some_and(|named| *named != proven) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "dpop_jkt is not the thumbprint of the DPoP proof's key",
+                ));
+            }
+            request.dpop_jkt = Some(proven);
+        }
         let parameters = serde_json::to_string(&request).map_err(OAuthError::server)?;
         let random = URL_SAFE_NO_PAD.encode(opaque::random_bytes::<32>());
         let row = PushedRequestRow {

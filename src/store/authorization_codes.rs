@@ -35,6 +35,8 @@ pub struct AuthorizationCodeRow {
     pub session_id: Option<String>,
     /// When the code was last presented again after it was spent.
     pub replayed_at: Option<UnixTime>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to, if any.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Stores a new code.

@@ -176,6 +176,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
         replayed_at -> Nullable<BigInt>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

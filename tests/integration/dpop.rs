@@ -458,3 +458,127 @@ async fn dpop_08_discovery_names_the_proof_algorithms() {
     assert!(algs.contains(&json!("ES256")) && algs.contains(&json!("EdDSA")));
     assert!(!algs.iter().any(|alg| alg.as_str().unwrap().starts_with("HS")));
 }
+
+/// The form of a code exchange by a public client with PKCE.
+fn exchange_form<'a>(code: &'a str, client: &'a TestClient) -> [(&'a str, &'a str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+#[tokio::test]
+async fn dpop_09_a_code_bound_by_dpop_jkt_is_exchanged_only_with_that_key() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.public_client().await;
+    let key = DpopKey::new();
+    let bound_code = || async {
+        let extra = [
+            ("scope", "openid"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("dpop_jkt", key.jkt.as_str()),
+        ];
+        let callback = app.browser().authorize_through(&client, &extra, &user).await;
+        query_param(&callback, "code").expect("a code")
+    };
+
+    // Without a proof, or with another key's, the code is refused (and spent: codes are spent first).
+    let code = bound_code().await;
+    let response = token_request(&app, &client, &exchange_form(&code, &client), None).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
+    let code = bound_code().await;
+    let other = DpopKey::new().proof(&app, "POST", "/oauth2/token", None);
+    let response = token_request(&app, &client, &exchange_form(&code, &client), Some(&other)).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
+
+    let code = bound_code().await;
+    let proof = key.proof(&app, "POST", "/oauth2/token", None);
+    let response = token_request(&app, &client, &exchange_form(&code, &client), Some(&proof)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(
+        decode_segment(tokens["access_token"].as_str().unwrap(), 1)["cnf"]["jkt"],
+        key.jkt
+    );
+
+    // A dpop_jkt that is no thumbprint goes back to the client as invalid_request.
+    let extra = [
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("dpop_jkt", "not-a-thumbprint"),
+    ];
+    let response = app.browser().authorize(&client, &extra).await;
+    let back = location(&response);
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("invalid_request"),
+        "{back}"
+    );
+}
+
+#[tokio::test]
+async fn dpop_10_a_proof_sent_with_a_pushed_request_binds_its_code() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("alice").await;
+    let client = app.public_client().await;
+    let key = DpopKey::new();
+    let push = |proof: String, extra: Vec<(&'static str, String)>| {
+        let mut form = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client.id.clone()),
+            ("redirect_uri", client.redirect_uri.clone()),
+            ("scope", "openid".to_owned()),
+            ("code_challenge", CHALLENGE.to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+        ];
+        form.extend(extra);
+        let request = app
+            .client
+            .post(app.url("/oauth2/par"))
+            .header("DPoP", proof)
+            .form(&form);
+        async move { request.send().await.unwrap() }
+    };
+
+    // A dpop_jkt naming another key than the proof's is refused.
+    let other = DpopKey::new();
+    let response = push(
+        key.proof(&app, "POST", "/oauth2/par", None),
+        vec![("dpop_jkt", other.jkt.clone())],
+    )
+    .await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
+
+    let response = push(key.proof(&app, "POST", "/oauth2/par", None), Vec::new()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let pushed: Value = response.json().await.unwrap();
+    let uri = pushed["request_uri"].as_str().unwrap();
+    let callback = app
+        .browser()
+        .authorize_through(&client, &[("request_uri", uri)], &user)
+        .await;
+    let code = query_param(&callback, "code").expect("a code");
+    let proof = other.proof(&app, "POST", "/oauth2/token", None);
+    let response = token_request(&app, &client, &exchange_form(&code, &client), Some(&proof)).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
+
+    let response = push(key.proof(&app, "POST", "/oauth2/par", None), Vec::new()).await;
+    let pushed: Value = response.json().await.unwrap();
+    let callback = app
+        .browser()
+        .authorize_through(
+            &client,
+            &[("request_uri", pushed["request_uri"].as_str().unwrap())],
+            &user,
+        )
+        .await;
+    let code = query_param(&callback, "code").expect("a code");
+    let proof = key.proof(&app, "POST", "/oauth2/token", None);
+    let response = token_request(&app, &client, &exchange_form(&code, &client), Some(&proof)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

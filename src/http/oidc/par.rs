@@ -6,8 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::OAuthForm;
 use super::token::admit_client;
+use crate::http::error::with_dpop_nonce;
+use crate::http::extract::{dpop_proof, proof_url};
 use crate::oidc::OAuthError;
+use crate::oidc::grants::TokenProof;
 use crate::state::AppState;
+use crate::tokens::dpop::ProofTarget;
 
 pub async fn post_pushed_authorization_request(
     req: HttpRequest,
@@ -20,10 +24,24 @@ pub async fn post_pushed_authorization_request(
         Ok(admitted) => admitted,
         Err(spent) => return Ok(spent),
     };
-    let answer = state
+    // RFC 9449 §10.1: a DPoP proof sent with the push binds the authorization code to its key.
+    let url = proof_url(&req, state.config.issuer());
+    let dpop = dpop_proof(&req)?.map(|proof| TokenProof {
+        proof,
+        target: ProofTarget {
+            method: req.method().as_str(),
+            url: &url,
+        },
+    });
+    let now = state.clock.now();
+    let answer = match state
         .oidc
-        .push_authorization_request(&admitted.client, &params, state.clock.now())
-        .await?;
+        .push_authorization_request(&admitted.client, &params, dpop, now)
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => return Ok(with_dpop_nonce(&error, state.auth.dpop.fresh_nonce(now))),
+    };
     let mut response = admitted.answer(&answer);
     // RFC 9126 §2.2: a successful push answers 201 Created.
     *response.status_mut() = StatusCode::CREATED;

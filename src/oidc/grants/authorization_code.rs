@@ -2,12 +2,14 @@
 //! spent before anything else is checked, so a failed attempt (wrong client, redirect URI or verifier)
 //! also burns it; a replay revokes everything the code produced (RFC 6749 §4.1.2).
 
+use subtle::ConstantTimeEq;
+
 use super::{AccountGrant, TokenResponse, param, required};
 use crate::apps::Application;
 use crate::clock::UnixTime;
 use crate::oidc::clients::{Client, GrantType};
 use crate::oidc::params::Params;
-use crate::oidc::{OAuthError, OidcService, pkce};
+use crate::oidc::{ErrorCode, OAuthError, OidcService, pkce};
 use crate::store::authorization_codes::{self, AuthorizationCodeRow, Grant, Spend};
 use crate::store::refresh_tokens::NewRefreshToken;
 use crate::store::sessions::NewSession;
@@ -36,6 +38,15 @@ impl OidcService {
             Spend::Spent(row) => row,
         };
         check_binding(&row, client, redirect_uri, verifier, now)?;
+        // RFC 9449 §10: a code bound to a DPoP key is exchanged only with a proof by that key.
+        if let Some(bound) = &row.dpop_jkt
+            && !jkt.is_some_and(|jkt| bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())))
+        {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "the authorization code is bound to a DPoP key: send a proof by that key",
+            ));
+        }
         let user = users::find_by_id(&self.db, row.user_id.clone())
             .await?
             .filter(|u| u.is_active)

@@ -130,6 +130,7 @@ impl OidcService {
             used_at: None,
             session_id: None,
             replayed_at: None,
+            dpop_jkt: request.dpop_jkt.clone(),
         };
         authorization_codes::insert(&self.db, row).await?;
         let mut params = vec![("code", code)];
