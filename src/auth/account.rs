@@ -42,6 +42,14 @@ impl Accounts {
             return Err(AccountError::LastAdministrator.into());
         }
         let revoke = !active && self.token_policy.revoke_private_tokens_on_disable;
+        if !active && user.is_active {
+            // The account's sign-ins stop working: the clients holding them are told (Back-Channel Logout).
+            let everything = Ended::User {
+                user_id: user.id.clone(),
+                keep: None,
+            };
+            super::backchannel::owe_logout_tokens(&self.db, everything, now).await?;
+        }
         if !users::set_active(&self.db, user.id.clone(), active, revoke, now).await? {
             return Err(AccountError::UnknownAccount.into());
         }
@@ -124,6 +132,11 @@ impl Accounts {
         }
         let hash = self.credentials.hash(new).await?;
         let revoke_private_tokens = self.token_policy.revoke_private_tokens_on_password_change;
+        let others = Ended::User {
+            user_id: user.id.clone(),
+            keep: Some(keep.clone()),
+        };
+        super::backchannel::owe_logout_tokens(&self.db, others, now).await?;
         users::change_password(&self.db, user.id.clone(), hash, keep, revoke_private_tokens, now).await?;
         tracing::info!(user_id = %user.id, revoke_private_tokens, "password changed");
         let event = Event::new(Kind::PasswordChanged)

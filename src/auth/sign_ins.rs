@@ -9,6 +9,7 @@ use crate::clock::UnixTime;
 use crate::store::backchannel_logouts::Ended;
 use crate::store::browser_sessions;
 use crate::store::sessions;
+use crate::store::users::KeptSignIn;
 
 /// Why the owner ended sign-ins, as the token families record it.
 const REASON: &str = "revoked_by_user";
@@ -155,7 +156,7 @@ impl Sessions {
         let user_id = current.user.id.clone();
         let ended = Ended::User {
             user_id: user_id.clone(),
-            keep: Some(current.id.clone()),
+            keep: Some(KeptSignIn::Browser(current.id.clone())),
         };
         owe_logout_tokens(&self.db, ended, now).await?;
         let browsers =

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 
 use super::schema::{backchannel_logouts, browser_sessions, oauth_clients, sessions};
+use super::users::KeptSignIn;
 use super::{Database, DbConnection, StoreError, StoreResult};
 use crate::clock::UnixTime;
 
@@ -37,10 +38,10 @@ pub enum Ended {
     /// One browser session (`sid`): every client holding a token family granted in it, revoked or not — each
     /// was given ID tokens carrying that `sid`.
     BrowserSession(String),
-    /// The sign-ins of an account (all but those of the browser session `keep`): every client with a live token
-    /// family of it, or one granted in a browser session of it still live, one row per (client, browser
-    /// session).
-    User { user_id: String, keep: Option<String> },
+    /// The sign-ins of an account (all but `keep`: a browser session and the grants made in it, or one token
+    /// family): every client with a live token family of it, or one granted in a browser session of it still
+    /// live, one row per (client, browser session).
+    User { user_id: String, keep: Option<KeptSignIn> },
 }
 
 /// Makes the outbox rows `ended` owes to clients that registered a `backchannel_logout_uri` (a client that
@@ -97,7 +98,11 @@ fn targets(conn: &mut DbConnection, ended: &Ended, now: UnixTime) -> QueryResult
             .distinct()
             .load(conn)?,
         Ended::User { user_id, keep } => {
-            let keep = keep.clone().unwrap_or_default();
+            let (keep, keep_family) = match keep {
+                Some(KeptSignIn::Browser(id)) => (id.clone(), String::new()),
+                Some(KeptSignIn::Family(id)) => (String::new(), id.clone()),
+                None => (String::new(), String::new()),
+            };
             let live_browsers: Vec<String> = browser_sessions::table
                 .filter(browser_sessions::user_id.eq(user_id))
                 .filter(browser_sessions::id.ne(&keep))
@@ -107,6 +112,7 @@ fn targets(conn: &mut DbConnection, ended: &Ended, now: UnixTime) -> QueryResult
                 .load(conn)?;
             families
                 .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::id.ne(keep_family))
                 .filter(
                     sessions::revoked_at
                         .is_null()

@@ -268,6 +268,7 @@ pub async fn set_active(
 }
 
 /// The sign-in a password change leaves alone: the one that made the change.
+#[derive(Clone, Debug)]
 pub enum KeptSignIn {
     /// A token family (the REST API).
     Family(String),

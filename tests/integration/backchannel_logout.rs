@@ -335,3 +335,58 @@ async fn ending_a_browser_from_the_account_sessions_page_sends_its_sid() {
         (Some(user.id.as_str()), Some(sid.as_str()))
     );
 }
+
+#[tokio::test]
+async fn disabling_the_account_and_changing_the_password_send_logout_tokens() {
+    let app = spawn(5).await;
+    let receiver = Receiver::start("/backchannel-logout", record);
+    let client = client_with(&app, Some(&receiver.url)).await;
+
+    // A password change through the REST API ends every other sign-in: the browser's client is told.
+    let user = app.signup("alice").await;
+    let id_token = sign_in(&app, &app.browser(), &client, &user).await;
+    let rest = app.login(&user.username, &user.password).await;
+    let response = app
+        .client
+        .put(app.url("/api/v1/user/password"))
+        .bearer_auth(&rest.access)
+        .json(&json!({"current_password": user.password, "new_password": "a brand new passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(deliver(&app).await.delivered, 1);
+    let claims = decode_segment(receiver.seen()[0].logout_token.as_deref().unwrap(), 1);
+    assert_eq!(claims["sid"], decode_segment(&id_token, 1)["sid"]);
+
+    // An administrator disabling an account: every client holding its sign-ins is told.
+    let bob = app.signup("bob").await;
+    let id_token = sign_in(&app, &app.browser(), &client, &bob).await;
+    let admin = app.admin_login().await;
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/admin/users/{}", bob.id)))
+        .bearer_auth(&admin.access)
+        .json(&json!({"is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(deliver(&app).await.delivered, 1);
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 2);
+    let claims = decode_segment(seen[1].logout_token.as_deref().unwrap(), 1);
+    assert_eq!(claims["sub"], bob.id.as_str());
+    assert_eq!(claims["sid"], decode_segment(&id_token, 1)["sid"]);
+    // Disabling it again owes nothing more.
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/admin/users/{}", bob.id)))
+        .bearer_auth(&admin.access)
+        .json(&json!({"is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(deliver(&app).await.delivered, 0);
+}
