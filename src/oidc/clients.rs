@@ -443,7 +443,11 @@ impl ClientService {
         };
         let secret = if kept {
             client.secret_hash = current.secret_hash.clone();
-            client.secret_sealed = current.secret_sealed.clone();
+            // The sealed copy is kept only while the secret is an HMAC key.
+            client.secret_sealed = current
+                .secret_sealed
+                .clone()
+                .filter(|_| client.auth_method == AuthMethod::ClientSecretJwt);
             None
         } else {
             self.issue_secret(&mut client)?
