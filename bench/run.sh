@@ -221,13 +221,15 @@ else
   ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a != "" && b > 0) printf f "x", a / b; else print "n/a" }'; }
   # compare NAME TESSERA_URL TESSERA_FORM PEER_URL PEER_FORM [wrk options…]: the same load on both servers, one
   # after the other, each after a short unmeasured warm-up (Node.js's JIT). An empty FORM is a GET; otherwise
-  # the form body is POSTed with the client's Basic credentials (form.lua).
+  # the form body is POSTed with the client's Basic credentials (form.lua): on Tessera's side those of
+  # $t_basic when set (another of its clients), on the peer's always BENCH_BASIC (the one client it has).
   compare() {
     local name=$1 t_url=$2 t_form=$3 p_url=$4 p_form=$5; shift 5
     local t_rps t_p99 t_peak t_note script=()
     [[ -n $t_form ]] && script=(-s "$bench/form.lua")
-    BENCH_FORM=$t_form "${on_load_core[@]}" wrk -d2s "$@" "${script[@]}" "$t_url" >/dev/null 2>&1 || true
-    BENCH_FORM=$t_form measure $server "$@" "${script[@]}" "$t_url"
+    BENCH_BASIC=${t_basic:-$BENCH_BASIC} BENCH_FORM=$t_form "${on_load_core[@]}" wrk -d2s "$@" "${script[@]}" \
+      "$t_url" >/dev/null 2>&1 || true
+    BENCH_BASIC=${t_basic:-$BENCH_BASIC} BENCH_FORM=$t_form measure $server "$@" "${script[@]}" "$t_url"
     t_rps=$m_rps t_p99=$m_p99 t_peak=$m_peak t_note=$m_note
     BENCH_FORM=$p_form "${on_load_core[@]}" wrk -d2s "$@" "${script[@]}" "$p_url" >/dev/null 2>&1 || true
     BENCH_FORM=$p_form measure "$peer" "$@" "${script[@]}" "$p_url"
@@ -254,7 +256,7 @@ else
     resource="resource=urn:tessera-bench:${alg,,}"
     [[ $(token "$peer_token_url" "$resource" | cut -d. -f1 | base64 -d 2>/dev/null) == *"\"alg\":\"$alg\""* ]] ||
       echo "  (oidc-provider did not sign its $alg resource's token with $alg)"
-    BENCH_BASIC=${!basic_var} compare "POST cc ($alg)" "$base/oauth2/token" "$cc_form" "$peer_token_url" \
+    t_basic=${!basic_var} compare "POST cc ($alg)" "$base/oauth2/token" "$cc_form" "$peer_token_url" \
       "$cc_form&$resource" -t1 -c32
   done
   compare "POST introspect" "$base/oauth2/introspect" "token=$tessera_token" "$peer_introspect" "token=$peer_token" -t1 -c32
