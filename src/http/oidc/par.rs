@@ -5,13 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::OAuthForm;
-use super::token::admit_client;
+use super::token::{admit_client, token_proof};
 use crate::http::error::with_dpop_nonce;
-use crate::http::extract::{dpop_proof, proof_url};
+use crate::http::extract::proof_url;
 use crate::oidc::OAuthError;
-use crate::oidc::grants::TokenProof;
 use crate::state::AppState;
-use crate::tokens::dpop::ProofTarget;
 
 pub async fn post_pushed_authorization_request(
     req: HttpRequest,
@@ -26,13 +24,7 @@ pub async fn post_pushed_authorization_request(
     };
     // RFC 9449 §10.1: a DPoP proof sent with the push binds the authorization code to its key.
     let url = proof_url(&req, state.config.issuer());
-    let dpop = dpop_proof(&req)?.map(|proof| TokenProof {
-        proof,
-        target: ProofTarget {
-            method: req.method().as_str(),
-            url: &url,
-        },
-    });
+    let dpop = token_proof(&req, &url)?;
     let now = state.clock.now();
     let answer = match state
         .oidc

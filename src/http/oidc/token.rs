@@ -20,6 +20,17 @@ use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::tokens::dpop::ProofTarget;
 
+/// The request's one `DPoP` proof, if any, for this request to `url` (the token and PAR endpoints).
+pub fn token_proof<'a>(req: &'a HttpRequest, url: &'a str) -> Result<Option<TokenProof<'a>>, OAuthError> {
+    Ok(dpop_proof(req)?.map(|proof| TokenProof {
+        proof,
+        target: ProofTarget {
+            method: req.method().as_str(),
+            url,
+        },
+    }))
+}
+
 pub async fn post_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -32,13 +43,7 @@ pub async fn post_token(
     };
     let ip = request_ip(&req);
     let url = proof_url(&req, state.config.issuer());
-    let dpop = dpop_proof(&req)?.map(|proof| TokenProof {
-        proof,
-        target: ProofTarget {
-            method: req.method().as_str(),
-            url: &url,
-        },
-    });
+    let dpop = token_proof(&req, &url)?;
     let tokens = match state
         .oidc
         .token(&admitted.client, &admitted.app, &params, dpop, ip, state.clock.now())
